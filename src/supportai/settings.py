@@ -1,0 +1,153 @@
+"""Settings for one supportai app, read from ``SUPPORTAI_*`` environment variables.
+
+A host can also build :class:`Settings` in code and pass it to
+:func:`supportai.create_app`; keyword arguments win over the environment. Every
+field is validated when the app starts, so a typo in an environment variable
+fails start-up with the variable's name instead of surfacing mid-conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Intents that are refused unless the host configures otherwise.
+DEFAULT_REFUSED_INTENTS = ("prompt_injection", "jailbreak", "abusive")
+
+
+class ModelPrice(BaseModel):
+    """What one model costs, in integer micro-dollars per 1,000 tokens.
+
+    Integers keep money exact: 1 USD = 1_000_000 micro-dollars.
+    """
+
+    input_per_1k_micros: int = Field(ge=0)
+    output_per_1k_micros: int = Field(ge=0)
+
+    def cost_micros(self, input_tokens: int, output_tokens: int) -> int:
+        """Cost of a call, rounded up so that we never under-charge a reservation."""
+        total = input_tokens * self.input_per_1k_micros + output_tokens * self.output_per_1k_micros
+        return -(-total // 1000)
+
+
+class Settings(BaseSettings):
+    """Core settings. Plugins declare their own models (see ``docs/configuration.md``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTAI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    # -- storage ----------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./supportai.db",
+        description="SQLAlchemy-style URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Run migrations at start-up. Default: on for SQLite, off for PostgreSQL.",
+    )
+
+    # -- product switches -------------------------------------------------------
+    master_flag: bool = Field(default=True, description="Global kill switch for AI turns.")
+    disclosure_version: str = Field(default="2026-01", min_length=1, max_length=64)
+    disclosure_required: bool = Field(
+        default=True, description="Refuse turns until the current disclosure is accepted."
+    )
+    required_scope: str | None = Field(
+        default=None, description="If set, callers need this role/scope to use the assistant."
+    )
+    admin_role: str = "support_ai_admin"
+
+    # -- plugins ----------------------------------------------------------------
+    plugins: list[str] | None = Field(
+        default=None, description="Allow-list of entry-point names to load (None: all)."
+    )
+    disable_plugins: list[str] = Field(default_factory=list)
+    plugin_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-plugin settings overrides keyed by the plugin's settings key.",
+    )
+
+    # -- providers, chosen by name ----------------------------------------------
+    llm_backend: str | None = Field(default=None, description="Registered LLM backend name.")
+    classifiers: list[str] = Field(default_factory=list)
+    output_filters: list[str] = Field(default_factory=list)
+    quota_store: str = "sql"
+    tools: list[str] | None = Field(
+        default=None, description="Tools offered to the model (None: every registered tool)."
+    )
+    refused_intents: list[str] = Field(default_factory=lambda: list(DEFAULT_REFUSED_INTENTS))
+
+    # -- the turn ---------------------------------------------------------------
+    max_message_chars: int = Field(default=4000, ge=1, le=100_000)
+    max_title_chars: int = Field(default=200, ge=1, le=1000)
+    max_output_tokens: int = Field(default=1024, ge=1)
+    history_char_budget: int = Field(
+        default=12_000, ge=100, description="Characters of history sent to the backend."
+    )
+    tool_max_rounds: int = Field(default=4, ge=0, le=20)
+    tool_timeout_s: float = Field(default=10.0, gt=0)
+    backend_first_token_timeout_s: float = Field(default=30.0, gt=0)
+    backend_idle_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    system_prompt: str = (
+        "You are a helpful, honest support assistant. Answer from the help center when you "
+        "can, say so when you cannot, and offer a human when the user asks for one."
+    )
+
+    # -- quota ------------------------------------------------------------------
+    rate_limit_user_turns: int = Field(default=20, ge=0, description="Turns per window, per user.")
+    rate_limit_tenant_turns: int = Field(default=1000, ge=0)
+    rate_limit_window_s: int = Field(default=60, ge=1)
+    user_daily_cost_cap_micros: int = Field(default=2_000_000, ge=0)
+    tenant_monthly_cost_cap_micros: int = Field(default=500_000_000, ge=0)
+    reservation_ttl_s: int = Field(
+        default=300, ge=10, description="A reservation not settled by then is released."
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="Price per model name; see ModelPrice."
+    )
+    default_price: ModelPrice = Field(
+        default_factory=lambda: ModelPrice(input_per_1k_micros=1000, output_per_1k_micros=2000)
+    )
+
+    # -- escalation -------------------------------------------------------------
+    escalation_url_template: str = Field(
+        default="/support/tickets/new?conversation_id={conversation_id}",
+        description="Where the front end sends the user after escalating.",
+    )
+
+    # -- feedback / improvement loop --------------------------------------------
+    queue_refusals_for_review: bool = False
+    queue_blocked_for_review: bool = True
+    sensitive_terms: list[str] = Field(
+        default_factory=list, description="Extra words (names...) redacted from candidates."
+    )
+
+    # -- pagination ---------------------------------------------------------------
+    page_size: int = Field(default=20, ge=1, le=200)
+
+    @field_validator("escalation_url_template")
+    @classmethod
+    def _template_is_formattable(cls, value: str) -> str:
+        try:
+            value.format(conversation_id=1, tenant_id="t", reason="other")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"escalation_url_template cannot be formatted: {exc}") from exc
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def price_for(self, model: str) -> ModelPrice:
+        return self.prices.get(model, self.default_price)

@@ -1,0 +1,94 @@
+"""The database handle: ``databases`` with SQLite pragmas and explicit connections.
+
+Two measured pitfalls shape this module (DESIGN.md):
+
+* ``databases``' SQLite backend opens a new aiosqlite connection (a thread) on
+  every acquire, ~1.7 ms. So a request holds **one** connection
+  (:meth:`Database.connection`) for all its queries instead of letting each
+  query acquire its own.
+* SQLite does not enforce foreign keys unless told so per connection, and
+  concurrent writers need a busy timeout. The pool below sets both on every
+  connection it opens; WAL is set once (it is persistent).
+
+Connections are explicit objects passed down, never a context variable, so a
+streaming response (which runs in another task) keeps using the connection it
+was given.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import databases
+import sqlalchemy as sa
+from databases.backends.sqlite import SQLitePool
+from databases.core import Connection
+from sqlalchemy.engine import Dialect
+
+SQLITE_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+class _PragmaSQLitePool(SQLitePool):  # type: ignore[misc]
+    """SQLitePool that applies :data:`SQLITE_PRAGMAS` to each new connection."""
+
+    async def acquire(self) -> Any:
+        connection = await super().acquire()
+        for pragma in SQLITE_PRAGMAS:
+            await connection.execute(pragma)
+        return connection
+
+
+class Database:
+    """An app's database. ``url`` is SQLAlchemy style (``sqlite+aiosqlite:///...``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._db = databases.Database(url)
+        if self.is_sqlite:
+            backend = self._db._backend
+            backend._pool = _PragmaSQLitePool(backend._database_url, **backend._options)
+        self.connected = False
+
+    @property
+    def dialect(self) -> Dialect:
+        dialect: Dialect = self._db._backend._dialect
+        return dialect
+
+    async def connect(self) -> None:
+        if self.connected:
+            return
+        await self._db.connect()
+        self.connected = True
+        if self.is_sqlite:
+            async with self.connection() as conn:
+                await conn.execute("PRAGMA journal_mode=WAL")
+
+    async def disconnect(self) -> None:
+        if self.connected:
+            await self._db.disconnect()
+            self.connected = False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """One held connection, not bound to the current task."""
+        conn = Connection(self._db, self._db._backend)
+        async with conn:
+            yield conn
+
+    def compile(self, clause: sa.sql.ClauseElement) -> str:
+        return str(clause.compile(dialect=self.dialect))
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a unique-constraint failure on SQLite or PostgreSQL."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    return type(exc).__name__ == "UniqueViolationError"

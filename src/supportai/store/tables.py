@@ -1,0 +1,262 @@
+"""The schema: SQLAlchemy Core tables with the spec's names.
+
+Ownership columns (``tenant_id``, ``user_id``) are denormalised onto every table
+a caller can reach, so every query filters by tenant and owner *in SQL*.
+Money is integer micro-dollars. Times are timezone-aware UTC.
+
+Foreign keys encode the GDPR delete: removing a conversation cascades to its
+messages, and from them to classifications, tool calls and feedback; derived
+rows (training candidates) cascade too; rows that must outlive it (cases, usage
+for billing) have their reference set to NULL. Audit events have no foreign key
+on purpose: they are retained.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ts = sa.DateTime(timezone=True)
+
+
+def _fk(target: str, on_delete: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete=on_delete)
+
+
+schema_migrations = sa.Table(
+    "support_ai_schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("applied_at", ts, nullable=False),
+)
+
+conversations = sa.Table(
+    "support_ai_conversations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("title", sa.String(1000)),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("flagged", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("escalation_reason", sa.String(40)),
+    sa.Column("escalation_note", sa.Text),
+    sa.Column("escalated_at", ts),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.Index("ix_support_ai_conversations_owner", "tenant_id", "user_id", "id"),
+)
+
+messages = sa.Table(
+    "support_ai_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.Integer,
+        _fk("support_ai_conversations.id", "CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    # complete | interrupted | refused | blocked | error
+    sa.Column("status", sa.String(20), nullable=False, server_default="complete"),
+    sa.Column("finish_reason", sa.String(40)),
+    sa.Column("idempotency_key", sa.String(128)),
+    sa.Column("reply_to_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE")),
+    sa.Column("citations", sa.JSON),
+    sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_messages_conversation", "conversation_id", "id"),
+    sa.UniqueConstraint(
+        "conversation_id", "idempotency_key", name="uq_support_ai_messages_idempotency"
+    ),
+)
+
+intent_classifications = sa.Table(
+    "support_ai_intent_classifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False
+    ),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("intent", sa.String(64), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("refused", sa.Boolean, nullable=False),
+    sa.Column("classifier", sa.String(64), nullable=False),
+    sa.Column("details", sa.JSON),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_intent_classifications_message", "message_id"),
+)
+
+tool_calls = sa.Table(
+    "support_ai_tool_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False
+    ),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("call_id", sa.String(128), nullable=False),
+    sa.Column("tool_name", sa.String(128), nullable=False),
+    sa.Column("arguments", sa.JSON),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_tool_calls_message", "message_id"),
+)
+
+feedback = sa.Table(
+    "support_ai_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.Integer,
+        _fk("support_ai_conversations.id", "CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE")),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("helpful", sa.Boolean),
+    sa.Column("rating", sa.Integer),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.Index("ix_support_ai_feedback_conversation", "conversation_id"),
+)
+
+training_candidates = sa.Table(
+    "support_ai_training_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column(
+        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "CASCADE")
+    ),
+    sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE")),
+    sa.Column("feedback_id", sa.Integer, _fk("support_ai_feedback.id", "CASCADE")),
+    # negative_feedback | output_blocked | intent_refused
+    sa.Column("candidate_type", sa.String(40), nullable=False),
+    # queued | approved | rejected | exported
+    sa.Column("status", sa.String(20), nullable=False, server_default="queued"),
+    sa.Column("comment", sa.Text),
+    sa.Column("snapshot", sa.JSON),
+    sa.Column("reviewer_id", sa.String(128)),
+    sa.Column("review_note", sa.Text),
+    sa.Column("reviewed_at", ts),
+    sa.Column("exported_at", ts),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_training_candidates_status", "tenant_id", "status", "id"),
+)
+
+disclosure_acceptances = sa.Table(
+    "support_ai_disclosure_acceptances",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("accepted_at", ts, nullable=False),
+    sa.UniqueConstraint(
+        "tenant_id", "user_id", "version", name="uq_support_ai_disclosure_acceptance"
+    ),
+)
+
+cases = sa.Table(
+    "support_ai_cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column(
+        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")
+    ),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("priority", sa.String(20), nullable=False),
+    # open | pending | resolved | closed
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.Index("ix_support_ai_cases_owner", "tenant_id", "user_id", "id"),
+)
+
+case_comments = sa.Table(
+    "support_ai_case_comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, _fk("support_ai_cases.id", "CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("author_id", sa.String(128), nullable=False),
+    sa.Column("author_role", sa.String(20), nullable=False),  # user | agent
+    sa.Column("visibility", sa.String(20), nullable=False),  # public | internal
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_case_comments_case", "case_id", "id"),
+)
+
+audit_events = sa.Table(
+    "support_ai_audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("actor_id", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(40), nullable=False),
+    sa.Column("target_id", sa.Integer, nullable=False),
+    sa.Column("before_status", sa.String(40)),
+    sa.Column("after_status", sa.String(40)),
+    sa.Column("details", sa.JSON),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_audit_events_tenant", "tenant_id", "id"),
+)
+
+usage = sa.Table(
+    "support_ai_usage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column(
+        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")
+    ),
+    sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "SET NULL")),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("input_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_micros", sa.BigInteger, nullable=False),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_usage_tenant", "tenant_id", "created_at"),
+)
+
+quota_buckets = sa.Table(
+    "support_ai_quota_buckets",
+    metadata,
+    sa.Column("bucket_key", sa.String(300), primary_key=True),
+    sa.Column("used", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reserved", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+quota_reservations = sa.Table(
+    "support_ai_quota_reservations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("bucket_keys", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # held | settled | released
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_support_ai_quota_reservations_expiry", "state", "expires_at"),
+)
