@@ -1,0 +1,369 @@
+"""The Redis quota store: one Lua script per operation, so every check-and-charge is atomic.
+
+Why Lua and not WATCH/MULTI: a script runs to completion with no other command
+in between, on whichever worker process sent it, so "check all four buckets,
+then charge all four" cannot interleave with another worker's reserve, and a
+burst of concurrent turns never needs optimistic-retry loops. Scripts are sent
+once with SCRIPT LOAD and then called by SHA (redis-py's ``register_script``
+re-loads them after a Redis restart or failover, on ``NOSCRIPT``).
+
+``now`` comes from the caller, as the protocol says; the scripts never read the
+server clock. Expiries are therefore set relative (``EXPIRE`` seconds, computed
+from ``resets_at - now``) so a test that passes an old ``now`` cannot make Redis
+delete a key on the spot.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from supportai.quota.base import (
+    Bucket,
+    BucketStatus,
+    QuotaPolicy,
+    QuotaStatus,
+    QuotaStoreUnavailable,
+    Reservation,
+    buckets_for,
+    denial_for,
+)
+from supportai_redis.keys import KeyLayout
+from supportai_redis.settings import RedisQuotaSettings
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
+    from supportai.caller import Caller
+    from supportai.plugins import ProviderContext
+
+log = logging.getLogger("supportai_redis")
+
+#: Reservations admitted while Redis was unreachable (fail-open) carry this id
+#: prefix and no bucket keys; settle and release recognise them and do nothing.
+UNMETERED_PREFIX = "unmetered:"
+
+#: Counters outlive their reset by this much (on top of the reservation TTL), so
+#: a turn reserved just before midnight still finds its day bucket when it settles.
+BUCKET_GRACE_S = 60
+
+#: How often a process re-adds a tenant to the registry set, in case the set was
+#: lost (eviction, FLUSHDB) while the process kept its memory of having added it.
+REGISTRY_REFRESH_S = 300.0
+
+#: Errors that mean "Redis is not answering", as opposed to a bug in a script.
+#: ReadOnlyError is a primary that was demoted during failover.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+)
+
+Operation = Literal["reserve", "settle", "release", "status", "release_expired"]
+
+
+def _script_source(name: str) -> str:
+    lua = resources.files("supportai_redis").joinpath("lua")
+    common = lua.joinpath("_common.lua").read_text(encoding="utf-8")
+    return common + lua.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+class RedisQuotaStore:
+    """:class:`supportai.quota.base.QuotaStore` on Redis, shared by every worker.
+
+    The client is created here but connects lazily, on the first operation: an
+    app that is built and never serves a turn opens no connection.
+    """
+
+    name = "redis"
+
+    def __init__(
+        self,
+        policy: QuotaPolicy,
+        options: RedisQuotaSettings | None = None,
+        *,
+        client: Redis | None = None,
+    ) -> None:
+        self.policy = policy
+        self.options = options or RedisQuotaSettings()
+        self.keys = KeyLayout(self.options.key_prefix)
+        self._owns_client = client is None
+        self.redis: Redis = client if client is not None else self._connect(self.options)
+        self._reserve: AsyncScript = self.redis.register_script(_script_source("reserve"))
+        self._settle: AsyncScript = self.redis.register_script(_script_source("settle"))
+        self._release: AsyncScript = self.redis.register_script(_script_source("release"))
+        self._release_expired: AsyncScript = self.redis.register_script(
+            _script_source("release_expired")
+        )
+        self._registered: dict[str, float] = {}
+        self._last_warning: dict[Operation, float] = {}
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> RedisQuotaStore:
+        """The factory core calls when ``SUPPORTAI_QUOTA_STORE=redis``."""
+        return cls(
+            QuotaPolicy.from_settings(context.settings),
+            context.plugin_settings(RedisQuotaSettings),
+        )
+
+    @staticmethod
+    def _connect(options: RedisQuotaSettings) -> Redis:
+        # Retrying is safe for every operation because each one is idempotent per
+        # reservation id (reserve included: the id is chosen here, not by Redis).
+        retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), options.retries)
+        client: Redis = Redis.from_url(
+            options.url.get_secret_value(),
+            decode_responses=True,
+            socket_timeout=options.socket_timeout_s,
+            socket_connect_timeout=options.socket_connect_timeout_s,
+            retry=retry,
+            max_connections=options.max_connections,
+            health_check_interval=options.health_check_interval_s,
+        )
+        return client
+
+    async def aclose(self) -> None:
+        """Close the connection pool (core calls this at shutdown)."""
+        if self._owns_client:
+            await self.redis.aclose()
+
+    # -- timing -----------------------------------------------------------------------
+
+    @property
+    def _fallback_ttl(self) -> int:
+        """TTL for a bucket a late settle has to recreate (its reset time is unknown then)."""
+        return self.policy.reservation_ttl_s + BUCKET_GRACE_S
+
+    def _bucket_ttl(self, bucket: Bucket, now: float) -> int:
+        return max(math.ceil(bucket.resets_at - now), 0) + self._fallback_ttl
+
+    # -- failures -----------------------------------------------------------------------
+
+    def _unavailable(self, operation: Operation, exc: Exception) -> QuotaStoreUnavailable:
+        return QuotaStoreUnavailable(
+            f"redis quota store: {operation} failed, Redis unreachable "
+            f"({type(exc).__name__}: {exc})"
+        )
+
+    def _warn_open(self, operation: Operation, exc: Exception) -> None:
+        """Warn about unmetered turns, at most once a minute per operation (outages are loud)."""
+        moment = time.monotonic()
+        last = self._last_warning.get(operation)
+        if last is None or moment - last >= 60.0:
+            self._last_warning[operation] = moment
+            log.warning(
+                "redis quota store unreachable during %s (%s: %s); fail_open is on, "
+                "so turns are admitted without rate limits or cost caps",
+                operation,
+                type(exc).__name__,
+                exc,
+            )
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    async def reserve(self, caller: Caller, amount_micros: int, now: float) -> Reservation:
+        """Count one turn and hold ``amount_micros``, or raise ``QuotaDenied``."""
+        if amount_micros < 0:
+            raise ValueError(f"amount_micros must be >= 0, got {amount_micros}")
+        buckets = buckets_for(caller, self.policy, now)
+        reservation_id = uuid.uuid4().hex
+        expires_at = now + self.policy.reservation_ttl_s
+        bucket_ttls = [self._bucket_ttl(bucket, now) for bucket in buckets]
+        try:
+            await self._register_tenant(caller.tenant_id)
+            verdict = await self._reserve(
+                keys=[
+                    *(self.keys.bucket(bucket.key) for bucket in buckets),
+                    self.keys.record(caller.tenant_id, reservation_id),
+                    self.keys.expiry_index(caller.tenant_id),
+                ],
+                args=[
+                    amount_micros,
+                    *(bucket.limit for bucket in buckets),
+                    *bucket_ttls,
+                    reservation_id,
+                    caller.tenant_id,
+                    caller.user_id,
+                    repr(expires_at),
+                    # The record lives as long as the longest bucket, so the sweeper
+                    # can still give back a crashed worker's hold at any point.
+                    max(bucket_ttls),
+                ],
+            )
+        except UNREACHABLE as exc:
+            if not self.options.fail_open:
+                raise self._unavailable("reserve", exc) from exc
+            self._warn_open("reserve", exc)
+            return Reservation(
+                id=UNMETERED_PREFIX + reservation_id,
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                amount_micros=amount_micros,
+                bucket_keys=(),
+                expires_at=expires_at,
+            )
+        denied = int(verdict)
+        if denied:
+            raise denial_for(buckets[denied - 1], now)
+        return Reservation(
+            id=reservation_id,
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            amount_micros=amount_micros,
+            bucket_keys=tuple(bucket.key for bucket in buckets),
+            expires_at=expires_at,
+        )
+
+    async def settle(self, reservation: Reservation, actual_micros: int) -> None:
+        """Replace the hold by the real cost; a second call (or one after release) is a no-op."""
+        if actual_micros < 0:
+            raise ValueError(f"actual_micros must be >= 0, got {actual_micros}")
+        if self._unmetered(reservation):
+            return
+        try:
+            result = await self._settle(
+                keys=self._reservation_keys(reservation),
+                args=[
+                    actual_micros,
+                    reservation.id,
+                    self._fallback_ttl,
+                    self.options.tombstone_ttl_s,
+                ],
+            )
+        except UNREACHABLE as exc:
+            if not self.options.fail_open:
+                raise self._unavailable("settle", exc) from exc
+            self._warn_open("settle", exc)
+            return
+        self._check_result("settle", reservation, int(result))
+        if int(result) == 2:
+            log.info(
+                "reservation %s settled after the sweeper released it; spend recorded",
+                reservation.id,
+            )
+
+    async def release(self, reservation: Reservation) -> None:
+        """Undo turn count and hold; a second call (or one after settle) is a no-op."""
+        if self._unmetered(reservation):
+            return
+        try:
+            result = await self._release(
+                keys=self._reservation_keys(reservation),
+                args=[reservation.id, self.options.tombstone_ttl_s],
+            )
+        except UNREACHABLE as exc:
+            if not self.options.fail_open:
+                raise self._unavailable("release", exc) from exc
+            self._warn_open("release", exc)
+            return
+        self._check_result("release", reservation, int(result))
+
+    async def status(self, caller: Caller, now: float) -> QuotaStatus:
+        """The four buckets as they stand, read in one MULTI so they are mutually consistent.
+
+        Raises ``QuotaStoreUnavailable`` without Redis even when failing open: there
+        is no honest number to show.
+        """
+        buckets = buckets_for(caller, self.policy, now)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for bucket in buckets:
+                    pipe.hmget(self.keys.bucket(bucket.key), ["used", "reserved"])
+                rows: Sequence[Sequence[Any]] = await pipe.execute()
+        except UNREACHABLE as exc:
+            raise self._unavailable("status", exc) from exc
+        return QuotaStatus(
+            buckets=tuple(
+                BucketStatus(
+                    kind=bucket.kind,
+                    limit=bucket.limit,
+                    used=_int(used),
+                    reserved=_int(reserved),
+                    resets_at=bucket.resets_at,
+                )
+                for bucket, (used, reserved) in zip(buckets, rows, strict=True)
+            )
+        )
+
+    async def release_expired(self, now: float) -> int:
+        """Give back the holds of reservations whose ``expires_at`` is before ``now``.
+
+        Tenants come from the registry set (``<prefix>tenants``) rather than a
+        keyspace SCAN: the set costs one SADD per tenant per process and lets the
+        sweep touch only tenants that ever reserved, however large the database.
+        Each tenant is swept by the script in batches of ``expire_batch``.
+        """
+        released = 0
+        try:
+            async for tenant_id in self.redis.sscan_iter(self.keys.tenants, count=500):
+                while True:
+                    result = await self._release_expired(
+                        keys=[self.keys.expiry_index(tenant_id)],
+                        args=[
+                            repr(float(now)),
+                            self.options.expire_batch,
+                            self.keys.record_prefix(tenant_id),
+                            self.options.tombstone_ttl_s,
+                        ],
+                    )
+                    count, examined = int(result[0]), int(result[1])
+                    released += count
+                    if examined < self.options.expire_batch:
+                        break
+        except UNREACHABLE as exc:
+            raise self._unavailable("release_expired", exc) from exc
+        if released:
+            log.warning("released %d expired quota reservation(s) (crashed workers?)", released)
+        return released
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _register_tenant(self, tenant_id: str) -> None:
+        """Make sure ``release_expired`` will visit this tenant (before its first record exists)."""
+        moment = time.monotonic()
+        last = self._registered.get(tenant_id)
+        if last is not None and moment - last < REGISTRY_REFRESH_S:
+            return
+        await self.redis.sadd(self.keys.tenants, tenant_id)
+        self._registered[tenant_id] = moment
+
+    @staticmethod
+    def _unmetered(reservation: Reservation) -> bool:
+        return reservation.id.startswith(UNMETERED_PREFIX)
+
+    def _reservation_keys(self, reservation: Reservation) -> list[str]:
+        if len(reservation.bucket_keys) != 4:
+            raise ValueError(f"reservation {reservation.id} was not made by a redis quota store")
+        return [
+            *(self.keys.bucket(key) for key in reservation.bucket_keys),
+            self.keys.record(reservation.tenant_id, reservation.id),
+            self.keys.expiry_index(reservation.tenant_id),
+        ]
+
+    @staticmethod
+    def _check_result(operation: str, reservation: Reservation, result: int) -> None:
+        if result == -2:
+            raise ValueError(
+                f"{operation}: reservation {reservation.id} does not match its stored record"
+            )
+        if result == -1:
+            # Older than the tombstone TTL, or the keys were flushed: nothing left to undo.
+            log.warning(
+                "%s of unknown quota reservation %s ignored (expired tombstone or flushed keys)",
+                operation,
+                reservation.id,
+            )
