@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings
 from supportai import hookspecs
 from supportai.errors import ConfigurationError
 from supportai.settings import Settings
+from supportai.store.database import Database
 
 if sys.version_info >= (3, 12):
     from importlib.metadata import EntryPoint, entry_points
@@ -177,6 +178,7 @@ class ProviderContext:
 
     settings: Settings
     hooks: Hooks
+    database: Database
     _plugin_settings: dict[type[BaseSettings], BaseSettings] = field(default_factory=dict)
 
     def plugin_settings(self, model: type[T]) -> T:

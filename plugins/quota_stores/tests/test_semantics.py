@@ -21,14 +21,14 @@ def view(status: QuotaStatus) -> dict[BucketKind, tuple[int, int]]:
     return {bucket.kind: (bucket.used, bucket.reserved) for bucket in status.buckets}
 
 
-def counts(turns: int, used: int, reserved: int) -> dict[BucketKind, tuple[int, int]]:
-    """The expected view when one user is the tenant's only user."""
-    return {
-        "user_turns": (turns, 0),
-        "tenant_turns": (turns, 0),
-        "user_cost": (used, reserved),
-        "tenant_cost": (used, reserved),
-    }
+def counts(
+    turns: tuple[int, int], cost: tuple[int, int]
+) -> dict[BucketKind, tuple[int, int]]:
+    """The expected view when one user is the tenant's only user.
+
+    ``turns`` is (settled turns, turns in flight), ``cost`` (micros spent, micros held).
+    """
+    return {"user_turns": turns, "tenant_turns": turns, "user_cost": cost, "tenant_cost": cost}
 
 
 async def test_store_satisfies_the_protocol(make_store: Any) -> None:
@@ -40,7 +40,7 @@ async def test_store_satisfies_the_protocol(make_store: Any) -> None:
 async def test_status_of_an_unused_caller_is_all_zero(make_store: Any) -> None:
     store = make_store(policy(user_turns=5, user_daily_micros=700))
     status = await store.status(caller(), NOW)
-    assert view(status) == counts(0, 0, 0)
+    assert view(status) == counts((0, 0), (0, 0))
     limits = {bucket.kind: bucket.limit for bucket in status.buckets}
     assert limits["user_turns"] == 5
     assert limits["user_cost"] == 700
@@ -55,14 +55,14 @@ async def test_reserve_counts_a_turn_and_holds_the_amount(make_store: Any) -> No
     assert reservation.amount_micros == 1500
     assert reservation.expires_at == NOW + 300
     assert len(reservation.bucket_keys) == 4
-    assert view(await store.status(caller(), NOW)) == counts(1, 0, 1500)
+    assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 1500))
 
 
 async def test_settle_turns_the_hold_into_the_actual_spend(make_store: Any) -> None:
     store = make_store()
     reservation = await store.reserve(caller(), 1500, NOW)
     await store.settle(reservation, 420)
-    assert view(await store.status(caller(), NOW)) == counts(1, 420, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (420, 0))
 
 
 async def test_settle_records_an_actual_above_the_hold(make_store: Any) -> None:
@@ -71,7 +71,7 @@ async def test_settle_records_an_actual_above_the_hold(make_store: Any) -> None:
     store = make_store()
     reservation = await store.reserve(caller(), 100, NOW)
     await store.settle(reservation, 130)
-    assert view(await store.status(caller(), NOW)) == counts(1, 130, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (130, 0))
 
 
 async def test_release_undoes_turn_and_hold(make_store: Any) -> None:
@@ -79,9 +79,9 @@ async def test_release_undoes_turn_and_hold(make_store: Any) -> None:
     kept = await store.reserve(caller(), 200, NOW)
     undone = await store.reserve(caller(), 300, NOW)
     await store.release(undone)
-    assert view(await store.status(caller(), NOW)) == counts(1, 0, 200)
+    assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 200))
     await store.settle(kept, 50)
-    assert view(await store.status(caller(), NOW)) == counts(1, 50, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (50, 0))
 
 
 async def test_settle_and_release_are_idempotent(make_store: Any) -> None:
@@ -91,13 +91,13 @@ async def test_settle_and_release_are_idempotent(make_store: Any) -> None:
     await store.settle(settled, 400)
     await store.settle(settled, 999)
     await store.release(settled)
-    assert view(await store.status(caller(), NOW)) == counts(1, 400, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (400, 0))
 
     released = await store.reserve(caller(), 1000, NOW)
     await store.release(released)
     await store.release(released)
     await store.settle(released, 700)  # released means "no billable work": stays undone
-    assert view(await store.status(caller(), NOW)) == counts(1, 400, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (400, 0))
 
 
 async def test_user_turn_limit_denies_with_retry_after_the_window(make_store: Any) -> None:
@@ -190,7 +190,7 @@ async def test_a_denied_reserve_charges_nothing(make_store: Any) -> None:
     store = make_store(policy(user_daily_micros=50))
     with pytest.raises(QuotaDenied):
         await store.reserve(caller(), 51, NOW)
-    assert view(await store.status(caller(), NOW)) == counts(0, 0, 0)
+    assert view(await store.status(caller(), NOW)) == counts((0, 0), (0, 0))
 
 
 async def test_a_retried_reserve_with_the_same_id_charges_once(
@@ -203,7 +203,7 @@ async def test_a_retried_reserve_with_the_same_id_charges_once(
     first = await store.reserve(caller(), 100, NOW)
     second = await store.reserve(caller(), 100, NOW)
     assert first.id == second.id
-    assert view(await store.status(caller(), NOW)) == counts(1, 0, 100)
+    assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 100))
 
 
 async def test_release_expired_gives_back_crashed_holds(make_store: Any) -> None:
@@ -213,11 +213,11 @@ async def test_release_expired_gives_back_crashed_holds(make_store: Any) -> None
     assert await store.release_expired(NOW + 299) == 0
     assert await store.release_expired(NOW + 301) == 1
     # The crashed turn is no longer counted, the fresh one still is.
-    assert view(await store.status(caller(), NOW)) == counts(1, 0, 100)
+    assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 100))
     assert await store.release_expired(NOW + 301) == 0
     await store.release(crashed)  # a no-op now
     await store.settle(fresh, 60)
-    assert view(await store.status(caller(), NOW)) == counts(1, 60, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (60, 0))
     assert await store.release_expired(NOW + 10_000) == 0  # settled ones are not released
 
 
@@ -229,10 +229,10 @@ async def test_settle_after_expiry_records_the_spend_without_negative_holds(
     other = await store.reserve(caller(), 100, NOW + 20)
     assert await store.release_expired(NOW + 301) == 1
     await store.settle(slow, 500)  # the worker was slow, not dead
-    assert view(await store.status(caller(), NOW)) == counts(2, 500, 100)
+    assert view(await store.status(caller(), NOW)) == counts((1, 1), (500, 100))
     await store.settle(slow, 500)  # still idempotent
     await store.release(other)
-    assert view(await store.status(caller(), NOW)) == counts(1, 500, 0)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (500, 0))
 
 
 async def test_release_expired_walks_every_tenant_in_batches(make_store: Any) -> None:
@@ -293,3 +293,29 @@ async def test_every_tenant_key_is_in_the_tenant_slot(
     assert len(tenant_keys) == 9
     assert {key_slot(key.encode()) for key in tenant_keys} == {key_slot(b"{acme:eu-1}")}
     assert await raw_redis.smembers(store.keys.tenants) == {tenant}
+
+
+async def test_a_negative_actual_is_recorded_as_zero(
+    make_store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make_store()
+    reservation = await store.reserve(caller(), 100, NOW)
+    await store.settle(reservation, -5)
+    assert view(await store.status(caller(), NOW)) == counts((1, 0), (0, 0))
+    assert "negative cost" in caplog.text
+
+
+async def test_a_reservation_from_elsewhere_is_rejected(make_store: Any) -> None:
+    store = make_store()
+    reservation = await store.reserve(caller(), 100, NOW)
+    forged = type(reservation)(
+        id=reservation.id,
+        tenant_id=reservation.tenant_id,
+        user_id=reservation.user_id,
+        amount_micros=reservation.amount_micros,
+        bucket_keys=(*reservation.bucket_keys[:3], "{acme}:t:cost:1999-01"),
+        expires_at=reservation.expires_at,
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        await store.settle(forged, 1)
+    await store.settle(reservation, 1)

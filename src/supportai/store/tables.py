@@ -13,11 +13,49 @@ on purpose: they are retained.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData()
 
-ts = sa.DateTime(timezone=True)
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC on both engines (SQLite hands back naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value  # type: ignore[no-any-return]
+
+
+class JSONText(sa.types.TypeDecorator[Any]):
+    """JSON stored as text: the same bytes and the same decoding on every engine."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+ts = UTCDateTime()
 
 
 def _fk(target: str, on_delete: str) -> sa.ForeignKey:
@@ -68,7 +106,7 @@ messages = sa.Table(
     sa.Column("finish_reason", sa.String(40)),
     sa.Column("idempotency_key", sa.String(128)),
     sa.Column("reply_to_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE")),
-    sa.Column("citations", sa.JSON),
+    sa.Column("citations", JSONText),
     sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
@@ -91,7 +129,7 @@ intent_classifications = sa.Table(
     sa.Column("confidence", sa.Float, nullable=False),
     sa.Column("refused", sa.Boolean, nullable=False),
     sa.Column("classifier", sa.String(64), nullable=False),
-    sa.Column("details", sa.JSON),
+    sa.Column("details", JSONText),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_intent_classifications_message", "message_id"),
 )
@@ -106,8 +144,8 @@ tool_calls = sa.Table(
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("call_id", sa.String(128), nullable=False),
     sa.Column("tool_name", sa.String(128), nullable=False),
-    sa.Column("arguments", sa.JSON),
-    sa.Column("result", sa.JSON),
+    sa.Column("arguments", JSONText),
+    sa.Column("result", JSONText),
     sa.Column("error", sa.Text),
     sa.Column("duration_ms", sa.Float, nullable=False),
     sa.Column("created_at", ts, nullable=False),
@@ -150,7 +188,7 @@ training_candidates = sa.Table(
     # queued | approved | rejected | exported
     sa.Column("status", sa.String(20), nullable=False, server_default="queued"),
     sa.Column("comment", sa.Text),
-    sa.Column("snapshot", sa.JSON),
+    sa.Column("snapshot", JSONText),
     sa.Column("reviewer_id", sa.String(128)),
     sa.Column("review_note", sa.Text),
     sa.Column("reviewed_at", ts),
@@ -216,7 +254,7 @@ audit_events = sa.Table(
     sa.Column("target_id", sa.Integer, nullable=False),
     sa.Column("before_status", sa.String(40)),
     sa.Column("after_status", sa.String(40)),
-    sa.Column("details", sa.JSON),
+    sa.Column("details", JSONText),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_audit_events_tenant", "tenant_id", "id"),
 )
@@ -255,7 +293,7 @@ quota_reservations = sa.Table(
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("user_id", sa.String(128), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("bucket_keys", sa.JSON, nullable=False),
+    sa.Column("bucket_keys", JSONText, nullable=False),
     sa.Column("state", sa.String(20), nullable=False),  # held | settled | released
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Index("ix_support_ai_quota_reservations_expiry", "state", "expires_at"),

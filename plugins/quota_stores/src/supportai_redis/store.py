@@ -231,7 +231,11 @@ class RedisQuotaStore:
     async def settle(self, reservation: Reservation, actual_micros: int) -> None:
         """Replace the hold by the real cost; a second call (or one after release) is a no-op."""
         if actual_micros < 0:
-            raise ValueError(f"actual_micros must be >= 0, got {actual_micros}")
+            # A bug upstream, but settle runs in cleanup paths: record no spend
+            # rather than raise and leave the hold until it expires.
+            log.warning("settle of %s with negative cost %d recorded as 0",
+                        reservation.id, actual_micros)
+            actual_micros = 0
         if self._unmetered(reservation):
             return
         try:
@@ -299,14 +303,16 @@ class RedisQuotaStore:
             )
         )
 
-    async def release_expired(self, now: float) -> int:
+    async def release_expired(self, now: float | None = None) -> int:
         """Give back the holds of reservations whose ``expires_at`` is before ``now``.
 
         Tenants come from the registry set (``<prefix>tenants``) rather than a
         keyspace SCAN: the set costs one SADD per tenant per process and lets the
         sweep touch only tenants that ever reserved, however large the database.
         Each tenant is swept by the script in batches of ``expire_batch``.
+        ``now`` defaults to the wall clock, for a periodic sweeper.
         """
+        now = time.time() if now is None else now
         released = 0
         try:
             async for tenant_id in self.redis.sscan_iter(self.keys.tenants, count=500):

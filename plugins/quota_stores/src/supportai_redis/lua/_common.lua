@@ -1,13 +1,24 @@
 -- Helpers prepended to every supportai_redis script (each script is sent as
 -- "_common.lua .. <operation>.lua", so one copy of these rules serves all four).
 --
--- A bucket is a hash with two integer fields: "used" (turns counted, or micros
--- spent) and "reserved" (micros held by open reservations; turn buckets keep 0).
+-- A bucket is a hash with two integer fields: "used" (turns taken, or micros
+-- spent, by settled turns) and "reserved" (what open reservations hold: 1 per
+-- turn in a turn bucket, the worst-case amount in a cost bucket), the same
+-- shape as the SQL store's rows, so GET /quota reads the same either way.
+-- KEYS[1..2] are always the turn buckets and KEYS[3..4] the cost buckets.
 -- Amounts travel as decimal strings and change only through HINCRBY, so money
 -- stays exact integer arithmetic on the server.
 
 local function field_int(key, field)
   return tonumber(redis.call('HGET', key, field) or '0')
+end
+
+-- What a reservation holds in bucket i: one turn, or the amount.
+local function charge(i, amount)
+  if i <= 2 then
+    return 1
+  end
+  return amount
 end
 
 -- Give back at most what is there: a hold whose bucket already expired, or a

@@ -1,4 +1,4 @@
--- release: undo a reservation entirely (turn count and hold).
+-- release: undo a reservation entirely (the held turn and the held amount).
 --
 -- KEYS[1..6]  as for reserve
 -- ARGV[1]     reservation id
@@ -25,11 +25,8 @@ if state ~= 'held' then
 end
 
 local amount = tonumber(record[2])
-for i = 1, 2 do
-  take_back(KEYS[i], 'used', 1)
-end
-for i = 3, 4 do
-  take_back(KEYS[i], 'reserved', amount)
+for i = 1, 4 do
+  take_back(KEYS[i], 'reserved', charge(i, amount))
 end
 finish(KEYS[5], KEYS[6], ARGV[1], 'released', ARGV[2])
 return 1

@@ -21,11 +21,8 @@ for _, id in ipairs(ids) do
   local r = redis.call('HMGET', record, 'state', 'amount', 'k1', 'k2', 'k3', 'k4')
   if r[1] == 'held' then
     local amount = tonumber(r[2])
-    for i = 1, 2 do
-      take_back(r[2 + i], 'used', 1)
-    end
-    for i = 3, 4 do
-      take_back(r[2 + i], 'reserved', amount)
+    for i = 1, 4 do
+      take_back(r[2 + i], 'reserved', charge(i, amount))
     end
     -- "expired", not "released": a late settle must still record the spend.
     finish(record, KEYS[1], id, 'expired', ARGV[4])

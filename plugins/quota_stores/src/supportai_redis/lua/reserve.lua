@@ -11,8 +11,10 @@
 -- ARGV[13]    expires_at (epoch seconds, may be fractional)
 -- ARGV[14]    record TTL in seconds
 --
--- Returns 0 when admitted, or 1..4: the first bucket that cannot take the turn
--- (turn buckets are checked before cost buckets; a limit of 0 always denies).
+-- Returns 0 when admitted, or 1..4: the first bucket that cannot take the turn.
+-- Buckets are checked in order, so turn buckets are reported before cost
+-- buckets. A bucket denies when the charge does not fit, and also when it is
+-- already exhausted (so a limit of 0 denies even a zero amount).
 
 if redis.call('EXISTS', KEYS[5]) == 1 then
   -- Same reservation id again: the client retried after losing the reply. A
@@ -23,25 +25,14 @@ end
 local amount = tonumber(ARGV[1])
 for i = 1, 4 do
   local limit = tonumber(ARGV[1 + i])
-  local used = field_int(KEYS[i], 'used')
-  if i <= 2 then
-    if used + 1 > limit then
-      return i
-    end
-  else
-    local taken = used + field_int(KEYS[i], 'reserved')
-    if taken >= limit or taken + amount > limit then
-      return i
-    end
+  local taken = field_int(KEYS[i], 'used') + field_int(KEYS[i], 'reserved')
+  if taken >= limit or taken + charge(i, amount) > limit then
+    return i
   end
 end
 
 for i = 1, 4 do
-  if i <= 2 then
-    redis.call('HINCRBY', KEYS[i], 'used', 1)
-  else
-    redis.call('HINCRBY', KEYS[i], 'reserved', ARGV[1])
-  end
+  redis.call('HINCRBY', KEYS[i], 'reserved', charge(i, amount))
   redis.call('EXPIRE', KEYS[i], ARGV[5 + i])
 end
 

@@ -1,0 +1,200 @@
+"""The searchable help center: articles, their BM25 index, and passage selection.
+
+Built once (at factory time, or on the first ``supportai_retrieve_context`` call)
+and immutable afterwards, so any number of concurrent turns can read it without
+locks. Queries touch only dicts and small lists: no I/O on the hot path.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from supportai.errors import ConfigurationError
+from supportai.llm import ContextDocument
+from supportai_llm_backends.articles import Article, load_articles
+from supportai_llm_backends.bm25 import BM25Index, score_passage, tokenize
+from supportai_llm_backends.settings import KnowledgeBaseSettings
+
+#: Passages scoring below this share of an article's best passage are not quoted:
+#: they only share a common word with the question.
+PASSAGE_RATIO = 0.35
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An article that matched a query, with its BM25 score."""
+
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _PassageStats:
+    counts: Counter[str]
+    length: int
+
+
+class KnowledgeBase:
+    """Articles plus a BM25 index over ``title * title_weight + sections + body``."""
+
+    def __init__(self, articles: list[Article], settings: KnowledgeBaseSettings) -> None:
+        self.articles = articles
+        self.settings = settings
+        documents: list[list[str]] = []
+        self._passages: list[list[_PassageStats]] = []
+        lengths: list[int] = []
+        for article in articles:
+            terms = tokenize(article.title) * settings.title_weight
+            stats = []
+            for passage in article.passages:
+                section_terms = tokenize(passage.section) if passage.section else []
+                passage_terms = tokenize(passage.text) + section_terms
+                terms.extend(passage_terms)
+                stats.append(_PassageStats(Counter(passage_terms), len(passage_terms)))
+                lengths.append(len(passage_terms))
+            documents.append(terms)
+            self._passages.append(stats)
+        self.index = BM25Index(documents, k1=settings.k1, b=settings.b)
+        self._average_passage = sum(lengths) / len(lengths) if lengths else 0.0
+        self._position = {id(article): i for i, article in enumerate(articles)}
+
+    @classmethod
+    def from_settings(cls, settings: KnowledgeBaseSettings) -> KnowledgeBase:
+        """Load the articles folder; a missing or empty folder is a configuration error."""
+        folder = settings.articles_dir
+        if folder is None:
+            raise ConfigurationError(
+                "the knowledge_base backend needs SUPPORTAI_KB_ARTICLES_DIR "
+                "(a folder of Markdown help articles)"
+            )
+        if not folder.is_dir():
+            raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} is not a folder")
+        articles = load_articles(folder)
+        if not articles:
+            raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} holds no *.md article")
+        return cls(articles, settings)
+
+    # -- retrieval ---------------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> list[Hit]:
+        """Articles scoring at least ``min_score``, best first."""
+        terms = tokenize(query)
+        if not terms:
+            return []
+        threshold = self.settings.min_score
+        return [
+            Hit(self.articles[doc_id], score)
+            for doc_id, score in self.index.search(terms, limit)
+            if score >= threshold
+        ]
+
+    def answer_hits(self, query: str) -> list[Hit]:
+        """The articles an answer quotes: the best one, plus close runners-up."""
+        hits = self.search(query, self.settings.max_articles)
+        if not hits:
+            return []
+        floor = hits[0].score * self.settings.second_article_ratio
+        return [hit for hit in hits if hit.score >= floor]
+
+    def passages_for(self, article: Article, query: str, max_chars: int) -> tuple[list[str], bool]:
+        """The article's passages that best answer ``query``, in reading order.
+
+        Returns the texts and whether one had to be cut to fit ``max_chars``. An
+        article that matched on its title only starts with its first passage,
+        which by convention says what the article is about.
+        """
+        if not article.passages or max_chars <= 0:
+            return [], False
+        terms = tokenize(query)
+        stats = self._passages[self._position[id(article)]]
+        scored = [
+            (score_passage(self.index, terms, s.counts, s.length, self._average_passage), i)
+            for i, s in enumerate(stats)
+        ]
+        best = max(score for score, _ in scored)
+        if best <= 0:
+            ranked = [0]
+        else:
+            ranked = [
+                i
+                for score, i in sorted(scored, key=lambda item: (-item[0], item[1]))
+                if score >= best * PASSAGE_RATIO
+            ]
+        chosen: list[int] = []
+        used = 0
+        for i in ranked:
+            size = len(article.passages[i].text) + (2 if chosen else 0)
+            if used + size > max_chars:
+                continue
+            chosen.append(i)
+            used += size
+        if not chosen:
+            # Even the best passage is too long: quote its beginning, cut cleanly.
+            return [truncate(article.passages[ranked[0]].text, max_chars)], True
+        return [article.passages[i].text for i in sorted(chosen)], False
+
+    def context_documents(self, query: str, limit: int) -> list[ContextDocument]:
+        """Grounding for other backends: best passages of the best articles."""
+        documents = []
+        for hit in self.search(query, limit):
+            texts, _ = self.passages_for(hit.article, query, self.settings.context_max_chars)
+            documents.append(
+                ContextDocument(
+                    source_id=hit.article.source_id,
+                    title=hit.article.title,
+                    text="\n\n".join(texts),
+                    score=round(hit.score, 4),
+                    url=self.url_for(hit.article),
+                )
+            )
+        return documents
+
+    def url_for(self, article: Article) -> str | None:
+        template = self.settings.url_template
+        return template.format(source_id=article.source_id) if template else None
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """Cut ``text`` to ``max_chars`` at a sentence, else a word boundary, marking the cut."""
+    if len(text) <= max_chars:
+        return text
+    room = max(max_chars - 1, 1)
+    head = text[:room]
+    sentences = [m.start() for m in _SENTENCE_END.finditer(head)]
+    if sentences and sentences[-1] > room // 2:
+        return head[: sentences[-1]].rstrip()
+    space = head.rfind(" ")
+    if space > room // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+# -- one index per distinct configuration -----------------------------------------
+
+_cache: dict[str, KnowledgeBase] = {}
+_cache_lock = threading.Lock()
+
+
+def knowledge_base_for(settings: KnowledgeBaseSettings) -> KnowledgeBase:
+    """The knowledge base for these settings, built on first use and then shared.
+
+    Sharing is safe because a :class:`KnowledgeBase` is immutable; it lets the
+    backend and the retrieval hook of one app (or many test apps) index the
+    folder once. Articles edited on disk are picked up on the next process start.
+    """
+    folder = settings.articles_dir.resolve() if settings.articles_dir else Path()
+    key = f"{folder}\n{settings.model_dump_json()}"
+    knowledge_base = _cache.get(key)
+    if knowledge_base is None:
+        with _cache_lock:
+            knowledge_base = _cache.get(key)
+            if knowledge_base is None:
+                knowledge_base = KnowledgeBase.from_settings(settings)
+                _cache[key] = knowledge_base
+    return knowledge_base

@@ -1,0 +1,93 @@
+"""The entry point object: hook implementations of ``supportai-llm-backends``.
+
+Importing this module is cheap on purpose: it imports neither ``openai`` nor the
+articles. Each backend's module is imported inside its factory, which core calls
+only for the backend ``SUPPORTAI_LLM_BACKEND`` names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from pydantic_settings import BaseSettings
+
+from supportai.hookspecs import Register, hookimpl
+from supportai_llm_backends.settings import KnowledgeBaseSettings, OpenAISettings
+
+if TYPE_CHECKING:
+    from supportai.caller import Caller
+    from supportai.llm import ContextDocument, LLMBackend
+    from supportai.plugins import ProviderContext
+
+_KB_ENV_PREFIX = "SUPPORTAI_KB_"
+
+
+def build_knowledge_base_backend(context: ProviderContext) -> LLMBackend:
+    """Factory of ``knowledge_base``: indexes the articles folder once, here."""
+    from supportai_llm_backends.knowledge import knowledge_base_for
+    from supportai_llm_backends.knowledge_base import KnowledgeBaseBackend
+
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    return KnowledgeBaseBackend(knowledge_base_for(settings))
+
+
+def build_openai_backend(context: ProviderContext) -> LLMBackend:
+    """Factory of ``openai``: the only place the ``openai`` package gets imported."""
+    from supportai_llm_backends.openai_backend import OpenAIBackend
+
+    settings = context.plugin_settings(OpenAISettings)
+    idle = settings.idle_timeout_s or context.settings.backend_idle_timeout_s
+    return OpenAIBackend(settings, idle_timeout_s=idle)
+
+
+@lru_cache(maxsize=8)
+def _env_kb_settings(environment: tuple[tuple[str, str], ...]) -> KnowledgeBaseSettings:
+    return KnowledgeBaseSettings()
+
+
+def kb_settings_from_env() -> KnowledgeBaseSettings:
+    """``KnowledgeBaseSettings`` from the environment, re-read only when it changes.
+
+    Hooks receive no app context, so the retrieval hook reads its settings
+    itself; keying the cache on the ``SUPPORTAI_KB_*`` variables keeps a query
+    from paying for pydantic-settings validation every time.
+    """
+    environment = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(_KB_ENV_PREFIX))
+    )
+    return _env_kb_settings(environment)
+
+
+class LLMBackendsPlugin:
+    """Registers ``knowledge_base`` and ``openai``, and serves help-center context."""
+
+    @hookimpl
+    def supportai_settings_models(self) -> Sequence[type[BaseSettings]]:
+        return [KnowledgeBaseSettings, OpenAISettings]
+
+    @hookimpl
+    def supportai_register_llm_backends(self, register: Register) -> None:
+        register("knowledge_base", build_knowledge_base_backend)
+        register("openai", build_openai_backend)
+
+    @hookimpl
+    def supportai_retrieve_context(
+        self, query: str, caller: Caller, limit: int
+    ) -> list[ContextDocument] | None:
+        """Help-center passages for any backend to ground on (``None`` when no KB is set).
+
+        Synchronous on purpose: a lookup in the in-memory index takes microseconds,
+        less than scheduling a coroutine would.
+        """
+        settings = kb_settings_from_env()
+        if not settings.configured or limit <= 0:
+            return None
+        from supportai_llm_backends.knowledge import knowledge_base_for
+
+        return knowledge_base_for(settings).context_documents(query, limit)
+
+
+plugin = LLMBackendsPlugin()

@@ -1,0 +1,609 @@
+"""One user turn, stage by stage, in the order of the API contract.
+
+``prepare`` runs every stage whose failure can be known before the first byte
+(master flag, caller scope, quota, ownership, classification) and raises
+:class:`~supportai.errors.SupportAIError` for them, so they are real HTTP
+statuses. ``Turn.events`` then streams the answer; failures after that point
+are ``error`` events.
+
+The answer is produced by a task of its own that writes events into a queue;
+the HTTP response only relays them. When the client disconnects, the response
+stops relaying and cancels the producer, which still persists the partial
+answer (status ``interrupted``) and settles the quota: nothing the user saw is
+lost and nothing is charged twice or left reserved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportai.caller import Caller
+from supportai.classifiers import Classification, ClassifierInput, combine
+from supportai.errors import Reason, SupportAIError, not_found
+from supportai.filters import FilterContext
+from supportai.llm import (
+    BackendError,
+    BackendEvent,
+    BackendRequest,
+    ChatMessage,
+    Citation,
+    Finish,
+    TextDelta,
+    ToolCallRequest,
+    ToolSpec,
+    Usage,
+)
+from supportai.pipeline.events import TurnEvent
+from supportai.pipeline.filtering import FilterChain
+from supportai.pipeline.tool_loop import run_tool
+from supportai.quota.base import QuotaDenied, QuotaStoreUnavailable, Reservation
+from supportai.runtime import Runtime
+from supportai.store import conversations, disclosure, turns
+from supportai.store.turns import ToolCallRecord
+
+log = logging.getLogger("supportai.turn")
+
+#: Rough characters per token used to size the worst-case reservation.
+CHARS_PER_TOKEN = 3
+CONTEXT_DOCUMENTS = 3
+
+
+def worst_case_cost(runtime: Runtime, content: str) -> int:
+    """The most a turn can cost: every tool round at full history and full output.
+
+    Reserved before anything is spent; settled to the real cost afterwards.
+    """
+    backend = runtime.backend
+    if backend is None:
+        return 0
+    settings = runtime.settings
+    price = settings.price_for(backend.model)
+    input_tokens = -(-(settings.history_char_budget + len(content) + 8000) // CHARS_PER_TOKEN)
+    rounds = settings.tool_max_rounds + 1
+    return rounds * price.cost_micros(input_tokens, settings.max_output_tokens)
+
+
+@dataclass
+class Timings:
+    """Stage durations in ms, reported in ``Server-Timing`` and ``turn.completed``."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, started: float) -> None:
+        self.values[stage] = self.values.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+
+    def header(self) -> str:
+        return ", ".join(f"{k};dur={v:.2f}" for k, v in self.values.items())
+
+
+@dataclass
+class Prepared:
+    """The outcome of the pre-stream stages."""
+
+    conversation_id: int
+    user_message_id: int
+    classification: Classification
+    reservation: Reservation | None
+    timings: Timings
+    refusal: SupportAIError | None = None
+    replay: dict[str, Any] | None = None
+
+
+async def prepare(
+    runtime: Runtime,
+    caller: Caller,
+    conversation_id: int,
+    content: str,
+    idempotency_key: str | None,
+) -> Prepared:
+    """Stages 1-5. Raises SupportAIError for every pre-stream failure."""
+    settings = runtime.settings
+    timings = Timings()
+
+    # 1. master flag (per tenant hook, then the setting)
+    flag = await runtime.hooks.first("supportai_master_flag", tenant_id=caller.tenant_id)
+    if flag is False:
+        raise SupportAIError(Reason.master_flag_off, "the AI assistant is switched off")
+
+    # 2. caller scope, disclosure, and the runtime being wired at all
+    if settings.required_scope and not caller.has_role(settings.required_scope):
+        raise SupportAIError(Reason.scope_denied, f"requires the {settings.required_scope} scope")
+    if len(content) > settings.max_message_chars:
+        raise SupportAIError(
+            Reason.validation_error,
+            f"content is longer than {settings.max_message_chars} characters",
+            status=422,
+        )
+    if runtime.backend is None:
+        raise SupportAIError(
+            Reason.runtime_not_wired, "no LLM backend is configured (SUPPORTAI_LLM_BACKEND)"
+        )
+
+    async with runtime.database.connection() as conn:
+        if settings.disclosure_required and not await disclosure.has_accepted(
+            conn, caller, settings.disclosure_version
+        ):
+            raise SupportAIError(
+                Reason.disclosure_required,
+                f"accept AI disclosure version {settings.disclosure_version} first",
+            )
+        if idempotency_key is not None:
+            replay = await turns.find_replay(conn, caller, conversation_id, idempotency_key)
+            if replay is not None:
+                return _replayed(conversation_id, replay, timings)
+
+        # 3. rate limit + cost cap: reserve the worst case before spending anything
+        started = time.perf_counter()
+        try:
+            reservation = await runtime.quota.reserve(
+                caller, worst_case_cost(runtime, content), time.time()
+            )
+        except QuotaDenied as denied:
+            raise SupportAIError(
+                Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
+            ) from None
+        except QuotaStoreUnavailable as exc:
+            raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
+        timings.add("quota", started)
+
+        try:
+            # 4. ownership (404 across users and tenants), read-only once escalated
+            conversation = await conversations.get_owned(conn, caller, conversation_id)
+            if conversation is None:
+                raise not_found("conversation")
+            if conversation["status"] == "escalated":
+                raise SupportAIError(
+                    Reason.conversation_escalated,
+                    "this conversation was handed to a human and is read-only",
+                )
+
+            # 5. classifiers, concurrently
+            started = time.perf_counter()
+            classification = await _classify(runtime, caller, conversation_id, content)
+            timings.add("classify", started)
+
+            started = time.perf_counter()
+            message_id = await turns.insert_user_turn(
+                conn,
+                caller,
+                conversation_id,
+                content,
+                idempotency_key,
+                classification,
+                status="refused" if classification.refused else "complete",
+            )
+            timings.add("persist", started)
+        except BaseException as exc:
+            await asyncio.shield(runtime.quota.release(reservation))
+            if _is_unique_violation(exc):
+                raise SupportAIError(
+                    Reason.duplicate_request, "this idempotency key is being processed"
+                ) from None
+            raise
+
+    prepared = Prepared(conversation_id, message_id, classification, reservation, timings)
+    if classification.refused:
+        # A refused intent never reaches the model; the turn still counts
+        # against the rate limit but costs nothing.
+        await runtime.quota.settle(reservation, 0)
+        prepared.reservation = None
+        prepared.refusal = SupportAIError(
+            Reason.intent_refused,
+            "I can't help with that request. You can rephrase it or ask for a human.",
+        )
+        if runtime.settings.queue_refusals_for_review:
+            await _queue_candidate(runtime, caller, conversation_id, message_id, "intent_refused")
+        await runtime.hooks.notify(
+            "supportai_turn_completed",
+            event=_completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings),
+        )
+    return prepared
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    from supportai.store.database import is_unique_violation
+
+    return is_unique_violation(exc)
+
+
+async def _classify(
+    runtime: Runtime, caller: Caller, conversation_id: int, content: str
+) -> Classification:
+    message = ClassifierInput(text=content, caller=caller, conversation_id=conversation_id)
+    results = await asyncio.gather(*(c.classify(message) for c in runtime.classifiers))
+    return combine(results, runtime.settings.refused_intents)
+
+
+def _replayed(
+    conversation_id: int, replay: tuple[dict[str, Any], dict[str, Any] | None], timings: Timings
+) -> Prepared:
+    user, answer = replay
+    return Prepared(
+        conversation_id=conversation_id,
+        user_message_id=int(user["id"]),
+        classification=Classification(intent="replayed", confidence=1.0, refused=False),
+        reservation=None,
+        timings=timings,
+        replay={"user": user, "answer": answer},
+    )
+
+
+def _completed_event(
+    caller: Caller,
+    prepared: Prepared,
+    assistant_id: int | None,
+    status: str,
+    usage: Usage,
+    cost: int,
+    timings: Timings,
+) -> dict[str, Any]:
+    return {
+        "tenant_id": caller.tenant_id,
+        "user_id": caller.user_id,
+        "conversation_id": prepared.conversation_id,
+        "user_message_id": prepared.user_message_id,
+        "message_id": assistant_id,
+        "status": status,
+        "intent": prepared.classification.intent,
+        "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+        "cost_micros": cost,
+        "timings_ms": dict(timings.values),
+    }
+
+
+async def _queue_candidate(
+    runtime: Runtime, caller: Caller, conversation_id: int, message_id: int, kind: str
+) -> None:
+    """Queue a refused or blocked turn for review (redacted), if the feature is installed."""
+    try:
+        from supportai.store import candidates
+    except ImportError:  # pragma: no cover - the admin module ships with core
+        return
+    await candidates.queue_from_turn(runtime, caller, conversation_id, message_id, kind)
+
+
+class Turn:
+    """The streamed part of a turn (stages 6-8) for one prepared request."""
+
+    def __init__(self, runtime: Runtime, caller: Caller, prepared: Prepared, content: str) -> None:
+        self.runtime = runtime
+        self.caller = caller
+        self.prepared = prepared
+        self.content = content
+        self.queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue(maxsize=512)
+        self._seq = 0
+        self._producer: asyncio.Task[None] | None = None
+        self._consumer_gone = False
+        # results, read by the JSON response after the stream ended
+        self.text = ""
+        self.status = "complete"
+        self.finish_reason: str | None = None
+        self.citations: list[dict[str, Any]] = []
+        self.tool_calls: list[ToolCallRecord] = []
+        self.usage = Usage(0, 0)
+        self.cost_micros = 0
+        self.assistant_message_id: int | None = None
+        self.error: SupportAIError | None = None
+        self.filter_chain: FilterChain | None = None
+
+    # -- relay -----------------------------------------------------------------------------
+
+    async def events(self, heartbeat_s: float | None = None) -> AsyncIterator[TurnEvent | None]:
+        """Yield events as they are produced; ``None`` is a heartbeat tick.
+
+        Closing this iterator early (client gone) interrupts the producer.
+        """
+        self._producer = asyncio.create_task(self._produce())
+        _running.add(self._producer)
+        self._producer.add_done_callback(_running.discard)
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(self.queue.get(), heartbeat_s)
+                except TimeoutError:
+                    yield None
+                    continue
+                if event is None:
+                    return
+                yield event
+        finally:
+            if not self._producer.done():
+                self._consumer_gone = True
+                self._producer.cancel()
+
+    async def wait(self) -> None:
+        if self._producer is not None:
+            await asyncio.shield(self._producer)
+
+    def _event(self, name: str, data: dict[str, Any]) -> TurnEvent:
+        self._seq += 1
+        return TurnEvent(name, data, self._seq)
+
+    async def _emit(self, name: str, data: dict[str, Any]) -> None:
+        if not self._consumer_gone:
+            await self.queue.put(self._event(name, data))
+
+    # -- produce ---------------------------------------------------------------------------
+
+    async def _produce(self) -> None:
+        runtime, caller, prepared = self.runtime, self.caller, self.prepared
+        timings = prepared.timings
+        try:
+            await self._emit(
+                "turn.started",
+                {
+                    "conversation_id": prepared.conversation_id,
+                    "user_message_id": prepared.user_message_id,
+                    "classification": _classification_out(prepared.classification),
+                },
+            )
+            await self._answer()
+        except asyncio.CancelledError:
+            self.status = "interrupted"
+            self.finish_reason = "client_disconnected"
+        except BackendError as exc:
+            self.status = "error" if not self.text else "interrupted"
+            self.finish_reason = "backend_error"
+            self.error = SupportAIError(
+                Reason.vendor_outage,
+                "the AI provider is not available right now; please try again later"
+                if not exc.configuration
+                else "the AI provider is misconfigured; an administrator has been notified",
+            )
+            log.warning("backend error in conversation %s: %s", prepared.conversation_id, exc)
+        except Exception:
+            log.exception("turn failed in conversation %s", prepared.conversation_id)
+            self.status = "error" if not self.text else "interrupted"
+            self.finish_reason = "internal_error"
+            self.error = SupportAIError(Reason.internal_error, "the answer failed unexpectedly")
+        try:
+            await self._finish(timings)
+        except Exception:
+            log.exception("could not persist turn of conversation %s", prepared.conversation_id)
+            if prepared.reservation is not None:
+                await runtime.quota.release(prepared.reservation)
+        finally:
+            if not self._consumer_gone:
+                await self.queue.put(None)
+
+    async def _answer(self) -> None:
+        runtime, caller, prepared = self.runtime, self.caller, self.prepared
+        settings = runtime.settings
+        backend = runtime.backend
+        assert backend is not None
+        timings = prepared.timings
+
+        system_prompt = await runtime.hooks.first(
+            "supportai_system_prompt", caller=caller, conversation_id=prepared.conversation_id
+        )
+        context: list[Any] = []
+        for found in await runtime.hooks.collect(
+            "supportai_retrieve_context", query=self.content, caller=caller,
+            limit=CONTEXT_DOCUMENTS,
+        ):
+            context.extend(found)
+        messages = await self._history(system_prompt or "")
+        tools = [
+            ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()
+        ]
+        chain = FilterChain(
+            runtime.filters,
+            FilterContext(caller, prepared.conversation_id, system_prompt or ""),
+        )
+        self.filter_chain = chain
+        input_tokens = output_tokens = 0
+
+        for round_number in range(settings.tool_max_rounds + 1):
+            requested: list[ToolCallRequest] = []
+            round_text = ""
+            request = BackendRequest(
+                messages=tuple(messages),
+                caller=caller,
+                conversation_id=prepared.conversation_id,
+                max_output_tokens=settings.max_output_tokens,
+                tools=tools if round_number < settings.tool_max_rounds else (),
+                context=tuple(context),
+            )
+            started = time.perf_counter()
+            async for event in _with_timeouts(
+                backend.stream(request),
+                settings.backend_first_token_timeout_s,
+                settings.backend_idle_timeout_s,
+            ):
+                if isinstance(event, TextDelta):
+                    round_text += event.text
+                    filter_started = time.perf_counter()
+                    released = await chain.push(event.text)
+                    timings.add("filter", filter_started)
+                    await self._release(released)
+                    if chain.blocked:
+                        break
+                elif isinstance(event, ToolCallRequest):
+                    requested.append(event)
+                elif isinstance(event, Citation):
+                    await self._cite(event)
+                elif isinstance(event, Usage):
+                    input_tokens += event.input_tokens
+                    output_tokens += event.output_tokens
+                    self.usage = Usage(input_tokens, output_tokens)
+                elif isinstance(event, Finish):
+                    self.finish_reason = event.reason
+            timings.add("backend", started)
+            if chain.blocked or not requested:
+                break
+            if round_number == settings.tool_max_rounds:
+                self.finish_reason = "tool_rounds_exhausted"
+                break
+            messages.append(
+                ChatMessage("assistant", round_text, tool_calls=tuple(requested))
+            )
+            for call in requested:
+                record = await self._call_tool(call)
+                messages.append(
+                    ChatMessage(
+                        "tool",
+                        json.dumps(
+                            {"error": record.error} if record.error else record.result,
+                            default=str,
+                        ),
+                        tool_call_id=call.id,
+                    )
+                )
+
+        filter_started = time.perf_counter()
+        await self._release(await chain.close())
+        timings.add("filter", filter_started)
+        if chain.blocked:
+            self.status = "blocked"
+            self.finish_reason = "output_blocked"
+            await self._release(chain.blocked.message)
+            await self._emit(
+                "refusal",
+                {
+                    "stage": "output_filter",
+                    "reason": Reason.output_blocked.value,
+                    "filter": chain.blocked_by,
+                    "detail": chain.blocked.reason,
+                },
+            )
+
+    async def _release(self, text: str) -> None:
+        if not text:
+            return
+        self.text += text
+        await self._emit("delta", {"text": text})
+
+    async def _cite(self, citation: Citation) -> None:
+        item = {"source_id": citation.source_id, "title": citation.title, "url": citation.url}
+        if item in self.citations:
+            return
+        self.citations.append(item)
+        await self._emit("citation", item)
+
+    async def _call_tool(self, call: ToolCallRequest) -> ToolCallRecord:
+        await self._emit("tool.call", {"call_id": call.id, "name": call.name,
+                                       "arguments": call.arguments})
+        started = time.perf_counter()
+        record = await run_tool(self.runtime, self.caller, self.prepared.conversation_id, call)
+        self.prepared.timings.add("tools", started)
+        self.tool_calls.append(record)
+        await self._emit(
+            "tool.result",
+            {"call_id": call.id, "name": call.name, "result": record.result,
+             "error": record.error, "duration_ms": round(record.duration_ms, 2)},
+        )
+        return record
+
+    async def _history(self, system_prompt: str) -> list[ChatMessage]:
+        """System prompt, then past turns trimmed oldest-first to the character budget."""
+        budget = self.runtime.settings.history_char_budget - len(self.content)
+        async with self.runtime.database.connection() as conn:
+            rows = await conversations.messages_with_classification(
+                conn, self.prepared.conversation_id, self.caller.tenant_id, limit=200
+            )
+        past: list[ChatMessage] = []
+        for row in reversed(rows):
+            if row["id"] == self.prepared.user_message_id:
+                continue
+            if row["status"] not in ("complete", "interrupted") or not row["content"]:
+                continue
+            budget -= len(row["content"])
+            if budget < 0:
+                break
+            past.append(ChatMessage(row["role"], row["content"]))
+        past.reverse()
+        head = [ChatMessage("system", system_prompt)] if system_prompt else []
+        return [*head, *past, ChatMessage("user", self.content)]
+
+    async def _finish(self, timings: Timings) -> None:
+        """Stage 8: persist what the user saw, settle the reservation, tell observers."""
+        runtime, caller, prepared = self.runtime, self.caller, self.prepared
+        backend = runtime.backend
+        assert backend is not None
+        price = runtime.settings.price_for(backend.model)
+        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        started = time.perf_counter()
+        async with runtime.database.connection() as conn:
+            self.assistant_message_id = await turns.insert_assistant_turn(
+                conn,
+                caller,
+                prepared.conversation_id,
+                prepared.user_message_id,
+                content=self.text,
+                status=self.status,
+                finish_reason=self.finish_reason,
+                citations=self.citations,
+                tool_calls=self.tool_calls,
+                model=backend.model,
+                input_tokens=self.usage.input_tokens,
+                output_tokens=self.usage.output_tokens,
+                cost_micros=self.cost_micros,
+            )
+        if prepared.reservation is not None:
+            await runtime.quota.settle(prepared.reservation, self.cost_micros)
+            prepared.reservation = None
+        timings.add("persist", started)
+        if self.status == "blocked" and runtime.settings.queue_blocked_for_review:
+            await _queue_candidate(
+                runtime, caller, prepared.conversation_id, self.assistant_message_id,
+                "output_blocked",
+            )
+        if self.error is not None:
+            await self._emit("error", {"reason": self.error.reason.value,
+                                       "detail": self.error.detail})
+        await self._emit(
+            "turn.completed",
+            {
+                "conversation_id": prepared.conversation_id,
+                "user_message_id": prepared.user_message_id,
+                "message_id": self.assistant_message_id,
+                "status": self.status,
+                "finish_reason": self.finish_reason,
+                "usage": {"input_tokens": self.usage.input_tokens,
+                          "output_tokens": self.usage.output_tokens},
+                "cost_micros": self.cost_micros,
+                "timings_ms": {k: round(v, 3) for k, v in timings.values.items()},
+            },
+        )
+        await runtime.hooks.notify(
+            "supportai_turn_completed",
+            event=_completed_event(caller, prepared, self.assistant_message_id, self.status,
+                                   self.usage, self.cost_micros, timings),
+        )
+
+
+_running: set[asyncio.Task[None]] = set()
+"""Strong references to producer tasks, so a disconnected turn is not garbage-collected."""
+
+
+def _classification_out(c: Classification) -> dict[str, Any]:
+    return {"intent": c.intent, "confidence": c.confidence, "refused": c.refused,
+            "classifier": c.classifier}
+
+
+async def _with_timeouts(
+    stream: AsyncIterator[BackendEvent], first_s: float, idle_s: float
+) -> AsyncIterator[BackendEvent]:
+    """Relay a backend stream, failing as ``BackendError`` if it stalls."""
+    iterator = aiter(stream)
+    timeout = first_s
+    try:
+        while True:
+            try:
+                event = await asyncio.wait_for(anext(iterator), timeout)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
+            timeout = idle_s
+            yield event
+    finally:
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()

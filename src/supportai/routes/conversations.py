@@ -1,0 +1,117 @@
+"""Conversations: list, create, get, GDPR delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from supportai import schemas
+from supportai.errors import not_found
+from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep
+from supportai.store import conversations as store
+
+router = APIRouter(tags=["conversations"])
+
+ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get(
+    "/conversations",
+    summary="List Conversations",
+    response_model=schemas.ConversationList,
+)
+async def list_conversations(
+    caller: CallerDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> schemas.ConversationList:
+    """The caller's conversations, newest first. Keyset pagination with ``before``."""
+    size = limit or runtime.settings.page_size
+    rows = await store.list_page(conn, caller, size + 1, before)
+    page = rows[:size]
+    return schemas.ConversationList(
+        items=[schemas.ConversationSummary(**store.summary_out(r)) for r in page],
+        next_cursor=page[-1]["id"] if len(rows) > size else None,
+    )
+
+
+@router.post(
+    "/conversations",
+    summary="Create Conversation",
+    response_model=schemas.CreateConversationResponse,
+)
+async def create_conversation(
+    caller: CallerDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    body: schemas.CreateConversationRequest | None = None,
+) -> schemas.CreateConversationResponse:
+    """Create a new support conversation owned by the authenticated user.
+
+    Returns the new conversation_id. Turns are then posted to
+    ``/conversations/{conversation_id}/messages``.
+    """
+    title = body.title if body else None
+    if title is not None:
+        title = title[: runtime.settings.max_title_chars]
+    row = await store.create(conn, caller, title)
+    return schemas.CreateConversationResponse(
+        conversation_id=row["id"],
+        title=row["title"],
+        status=row["status"],
+        created_at=row["created_at"],
+    )
+
+
+@router.get(
+    "/conversations/{conversation_id}",
+    summary="Get Conversation",
+    response_model=schemas.ConversationDetail,
+)
+async def get_conversation(
+    conversation_id: ConversationId, caller: CallerDep, conn: ConnectionDep
+) -> schemas.ConversationDetail:
+    """One of the caller's conversations with all its messages."""
+    row = await store.get_owned(conn, caller, conversation_id)
+    if row is None:
+        raise not_found("conversation")
+    messages = await store.messages_with_classification(conn, conversation_id, caller.tenant_id)
+    return schemas.ConversationDetail(
+        **store.summary_out(row),
+        escalation_reason=row["escalation_reason"],
+        messages=[schemas.MessageOut(**store.message_out(m)) for m in messages],
+    )
+
+
+@router.delete(
+    "/conversations/{conversation_id}",
+    summary="Delete Conversation",
+    response_model=schemas.DeleteConversationResponse,
+)
+async def delete_conversation(
+    conversation_id: ConversationId, caller: CallerDep, conn: ConnectionDep, runtime: RuntimeDep
+) -> schemas.DeleteConversationResponse:
+    """GDPR delete: cascade-delete the caller's conversation and everything derived from it.
+
+    Removes intent classifications, tool calls, feedback and training candidates
+    (via the message foreign keys), the messages and the conversation. Cases and
+    usage records keep existing with their reference cleared; audit events of
+    admin actions are retained. The caller's own deletion is a data-subject
+    right, not an audited admin action.
+    """
+    async with conn.transaction():
+        deleted = await store.delete(conn, caller, conversation_id)
+    if not deleted:
+        raise not_found("conversation")
+    await runtime.hooks.notify(
+        "supportai_conversation_deleted",
+        event={
+            "tenant_id": caller.tenant_id,
+            "user_id": caller.user_id,
+            "conversation_id": conversation_id,
+        },
+    )
+    return schemas.DeleteConversationResponse(conversation_id=conversation_id)

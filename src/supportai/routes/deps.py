@@ -1,0 +1,55 @@
+"""Request dependencies: the runtime (started lazily), the caller, one DB connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from databases.core import Connection
+from fastapi import Depends
+from starlette.requests import Request
+
+from supportai.caller import Caller
+from supportai.errors import Reason, SupportAIError
+from supportai.runtime import Runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.supportai
+    await runtime.start()  # no-op once started; covers hosts that skip our lifespan
+    return runtime
+
+
+async def get_caller(
+    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Caller:
+    caller = await runtime.hooks.first("supportai_resolve_caller", request=request)
+    if caller is None:
+        raise SupportAIError(Reason.unauthenticated, "authentication required")
+    return caller  # type: ignore[no-any-return]
+
+
+async def get_admin(
+    caller: Annotated[Caller, Depends(get_caller)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> Caller:
+    if not caller.has_role(runtime.settings.admin_role):
+        raise SupportAIError(Reason.forbidden, f"requires the {runtime.settings.admin_role} role")
+    return caller
+
+
+async def get_connection(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[Connection]:
+    """One held connection for the whole request (see store/database.py for why)."""
+    async with runtime.database.connection() as conn:
+        yield conn
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AdminDep = Annotated[Caller, Depends(get_admin)]
+ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+#: Path/query ids are bounded so that a huge id is a 422, not a database overflow.
+MAX_ID = 2**31 - 1

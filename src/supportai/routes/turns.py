@@ -1,0 +1,305 @@
+"""The turn (``POST .../messages``) and escalation to a human."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from supportai import schemas
+from supportai.caller import Caller
+from supportai.errors import Reason, SupportAIError, degraded_body, not_found
+from supportai.pipeline.events import PING, TurnEvent
+from supportai.pipeline.turn import Prepared, Turn, prepare
+from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep
+from supportai.runtime import Runtime
+from supportai.store import conversations as store
+from supportai.store import turns as turn_store
+
+router = APIRouter(tags=["conversations"])
+
+ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def wants_sse(accept: str | None) -> bool:
+    return accept is not None and "text/event-stream" in accept[:1024].lower()
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    summary="Create Message",
+    response_model=schemas.TurnResponse,
+    responses={
+        200: {
+            "description": "The turn: one JSON object, or ``text/event-stream`` events "
+            "(see docs/sse.md) when the request's Accept asks for them.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        403: {"model": schemas.DegradedResponse, "description": "disclosure_required"},
+        404: {"model": schemas.DegradedResponse},
+        409: {"model": schemas.DegradedResponse, "description": "conversation_escalated"},
+        429: {"model": schemas.DegradedResponse, "description": "rate_limited / cost_cap"},
+        503: {"model": schemas.DegradedResponse, "description": "master_flag_off..."},
+    },
+)
+async def create_message(
+    conversation_id: ConversationId,
+    body: schemas.CreateMessageRequest,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Submit a user turn.
+
+    Stages, in order: master flag, caller scope (and disclosure), rate limit and
+    cost cap (a worst-case reservation), ownership, classifiers (a refused
+    intent persists the user turn and its classification and never reaches
+    the model), then the streamed answer with tool calls and output filters,
+    persisted and settled to its real cost. SSE clients (``Accept:
+    text/event-stream``) get events as they happen; JSON clients get the same
+    turn as one object.
+    """
+    prepared = await prepare(
+        runtime, caller, conversation_id, body.content, body.idempotency_key
+    )
+    headers = {"Server-Timing": prepared.timings.header()} if prepared.timings.values else {}
+    sse = wants_sse(accept)
+    if prepared.replay is not None:
+        return await _replay(runtime, prepared, sse)
+    if prepared.refusal is not None:
+        return _refusal(prepared, sse, headers)
+    turn = Turn(runtime, caller, prepared, body.content)
+    if sse:
+        return StreamingResponse(
+            _sse(turn, runtime.settings.heartbeat_s),
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **headers},
+        )
+    async for _ in turn.events():
+        pass
+    await turn.wait()
+    return JSONResponse(
+        _turn_json(turn).model_dump(mode="json"),
+        headers={"Server-Timing": prepared.timings.header()},
+    )
+
+
+async def _sse(turn: Turn, heartbeat_s: float) -> AsyncIterator[bytes]:
+    async for event in turn.events(heartbeat_s):
+        yield PING if event is None else event.encode()
+
+
+def _turn_json(turn: Turn) -> schemas.TurnResponse:
+    prepared = turn.prepared
+    return schemas.TurnResponse(
+        conversation_id=prepared.conversation_id,
+        user_message_id=prepared.user_message_id,
+        assistant_message_id=turn.assistant_message_id,
+        status=turn.status,
+        content=turn.text,
+        classification=_classification(prepared),
+        citations=[schemas.CitationOut(**c) for c in turn.citations],
+        tool_calls=[
+            schemas.ToolCallOut(call_id=t.call_id, name=t.name, arguments=t.arguments,
+                                result=t.result, error=t.error)
+            for t in turn.tool_calls
+        ],
+        usage=schemas.UsageOut(
+            input_tokens=turn.usage.input_tokens,
+            output_tokens=turn.usage.output_tokens,
+            cost_micros=turn.cost_micros,
+        ),
+        finish_reason=turn.finish_reason,
+        refusal=schemas.DegradedResponse(**turn.error.body()) if turn.error else None,
+    )
+
+
+def _classification(prepared: Prepared) -> schemas.ClassificationOut:
+    c = prepared.classification
+    return schemas.ClassificationOut(
+        intent=c.intent, confidence=c.confidence, refused=c.refused, classifier=c.classifier
+    )
+
+
+def _refusal(prepared: Prepared, sse: bool, headers: dict[str, str]) -> Response:
+    assert prepared.refusal is not None
+    refusal = prepared.refusal
+    if sse:
+        events = [
+            TurnEvent("turn.started", {
+                "conversation_id": prepared.conversation_id,
+                "user_message_id": prepared.user_message_id,
+                "classification": _classification(prepared).model_dump(),
+            }, 1),
+            TurnEvent("refusal", {
+                "stage": "classifier",
+                "reason": refusal.reason.value,
+                "intent": prepared.classification.intent,
+                "detail": refusal.detail,
+            }, 2),
+            TurnEvent("turn.completed", {
+                "conversation_id": prepared.conversation_id,
+                "user_message_id": prepared.user_message_id,
+                "message_id": None,
+                "status": "refused",
+                "finish_reason": "intent_refused",
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+                "cost_micros": 0,
+            }, 3),
+        ]
+        return Response(b"".join(e.encode() for e in events), media_type="text/event-stream",
+                        headers={**SSE_HEADERS, **headers})
+    body = schemas.TurnResponse(
+        conversation_id=prepared.conversation_id,
+        user_message_id=prepared.user_message_id,
+        assistant_message_id=None,
+        status="refused",
+        content="",
+        classification=_classification(prepared),
+        usage=schemas.UsageOut(input_tokens=0, output_tokens=0, cost_micros=0),
+        finish_reason="intent_refused",
+        refusal=schemas.DegradedResponse(**refusal.body()),
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers=headers)
+
+
+async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
+    """Answer a retried submit from what was stored; nothing new is charged."""
+    assert prepared.replay is not None
+    user: dict[str, Any] = prepared.replay["user"]
+    answer: dict[str, Any] | None = prepared.replay["answer"]
+    if answer is None and user["status"] != "refused":
+        raise SupportAIError(Reason.duplicate_request, "the original turn is still in progress")
+    tool_calls: list[dict[str, Any]] = []
+    if answer is not None:
+        async with runtime.database.connection() as conn:
+            tool_calls = await turn_store.tool_calls_of(conn, answer["id"])
+    body = schemas.TurnResponse(
+        conversation_id=prepared.conversation_id,
+        user_message_id=prepared.user_message_id,
+        assistant_message_id=answer["id"] if answer else None,
+        status=answer["status"] if answer else "refused",
+        content=answer["content"] if answer else "",
+        classification=None,
+        citations=[schemas.CitationOut(**c) for c in (answer or {}).get("citations") or []],
+        tool_calls=[
+            schemas.ToolCallOut(call_id=t["call_id"], name=t["tool_name"],
+                                arguments=t["arguments"] or {}, result=t["result"],
+                                error=t["error"])
+            for t in tool_calls
+        ],
+        usage=schemas.UsageOut(
+            input_tokens=answer["input_tokens"] if answer else 0,
+            output_tokens=answer["output_tokens"] if answer else 0,
+            cost_micros=answer["cost_micros"] if answer else 0,
+        ),
+        finish_reason=answer["finish_reason"] if answer else "intent_refused",
+        refusal=None if answer else schemas.DegradedResponse(
+            **degraded_body(Reason.intent_refused, "this request was refused")
+        ),
+        replayed=True,
+    )
+    if not sse:
+        return JSONResponse(body.model_dump(mode="json"))
+    data = body.model_dump(mode="json")
+    events = [TurnEvent("turn.started", {"conversation_id": body.conversation_id,
+                                         "user_message_id": body.user_message_id,
+                                         "replayed": True}, 1)]
+    if body.content:
+        events.append(TurnEvent("delta", {"text": body.content}, len(events) + 1))
+    for citation in data["citations"]:
+        events.append(TurnEvent("citation", citation, len(events) + 1))
+    events.append(TurnEvent("turn.completed", {
+        "conversation_id": body.conversation_id,
+        "user_message_id": body.user_message_id,
+        "message_id": body.assistant_message_id,
+        "status": body.status,
+        "finish_reason": body.finish_reason,
+        "usage": {"input_tokens": body.usage.input_tokens,
+                  "output_tokens": body.usage.output_tokens},
+        "cost_micros": body.usage.cost_micros,
+        "replayed": True,
+    }, len(events) + 1))
+    return Response(b"".join(e.encode() for e in events), media_type="text/event-stream",
+                    headers=SSE_HEADERS)
+
+
+@router.post(
+    "/conversations/{conversation_id}/escalate",
+    summary="Escalate Conversation",
+    response_model=schemas.EscalateResponse,
+)
+async def escalate_conversation(
+    conversation_id: ConversationId,
+    caller: CallerDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    body: schemas.EscalateRequest | None = None,
+) -> schemas.EscalateResponse:
+    """Mark the conversation as escalated and hand the front end the ticket form.
+
+    Sets status='escalated' and returns the ticket-form URL (hook
+    ``supportai_escalation_url``) with a snapshot of the conversation, for the
+    front end to carry into the host's existing ticket flow; the bot does not
+    create a ticket itself. Afterwards the conversation is read-only: new turns
+    answer ``conversation_escalated``. Escalating again is idempotent.
+    """
+    body = body or schemas.EscalateRequest()
+    conversation = await store.get_owned(conn, caller, conversation_id)
+    if conversation is None:
+        raise not_found("conversation")
+    async with conn.transaction():
+        changed = await store.escalate(
+            conn, caller, conversation_id, body.reason.value, body.note
+        )
+    if not changed:  # already escalated: report the original reason
+        conversation = await store.get_owned(conn, caller, conversation_id) or conversation
+        body = schemas.EscalateRequest(
+            reason=conversation["escalation_reason"] or body.reason,
+            note=conversation["escalation_note"],
+        )
+    snapshot = await _snapshot(conn, caller, conversation, body)
+    url = await runtime.hooks.first(
+        "supportai_escalation_url",
+        caller=caller,
+        conversation_id=conversation_id,
+        reason=body.reason.value,
+    )
+    if changed:
+        await runtime.hooks.notify(
+            "supportai_conversation_escalated",
+            event={
+                "tenant_id": caller.tenant_id,
+                "user_id": caller.user_id,
+                "conversation_id": conversation_id,
+                "reason": body.reason.value,
+                "ticket_url": url,
+                "snapshot": snapshot.model_dump(mode="json"),
+            },
+        )
+    return schemas.EscalateResponse(
+        conversation_id=conversation_id,
+        ticket_url=str(url),
+        snapshot=snapshot,
+        already_escalated=not changed,
+    )
+
+
+async def _snapshot(
+    conn: Any, caller: Caller, conversation: dict[str, Any], body: schemas.EscalateRequest
+) -> schemas.EscalationSnapshot:
+    rows = await store.messages_with_classification(conn, conversation["id"], caller.tenant_id)
+    transcript = [schemas.MessageOut(**store.message_out(r)) for r in rows]
+    last = next((m.classification for m in reversed(transcript) if m.classification), None)
+    return schemas.EscalationSnapshot(
+        conversation_id=conversation["id"],
+        title=conversation["title"],
+        reason=body.reason,
+        note=body.note,
+        last_classification=last,
+        transcript=transcript,
+    )

@@ -1,0 +1,140 @@
+"""Conversation and message queries. Every query is scoped by tenant and owner in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from databases.core import Connection
+
+from supportai.caller import Caller
+from supportai.store import tables
+
+C = tables.conversations
+M = tables.messages
+IC = tables.intent_classifications
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def owned(caller: Caller) -> sa.ColumnElement[bool]:
+    return sa.and_(C.c.tenant_id == caller.tenant_id, C.c.user_id == caller.user_id)
+
+
+async def create(conn: Connection, caller: Caller, title: str | None) -> dict[str, Any]:
+    moment = now()
+    row = await conn.fetch_one(
+        C.insert()
+        .values(
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            title=title,
+            status="open",
+            flagged=False,
+            created_at=moment,
+            updated_at=moment,
+        )
+        .returning(*C.c)
+    )
+    assert row is not None
+    return dict(row._mapping)
+
+
+async def list_page(
+    conn: Connection, caller: Caller, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paginated by id (stable under inserts, one index scan)."""
+    query = sa.select(C).where(owned(caller)).order_by(C.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(C.c.id < before)
+    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+
+
+async def get_owned(conn: Connection, caller: Caller, conversation_id: int) -> dict[str, Any] | None:
+    row = await conn.fetch_one(sa.select(C).where(C.c.id == conversation_id).where(owned(caller)))
+    return dict(row._mapping) if row is not None else None
+
+
+async def messages_with_classification(
+    conn: Connection, conversation_id: int, tenant_id: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Messages in order, each with its user-turn classification, in one query (no N+1)."""
+    query = (
+        sa.select(
+            M,
+            IC.c.intent,
+            IC.c.confidence,
+            IC.c.refused,
+            IC.c.classifier,
+        )
+        .select_from(M.outerjoin(IC, IC.c.message_id == M.c.id))
+        .where(M.c.conversation_id == conversation_id)
+        .where(M.c.tenant_id == tenant_id)
+        .order_by(M.c.id)
+    )
+    rows = [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return rows[-limit:] if limit else rows
+
+
+async def delete(conn: Connection, caller: Caller, conversation_id: int) -> bool:
+    """GDPR hard delete. Foreign keys cascade (see tables.py); True if it existed."""
+    row = await conn.fetch_one(
+        C.delete().where(C.c.id == conversation_id).where(owned(caller)).returning(C.c.id)
+    )
+    return row is not None
+
+
+def message_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A message row (joined with its classification) as the API shows it."""
+    classification = None
+    if row.get("intent") is not None:
+        classification = {
+            "intent": row["intent"],
+            "confidence": row["confidence"],
+            "refused": bool(row["refused"]),
+            "classifier": row["classifier"],
+        }
+    return {
+        "message_id": row["id"],
+        "role": row["role"],
+        "content": row["content"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "classification": classification,
+        "citations": row.get("citations") or [],
+    }
+
+
+def summary_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "conversation_id": row["id"],
+        "title": row["title"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def escalate(
+    conn: Connection, caller: Caller, conversation_id: int, reason: str, note: str | None
+) -> bool:
+    """Mark escalated once; returns False when it already was (idempotent)."""
+    moment = now()
+    row = await conn.fetch_one(
+        C.update()
+        .where(C.c.id == conversation_id)
+        .where(owned(caller))
+        .where(C.c.status != "escalated")
+        .values(
+            status="escalated",
+            escalation_reason=reason,
+            escalation_note=note,
+            escalated_at=moment,
+            updated_at=moment,
+        )
+        .returning(C.c.id)
+    )
+    return row is not None

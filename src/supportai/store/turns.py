@@ -1,0 +1,184 @@
+"""Writes of one turn, batched into few transactions (see ``docs/performance.md``).
+
+A turn writes twice: the user message with its classification (before the
+model is called, so a refusal or a crash still leaves the user's words), and
+the assistant message with its tool calls and usage (once the answer ended,
+completed, blocked or interrupted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from databases.core import Connection
+
+from supportai.caller import Caller
+from supportai.classifiers import Classification
+from supportai.store import tables
+from supportai.store.conversations import now
+
+M = tables.messages
+C = tables.conversations
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    result: Any
+    error: str | None
+    duration_ms: float
+
+
+async def find_replay(
+    conn: Connection, caller: Caller, conversation_id: int, key: str
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The user message sent earlier with this idempotency key, and its answer."""
+    user = await conn.fetch_one(
+        sa.select(M).where(
+            M.c.conversation_id == conversation_id,
+            M.c.idempotency_key == key,
+            M.c.tenant_id == caller.tenant_id,
+            M.c.user_id == caller.user_id,
+        )
+    )
+    if user is None:
+        return None
+    answer = await conn.fetch_one(
+        sa.select(M).where(M.c.reply_to_id == user["id"]).where(M.c.role == "assistant")
+    )
+    return dict(user._mapping), dict(answer._mapping) if answer is not None else None
+
+
+async def insert_user_turn(
+    conn: Connection,
+    caller: Caller,
+    conversation_id: int,
+    content: str,
+    idempotency_key: str | None,
+    classification: Classification,
+    status: str,
+) -> int:
+    moment = now()
+    async with conn.transaction():
+        row = await conn.fetch_one(
+            M.insert()
+            .values(
+                conversation_id=conversation_id,
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                role="user",
+                content=content,
+                status=status,
+                idempotency_key=idempotency_key,
+                created_at=moment,
+            )
+            .returning(M.c.id)
+        )
+        assert row is not None
+        message_id = int(row["id"])
+        await conn.execute(
+            tables.intent_classifications.insert().values(
+                message_id=message_id,
+                tenant_id=caller.tenant_id,
+                intent=classification.intent,
+                confidence=classification.confidence,
+                refused=classification.refused,
+                classifier=classification.classifier or "none",
+                details=classification.details or None,
+                created_at=moment,
+            )
+        )
+        await conn.execute(
+            C.update().where(C.c.id == conversation_id).values(updated_at=moment)
+        )
+    return message_id
+
+
+async def insert_assistant_turn(
+    conn: Connection,
+    caller: Caller,
+    conversation_id: int,
+    reply_to_id: int,
+    *,
+    content: str,
+    status: str,
+    finish_reason: str | None,
+    citations: Sequence[dict[str, Any]],
+    tool_calls: Sequence[ToolCallRecord],
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cost_micros: int,
+) -> int:
+    moment = now()
+    async with conn.transaction():
+        row = await conn.fetch_one(
+            M.insert()
+            .values(
+                conversation_id=conversation_id,
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                role="assistant",
+                content=content,
+                status=status,
+                finish_reason=finish_reason,
+                reply_to_id=reply_to_id,
+                citations=list(citations) or None,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_micros=cost_micros,
+                created_at=moment,
+            )
+            .returning(M.c.id)
+        )
+        assert row is not None
+        message_id = int(row["id"])
+        if tool_calls:
+            await conn.execute_many(
+                tables.tool_calls.insert(),
+                [
+                    {
+                        "message_id": message_id,
+                        "tenant_id": caller.tenant_id,
+                        "call_id": call.call_id,
+                        "tool_name": call.name,
+                        "arguments": call.arguments,
+                        "result": call.result,
+                        "error": call.error,
+                        "duration_ms": call.duration_ms,
+                        "created_at": moment,
+                    }
+                    for call in tool_calls
+                ],
+            )
+        if input_tokens or output_tokens or cost_micros:
+            await conn.execute(
+                tables.usage.insert().values(
+                    tenant_id=caller.tenant_id,
+                    user_id=caller.user_id,
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    model=model,
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    cost_micros=cost_micros,
+                    created_at=moment,
+                )
+            )
+        await conn.execute(
+            C.update().where(C.c.id == conversation_id).values(updated_at=moment)
+        )
+    return message_id
+
+
+async def tool_calls_of(conn: Connection, message_id: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch_all(
+        sa.select(tables.tool_calls).where(tables.tool_calls.c.message_id == message_id)
+        .order_by(tables.tool_calls.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
