@@ -41,21 +41,34 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalize(word: str) -> str:
-    """Fold regular English plurals (``invoices`` -> ``invoice``) - deliberately no stemming.
+    """Fold the commonest English inflections: plurals, ``-ing``, ``-ed`` and a final ``-e``.
 
-    A stemmer conflates words support articles keep apart (``billing``/``bill``,
-    ``export``/``exporting`` are fine, but ``organization``/``organ`` are not); plural
-    folding catches the most common mismatch between a question and a title.
+    Deliberately not a stemmer: a full stemmer (Porter, Snowball) conflates words
+    that support articles keep apart (``organization``/``organ``,
+    ``general``/``generate``) and makes the index hard to reason about. These
+    four rules catch what actually separates questions from titles in a help
+    center: ``invoices``/``invoice``, ``changing``/``change``,
+    ``deleted``/``delete``, ``billing``/``bill``. Both the articles and the query
+    go through the same rules, so only consistency matters, not the spelling of
+    the result (``change`` becomes ``chang``).
     """
     if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        word = word[:-2]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]  # running -> runn -> run; keep "bill", "pass", "buzz"
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case alphanumeric runs, stop words removed, plurals folded.
+    """Lower-case alphanumeric runs, stop words removed, inflections folded.
 
     Apostrophes split words (``don't`` -> ``don``, ``t``); the one-letter
     leftovers are dropped with the other one-letter tokens.

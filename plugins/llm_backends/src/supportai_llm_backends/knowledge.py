@@ -21,7 +21,7 @@ from supportai_llm_backends.settings import KnowledgeBaseSettings
 
 #: Passages scoring below this share of an article's best passage are not quoted:
 #: they only share a common word with the question.
-PASSAGE_RATIO = 0.35
+PASSAGE_RATIO = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -60,6 +60,7 @@ class KnowledgeBase:
                 lengths.append(len(passage_terms))
             documents.append(terms)
             self._passages.append(stats)
+        self._vocabulary = [frozenset(terms) for terms in documents]
         self.index = BM25Index(documents, k1=settings.k1, b=settings.b)
         self._average_passage = sum(lengths) / len(lengths) if lengths else 0.0
         self._position = {id(article): i for i, article in enumerate(articles)}
@@ -83,16 +84,28 @@ class KnowledgeBase:
     # -- retrieval ---------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> list[Hit]:
-        """Articles scoring at least ``min_score``, best first."""
-        terms = tokenize(query)
+        """Articles that answer ``query``, best first.
+
+        An article must reach ``min_score`` *and* contain the words that carry at
+        least ``min_coverage`` of the query's IDF weight. The second rule is what
+        keeps "tell me a joke" from being answered with an article that happens to
+        say "tell": a high score on one common word is not an answer.
+        """
+        terms = set(tokenize(query))
         if not terms:
             return []
         threshold = self.settings.min_score
-        return [
-            Hit(self.articles[doc_id], score)
-            for doc_id, score in self.index.search(terms, limit)
-            if score >= threshold
-        ]
+        weights = {term: self.index.term_idf(term) for term in terms}
+        total = sum(weights.values())
+        needed = total * self.settings.min_coverage
+        hits = []
+        for doc_id, score in self.index.search(terms, limit):
+            if score < threshold:
+                continue
+            vocabulary = self._vocabulary[doc_id]
+            if sum(w for term, w in weights.items() if term in vocabulary) >= needed:
+                hits.append(Hit(self.articles[doc_id], score))
+        return hits
 
     def answer_hits(self, query: str) -> list[Hit]:
         """The articles an answer quotes: the best one, plus close runners-up."""
@@ -102,11 +115,14 @@ class KnowledgeBase:
         floor = hits[0].score * self.settings.second_article_ratio
         return [hit for hit in hits if hit.score >= floor]
 
-    def passages_for(self, article: Article, query: str, max_chars: int) -> tuple[list[str], bool]:
+    def passages_for(
+        self, article: Article, query: str, max_chars: int, *, allow_cut: bool = True
+    ) -> tuple[list[str], bool]:
         """The article's passages that best answer ``query``, in reading order.
 
-        Returns the texts and whether one had to be cut to fit ``max_chars``. An
-        article that matched on its title only starts with its first passage,
+        Returns the texts and whether one had to be cut to fit ``max_chars``
+        (only with ``allow_cut``; otherwise nothing fits means nothing is quoted).
+        An article that matched on its title only starts with its first passage,
         which by convention says what the article is about.
         """
         if not article.passages or max_chars <= 0:
@@ -135,6 +151,8 @@ class KnowledgeBase:
             chosen.append(i)
             used += size
         if not chosen:
+            if not allow_cut:
+                return [], False
             # Even the best passage is too long: quote its beginning, cut cleanly.
             return [truncate(article.passages[ranked[0]].text, max_chars)], True
         return [article.passages[i].text for i in sorted(chosen)], False

@@ -76,9 +76,13 @@ class KnowledgeBaseBackend:
         cut = False
         for hit in hits:
             room = budget - sum(len(p) + 2 for p in parts)
-            texts, was_cut = self.knowledge_base.passages_for(hit.article, query, room)
+            # Only the best article may be cut to fit; a runner-up is quoted
+            # whole or not at all (a dangling half-sentence helps nobody).
+            texts, was_cut = self.knowledge_base.passages_for(
+                hit.article, query, room, allow_cut=not parts
+            )
             if not texts:
-                break
+                continue
             parts.extend(texts)
             quoted.append((hit, texts[0]))
             cut = cut or was_cut

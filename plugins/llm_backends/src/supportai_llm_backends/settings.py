@@ -31,15 +31,21 @@ class KnowledgeBaseSettings(BaseSettings):
         description="Citation URL, formatted with {source_id} (the file stem). Unset: no URL.",
     )
     min_score: float = Field(
-        default=2.0,
+        default=1.0,
         ge=0,
         description="BM25 score an article needs to count as an answer (below: honest not-found).",
+    )
+    min_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the question's IDF weight an article must contain (0 turns it off).",
     )
     max_articles: int = Field(
         default=2, ge=1, le=10, description="Articles an answer may quote (and cite)."
     )
     second_article_ratio: float = Field(
-        default=0.6,
+        default=0.75,
         gt=0,
         le=1,
         description="A further article is quoted only if it scores this share of the best one.",
