@@ -43,11 +43,19 @@ ENTRY_POINT_GROUP = "supportai"
 T = TypeVar("T")
 
 
+class PluginManager(pluggy.PluginManager):  # type: ignore[misc]
+    """pluggy's manager plus the distribution each entry-point plugin came from."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.distributions: dict[str, tuple[str, str]] = {}
+
+
 def create_plugin_manager(
     settings: Settings, extra_plugins: Iterable[object] = (), *, load_entry_points: bool = True
-) -> pluggy.PluginManager:
+) -> PluginManager:
     """Build a fresh manager: hookspecs, built-in defaults, entry points, extras."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     # Built-in defaults are ordinary trylast plugins, so any plugin can replace them.
     from supportai.caller import DefaultCallerResolver
@@ -65,6 +73,11 @@ def create_plugin_manager(
                     f"load: {type(exc).__name__}: {exc}"
                 ) from exc
             pm.register(plugin, name=entry_point.name)
+            if entry_point.dist is not None:
+                pm.distributions[entry_point.name] = (
+                    entry_point.dist.name,
+                    entry_point.dist.version,
+                )
     for plugin in extra_plugins:
         pm.register(plugin)
     try:
@@ -94,22 +107,16 @@ def _selected_entry_points(settings: Settings) -> list[EntryPoint]:
     return list(unique.values())
 
 
-def plugin_info(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
+def plugin_info(pm: PluginManager) -> list[dict[str, Any]]:
     """Name, distribution version and hooks of every registered plugin (for the CLI)."""
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     rows = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: str(item[0])):
         if plugin is None:
             continue
         hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or ())
-        dist = dists.get(id(plugin))
+        distribution, version = pm.distributions.get(name, (None, None))
         rows.append(
-            {
-                "name": name,
-                "distribution": dist.project_name if dist else None,
-                "version": dist.version if dist else None,
-                "hooks": hooks,
-            }
+            {"name": name, "distribution": distribution, "version": version, "hooks": hooks}
         )
     return rows
 
@@ -123,7 +130,7 @@ class Hooks:
     awaits each result before deciding.
     """
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: PluginManager) -> None:
         self.pm = pm
 
     def _impls(self, name: str) -> list[Any]:

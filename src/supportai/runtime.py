@@ -16,14 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pluggy
-
 from supportai.classifiers import Classifier
 from supportai.errors import ConfigurationError
 from supportai.filters import OutputFilter
 from supportai.llm import LLMBackend
 from supportai.plugins import (
     Hooks,
+    PluginManager,
     ProviderContext,
     Registry,
     create_plugin_manager,
@@ -40,7 +39,7 @@ log = logging.getLogger("supportai")
 @dataclass
 class Runtime:
     settings: Settings
-    pm: pluggy.PluginManager
+    pm: PluginManager
     hooks: Hooks
     database: Database
     context: ProviderContext
