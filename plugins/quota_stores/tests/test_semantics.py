@@ -9,9 +9,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
 from redis_quota_helpers import NOW, caller, policy
-from supportai.quota.base import BucketKind, QuotaDenied, QuotaStatus, QuotaStore
-
 from supportai_redis.store import BUCKET_GRACE_S
+
+from supportai.quota.base import BucketKind, QuotaDenied, QuotaStatus, QuotaStore
 
 pytestmark = pytest.mark.redis
 

@@ -184,7 +184,7 @@ class RedisQuotaStore:
         expires_at = now + self.policy.reservation_ttl_s
         bucket_ttls = [self._bucket_ttl(bucket, now) for bucket in buckets]
         try:
-            await self._register_tenant(caller.tenant_id)
+            registered_now = await self._register_tenant(caller.tenant_id)
             verdict = await self._reserve(
                 keys=[
                     *(self.keys.bucket(bucket.key) for bucket in buckets),
@@ -216,7 +216,15 @@ class RedisQuotaStore:
                 bucket_keys=(),
                 expires_at=expires_at,
             )
-        denied = int(verdict)
+        denied, index_created = int(verdict[0]), int(verdict[1])
+        if index_created and not registered_now:
+            # A new index although this process registered the tenant a while
+            # ago: Redis lost its data (flush, fresh server), registry included.
+            try:
+                await self._register_tenant(caller.tenant_id, force=True)
+            except UNREACHABLE as exc:
+                # The reservation itself stands; only the sweep may miss it.
+                log.warning("could not re-register tenant %r: %s", caller.tenant_id, exc)
         if denied:
             raise denial_for(buckets[denied - 1], now)
         return Reservation(
@@ -338,14 +346,20 @@ class RedisQuotaStore:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _register_tenant(self, tenant_id: str) -> None:
-        """Make sure ``release_expired`` will visit this tenant (before its first record exists)."""
+    async def _register_tenant(self, tenant_id: str, *, force: bool = False) -> bool:
+        """Make sure ``release_expired`` will visit this tenant.
+
+        Called before the reserve script, so the registry entry exists before the
+        tenant's first record does; remembered per process (re-sent every
+        ``REGISTRY_REFRESH_S``) so steady traffic costs no extra round trip.
+        """
         moment = time.monotonic()
         last = self._registered.get(tenant_id)
-        if last is not None and moment - last < REGISTRY_REFRESH_S:
-            return
+        if not force and last is not None and moment - last < REGISTRY_REFRESH_S:
+            return False
         await self.redis.sadd(self.keys.tenants, tenant_id)
         self._registered[tenant_id] = moment
+        return True
 
     @staticmethod
     def _unmetered(reservation: Reservation) -> bool:
