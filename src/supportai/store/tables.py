@@ -85,6 +85,8 @@ conversations = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Column("updated_at", ts, nullable=False),
     sa.Index("ix_support_ai_conversations_owner", "tenant_id", "user_id", "id"),
+    # the admin's review list: a tenant's flagged conversations, newest first
+    sa.Index("ix_support_ai_conversations_flagged", "tenant_id", "flagged", "id"),
 )
 
 messages = sa.Table(
@@ -172,6 +174,17 @@ feedback = sa.Table(
     sa.Column("updated_at", ts, nullable=False),
     sa.Index("ix_support_ai_feedback_conversation", "conversation_id"),
 )
+# One feedback per caller and subject (a message, or the whole conversation when
+# ``message_id`` is NULL): a second submission updates the first. NULLs are
+# distinct in a plain unique index on both engines, hence the expression.
+sa.Index(
+    "uq_support_ai_feedback_subject",
+    feedback.c.tenant_id,
+    feedback.c.user_id,
+    feedback.c.conversation_id,
+    sa.func.coalesce(feedback.c.message_id, 0),
+    unique=True,
+)
 
 training_candidates = sa.Table(
     "support_ai_training_candidates",
@@ -191,10 +204,14 @@ training_candidates = sa.Table(
     sa.Column("snapshot", JSONText),
     sa.Column("reviewer_id", sa.String(128)),
     sa.Column("review_note", sa.Text),
+    # the reviewer's better answer: what the openai-chat export trains on
+    sa.Column("corrected_answer", sa.Text),
     sa.Column("reviewed_at", ts),
     sa.Column("exported_at", ts),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_training_candidates_status", "tenant_id", "status", "id"),
+    # one candidate per feedback row, however often the feedback is updated
+    sa.Index("uq_support_ai_training_candidates_feedback", "feedback_id", unique=True),
 )
 
 disclosure_acceptances = sa.Table(
@@ -227,6 +244,8 @@ cases = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Column("updated_at", ts, nullable=False),
     sa.Index("ix_support_ai_cases_owner", "tenant_id", "user_id", "id"),
+    # the admin's tenant-wide case list
+    sa.Index("ix_support_ai_cases_tenant", "tenant_id", "status", "id"),
 )
 
 case_comments = sa.Table(
