@@ -25,6 +25,7 @@ class Reason(StrEnum):
     conversation_escalated = "conversation_escalated"
     case_closed = "case_closed"
     duplicate_request = "duplicate_request"
+    invalid_transition = "invalid_transition"
     rate_limited = "rate_limited"
     cost_cap_exceeded = "cost_cap_exceeded"
     intent_refused = "intent_refused"
@@ -48,6 +49,7 @@ STATUS: dict[Reason, int] = {
     Reason.conversation_escalated: 409,
     Reason.case_closed: 409,
     Reason.duplicate_request: 409,
+    Reason.invalid_transition: 409,
     Reason.payload_too_large: 413,
     Reason.unsupported_media_type: 415,
     Reason.validation_error: 422,
