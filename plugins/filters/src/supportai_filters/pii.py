@@ -215,10 +215,8 @@ def _ibans(text: str) -> Iterator[_Candidate]:
                 continue
             positions = positions[:expected]
         compact = "".join(raw[i] for i in positions)
-        if not (compact.isupper() or compact.islower() or compact[2:].isdigit()):
-            # mixed case is prose ("Is12 this Ok..."), not an account number
-            if not compact[:2].isupper() or any(c.islower() for c in compact):
-                continue
+        if not (compact.isupper() or compact.islower()):
+            continue  # mixed case is prose ("Is12 this Ok..."), not an account number
         if iban_is_valid(compact):
             yield match.start(), match.start() + positions[-1] + 1, ""
 
@@ -256,7 +254,7 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
 # "version 1.2.3.4" is a version string, not an address: see README.
 _VERSION_BEFORE = re.compile(
-    r"(?:version|ver\.?|release|build|firmware|rev\.?|v\.)\s*$", re.IGNORECASE
+    r"\b(?:version|ver\.?|release|build|firmware|rev\.?|v\.)\s*$", re.IGNORECASE
 )
 _IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![\w:.])")
 
@@ -288,6 +286,7 @@ _PHONE_KEYWORD = re.compile(
     r"[Tt]ext)\b[^\d\n+]{0,16}?)(?P<number>\+?\d[\d ().\-/]{5,20}\d)(?![\w@]|[.,/-]\d)"
 )
 _PHONE_GROUPS = re.compile(r"[ ().\-/]+")
+_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 
 
 def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
@@ -300,6 +299,8 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
         return 7 <= digits <= 15
     separators = {c for c in raw if not c.isdigit()}
     groups = [g for g in _PHONE_GROUPS.split(raw) if g]
+    if _SSN_SHAPE.fullmatch(raw):
+        return False  # "000-12-3456" has the shape of an SSN, never of a phone number
     if not 9 <= digits <= 12:
         return False  # shorter: years, prices, dates, order numbers
     if not separators:
@@ -310,15 +311,25 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
         return False  # "1.2.3.4567" is a version
     if "/" in separators and len(groups) > 2:
         return False  # "12/05/2024 ..." dates
-    return not ("(" in raw) != (")" in raw)
+    return ("(" in raw) == (")" in raw)  # brackets come in pairs
 
 
-def _phone_segments(text: str, start: int, raw: str) -> Iterator[_Candidate]:
-    """Split a run like "555-123-4567 555-987-6543" into the numbers it holds."""
+def _phone_segments(start: int, raw: str) -> Iterator[_Candidate]:
+    """Split a run like "555-123-4567 555-987-6543" into the numbers it holds.
+
+    A space both groups digits and separates numbers, so only two readings are
+    tried: one space-free piece ("555-123-4567"), or an area code in brackets
+    and the rest ("(555) 123-4567"). Space-grouped runs such as the body of a
+    mistyped IBAN ("3704 0044 0532 0130 01") are thus left alone.
+    """
     pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
     index = 0
     while index < len(pieces):
-        for stop in range(len(pieces), index, -1):
+        widths = (2, 1) if raw[pieces[index][0]] == "(" else (1,)
+        for width in widths:
+            stop = index + width
+            if stop > len(pieces):
+                continue
             first, last = pieces[index][0], pieces[stop - 1][1]
             if _phone_ok(raw[first:last]):
                 yield start + first, start + last, ""
@@ -334,7 +345,7 @@ def _phones(text: str) -> Iterator[_Candidate]:
         if _phone_ok(raw):
             yield match.start(), match.end(), ""
         elif " " in raw:
-            yield from _phone_segments(text, match.start(), raw)
+            yield from _phone_segments(match.start(), raw)
     for match in _PHONE_KEYWORD.finditer(text):
         if _phone_ok(match.group("number"), keyword=True):
             yield match.start(), match.end(), match.group("keep")
@@ -367,8 +378,9 @@ _PASSWORD_KEYS = ("pass", "pwd")
 
 def _assigned_secret_ok(key: str, value: str) -> bool:
     if key.lower().startswith(_PASSWORD_KEYS):
-        # Passwords are short and low-entropy by nature; "Settings" is not one.
-        return _char_classes(value) >= 2 or len(value) >= 12
+        # Passwords are short and low-entropy by nature, but a bare word
+        # ("password: Settings") is more likely prose than a password.
+        return not value.isalpha() or len(value) >= 12
     return len(value) >= 16 and _char_classes(value) >= 2 and _shannon_entropy(value) >= 3.0
 
 
@@ -418,7 +430,13 @@ def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
                 continue
             for start, end, keep in detector.detect(text):
                 candidates.append(
-                    (detector.priority, start, end, keep + replacements[detector.kind], detector.kind)
+                    (
+                        detector.priority,
+                        start,
+                        end,
+                        keep + replacements[detector.kind],
+                        detector.kind,
+                    )
                 )
         return _resolve(candidates)
 
