@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+
 from supportai import schemas
-from supportai.errors import Reason, SupportAIError
 from supportai.routes.deps import CallerDep, ConnectionDep, RuntimeDep
 from supportai.store import disclosure as store
-from fastapi import APIRouter
 
 router = APIRouter(tags=["disclosure"])
 
@@ -46,9 +47,18 @@ async def accept_disclosure(
     """
     current = runtime.settings.disclosure_version
     if body.version != current:
-        raise SupportAIError(
-            Reason.validation_error,
-            f"version {body.version!r} is not the current disclosure version {current!r}",
+        # A 422 keeps the one validation shape (a ``detail`` list naming the
+        # field, docs/errors.md), so clients handle it like any other bad body.
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "version"),
+                    "msg": f"{body.version!r} is not the current disclosure version "
+                    f"{current!r}; reload the disclosure text and accept it",
+                    "type": "disclosure_version_not_current",
+                    "input": body.version,
+                }
+            ]
         )
     accepted_at = await store.accept(conn, caller, current, runtime.database.is_sqlite)
     return schemas.DisclosureStatus(

@@ -40,15 +40,26 @@ async def has_accepted(conn: Connection, caller: Caller, version: str) -> bool:
 
 
 async def accept(conn: Connection, caller: Caller, version: str, is_sqlite: bool) -> datetime:
-    """Upsert: accepting the same version again only moves ``accepted_at`` forward."""
+    """Upsert: accepting the same version again only moves ``accepted_at`` forward.
+
+    "Forward" is enforced in SQL, not assumed: workers' clocks differ, and a
+    re-accept served by a worker whose clock lags must not rewind the record.
+    Returns the stored ``accepted_at``, which is what a status read will show.
+    """
     moment = now()
     insert = (sqlite.insert(D) if is_sqlite else postgresql.insert(D)).values(
         tenant_id=caller.tenant_id, user_id=caller.user_id, version=version, accepted_at=moment
     )
-    await conn.execute(
+    later = sa.case(
+        (insert.excluded.accepted_at > D.c.accepted_at, insert.excluded.accepted_at),
+        else_=D.c.accepted_at,
+    )
+    row = await conn.fetch_one(
         insert.on_conflict_do_update(
             index_elements=[D.c.tenant_id, D.c.user_id, D.c.version],
-            set_={"accepted_at": moment},
-        )
+            set_={"accepted_at": later},
+        ).returning(D.c.accepted_at)
     )
-    return moment
+    assert row is not None
+    stored: datetime = row["accepted_at"]
+    return stored
