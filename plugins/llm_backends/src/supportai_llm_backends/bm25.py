@@ -20,7 +20,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-# English function words and support-chat filler ("how do I ...", "please help").
+# English function words and support-chat filler ("how do I ...", "please help",
+# "I tried ... but it never came").
 # Product words ("account", "team", "project") stay: they carry meaning in some
 # articles, and IDF already discounts the ones that are everywhere.
 _STOP_WORDS_TEXT = """
@@ -34,6 +35,8 @@ _STOP_WORDS_TEXT = """
     through to too under until up upon us use using very want wants was way we were what when
     where which while who whom why will with within without would yes yet you your yours
     yourself yourselves hi hello hey help
+    already always anything anyone came come comes coming know knows never say says said
+    something someone still tell tells tried try trying really actually okay ok
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split())
 

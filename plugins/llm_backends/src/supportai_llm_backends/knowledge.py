@@ -95,7 +95,11 @@ class KnowledgeBase:
         if not terms:
             return []
         threshold = self.settings.min_score
-        weights = {term: self.index.term_idf(term) for term in terms}
+        # A word no article contains counts half as much as the rarest known word:
+        # enough to sink "tell me a joke", not enough to sink a real question
+        # phrased with words the help center happens not to use.
+        unknown = self.index.term_idf("") / 2
+        weights = {term: self.index.idf.get(term, unknown) for term in terms}
         total = sum(weights.values())
         needed = total * self.settings.min_coverage
         hits = []
@@ -120,8 +124,9 @@ class KnowledgeBase:
     ) -> tuple[list[str], bool]:
         """The article's passages that best answer ``query``, in reading order.
 
-        Returns the texts and whether one had to be cut to fit ``max_chars``
-        (only with ``allow_cut``; otherwise nothing fits means nothing is quoted).
+        Returns the texts and whether the budget shortened the quote (a relevant
+        passage left out, or the best one cut: cutting needs ``allow_cut``,
+        otherwise nothing fitting means nothing is quoted).
         An article that matched on its title only starts with its first passage,
         which by convention says what the article is about.
         """
@@ -144,9 +149,11 @@ class KnowledgeBase:
             ]
         chosen: list[int] = []
         used = 0
+        left_out = False
         for i in ranked:
             size = len(article.passages[i].text) + (2 if chosen else 0)
             if used + size > max_chars:
+                left_out = True
                 continue
             chosen.append(i)
             used += size
@@ -155,7 +162,7 @@ class KnowledgeBase:
                 return [], False
             # Even the best passage is too long: quote its beginning, cut cleanly.
             return [truncate(article.passages[ranked[0]].text, max_chars)], True
-        return [article.passages[i].text for i in sorted(chosen)], False
+        return [article.passages[i].text for i in sorted(chosen)], left_out
 
     def context_documents(self, query: str, limit: int) -> list[ContextDocument]:
         """Grounding for other backends: best passages of the best articles."""

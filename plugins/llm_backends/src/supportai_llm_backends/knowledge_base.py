@@ -36,7 +36,7 @@ class Answer:
     query: str
     text: str
     quoted: tuple[tuple[Hit, str], ...] = ()
-    #: True when ``max_output_tokens`` forced a passage to be cut.
+    #: True when ``max_output_tokens`` made the quote shorter than it would have been.
     length_limited: bool = False
 
 
@@ -78,14 +78,14 @@ class KnowledgeBaseBackend:
             room = budget - sum(len(p) + 2 for p in parts)
             # Only the best article may be cut to fit; a runner-up is quoted
             # whole or not at all (a dangling half-sentence helps nobody).
-            texts, was_cut = self.knowledge_base.passages_for(
+            texts, shortened = self.knowledge_base.passages_for(
                 hit.article, query, room, allow_cut=not parts
             )
             if not texts:
                 continue
             parts.extend(texts)
             quoted.append((hit, texts[0]))
-            cut = cut or was_cut
+            cut = cut or shortened
         length_limited = cut and token_budget < self.settings.max_answer_chars
         return Answer(query, "\n\n".join(parts), tuple(quoted), length_limited)
 
