@@ -30,21 +30,29 @@ def test_installed_plugin_is_loaded_through_its_entry_point(tmp_path: Path) -> N
 
 async def test_entry_point_backend_answers_a_turn(tmp_path: Path, supportai_app, supportai_client):
     app = supportai_app(
-        settings(tmp_path, plugins=["example"], llm_backend="example_echo",
-                 disclosure_required=False),
+        settings(
+            tmp_path, plugins=["example"], llm_backend="example_echo", disclosure_required=False
+        ),
         load_entry_points=True,
     )
     client = supportai_client(app)
     cid = (await client.post("/conversations", headers=as_user())).json()["conversation_id"]
-    turn = await client.post(f"/conversations/{cid}/messages", json={"content": "ping"},
-                             headers=as_user())
+    turn = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "ping"}, headers=as_user()
+    )
     assert turn.json()["content"] == "echo: ping"
 
 
 def test_block_list_wins_over_installation(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="example_echo"):
-        Runtime.build(settings(tmp_path, plugins=["example"], disable_plugins=["example"],
-                               llm_backend="example_echo"))
+        Runtime.build(
+            settings(
+                tmp_path,
+                plugins=["example"],
+                disable_plugins=["example"],
+                llm_backend="example_echo",
+            )
+        )
 
 
 def test_allow_list_naming_a_missing_plugin_fails_start_up(tmp_path: Path) -> None:
@@ -95,8 +103,9 @@ async def test_facade_awaits_async_results_before_choosing(tmp_path: Path) -> No
         async def supportai_master_flag(self, tenant_id: str) -> bool | None:
             return tenant_id != "t-off"
 
-    pm = create_plugin_manager(settings(tmp_path), [AsyncOff(), AsyncNone()],
-                               load_entry_points=False)
+    pm = create_plugin_manager(
+        settings(tmp_path), [AsyncOff(), AsyncNone()], load_entry_points=False
+    )
     hooks = Hooks(pm)
     assert await hooks.first("supportai_master_flag", tenant_id="t-off") is False
     assert await hooks.first("supportai_master_flag", tenant_id="t-on") is True
@@ -104,10 +113,12 @@ async def test_facade_awaits_async_results_before_choosing(tmp_path: Path) -> No
 
 async def test_builtin_defaults_are_trylast(tmp_path: Path) -> None:
     override = plugin(supportai_system_prompt=lambda caller, conversation_id: "custom")
-    pm = create_plugin_manager(settings(tmp_path, system_prompt="from settings"), [override],
-                               load_entry_points=False)
-    assert await Hooks(pm).first("supportai_system_prompt", caller=None,
-                                 conversation_id=1) == "custom"
+    pm = create_plugin_manager(
+        settings(tmp_path, system_prompt="from settings"), [override], load_entry_points=False
+    )
+    assert (
+        await Hooks(pm).first("supportai_system_prompt", caller=None, conversation_id=1) == "custom"
+    )
 
 
 async def test_observer_errors_are_logged_not_raised(tmp_path: Path, caplog) -> None:
@@ -118,7 +129,10 @@ async def test_observer_errors_are_logged_not_raised(tmp_path: Path, caplog) -> 
 
     pm = create_plugin_manager(
         settings(tmp_path),
-        [plugin(supportai_turn_completed=boom), plugin(supportai_turn_completed=lambda event: seen.append(event))],
+        [
+            plugin(supportai_turn_completed=boom),
+            plugin(supportai_turn_completed=lambda event: seen.append(event)),
+        ],
         load_entry_points=False,
     )
     await Hooks(pm).notify("supportai_turn_completed", event={"x": 1})
@@ -128,15 +142,20 @@ async def test_observer_errors_are_logged_not_raised(tmp_path: Path, caplog) -> 
 
 def test_unknown_provider_name_lists_the_available_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"SUPPORTAI_LLM_BACKEND='nope'.*scripted"):
-        Runtime.build(settings(tmp_path, llm_backend="nope"),
-                      [backend_plugin(ScriptedBackend([[]]))], load_entry_points=False)
+        Runtime.build(
+            settings(tmp_path, llm_backend="nope"),
+            [backend_plugin(ScriptedBackend([[]]))],
+            load_entry_points=False,
+        )
 
 
 def test_duplicate_provider_name_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="two plugins register the LLM backend"):
-        Runtime.build(settings(tmp_path),
-                      [backend_plugin(ScriptedBackend([[]])), backend_plugin(ScriptedBackend([[]]))],
-                      load_entry_points=False)
+        Runtime.build(
+            settings(tmp_path),
+            [backend_plugin(ScriptedBackend([[]])), backend_plugin(ScriptedBackend([[]]))],
+            load_entry_points=False,
+        )
 
 
 def test_invalid_plugin_setting_names_the_variable(tmp_path: Path, monkeypatch) -> None:
@@ -172,14 +191,21 @@ def test_cli_lists_plugins_with_versions_and_redacted_secrets(capsys, monkeypatc
 
 
 def test_plugin_options_override_plugin_settings(tmp_path: Path) -> None:
-    runtime = Runtime.build(settings(tmp_path, plugins=["example"], llm_backend="example_echo",
-                                     plugin_options={"example": {"prefix": ">> "}}))
+    runtime = Runtime.build(
+        settings(
+            tmp_path,
+            plugins=["example"],
+            llm_backend="example_echo",
+            plugin_options={"example": {"prefix": ">> "}},
+        )
+    )
     assert runtime.backend.settings.prefix == ">> "  # type: ignore[union-attr]
 
 
 def test_two_apps_do_not_share_plugins(tmp_path: Path) -> None:
-    first = Runtime.build(settings(tmp_path), [backend_plugin(ScriptedBackend([[]]))],
-                          load_entry_points=False)
+    first = Runtime.build(
+        settings(tmp_path), [backend_plugin(ScriptedBackend([[]]))], load_entry_points=False
+    )
     second = Runtime.build(settings(tmp_path), load_entry_points=False)
     assert first.pm is not second.pm
     assert len(first.pm.get_plugins()) == len(second.pm.get_plugins()) + 1

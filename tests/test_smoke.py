@@ -8,13 +8,17 @@ async def test_turn_smoke(supportai_app, supportai_client):
     r = await client.post("/conversations", json={"title": "Hi"}, headers=as_user())
     assert r.status_code == 200, r.text
     cid = r.json()["conversation_id"]
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hello"},
-                          headers={**as_user(), "accept": "text/event-stream"})
+    r = await client.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "hello"},
+        headers={**as_user(), "accept": "text/event-stream"},
+    )
     assert r.status_code == 200, r.text
     events = parse_sse(r.text)
     print(events)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hello again"},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hello again"}, headers=as_user()
+    )
     print(r.json())
     r = await client.get(f"/conversations/{cid}", headers=as_user())
     print(r.json())

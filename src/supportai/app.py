@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from supportai import __version__
 from supportai.errors import Reason, SupportAIError
+from supportai.http_limits import RequestLimits
 from supportai.runtime import Runtime
 from supportai.settings import Settings
 
@@ -39,7 +40,7 @@ def create_app(
     (``async with support.router.lifespan_context(support): ...``) or rely on
     the lazy start on the first request.
     """
-    from supportai.routes import cases, conversations, disclosure, quota, turns
+    from supportai.routes import admin, cases, conversations, disclosure, feedback, quota, turns
 
     settings = settings if settings is not None else Settings()
     runtime = Runtime.build(settings, plugins, load_entry_points=load_entry_points)
@@ -64,9 +65,10 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    for module in (conversations, turns, disclosure, cases, quota):
+    for module in (conversations, turns, feedback, disclosure, cases, quota, admin):
         app.include_router(module.router)
 
+    app.add_middleware(RequestLimits)
     app.add_exception_handler(SupportAIError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -51,10 +51,7 @@ def combine(results: Sequence[Classification], refused_intents: Sequence[str]) -
     if not results:
         return Classification(intent="unclassified", confidence=0.0, refused=False)
     policy = set(refused_intents)
-    marked = [
-        r if (r.refused or r.intent not in policy) else _refused(r)
-        for r in results
-    ]
+    marked = [r if (r.refused or r.intent not in policy) else _refused(r) for r in results]
     refused = [r for r in marked if r.refused]
     pool = refused or marked
     return max(pool, key=lambda r: r.confidence)

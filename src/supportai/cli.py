@@ -27,8 +27,13 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List loaded plugins, their versions, hooks and (redacted) settings."""
-    from supportai.plugins import Hooks, load_plugin_settings, plugin_info, redacted_settings
-    from supportai.plugins import create_plugin_manager
+    from supportai.plugins import (
+        Hooks,
+        create_plugin_manager,
+        load_plugin_settings,
+        plugin_info,
+        redacted_settings,
+    )
 
     settings = _settings(args)
     pm = create_plugin_manager(settings)
@@ -43,7 +48,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         version = f" {row['version']}" if row["version"] else " (built-in)"
-        print(f"{row['name']}{version}" + (f"  [{row['distribution']}]" if row["distribution"] else ""))
+        print(
+            f"{row['name']}{version}"
+            + (f"  [{row['distribution']}]" if row["distribution"] else "")
+        )
         for hook in row["hooks"]:
             print(f"    {hook}")
     for name, values in plugin_settings.items():

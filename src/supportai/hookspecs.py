@@ -106,7 +106,7 @@ def supportai_register_tools(register: Callable[[Tool], None]) -> None:
 
 
 @hookspec(firstresult=True)
-def supportai_resolve_caller(request: Request) -> Caller | None | Awaitable[Caller | None]:
+def supportai_resolve_caller(request: Request) -> Caller | Awaitable[Caller | None] | None:
     """Say who is calling, or ``None`` (401).
 
     The built-in default reads ``request.user.tenant_id``, ``request.user.identity``
@@ -116,7 +116,7 @@ def supportai_resolve_caller(request: Request) -> Caller | None | Awaitable[Call
 
 
 @hookspec(firstresult=True)
-def supportai_master_flag(tenant_id: str) -> bool | None | Awaitable[bool | None]:
+def supportai_master_flag(tenant_id: str) -> bool | Awaitable[bool | None] | None:
     """Return ``False`` to switch the assistant off for a tenant (``master_flag_off``).
 
     ``None`` defers to the ``SUPPORTAI_MASTER_FLAG`` setting.
@@ -127,7 +127,7 @@ def supportai_master_flag(tenant_id: str) -> bool | None | Awaitable[bool | None
 @hookspec(firstresult=True)
 def supportai_system_prompt(
     caller: Caller, conversation_id: int
-) -> str | None | Awaitable[str | None]:
+) -> str | Awaitable[str | None] | None:
     """Return the system prompt for this tenant/conversation (default: the setting)."""
     raise NotImplementedError
 
@@ -146,7 +146,7 @@ def supportai_retrieve_context(
 @hookspec(firstresult=True)
 def supportai_escalation_url(
     caller: Caller, conversation_id: int, reason: str
-) -> str | None | Awaitable[str | None]:
+) -> str | Awaitable[str | None] | None:
     """Return the URL of the host's ticket form for an escalated conversation.
 
     Default: ``SUPPORTAI_ESCALATION_URL_TEMPLATE`` formatted with
@@ -156,7 +156,7 @@ def supportai_escalation_url(
 
 
 @hookspec(firstresult=True)
-def supportai_redact(tenant_id: str, text: str) -> str | None | Awaitable[str | None]:
+def supportai_redact(tenant_id: str, text: str) -> str | Awaitable[str | None] | None:
     """Return ``text`` with personal data replaced (training candidates, snapshots).
 
     The ``pii`` filter plugin implements it. Without any implementation core uses
@@ -175,7 +175,7 @@ def supportai_sensitive_terms(tenant_id: str) -> Sequence[str] | Awaitable[Seque
 
 
 @hookspec
-def supportai_turn_completed(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_turn_completed(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called after every turn is persisted and settled (also refused or interrupted).
 
     ``event`` holds ``tenant_id``, ``user_id``, ``conversation_id``, ``message_id``,
@@ -184,26 +184,25 @@ def supportai_turn_completed(event: Mapping[str, Any]) -> None | Awaitable[None]
 
 
 @hookspec
-def supportai_conversation_escalated(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_conversation_escalated(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called once when a conversation is escalated (``snapshot`` and ``ticket_url``)."""
 
 
 @hookspec
-def supportai_conversation_deleted(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_conversation_deleted(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called after a GDPR delete (ids only: the content is gone)."""
 
 
 @hookspec
-def supportai_feedback_received(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_feedback_received(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called after feedback is stored (``negative`` says whether a candidate was queued)."""
 
 
 @hookspec
-def supportai_case_created(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_case_created(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called after a human support case is created."""
 
 
 @hookspec
-def supportai_case_commented(event: Mapping[str, Any]) -> None | Awaitable[None]:
+def supportai_case_commented(event: Mapping[str, Any]) -> Awaitable[None] | None:
     """Called after a comment is added to a case (``visibility`` public or internal)."""
-

@@ -43,7 +43,7 @@ ENTRY_POINT_GROUP = "supportai"
 T = TypeVar("T")
 
 
-class PluginManager(pluggy.PluginManager):  # type: ignore[misc]
+class PluginManager(pluggy.PluginManager):
     """pluggy's manager plus the distribution each entry-point plugin came from."""
 
     def __init__(self) -> None:

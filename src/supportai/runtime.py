@@ -94,9 +94,7 @@ class Runtime:
             tools = {name: tools[name] for name in settings.tools}
 
         backend = (
-            registries["LLM backend"].build(
-                settings.llm_backend, context, "SUPPORTAI_LLM_BACKEND"
-            )
+            registries["LLM backend"].build(settings.llm_backend, context, "SUPPORTAI_LLM_BACKEND")
             if settings.llm_backend
             else None
         )

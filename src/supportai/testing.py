@@ -157,11 +157,13 @@ def postgres_url() -> Iterator[str]:
     try:
         import asyncpg  # noqa: F401
     except ImportError:
-        require_service("PostgreSQL", "asyncpg is not installed (pip install supportai[postgresql])")
+        require_service(
+            "PostgreSQL", "asyncpg is not installed (pip install supportai[postgresql])"
+        )
     name = f"supportai_test_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         require_service("PostgreSQL", f"{POSTGRES_ADMIN_URL}: {exc}")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:

@@ -34,7 +34,5 @@ class Tool:
     name: str
     description: str
     handler: ToolHandler
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     timeout_s: float | None = None

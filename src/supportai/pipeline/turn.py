@@ -332,7 +332,7 @@ class Turn:
     # -- produce ---------------------------------------------------------------------------
 
     async def _produce(self) -> None:
-        runtime, caller, prepared = self.runtime, self.caller, self.prepared
+        runtime, prepared = self.runtime, self.prepared
         timings = prepared.timings
         try:
             await self._emit(
@@ -384,14 +384,14 @@ class Turn:
         )
         context: list[Any] = []
         for found in await runtime.hooks.collect(
-            "supportai_retrieve_context", query=self.content, caller=caller,
+            "supportai_retrieve_context",
+            query=self.content,
+            caller=caller,
             limit=CONTEXT_DOCUMENTS,
         ):
             context.extend(found)
         messages = await self._history(system_prompt or "")
-        tools = [
-            ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()
-        ]
+        tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = FilterChain(
             runtime.filters,
             FilterContext(caller, prepared.conversation_id, system_prompt or ""),
@@ -440,9 +440,7 @@ class Turn:
             if round_number == settings.tool_max_rounds:
                 self.finish_reason = "tool_rounds_exhausted"
                 break
-            messages.append(
-                ChatMessage("assistant", round_text, tool_calls=tuple(requested))
-            )
+            messages.append(ChatMessage("assistant", round_text, tool_calls=tuple(requested)))
             for call in requested:
                 record = await self._call_tool(call)
                 messages.append(
@@ -487,16 +485,22 @@ class Turn:
         await self._emit("citation", item)
 
     async def _call_tool(self, call: ToolCallRequest) -> ToolCallRecord:
-        await self._emit("tool.call", {"call_id": call.id, "name": call.name,
-                                       "arguments": call.arguments})
+        await self._emit(
+            "tool.call", {"call_id": call.id, "name": call.name, "arguments": call.arguments}
+        )
         started = time.perf_counter()
         record = await run_tool(self.runtime, self.caller, self.prepared.conversation_id, call)
         self.prepared.timings.add("tools", started)
         self.tool_calls.append(record)
         await self._emit(
             "tool.result",
-            {"call_id": call.id, "name": call.name, "result": record.result,
-             "error": record.error, "duration_ms": round(record.duration_ms, 2)},
+            {
+                "call_id": call.id,
+                "name": call.name,
+                "result": record.result,
+                "error": record.error,
+                "duration_ms": round(record.duration_ms, 2),
+            },
         )
         return record
 
@@ -551,12 +555,16 @@ class Turn:
         timings.add("persist", started)
         if self.status == "blocked" and runtime.settings.queue_blocked_for_review:
             await _queue_candidate(
-                runtime, caller, prepared.conversation_id, self.assistant_message_id,
+                runtime,
+                caller,
+                prepared.conversation_id,
+                self.assistant_message_id,
                 "output_blocked",
             )
         if self.error is not None:
-            await self._emit("error", {"reason": self.error.reason.value,
-                                       "detail": self.error.detail})
+            await self._emit(
+                "error", {"reason": self.error.reason.value, "detail": self.error.detail}
+            )
         await self._emit(
             "turn.completed",
             {
@@ -565,16 +573,25 @@ class Turn:
                 "message_id": self.assistant_message_id,
                 "status": self.status,
                 "finish_reason": self.finish_reason,
-                "usage": {"input_tokens": self.usage.input_tokens,
-                          "output_tokens": self.usage.output_tokens},
+                "usage": {
+                    "input_tokens": self.usage.input_tokens,
+                    "output_tokens": self.usage.output_tokens,
+                },
                 "cost_micros": self.cost_micros,
                 "timings_ms": {k: round(v, 3) for k, v in timings.values.items()},
             },
         )
         await runtime.hooks.notify(
             "supportai_turn_completed",
-            event=_completed_event(caller, prepared, self.assistant_message_id, self.status,
-                                   self.usage, self.cost_micros, timings),
+            event=_completed_event(
+                caller,
+                prepared,
+                self.assistant_message_id,
+                self.status,
+                self.usage,
+                self.cost_micros,
+                timings,
+            ),
         )
 
 
@@ -583,8 +600,12 @@ _running: set[asyncio.Task[None]] = set()
 
 
 def _classification_out(c: Classification) -> dict[str, Any]:
-    return {"intent": c.intent, "confidence": c.confidence, "refused": c.refused,
-            "classifier": c.classifier}
+    return {
+        "intent": c.intent,
+        "confidence": c.confidence,
+        "refused": c.refused,
+        "classifier": c.classifier,
+    }
 
 
 async def _with_timeouts(

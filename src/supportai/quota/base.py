@@ -77,14 +77,22 @@ def buckets_for(caller: Caller, policy: QuotaPolicy, now: float) -> tuple[Bucket
     tag = "{" + caller.tenant_id + "}"
     user = caller.user_id
     return (
-        Bucket("user_turns", f"{tag}:u:{user}:turns:{window_start}", policy.user_turns,
-               window_start + policy.window_s),
-        Bucket("tenant_turns", f"{tag}:t:turns:{window_start}", policy.tenant_turns,
-               window_start + policy.window_s),
-        Bucket("user_cost", f"{tag}:u:{user}:cost:{day}", policy.user_daily_micros,
-               int(next_day)),
-        Bucket("tenant_cost", f"{tag}:t:cost:{month}", policy.tenant_monthly_micros,
-               int(next_month)),
+        Bucket(
+            "user_turns",
+            f"{tag}:u:{user}:turns:{window_start}",
+            policy.user_turns,
+            window_start + policy.window_s,
+        ),
+        Bucket(
+            "tenant_turns",
+            f"{tag}:t:turns:{window_start}",
+            policy.tenant_turns,
+            window_start + policy.window_s,
+        ),
+        Bucket("user_cost", f"{tag}:u:{user}:cost:{day}", policy.user_daily_micros, int(next_day)),
+        Bucket(
+            "tenant_cost", f"{tag}:t:cost:{month}", policy.tenant_monthly_micros, int(next_month)
+        ),
     )
 
 
@@ -121,8 +129,12 @@ class QuotaStatus:
 class QuotaDenied(Exception):
     """The reservation would exceed a bucket. ``reason`` is a :class:`~supportai.errors.Reason`."""
 
-    def __init__(self, reason: Literal["rate_limited", "cost_cap_exceeded"],
-                 retry_after_s: int, bucket: BucketKind) -> None:
+    def __init__(
+        self,
+        reason: Literal["rate_limited", "cost_cap_exceeded"],
+        retry_after_s: int,
+        bucket: BucketKind,
+    ) -> None:
         super().__init__(f"{bucket} exhausted; retry after {retry_after_s}s")
         self.reason = reason
         self.retry_after_s = retry_after_s

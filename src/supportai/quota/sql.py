@@ -60,8 +60,10 @@ class SQLQuotaStore:
     # -- helpers ---------------------------------------------------------------------
 
     def _insert_missing(self, buckets: tuple[Bucket, ...]) -> Any:
-        rows = [{"bucket_key": b.key, "used": 0, "reserved": 0, "expires_at": b.resets_at}
-                for b in buckets]
+        rows = [
+            {"bucket_key": b.key, "used": 0, "reserved": 0, "expires_at": b.resets_at}
+            for b in buckets
+        ]
         if self.database.is_sqlite:
             return sqlite.insert(B).values(rows).on_conflict_do_nothing()
         return postgresql.insert(B).values(rows).on_conflict_do_nothing()
@@ -159,9 +161,7 @@ class SQLQuotaStore:
                 return
             # RETURNING gives the new state; whether the hold was still there is
             # read from the expiry sweep's marker instead.
-            expiry = await conn.fetch_val(
-                sa.select(R.c.expires_at).where(R.c.id == reservation.id)
-            )
+            expiry = await conn.fetch_val(sa.select(R.c.expires_at).where(R.c.id == reservation.id))
             swept = 1 if expiry is not None and expiry < 0 else None
             if actual is not None:
                 await self._adjust(conn, keys, held, used=False, held=swept is None)

@@ -58,13 +58,13 @@ async def create_case(
             "priority": row["priority"],
         },
     )
-    return schemas.CaseDetail(
-        **store.summary_out(row), description=row["description"], comments=[]
-    )
+    return schemas.CaseDetail(**store.summary_out(row), description=row["description"], comments=[])
 
 
 @router.get("/cases/{case_id}", summary="Get My Case", response_model=schemas.CaseDetail)
-async def get_my_case(case_id: CaseId, caller: CallerDep, conn: ConnectionDep) -> schemas.CaseDetail:
+async def get_my_case(
+    case_id: CaseId, caller: CallerDep, conn: ConnectionDep
+) -> schemas.CaseDetail:
     """Fetch one caller-owned support case with public comments."""
     row = await store.get(conn, case_id, store.owned(caller))
     if row is None:
@@ -99,7 +99,11 @@ async def add_my_case_comment(
                 Reason.case_closed, f"case {case_id} is {row['status']}; open a new case instead"
             )
         comment = await store.add_comment(
-            conn, row, author_id=caller.user_id, author_role="user", visibility="public",
+            conn,
+            row,
+            author_id=caller.user_id,
+            author_role="user",
+            visibility="public",
             body=body.body,
         )
     await runtime.hooks.notify(

@@ -20,9 +20,7 @@ async def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-async def get_caller(
-    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> Caller:
+async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
     caller = await runtime.hooks.first("supportai_resolve_caller", request=request)
     if caller is None:
         raise SupportAIError(Reason.unauthenticated, "authentication required")

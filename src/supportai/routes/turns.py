@@ -63,9 +63,7 @@ async def create_message(
     text/event-stream``) get events as they happen; JSON clients get the same
     turn as one object.
     """
-    prepared = await prepare(
-        runtime, caller, conversation_id, body.content, body.idempotency_key
-    )
+    prepared = await prepare(runtime, caller, conversation_id, body.content, body.idempotency_key)
     headers = {"Server-Timing": prepared.timings.header()} if prepared.timings.values else {}
     sse = wants_sse(accept)
     if prepared.replay is not None:
@@ -104,8 +102,13 @@ def _turn_json(turn: Turn) -> schemas.TurnResponse:
         classification=_classification(prepared),
         citations=[schemas.CitationOut(**c) for c in turn.citations],
         tool_calls=[
-            schemas.ToolCallOut(call_id=t.call_id, name=t.name, arguments=t.arguments,
-                                result=t.result, error=t.error)
+            schemas.ToolCallOut(
+                call_id=t.call_id,
+                name=t.name,
+                arguments=t.arguments,
+                result=t.result,
+                error=t.error,
+            )
             for t in turn.tool_calls
         ],
         usage=schemas.UsageOut(
@@ -130,29 +133,44 @@ def _refusal(prepared: Prepared, sse: bool, headers: dict[str, str]) -> Response
     refusal = prepared.refusal
     if sse:
         events = [
-            TurnEvent("turn.started", {
-                "conversation_id": prepared.conversation_id,
-                "user_message_id": prepared.user_message_id,
-                "classification": _classification(prepared).model_dump(),
-            }, 1),
-            TurnEvent("refusal", {
-                "stage": "classifier",
-                "reason": refusal.reason.value,
-                "intent": prepared.classification.intent,
-                "detail": refusal.detail,
-            }, 2),
-            TurnEvent("turn.completed", {
-                "conversation_id": prepared.conversation_id,
-                "user_message_id": prepared.user_message_id,
-                "message_id": None,
-                "status": "refused",
-                "finish_reason": "intent_refused",
-                "usage": {"input_tokens": 0, "output_tokens": 0},
-                "cost_micros": 0,
-            }, 3),
+            TurnEvent(
+                "turn.started",
+                {
+                    "conversation_id": prepared.conversation_id,
+                    "user_message_id": prepared.user_message_id,
+                    "classification": _classification(prepared).model_dump(),
+                },
+                1,
+            ),
+            TurnEvent(
+                "refusal",
+                {
+                    "stage": "classifier",
+                    "reason": refusal.reason.value,
+                    "intent": prepared.classification.intent,
+                    "detail": refusal.detail,
+                },
+                2,
+            ),
+            TurnEvent(
+                "turn.completed",
+                {
+                    "conversation_id": prepared.conversation_id,
+                    "user_message_id": prepared.user_message_id,
+                    "message_id": None,
+                    "status": "refused",
+                    "finish_reason": "intent_refused",
+                    "usage": {"input_tokens": 0, "output_tokens": 0},
+                    "cost_micros": 0,
+                },
+                3,
+            ),
         ]
-        return Response(b"".join(e.encode() for e in events), media_type="text/event-stream",
-                        headers={**SSE_HEADERS, **headers})
+        return Response(
+            b"".join(e.encode() for e in events),
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **headers},
+        )
     body = schemas.TurnResponse(
         conversation_id=prepared.conversation_id,
         user_message_id=prepared.user_message_id,
@@ -187,9 +205,13 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
         classification=None,
         citations=[schemas.CitationOut(**c) for c in (answer or {}).get("citations") or []],
         tool_calls=[
-            schemas.ToolCallOut(call_id=t["call_id"], name=t["tool_name"],
-                                arguments=t["arguments"] or {}, result=t["result"],
-                                error=t["error"])
+            schemas.ToolCallOut(
+                call_id=t["call_id"],
+                name=t["tool_name"],
+                arguments=t["arguments"] or {},
+                result=t["result"],
+                error=t["error"],
+            )
             for t in tool_calls
         ],
         usage=schemas.UsageOut(
@@ -198,7 +220,9 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
             cost_micros=answer["cost_micros"] if answer else 0,
         ),
         finish_reason=answer["finish_reason"] if answer else "intent_refused",
-        refusal=None if answer else schemas.DegradedResponse(
+        refusal=None
+        if answer
+        else schemas.DegradedResponse(
             **degraded_body(Reason.intent_refused, "this request was refused")
         ),
         replayed=True,
@@ -206,26 +230,43 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
     if not sse:
         return JSONResponse(body.model_dump(mode="json"))
     data = body.model_dump(mode="json")
-    events = [TurnEvent("turn.started", {"conversation_id": body.conversation_id,
-                                         "user_message_id": body.user_message_id,
-                                         "replayed": True}, 1)]
+    events = [
+        TurnEvent(
+            "turn.started",
+            {
+                "conversation_id": body.conversation_id,
+                "user_message_id": body.user_message_id,
+                "replayed": True,
+            },
+            1,
+        )
+    ]
     if body.content:
         events.append(TurnEvent("delta", {"text": body.content}, len(events) + 1))
     for citation in data["citations"]:
         events.append(TurnEvent("citation", citation, len(events) + 1))
-    events.append(TurnEvent("turn.completed", {
-        "conversation_id": body.conversation_id,
-        "user_message_id": body.user_message_id,
-        "message_id": body.assistant_message_id,
-        "status": body.status,
-        "finish_reason": body.finish_reason,
-        "usage": {"input_tokens": body.usage.input_tokens,
-                  "output_tokens": body.usage.output_tokens},
-        "cost_micros": body.usage.cost_micros,
-        "replayed": True,
-    }, len(events) + 1))
-    return Response(b"".join(e.encode() for e in events), media_type="text/event-stream",
-                    headers=SSE_HEADERS)
+    events.append(
+        TurnEvent(
+            "turn.completed",
+            {
+                "conversation_id": body.conversation_id,
+                "user_message_id": body.user_message_id,
+                "message_id": body.assistant_message_id,
+                "status": body.status,
+                "finish_reason": body.finish_reason,
+                "usage": {
+                    "input_tokens": body.usage.input_tokens,
+                    "output_tokens": body.usage.output_tokens,
+                },
+                "cost_micros": body.usage.cost_micros,
+                "replayed": True,
+            },
+            len(events) + 1,
+        )
+    )
+    return Response(
+        b"".join(e.encode() for e in events), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
 
 @router.post(
@@ -253,9 +294,7 @@ async def escalate_conversation(
     if conversation is None:
         raise not_found("conversation")
     async with conn.transaction():
-        changed = await store.escalate(
-            conn, caller, conversation_id, body.reason.value, body.note
-        )
+        changed = await store.escalate(conn, caller, conversation_id, body.reason.value, body.note)
     if not changed:  # already escalated: report the original reason
         conversation = await store.get_owned(conn, caller, conversation_id) or conversation
         body = schemas.EscalateRequest(

@@ -59,7 +59,9 @@ async def list_owned(
     return [dict(r._mapping) for r in await conn.fetch_all(query)]
 
 
-async def get(conn: Connection, case_id: int, scope: sa.ColumnElement[bool]) -> dict[str, Any] | None:
+async def get(
+    conn: Connection, case_id: int, scope: sa.ColumnElement[bool]
+) -> dict[str, Any] | None:
     row = await conn.fetch_one(sa.select(K).where(K.c.id == case_id).where(scope))
     return dict(row._mapping) if row is not None else None
 
@@ -68,9 +70,7 @@ async def comments(
     conn: Connection, case_id: int, tenant_id: str, *, include_internal: bool
 ) -> list[dict[str, Any]]:
     query = (
-        sa.select(KC)
-        .where(KC.c.case_id == case_id, KC.c.tenant_id == tenant_id)
-        .order_by(KC.c.id)
+        sa.select(KC).where(KC.c.case_id == case_id, KC.c.tenant_id == tenant_id).order_by(KC.c.id)
     )
     if not include_internal:
         query = query.where(KC.c.visibility == "public")

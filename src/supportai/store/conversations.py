@@ -53,7 +53,9 @@ async def list_page(
     return [dict(r._mapping) for r in await conn.fetch_all(query)]
 
 
-async def get_owned(conn: Connection, caller: Caller, conversation_id: int) -> dict[str, Any] | None:
+async def get_owned(
+    conn: Connection, caller: Caller, conversation_id: int
+) -> dict[str, Any] | None:
     row = await conn.fetch_one(sa.select(C).where(C.c.id == conversation_id).where(owned(caller)))
     return dict(row._mapping) if row is not None else None
 

@@ -35,7 +35,7 @@ SQLITE_PRAGMAS = (
 )
 
 
-class _PragmaSQLitePool(SQLitePool):  # type: ignore[misc]
+class _PragmaSQLitePool(SQLitePool):
     """SQLitePool that applies :data:`SQLITE_PRAGMAS` to each new connection."""
 
     async def acquire(self) -> Any:

@@ -61,9 +61,7 @@ def _initial_schema(dialect: Dialect) -> list[str]:
         table = tables.metadata.tables[name]
         statements.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            statements.append(
-                str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
-            )
+            statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
     return statements
 
 
@@ -75,8 +73,11 @@ HEAD = MIGRATIONS[-1].version
 async def current_version(database: Database) -> int:
     async with database.connection() as conn:
         await conn.execute(
-            str(CreateTable(tables.schema_migrations, if_not_exists=True).compile(
-                dialect=database.dialect))
+            str(
+                CreateTable(tables.schema_migrations, if_not_exists=True).compile(
+                    dialect=database.dialect
+                )
+            )
         )
         value = await conn.fetch_val(sa.select(sa.func.max(tables.schema_migrations.c.version)))
     return int(value or 0)

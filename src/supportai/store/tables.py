@@ -123,9 +123,7 @@ intent_classifications = sa.Table(
     "support_ai_intent_classifications",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False
-    ),
+    sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False),
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("intent", sa.String(64), nullable=False),
     sa.Column("confidence", sa.Float, nullable=False),
@@ -140,9 +138,7 @@ tool_calls = sa.Table(
     "support_ai_tool_calls",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False
-    ),
+    sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE"), nullable=False),
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("call_id", sa.String(128), nullable=False),
     sa.Column("tool_name", sa.String(128), nullable=False),
@@ -191,9 +187,7 @@ training_candidates = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tenant_id", sa.String(128), nullable=False),
-    sa.Column(
-        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "CASCADE")
-    ),
+    sa.Column("conversation_id", sa.Integer, _fk("support_ai_conversations.id", "CASCADE")),
     sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "CASCADE")),
     sa.Column("feedback_id", sa.Integer, _fk("support_ai_feedback.id", "CASCADE")),
     # negative_feedback | output_blocked | intent_refused
@@ -233,9 +227,7 @@ cases = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("user_id", sa.String(128), nullable=False),
-    sa.Column(
-        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")
-    ),
+    sa.Column("conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")),
     sa.Column("subject", sa.String(300), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("priority", sa.String(20), nullable=False),
@@ -284,9 +276,7 @@ usage = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Column("user_id", sa.String(128), nullable=False),
-    sa.Column(
-        "conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")
-    ),
+    sa.Column("conversation_id", sa.Integer, _fk("support_ai_conversations.id", "SET NULL")),
     sa.Column("message_id", sa.Integer, _fk("support_ai_messages.id", "SET NULL")),
     sa.Column("model", sa.String(128), nullable=False),
     sa.Column("input_tokens", sa.Integer, nullable=False),

@@ -93,9 +93,7 @@ async def insert_user_turn(
                 created_at=moment,
             )
         )
-        await conn.execute(
-            C.update().where(C.c.id == conversation_id).values(updated_at=moment)
-        )
+        await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
     return message_id
 
 
@@ -170,15 +168,14 @@ async def insert_assistant_turn(
                     created_at=moment,
                 )
             )
-        await conn.execute(
-            C.update().where(C.c.id == conversation_id).values(updated_at=moment)
-        )
+        await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
     return message_id
 
 
 async def tool_calls_of(conn: Connection, message_id: int) -> list[dict[str, Any]]:
     rows = await conn.fetch_all(
-        sa.select(tables.tool_calls).where(tables.tool_calls.c.message_id == message_id)
+        sa.select(tables.tool_calls)
+        .where(tables.tool_calls.c.message_id == message_id)
         .order_by(tables.tool_calls.c.id)
     )
     return [dict(r._mapping) for r in rows]
