@@ -6,6 +6,7 @@ afterwards, so tests never see what an earlier run (or a parallel one) left.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import uuid
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 import redis
 from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis_quota_helpers import REDIS_URL, policy
 from supportai_redis.settings import RedisQuotaSettings
 from supportai_redis.store import RedisQuotaStore
@@ -22,15 +25,25 @@ from supportai_redis.store import RedisQuotaStore
 from supportai.quota.base import QuotaPolicy
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The test Redis URL, or a skip (a failure when CI=true) if nothing answers there."""
+@functools.cache
+def _probe(url: str) -> str | None:
+    """Why ``url`` is unusable, or None. Probed once per session, without retries."""
     try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         client.ping()
         client.close()
     except redis.RedisError as exc:
-        message = f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}: {exc})"
+        return f"Redis not reachable at {url} ({type(exc).__name__}: {exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis URL, or a skip (a failure when CI=true) if nothing answers there."""
+    message = _probe(REDIS_URL)
+    if message is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; CI=true, so Redis tests must run")
         pytest.skip(f"{message}; set SUPPORTAI_TEST_REDIS_URL or start redis-server")

@@ -276,6 +276,8 @@ async def test_keys_expire_after_their_reset(make_store: Any, raw_redis: Redis) 
     assert await raw_redis.ttl(record) == pytest.approx(ttls["tenant_cost"], abs=2)
     await store.settle(reservation, 5)
     assert await raw_redis.ttl(record) == pytest.approx(store.options.tombstone_ttl_s, abs=2)
+    # One tombstone per turn: trimmed to what idempotency needs.
+    assert await raw_redis.hgetall(record) == {"state": "settled", "amount": "10"}
     assert await raw_redis.zcard(store.keys.expiry_index("acme")) == 0
 
 

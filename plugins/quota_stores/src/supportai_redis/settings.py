@@ -56,11 +56,12 @@ class RedisQuotaSettings(BaseSettings):
         description="PING a pooled connection idle this long before reuse (0: never).",
     )
     tombstone_ttl_s: int = Field(
-        default=86_400,
+        default=3600,
         ge=60,
         description=(
-            "How long a settled/released reservation is remembered, which is how long a "
-            "repeated settle/release stays a no-op and a settle after expiry still counts."
+            "How long a finished reservation is remembered: how long a repeated "
+            "settle/release stays a no-op and a settle after an expiry release still "
+            "counts. The store uses at least twice SUPPORTAI_RESERVATION_TTL_S."
         ),
     )
     expire_batch: int = Field(

@@ -148,6 +148,11 @@ class RedisQuotaStore:
         """TTL for a bucket a late settle has to recreate (its reset time is unknown then)."""
         return self.policy.reservation_ttl_s + BUCKET_GRACE_S
 
+    @property
+    def _tombstone_ttl(self) -> int:
+        """A late settle arrives at most a turn's length after expiry; keep twice the TTL."""
+        return max(self.options.tombstone_ttl_s, 2 * self.policy.reservation_ttl_s)
+
     def _bucket_ttl(self, bucket: Bucket, now: float) -> int:
         return max(math.ceil(bucket.resets_at - now), 0) + self._fallback_ttl
 
@@ -253,7 +258,7 @@ class RedisQuotaStore:
                     actual_micros,
                     reservation.id,
                     self._fallback_ttl,
-                    self.options.tombstone_ttl_s,
+                    self._tombstone_ttl,
                 ],
             )
         except UNREACHABLE as exc:
@@ -275,7 +280,7 @@ class RedisQuotaStore:
         try:
             result = await self._release(
                 keys=self._reservation_keys(reservation),
-                args=[reservation.id, self.options.tombstone_ttl_s],
+                args=[reservation.id, self._tombstone_ttl],
             )
         except UNREACHABLE as exc:
             if not self.options.fail_open:
@@ -331,7 +336,7 @@ class RedisQuotaStore:
                             repr(float(now)),
                             self.options.expire_batch,
                             self.keys.record_prefix(tenant_id),
-                            self.options.tombstone_ttl_s,
+                            self._tombstone_ttl,
                         ],
                     )
                     count, examined = int(result[0]), int(result[1])

@@ -16,10 +16,8 @@ local state = record[1]
 if not state then
   return -1
 end
-for i = 1, 4 do
-  if record[2 + i] ~= KEYS[i] then
-    return -2
-  end
+if not keys_match(record) then
+  return -2
 end
 if state ~= 'held' and state ~= 'expired' then
   return 0
