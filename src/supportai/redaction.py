@@ -24,6 +24,15 @@ _FALLBACK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "ip",
         re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"),
     ),
+    (
+        # IPv6 with a "::" gap: 2001:db8::1, fe80::1ff:fe23:4567:890a, ::1
+        "ip",
+        re.compile(
+            r"(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?::"
+            r"[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}"
+            r"|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}::)(?![\w:])"
+        ),
+    ),
     ("secret", re.compile(r"\b(?:sk|pk|rk|ghp|gho|xox[abp]|AKIA)[-_A-Za-z0-9]{12,}\b")),
     ("token", re.compile(r"\b[A-Za-z0-9_\-]{32,}\b")),
     ("number", re.compile(r"\+?\d[\d\s().-]{4,}\d")),
