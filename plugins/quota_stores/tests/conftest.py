@@ -59,19 +59,9 @@ StoreFactory = Callable[..., RedisQuotaStore]
 
 
 @pytest.fixture
-async def make_store(redis_url: str, key_prefix: str) -> AsyncIterator[StoreFactory]:
-    """Build stores sharing this test's prefix; close them and delete the keys afterwards."""
-    stores: list[RedisQuotaStore] = []
-
-    def build(quota: QuotaPolicy | None = None, **options: Any) -> RedisQuotaStore:
-        settings = RedisQuotaSettings(url=redis_url, key_prefix=key_prefix, **options)
-        store = RedisQuotaStore(quota or policy(), settings)
-        stores.append(store)
-        return store
-
-    yield build
-    for store in stores:
-        await store.aclose()
+async def clean_prefix(redis_url: str, key_prefix: str) -> AsyncIterator[str]:
+    """This test's key prefix on the real Redis; every key under it is deleted afterwards."""
+    yield key_prefix
     cleaner: Redis = Redis.from_url(redis_url, decode_responses=True)
     try:
         keys = [key async for key in cleaner.scan_iter(match=key_prefix + "*", count=1000)]
@@ -79,6 +69,22 @@ async def make_store(redis_url: str, key_prefix: str) -> AsyncIterator[StoreFact
             await cleaner.delete(*keys)
     finally:
         await cleaner.aclose()
+
+
+@pytest.fixture
+async def make_store(redis_url: str, clean_prefix: str) -> AsyncIterator[StoreFactory]:
+    """Build stores sharing this test's prefix; close them before the keys are deleted."""
+    stores: list[RedisQuotaStore] = []
+
+    def build(quota: QuotaPolicy | None = None, **options: Any) -> RedisQuotaStore:
+        settings = RedisQuotaSettings(url=redis_url, key_prefix=clean_prefix, **options)
+        store = RedisQuotaStore(quota or policy(), settings)
+        stores.append(store)
+        return store
+
+    yield build
+    for store in stores:
+        await store.aclose()
 
 
 @pytest.fixture
