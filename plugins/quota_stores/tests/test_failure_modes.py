@@ -53,7 +53,7 @@ async def test_fail_closed_is_the_default_and_refuses_everything(unreachable: An
     store = unreachable()
     assert store.options.fail_open is False
     started = time.perf_counter()
-    with pytest.raises(QuotaStoreUnavailable, match="reserve failed, Redis unreachable"):
+    with pytest.raises(QuotaStoreUnavailable, match="reserve failed, Redis unavailable"):
         await store.reserve(caller(), 10, NOW)
     assert time.perf_counter() - started < 2.0  # a refused connect fails fast
     with pytest.raises(QuotaStoreUnavailable):
@@ -179,3 +179,19 @@ async def test_recovers_after_a_redis_restart(own_redis_server: Any) -> None:
     finally:
         await store.aclose()
         await asyncio.sleep(0)
+
+
+async def test_a_full_redis_fails_closed_without_a_partial_charge(own_redis_server: Any) -> None:
+    _, _, port = own_redis_server
+    store = RedisQuotaStore(policy(), RedisQuotaSettings(url=f"redis://127.0.0.1:{port}/0"))
+    try:
+        await store.reserve(caller(), 10, NOW)
+        await store.redis.config_set("maxmemory-policy", "noeviction")
+        await store.redis.config_set("maxmemory", 1)  # every write is now refused (OOM)
+        with pytest.raises(QuotaStoreUnavailable, match="OutOfMemoryError"):
+            await store.reserve(caller(), 10, NOW)
+        await store.redis.config_set("maxmemory", 0)
+        status = {b.kind: b for b in (await store.status(caller(), NOW)).buckets}
+        assert (status["user_turns"].reserved, status["user_cost"].reserved) == (1, 10)
+    finally:
+        await store.aclose()

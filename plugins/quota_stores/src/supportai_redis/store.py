@@ -61,12 +61,15 @@ BUCKET_GRACE_S = 60
 #: lost (eviction, FLUSHDB) while the process kept its memory of having added it.
 REGISTRY_REFRESH_S = 300.0
 
-#: Errors that mean "Redis is not answering", as opposed to a bug in a script.
-#: ReadOnlyError is a primary that was demoted during failover.
+#: Errors that mean "Redis cannot serve quota now", as opposed to a bug in a
+#: script: not answering, a primary demoted during failover (ReadOnlyError), or
+#: full under ``maxmemory-policy noeviction`` (OutOfMemoryError; Redis refuses a
+#: script's first write, so a refused script has written nothing).
 UNREACHABLE: tuple[type[Exception], ...] = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
     redis_errors.ReadOnlyError,
+    redis_errors.OutOfMemoryError,
 )
 
 Operation = Literal["reserve", "settle", "release", "status", "release_expired"]
@@ -160,7 +163,7 @@ class RedisQuotaStore:
 
     def _unavailable(self, operation: Operation, exc: Exception) -> QuotaStoreUnavailable:
         return QuotaStoreUnavailable(
-            f"redis quota store: {operation} failed, Redis unreachable "
+            f"redis quota store: {operation} failed, Redis unavailable "
             f"({type(exc).__name__}: {exc})"
         )
 
