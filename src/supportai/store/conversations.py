@@ -10,6 +10,7 @@ from databases.core import Connection
 
 from supportai.caller import Caller
 from supportai.store import tables
+from supportai.store.database import row_dict
 
 C = tables.conversations
 M = tables.messages
@@ -40,7 +41,7 @@ async def create(conn: Connection, caller: Caller, title: str | None) -> dict[st
         .returning(*C.c)
     )
     assert row is not None
-    return dict(row._mapping)
+    return row_dict(row)
 
 
 async def list_page(
@@ -50,14 +51,14 @@ async def list_page(
     query = sa.select(C).where(owned(caller)).order_by(C.c.id.desc()).limit(limit)
     if before is not None:
         query = query.where(C.c.id < before)
-    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 async def get_owned(
     conn: Connection, caller: Caller, conversation_id: int
 ) -> dict[str, Any] | None:
     row = await conn.fetch_one(sa.select(C).where(C.c.id == conversation_id).where(owned(caller)))
-    return dict(row._mapping) if row is not None else None
+    return row_dict(row) if row is not None else None
 
 
 async def messages_with_classification(
@@ -77,7 +78,7 @@ async def messages_with_classification(
         .where(M.c.tenant_id == tenant_id)
         .order_by(M.c.id)
     )
-    rows = [dict(r._mapping) for r in await conn.fetch_all(query)]
+    rows = [row_dict(r) for r in await conn.fetch_all(query)]
     return rows[-limit:] if limit else rows
 
 

@@ -87,6 +87,18 @@ class Database:
         return str(clause.compile(dialect=self.dialect))
 
 
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a dict of *decoded* values, on every engine.
+
+    On PostgreSQL ``databases`` hands back ``Record._mapping`` as the raw asyncpg
+    record, which skips the columns' result processors: a ``JSONText`` column
+    (citations, tool arguments...) comes back as a JSON string. Indexing the record
+    by name applies them; on SQLite the values are already decoded either way.
+    """
+    # .keys(): iterating an asyncpg record yields its values, not its names.
+    return {key: row[key] for key in row._mapping.keys()}  # noqa: SIM118
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """True for a unique-constraint failure on SQLite or PostgreSQL."""
     if isinstance(exc, sqlite3.IntegrityError):

@@ -19,6 +19,7 @@ from supportai.caller import Caller
 from supportai.classifiers import Classification
 from supportai.store import tables
 from supportai.store.conversations import now
+from supportai.store.database import row_dict
 
 M = tables.messages
 C = tables.conversations
@@ -51,7 +52,7 @@ async def find_replay(
     answer = await conn.fetch_one(
         sa.select(M).where(M.c.reply_to_id == user["id"]).where(M.c.role == "assistant")
     )
-    return dict(user._mapping), dict(answer._mapping) if answer is not None else None
+    return row_dict(user), row_dict(answer) if answer is not None else None
 
 
 async def insert_user_turn(
@@ -178,4 +179,4 @@ async def tool_calls_of(conn: Connection, message_id: int) -> list[dict[str, Any
         .where(tables.tool_calls.c.message_id == message_id)
         .order_by(tables.tool_calls.c.id)
     )
-    return [dict(r._mapping) for r in rows]
+    return [row_dict(r) for r in rows]
