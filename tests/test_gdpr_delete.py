@@ -4,7 +4,8 @@ The claim under test: after ``DELETE /conversations/{id}`` no row in any table
 references the conversation or anything derived from it (messages,
 classifications, tool calls, feedback, training candidates), while what must
 outlive it does: the linked case (reference cleared), usage for billing
-(references cleared) and admin audit events.
+(references cleared) and admin audit events. The rows are made through the
+API (turns with a tool call, negative feedback, admin actions that audit).
 
 "Every table" is read from the schema, not listed by hand: the rows that hang
 off the conversation are found by walking the foreign keys of
@@ -15,7 +16,6 @@ checked without editing this file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from supportai.llm import Finish, ToolCallRequest, Usage
 from supportai.store import tables
-from supportai.testing import ScriptedBackend, as_user, backend_plugin, plugin
+from supportai.testing import ScriptedBackend, as_admin, as_user, backend_plugin, plugin
 from supportai.tools import Tool, ToolContext
 
 ME = as_user("t1", "alice")
@@ -134,35 +134,20 @@ async def _turn(client: httpx.AsyncClient, cid: int, text: str) -> dict[str, Any
     return body
 
 
-async def _add_feedback(conn: Any, cid: int, message_id: int) -> None:
-    """Feedback and its training candidate, as the feedback endpoint would store them."""
-    moment = datetime.now(UTC)
-    feedback_id = await conn.fetch_val(
-        tables.feedback.insert().values(
-            conversation_id=cid, message_id=message_id, tenant_id="t1", user_id="alice",
-            helpful=False, rating=1, comment="wrong order number", created_at=moment,
-            updated_at=moment,
-        ).returning(tables.feedback.c.id)
+async def _negative_feedback(client: httpx.AsyncClient, cid: int, message_id: int) -> None:
+    """Feedback that flags the conversation and queues a training candidate."""
+    response = await client.post(
+        f"/conversations/{cid}/feedback",
+        json={"helpful": False, "rating": 1, "comment": "wrong order", "message_id": message_id},
+        headers=ME,
     )
-    await conn.execute(
-        tables.training_candidates.insert().values(
-            tenant_id="t1", conversation_id=cid, message_id=message_id, feedback_id=feedback_id,
-            candidate_type="negative_feedback", status="queued", comment="wrong order number",
-            snapshot={"conversation_id": cid, "messages": ["Where is order A-42?"]},
-            created_at=moment,
-        )
-    )
+    assert response.status_code == 200, response.text
+    assert response.json()["training_candidate_id"] is not None, response.json()
 
 
-async def _audit(conn: Any, target_type: str, target_id: int) -> None:
-    await conn.execute(
-        tables.audit_events.insert().values(
-            tenant_id="t1", actor_id="admin1", action=f"{target_type}.reviewed",
-            target_type=target_type, target_id=target_id, before_status="open",
-            after_status="open", details={"conversation_id": target_id},
-            created_at=datetime.now(UTC),
-        )
-    )
+async def _audit_rows(conn: Any) -> list[dict[str, Any]]:
+    rows = await conn.fetch_all(sa.select(tables.audit_events).order_by(tables.audit_events.c.id))
+    return [dict(r._mapping) for r in rows]
 
 
 def test_every_reference_to_a_conversation_or_message_is_a_foreign_key():
@@ -191,19 +176,28 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
     )
     assert case.status_code == 200, case.text
     case_id = case.json()["case_id"]
+    await _negative_feedback(client, cid, turn["assistant_message_id"])
+    await _negative_feedback(client, keep, kept_turn["assistant_message_id"])
+
+    # Admin actions that mention the conversation: each writes an audit event.
+    admin = as_admin("t1")
+    viewed = await client.get(f"/admin/conversations/{cid}", headers=admin)
+    assert viewed.status_code == 200, viewed.text
+    changed = await client.post(f"/admin/cases/{case_id}/status", json={"status": "pending"},
+                                headers=admin)
+    assert changed.status_code == 200, changed.text
 
     database = app.state.supportai.database
     async with database.connection() as conn:
-        await _add_feedback(conn, cid, turn["assistant_message_id"])
-        await _add_feedback(conn, keep, kept_turn["assistant_message_id"])
-        await _audit(conn, "conversation", cid)
-        await _audit(conn, "case", case_id)
         before = await _reached(conn, cid)
         # The checker sees the references while they exist (it is not vacuous).
         assert set(await _dangling(conn, before)) >= {CONVERSATIONS, "support_ai_usage.message_id"}
         kept_before = await _reached(conn, keep)
-        audit_before = [dict(r._mapping) for r in await conn.fetch_all(
-            sa.select(tables.audit_events).order_by(tables.audit_events.c.id))]
+        audit_before = await _audit_rows(conn)
+    assert {(a["action"], a["target_type"], a["target_id"]) for a in audit_before} >= {
+        ("conversation.viewed", "conversation", cid),
+        ("case.status_changed", "case", case_id),
+    }
 
     # The setup really produced a row in every table a conversation reaches.
     assert set(before) >= CASCADED | KEPT, sorted(before)
@@ -230,8 +224,7 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
                 .where(tables.metadata.tables[name].c.id.in_(sorted(before[name]))))]
             for name in KEPT
         }
-        audit_after = [dict(r._mapping) for r in await conn.fetch_all(
-            sa.select(tables.audit_events).order_by(tables.audit_events.c.id))]
+        audit_after = await _audit_rows(conn)
         kept_after = await _reached(conn, keep)
 
     assert after == {CONVERSATIONS: {cid}}  # only the seed: nothing references it
@@ -245,10 +238,15 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
     assert audit_after == audit_before  # admin actions are retained as they were
     assert kept_after == kept_before  # the other conversation lost nothing
 
-    # The case is still the owner's, now unlinked.
+    # The case is still the owner's, now unlinked; the admin's audit log still lists it all.
     fetched = await client.get(f"/cases/{case_id}", headers=ME)
     assert fetched.status_code == 200
     assert fetched.json()["conversation_id"] is None
+    assert (await client.get(f"/admin/conversations/{cid}", headers=admin)).status_code == 404
+    log = await client.get("/admin/audit-events", params={"limit": 200}, headers=admin)
+    assert log.status_code == 200, log.text
+    logged = {(e["action"], e["target_id"]) for e in log.json()["items"]}
+    assert ("conversation.viewed", cid) in logged
 
 
 async def test_delete_is_404_when_repeated_or_not_mine(supportai_app, supportai_client):
