@@ -142,8 +142,10 @@ def _char_classes(value: str) -> int:
 # -- detectors ----------------------------------------------------------------------
 
 # A candidate is (start, end, kept prefix): the span covers the kept prefix too,
-# which the replacement repeats ("password=[redacted secret]").
-_Candidate = tuple[int, int, str]
+# which the replacement repeats ("password=[redacted secret]"). A kept prefix
+# of None is a veto: the region is known *not* to be sensitive (an IBAN with a
+# wrong checksum), and lower-priority detectors may not claim any of it.
+_Candidate = tuple[int, int, str | None]
 _Detect = Callable[[str], Iterator[_Candidate]]
 
 
@@ -177,24 +179,48 @@ def _emails(text: str) -> Iterator[_Candidate]:
 
 
 # Payment cards: 13-19 digits, optionally grouped by single spaces or dashes.
-_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.,-]\d)")
+# The pattern finds whole runs of digit groups; _cards then looks for a card in
+# every window of whole groups, because a card may sit next to other numbers
+# ("call 020 7946 0958 4111 1111 1111 1111"), which a greedy pattern would
+# swallow into one invalid candidate.
+_DIGIT_GROUPS = re.compile(r"(?<![\w.-])\d+(?:[ -]\d+)*(?!\w)")
+_GROUP = re.compile(r"\d+")
+
+
+def _card_ok(raw: str) -> bool:
+    separators = {c for c in raw if not c.isdigit()}
+    if len(separators) > 1:
+        return False  # "4111 1111-1111 1111" is not how anyone writes a card
+    if separators and any(len(g) < 3 or len(g) > 6 for g in re.split(r"[ -]", raw)):
+        return False  # grouped in 4-4-4-4, 4-6-5, 4-4-4-4-3 ...
+    digits = raw.replace(" ", "").replace("-", "")
+    if digits[0] not in "23456" or len(set(digits)) == 1:
+        return False  # major networks start with 2-6; "0000 0000 ..." passes Luhn
+    return luhn_is_valid(digits)
 
 
 def _cards(text: str) -> Iterator[_Candidate]:
-    for match in _CARD.finditer(text):
-        raw = match.group()
-        separators = {c for c in raw if not c.isdigit()}
-        if len(separators) > 1:
-            continue  # "4111 1111-1111 1111" is not how anyone writes a card
-        if separators:
-            groups = re.split(r"[ -]", raw)
-            if any(len(g) < 3 or len(g) > 6 for g in groups):
-                continue  # grouped in 4-4-4-4, 4-6-5, 4-4-4-4-3 ...
-        digits = raw.replace(" ", "").replace("-", "")
-        if digits[0] not in "23456" or len(set(digits)) == 1:
-            continue  # major networks start with 2-6; "0000 0000 ..." passes Luhn
-        if luhn_is_valid(digits):
-            yield match.start(), match.end(), ""
+    for match in _DIGIT_GROUPS.finditer(text):
+        end = match.end()
+        if text[end : end + 1] in (".", ",") and text[end + 1 : end + 2].isdigit():
+            continue  # a decimal number
+        groups = [(g.start(), g.end()) for g in _GROUP.finditer(match.group())]
+        index = 0
+        while index < len(groups):
+            found = None
+            digits = 0
+            for last in range(index, len(groups)):
+                digits += groups[last][1] - groups[last][0]
+                if digits > 19:
+                    break
+                if digits >= 13 and _card_ok(match.group()[groups[index][0] : groups[last][1]]):
+                    found = last  # keep looking: the longest valid window wins
+            if found is None:
+                index += 1
+                continue
+            base = match.start()
+            yield base + groups[index][0], base + groups[found][1], ""
+            index = found + 1
 
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,32}(?![A-Za-z0-9])")
@@ -217,8 +243,14 @@ def _ibans(text: str) -> Iterator[_Candidate]:
         compact = "".join(raw[i] for i in positions)
         if not (compact.isupper() or compact.islower()):
             continue  # mixed case is prose ("Is12 this Ok..."), not an account number
+        end = match.start() + positions[-1] + 1
         if iban_is_valid(compact):
-            yield match.start(), match.start() + positions[-1] + 1, ""
+            yield match.start(), end, ""
+        elif expected is not None:
+            # The exact shape of this country's IBAN with a wrong checksum: a
+            # mistyped IBAN or a made-up example. Not redacted, and its digits
+            # are not a phone number either.
+            yield match.start(), end, None
 
 
 # US Social Security numbers: AAA-GG-SSSS with the SSA's never-issued ranges excluded.
@@ -307,6 +339,8 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
         # A bare run is an order or tracking number unless it has a trunk prefix
         # ("07700900123", "0612345678").
         return raw[0] == "0" and 10 <= digits <= 11
+    if len(groups) >= 3 and all(len(g) == 4 for g in groups):
+        return False  # "3704 0044 0532" is how account and card numbers are grouped
     if separators == {"."} and any(len(g) < 2 for g in groups):
         return False  # "1.2.3.4567" is a version
     if "/" in separators and len(groups) > 2:
@@ -315,28 +349,26 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
 
 
 def _phone_segments(start: int, raw: str) -> Iterator[_Candidate]:
-    """Split a run like "555-123-4567 555-987-6543" into the numbers it holds.
+    """The numbers inside a run like "555-123-4567 555-987-6543" or "2024 06 12 34 56 78".
 
-    A space both groups digits and separates numbers, so only two readings are
-    tried: one space-free piece ("555-123-4567"), or an area code in brackets
-    and the rest ("(555) 123-4567"). Space-grouped runs such as the body of a
-    mistyped IBAN ("3704 0044 0532 0130 01") are thus left alone.
+    A space both groups digits and separates numbers, so which pieces form a
+    number is ambiguous. Every window of whole pieces that reads as a number is
+    found, and overlapping windows are merged: a neighbouring year may be
+    redacted with the number, but no digit of the number is left out.
     """
     pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
-    index = 0
-    while index < len(pieces):
-        widths = (2, 1) if raw[pieces[index][0]] == "(" else (1,)
-        for width in widths:
-            stop = index + width
-            if stop > len(pieces):
-                continue
-            first, last = pieces[index][0], pieces[stop - 1][1]
-            if _phone_ok(raw[first:last]):
-                yield start + first, start + last, ""
-                index = stop
+    merged: list[list[int]] = []
+    for first in range(len(pieces)):
+        for last in range(len(pieces) - 1, first - 1, -1):
+            begin, stop = pieces[first][0], pieces[last][1]
+            if _phone_ok(raw[begin:stop]):
+                if merged and begin <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], stop)
+                else:
+                    merged.append([begin, stop])
                 break
-        else:
-            index += 1
+    for begin, stop in merged:
+        yield start + begin, start + stop, ""
 
 
 def _phones(text: str) -> Iterator[_Candidate]:
@@ -351,26 +383,32 @@ def _phones(text: str) -> Iterator[_Candidate]:
             yield match.start(), match.end(), match.group("keep")
 
 
-# Secrets with a recognisable shape. Every body ends in "+" or "{n,}" so that
-# a prefix of a token still streaming in is reported too.
+# Secrets with a recognisable shape. Every body is open-ended ("{16,512}" and
+# not an exact length) so that a prefix of a token still streaming in is
+# reported too. The upper bounds matter: the stream re-scans a token that is
+# still growing on every delta, so an unbounded match would make an endless
+# "eyJAAAA..." quadratic. Realistic tokens are far shorter; a longer run is
+# redacted up to the bound and its tail released (see README, "Limits").
 _TOKEN_SHAPES = re.compile(
     r"(?<![\w-])(?:"
-    r"(?:sk|rk)[-_](?:live_|test_|proj-|svcacct-|ant-)?[A-Za-z0-9_\-]{16,}"  # OpenAI, Stripe...
-    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"  # GitHub
+    r"(?:sk|rk)[-_](?:live_|test_|proj-|svcacct-|ant-)?[A-Za-z0-9_\-]{16,512}"  # OpenAI, Stripe
+    r"|gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255}"  # GitHub
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack
-    r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API key
-    r"|glpat-[A-Za-z0-9_\-]{20,}"  # GitLab
-    r"|eyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]+){0,2}"  # JWT (or a prefix of one)
+    r"|xox[abposr]-[A-Za-z0-9-]{10,255}"  # Slack
+    r"|AIza[0-9A-Za-z_\-]{30,64}"  # Google API key
+    r"|glpat-[A-Za-z0-9_\-]{20,255}"  # GitLab
+    # JWT, or a prefix of one: header, payload, signature
+    r"|eyJ[A-Za-z0-9_\-]{10,512}(?:\.[A-Za-z0-9_\-]{1,1536}(?:\.[A-Za-z0-9_\-]{1,1024})?)?"
     r")"
 )
-_BEARER = re.compile(r"(?P<keep>\b[Bb]earer\s+)[A-Za-z0-9._~+/\-]{16,}=*")
+_BEARER = re.compile(r"(?P<keep>\b[Bb]earer\s+)[A-Za-z0-9._~+/\-]{16,3072}=*")
 _ASSIGNED = re.compile(
-    r"(?P<keep>(?<![\w-])(?i:(?P<key>"
+    # An optional prefix ("AWS_", "GITHUB_", "db-") before the key word.
+    r"(?P<keep>(?<![\w-])(?:[A-Za-z][A-Za-z0-9]{0,20}[_-]){0,3}(?i:(?P<key>"
     r"api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret(?:[_-]?access)?(?:[_-]?key)?"
     r"|client[_-]?secret|(?:access|refresh|auth|api|session|bearer|id)?[_-]?token"
     r"|password|passwd|pwd|passphrase|private[_-]?key"
-    r"))[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;<>]{6,})"
+    r"))[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;<>]{6,512})"
 )
 _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<keep>[^\s/:@]{1,64}:)[^\s/@]{1,128}(?=@)")
 _PASSWORD_KEYS = ("pass", "pwd")
@@ -415,50 +453,84 @@ _DETECTORS: tuple[_Detector, ...] = (
 
 
 def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
-    """A span finder for a subset of :data:`KINDS` (unknown kinds raise ``ValueError``)."""
+    """A span finder for a subset of :data:`KINDS` (unknown kinds raise ``ValueError``).
+
+    Detectors run from the highest priority down, each on the text with what
+    the previous ones claimed masked out. So a card next to a phone number is
+    a card and a phone number, not one invalid run, and digits inside an IBAN
+    with a wrong checksum (a veto) are never read as a phone number.
+    """
     wanted = set(kinds)
     unknown = wanted - set(KINDS)
     if unknown:
         raise ValueError(f"unknown PII kinds: {sorted(unknown)} (known: {list(KINDS)})")
-    detectors = tuple(d for d in _DETECTORS if d.kind in wanted)
+    detectors = sorted(
+        (d for d in _DETECTORS if d.kind in wanted), key=lambda d: d.priority, reverse=True
+    )
     replacements = {kind: replacement_for(kind) for kind in KINDS}
 
     def find(text: str) -> list[Span]:
-        candidates: list[tuple[int, int, int, str, str]] = []
+        claimed: list[tuple[int, int, str | None, str]] = []
+        masked = text
         for detector in detectors:
-            if detector.precheck is not None and not detector.precheck(text):
+            if detector.precheck is not None and not detector.precheck(masked):
                 continue
-            for start, end, keep in detector.detect(text):
-                candidates.append(
-                    (
-                        detector.priority,
-                        start,
-                        end,
-                        keep + replacements[detector.kind],
-                        detector.kind,
-                    )
+            candidates: list[tuple[int, int, str | None, str]] = []
+            for start, end, keep in detector.detect(masked):
+                # The kept prefix is read from the original: the mask never reaches output.
+                replacement = (
+                    None
+                    if keep is None
+                    else text[start : start + len(keep)] + replacements[detector.kind]
                 )
-        return _resolve(candidates)
+                candidates.append((start, end, replacement, detector.kind))
+            if not candidates:
+                continue
+            added = _claim(claimed, candidates)
+            if added:
+                masked = _mask(masked, added)
+        return [Span(start, end, r, kind) for start, end, r, kind in claimed if r is not None]
 
     return find
 
 
-def _resolve(candidates: list[tuple[int, int, int, str, str]]) -> list[Span]:
-    """Keep the highest-priority (then earliest, then longest) of overlapping candidates."""
-    if not candidates:
-        return []
-    candidates.sort(key=lambda c: (-c[0], c[1], c[1] - c[2]))
-    starts: list[int] = []
-    accepted: list[Span] = []
-    for _priority, start, end, replacement, kind in candidates:
+_MASK = "\x00"  # matched by no pattern as part of a value
+
+
+def _mask(text: str, spans: list[tuple[int, int, str | None, str]]) -> str:
+    parts: list[str] = []
+    position = 0
+    for start, end, _replacement, _kind in sorted(spans):
+        parts.append(text[position:start])
+        parts.append(_MASK * (end - start))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _claim(
+    claimed: list[tuple[int, int, str | None, str]],
+    candidates: list[tuple[int, int, str | None, str]],
+) -> list[tuple[int, int, str | None, str]]:
+    """Add the earliest (then longest) of overlapping candidates; return those added.
+
+    ``claimed`` stays sorted and disjoint. A candidate that touches a claimed
+    span (possible when a kept prefix runs over a mask) is dropped.
+    """
+    candidates.sort(key=lambda c: (c[0], c[0] - c[1]))
+    starts = [c[0] for c in claimed]
+    added = []
+    for candidate in candidates:
+        start, end = candidate[0], candidate[1]
         index = bisect_left(starts, start)
-        if index > 0 and accepted[index - 1].end > start:
+        if index > 0 and claimed[index - 1][1] > start:
             continue
-        if index < len(accepted) and accepted[index].start < end:
+        if index < len(claimed) and claimed[index][0] < end:
             continue
         starts.insert(index, start)
-        accepted.insert(index, Span(start, end, replacement, kind))
-    return accepted
+        claimed.insert(index, candidate)
+        added.append(candidate)
+    return added
 
 
 find_spans = make_finder()
