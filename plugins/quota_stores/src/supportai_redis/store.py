@@ -174,8 +174,8 @@ class RedisQuotaStore:
         if last is None or moment - last >= 60.0:
             self._last_warning[operation] = moment
             log.warning(
-                "redis quota store unreachable during %s (%s: %s); fail_open is on, "
-                "so turns are admitted without rate limits or cost caps",
+                "redis quota store unavailable during %s (%s: %s); fail_open is on, "
+                "so turns go on without rate limits, cost caps or recorded spend",
                 operation,
                 type(exc).__name__,
                 exc,
