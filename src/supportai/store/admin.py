@@ -14,6 +14,7 @@ from databases.core import Connection
 
 from supportai.store import tables
 from supportai.store.conversations import now
+from supportai.store.database import row_dict
 
 C = tables.conversations
 K = tables.cases
@@ -31,7 +32,7 @@ async def flagged_page(
     )
     if before is not None:
         query = query.where(C.c.id < before)
-    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 async def flagged(conn: Connection, tenant_id: str, conversation_id: int) -> dict[str, Any] | None:
@@ -45,7 +46,7 @@ async def flagged(conn: Connection, tenant_id: str, conversation_id: int) -> dic
             C.c.id == conversation_id, C.c.tenant_id == tenant_id, C.c.flagged.is_(True)
         )
     )
-    return dict(row._mapping) if row is not None else None
+    return row_dict(row) if row is not None else None
 
 
 async def cases_page(
@@ -61,7 +62,7 @@ async def cases_page(
         query = query.where(K.c.id < before)
     if status is not None:
         query = query.where(K.c.status == status)
-    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 def tenant_scope(tenant_id: str) -> sa.ColumnElement[bool]:
@@ -79,7 +80,7 @@ async def set_case_status(
         .values(status=after, updated_at=now())
         .returning(*K.c)
     )
-    return dict(row._mapping) if row is not None else None
+    return row_dict(row) if row is not None else None
 
 
 def flagged_out(row: dict[str, Any]) -> dict[str, Any]:

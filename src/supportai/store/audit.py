@@ -24,6 +24,7 @@ from databases.core import Connection
 from supportai.caller import Caller
 from supportai.store import tables
 from supportai.store.conversations import now
+from supportai.store.database import row_dict
 
 A = tables.audit_events
 
@@ -79,7 +80,7 @@ async def list_page(
         query = query.where(A.c.target_type == target_type)
     if target_id is not None:
         query = query.where(A.c.target_id == target_id)
-    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 def event_out(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from supportai.caller import Caller
 from supportai.redaction import redact
 from supportai.store import tables
 from supportai.store.conversations import now
+from supportai.store.database import row_dict
 
 if TYPE_CHECKING:
     from supportai.runtime import Runtime
@@ -71,7 +72,7 @@ class Exchange:
 
 async def _one(conn: Connection, query: sa.Select[Any]) -> dict[str, Any] | None:
     row = await conn.fetch_one(query)
-    return dict(row._mapping) if row is not None else None
+    return row_dict(row) if row is not None else None
 
 
 async def exchange_of(
@@ -266,7 +267,7 @@ async def list_page(
         query = query.where(T.c.status == status)
     if candidate_type is not None:
         query = query.where(T.c.candidate_type == candidate_type)
-    return [dict(r._mapping) for r in await conn.fetch_all(query)]
+    return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 async def get(conn: Connection, tenant_id: str, candidate_id: int) -> dict[str, Any] | None:
@@ -305,7 +306,7 @@ async def review(
         )
         .returning(*T.c)
     )
-    return dict(row._mapping) if row is not None else None
+    return row_dict(row) if row is not None else None
 
 
 def candidate_out(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -362,7 +363,7 @@ async def export_batch(
         .order_by(T.c.id)
         .limit(limit)
     )
-    return [dict(r._mapping) for r in rows]
+    return [row_dict(r) for r in rows]
 
 
 async def mark_exported(conn: Connection, ids: Sequence[int], chunk: int = 500) -> int:

@@ -17,6 +17,7 @@ from databases.core import Connection
 from supportai.caller import Caller
 from supportai.store import tables
 from supportai.store.conversations import now
+from supportai.store.database import row_dict
 
 F = tables.feedback
 M = tables.messages
@@ -70,7 +71,7 @@ async def upsert(
             F.update().where(F.c.id == existing[0]).values(**values).returning(*F.c)
         )
         assert row is not None
-        return dict(row._mapping), True
+        return row_dict(row), True
     row = await conn.fetch_one(
         F.insert()
         .values(
@@ -84,7 +85,7 @@ async def upsert(
         .returning(*F.c)
     )
     assert row is not None
-    return dict(row._mapping), False
+    return row_dict(row), False
 
 
 async def for_conversation(
@@ -96,7 +97,7 @@ async def for_conversation(
         .where(F.c.tenant_id == tenant_id, F.c.conversation_id == conversation_id)
         .order_by(F.c.id)
     )
-    return [dict(r._mapping) for r in rows]
+    return [row_dict(r) for r in rows]
 
 
 
