@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 -- look-alike characters are the subject here
 """Undo the cheap disguises before any pattern is matched.
 
 A pattern list is only as good as the text it sees: ``ignore previous
@@ -13,9 +14,10 @@ which disguises it removed, because a disguise is itself evidence of intent:
 ``plain``
     ``text`` without diacritics. Support-topic keywords match here.
 ``folded``
-    ``plain`` with look-alike letters mapped to Latin and leetspeak digits
-    mapped back to letters (only inside words that mix letters and digits, so
-    ``error 404`` stays intact). Latin-script attack patterns match here.
+    ``plain`` with look-alike letters mapped to Latin and digit-spelled words
+    mapped back to letters when that yields a word of an attack pattern
+    (``1gn0r3`` becomes ``ignore``; ``e1042`` and ``base64`` stay).
+    Latin-script attack patterns match here.
 ``squashed``
     ``folded`` with every non-letter removed, built only when letters were
     spaced out or split by invisible characters, for the few long phrases that
@@ -52,28 +54,80 @@ _FULLWIDTH = re.compile("[\uff01-\uff5e]")
 #: ``folded`` view, so a Russian sentence is still matched as Russian in ``text``.
 _HOMOGLYPHS = {
     # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-    "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ɡ": "g", "ո": "n",
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ԛ": "q",
+    "ԝ": "w",
+    "һ": "h",
+    "ӏ": "l",
+    "ɡ": "g",
+    "ո": "n",
     # Greek
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ω": "w",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ϲ": "c",
+    "ω": "w",
     # Latin look-alikes outside ASCII
-    "ı": "i", "ȷ": "j", "ℓ": "l", "ß": "ss", "ø": "o", "đ": "d", "ł": "l",
+    "ı": "i",
+    "ȷ": "j",
+    "ℓ": "l",
+    "ß": "ss",
+    "ø": "o",
+    "đ": "d",
+    "ł": "l",
 }
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
 _HOMOGLYPH_CHARS = frozenset(_HOMOGLYPHS) - {"ß", "ø", "đ", "ł"}
+_HOMOGLYPH_ANY = re.compile("[" + "".join(sorted(_HOMOGLYPH_CHARS)) + "]")
 
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                       "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+    }
+)
 #: A word mixing letters with leet digits/symbols: ``1gn0r3``, ``pr3v10u5``, ``d4n``.
 _LEET_WORD = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[a-z])(?=[\w@$!|]*[013457@$])[\w@$!|]{2,}")
 
 #: Three or more single letters separated by one separator: ``i g n o r e``,
 #: ``I.G.N.O.R.E``, ``r-e-v-e-a-l``. Two or more spaces inside a run mark a word gap.
-_SPACED_RUN = re.compile(
-    r"(?<![^\W\d_])(?:[^\W\d_](?:[ .\-_*·/|+~]|  +)){3,}[^\W\d_](?![^\W\d_])"
-)
+_SPACED_RUN = re.compile(r"(?<![^\W\d_])(?:[^\W\d_](?:[ .\-_*·/|+~]|  +)){3,}[^\W\d_](?![^\W\d_])")
 _SPACED_SEP = re.compile(r"[.\-_*·/|+~]| (?! )")
 _WHITESPACE = re.compile(r"\s+")
 _NON_LETTERS = re.compile(r"[^a-z]+")
@@ -82,6 +136,8 @@ _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_BLOB = re.compile(r"\b(?:[0-9a-fA-F]{2}){10,}\b")
 _ROT13_HINT = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
 _CHAR_RUN = re.compile(r"(.)\1{99,}", re.DOTALL)
+_REPEATED_CHAR = re.compile(r"(.)\1{3,}", re.DOTALL)
+_REPEATED_WORD = re.compile(r"(?<!\S)(\S+)(?: \1(?!\S)){3,}")
 
 #: Flood: a message of at least this many words where one word is at least this share.
 FLOOD_MIN_WORDS = 40
@@ -99,13 +155,6 @@ class Normalized:
     squashed: str = ""
     decoded: tuple[Normalized, ...] = ()
     signals: tuple[str, ...] = field(default=())
-
-    @property
-    def views(self) -> tuple[str, ...]:
-        """Distinct views to match attack patterns against, most processed first."""
-        if self.text == self.folded:
-            return (self.folded,)
-        return (self.folded, self.text)
 
 
 def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
@@ -126,12 +175,18 @@ def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
     if joined != lowered:
         signals.append("spaced_letters")
     flat = _WHITESPACE.sub(" ", joined).strip()
+    flood = _is_flood(flat)
+    if len(flat) > 200:
+        # Keep three copies of any repeated word or character: the flood is
+        # recorded, and matching thousands of copies would cost milliseconds.
+        flat = _REPEATED_CHAR.sub(r"\1\1\1", _REPEATED_WORD.sub(r"\1 \1 \1", flat))
 
     plain = _strip_marks(flat)
     folded = plain
-    if any(ch in _HOMOGLYPH_CHARS for ch in plain) and _mixes_scripts(plain):
+    if not plain.isascii() and _HOMOGLYPH_ANY.search(plain) and _mixes_scripts(plain):
         signals.append("homoglyph")
-    folded = folded.translate(_HOMOGLYPH_TABLE)
+    if not plain.isascii():
+        folded = folded.translate(_HOMOGLYPH_TABLE)
     leeted = _LEET_WORD.sub(_unleet, folded)
     if leeted != folded:
         signals.append("leetspeak")
@@ -141,7 +196,7 @@ def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
     if "spaced_letters" in signals or "zero_width" in signals:
         squashed = _NON_LETTERS.sub("", folded)
 
-    if _is_flood(flat):
+    if flood:
         signals.append("flood")
 
     decoded: tuple[Normalized, ...] = ()
@@ -186,29 +241,34 @@ def _mixes_scripts(text: str) -> bool:
     # A whole word of look-alikes among Latin words is also a disguise.
     words = text.split()
     latin = sum(1 for w in words if w.isascii() and any(c.isalpha() for c in w))
-    fake = sum(1 for w in words if w and all(c in _HOMOGLYPH_CHARS or not c.isalpha() for c in w)
-               and any(c in _HOMOGLYPH_CHARS for c in w))
+    fake = sum(
+        1
+        for w in words
+        if w
+        and all(c in _HOMOGLYPH_CHARS or not c.isalpha() for c in w)
+        and any(c in _HOMOGLYPH_CHARS for c in w)
+    )
     return latin > 0 and fake > 0 and latin >= fake
 
 
-#: "1" stands for "i" or "l"; words of attack phrases that need "l" pick it.
-_L_WORDS = frozenset(
-    "all rules reveal please tell filter filters limits unlimited model mode evil policy "
-    "policies developer roleplay role jailbreak unfiltered unlock unlocked full leak "
-    "guidelines only illegal malicious".split()
-)
-
-
 def _unleet(match: re.Match[str]) -> str:
+    """Spell a digit-written word with letters, but only into a word attacks use.
+
+    Part numbers, hashes and versions also mix digits and letters (``e1042``,
+    ``10mb``, ``base64``); they stay as they are. "1" stands for "i" or "l".
+    """
     word = match.group(0)
-    if word.isdigit():
-        return word
-    as_i = word.translate(_LEET)
-    if "1" in word:
-        as_l = word.replace("1", "l").translate(_LEET)
-        if as_l in _L_WORDS:
-            return as_l
-    return as_i
+    vocabulary = _vocabulary()
+    for candidate in (word.translate(_LEET), word.replace("1", "l").translate(_LEET)):
+        if candidate in vocabulary:
+            return candidate
+    return word
+
+
+def _vocabulary() -> frozenset[str]:
+    from supportai_classifiers.patterns import ATTACK_VOCABULARY
+
+    return ATTACK_VOCABULARY
 
 
 def _is_flood(text: str) -> bool:

@@ -1,0 +1,88 @@
+"""Print the precision/recall tables and the per-message cost of the rules classifier.
+
+    python bench/evaluate.py                 # tables for both splits + timing
+    python bench/evaluate.py --errors        # also list misclassified dev examples
+    python bench/evaluate.py --write-readme  # refresh the tables in README.md
+
+Timing is measured here, never asserted in a test: it depends on the machine.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import time
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from metrics import load, score, table_for  # noqa: E402
+from supportai_classifiers import INTENTS, RulesClassifier  # noqa: E402
+
+SPLITS = ("labelled.jsonl", "heldout.jsonl")
+LONG_MESSAGE = (
+    "Hi, the export of our quarterly report (id 88123) takes a long time and then the "
+    "browser shows error E1042; we tried Chrome 131 and Firefox. Log: "
+    "2026-11-28T10:00:01Z worker-3 retry=4 status=502. "
+) * 30
+
+
+def main() -> None:
+    classifier = RulesClassifier()
+    tables = {name: table_for(name, classifier) for name in SPLITS}
+    for name in SPLITS:
+        print(f"\n## {name} ({len(load(name))} examples)\n\n{tables[name]}")
+        if "--errors" in sys.argv:
+            _, errors = score(load(name), lambda t: classifier.classify_text(t).intent, INTENTS)
+            for example, got in errors:
+                print(f"  want {example.intent:16} got {got:16} {example.text[:80]!r}")
+    if "--write-readme" in sys.argv:
+        write_readme(tables)
+    timing(classifier)
+
+
+def write_readme(tables: dict[str, str]) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    for name, table in tables.items():
+        pattern = re.compile(
+            rf"(<!-- metrics:{re.escape(name)} -->\n).*?(\n<!-- /metrics -->)", re.DOTALL
+        )
+        text, count = pattern.subn(lambda m, t=table: m.group(1) + t + m.group(2), text)
+        if count != 1:
+            raise SystemExit(f"README.md has no metrics block for {name}")
+    readme.write_text(text, encoding="utf-8")
+    print("\nREADME.md tables updated")
+
+
+def timing(classifier: RulesClassifier) -> None:
+    texts = [example.text for name in SPLITS for example in load(name)]
+    for text in texts:  # warm up caches
+        classifier.classify_text(text)
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for text in texts:
+            classifier.classify_text(text)
+        rounds.append((time.perf_counter() - start) / len(texts))
+    per_text = sorted(
+        min(timeit.repeat(lambda t=text: classifier.classify_text(t), number=3, repeat=3)) / 3
+        for text in texts
+    )
+    print(
+        f"\nlabelled messages ({len(texts)}): mean {statistics.median(rounds) * 1e6:.0f} us, "
+        f"p50 {per_text[len(per_text) // 2] * 1e6:.0f} us, "
+        f"p99 {per_text[int(len(per_text) * 0.99)] * 1e6:.0f} us, "
+        f"max {per_text[-1] * 1e6:.0f} us"
+    )
+    for length in (100, 500, 1000, 4000):
+        text = LONG_MESSAGE[:length]
+        best = min(timeit.repeat(lambda t=text: classifier.classify_text(t), number=5, repeat=5))
+        print(f"{length:5} characters of a pasted log: {best / 5 * 1e3:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

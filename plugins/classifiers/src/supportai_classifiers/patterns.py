@@ -1,0 +1,882 @@
+# ruff: noqa: RUF001 -- look-alike characters are the subject here
+"""The rule catalogue of the ``rules`` classifier.
+
+Each :class:`Rule` is one signal: an id (reported in ``details``), the intent it
+is evidence for, a weight, and a pattern. A message is given an attack intent
+when its signals for that intent add up to 1.0, so a strong phrase ("ignore all
+previous instructions") decides alone and a weak one ("SYSTEM:" at the start,
+"never refuse") needs a second signal or a disguise (see ``rules.py``).
+
+Patterns are written for normalised text (see ``normalize.py``): lower case, no
+diacritics, single spaces. In a pattern a literal space means "one or more
+non-word characters" (`` ?``: zero or more), so ``system prompt`` also matches ``system-prompt`` and
+``system: prompt``.
+
+Why these and not a longer list: every rule was added for a labelled example in
+``tests/data/labelled.jsonl`` and checked against the benign look-alikes there
+(``kill a stuck process``, ``ignore the previous invoice``, ``the system prompt
+for our webhooks fails``, ``delete all my data``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from supportai_classifiers.intents import (
+    ABUSIVE,
+    ACCOUNT,
+    BILLING,
+    BUG_REPORT,
+    CANCELLATION,
+    FEATURE_REQUEST,
+    HUMAN_REQUEST,
+    JAILBREAK,
+    OTHER,
+    OUT_OF_SCOPE,
+    PROMPT_INJECTION,
+    TECHNICAL,
+)
+
+View = Literal["folded", "text", "plain", "squashed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One signal: ``pattern`` found in ``view`` is ``weight`` of evidence for ``intent``."""
+
+    id: str
+    intent: str
+    weight: float
+    pattern: re.Pattern[str]
+    view: View = "folded"
+    quick: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> bool:
+        """Whether the rule matches; tries the cheap prefilter first."""
+        if self.quick is not None and self.quick.search(text) is None:
+            return False
+        return self.pattern.search(text) is not None
+
+
+def compile_pattern(source: str) -> re.Pattern[str]:
+    """Compile a catalogue pattern.
+
+    A literal space matches a run of non-word characters and `` ?`` an optional
+    one, so patterns stay readable and still match ``don't``, ``log-in``, ``login``.
+    """
+    return re.compile(source.replace(" ?", r"[\W_]*").replace(" ", r"[\W_]+"))
+
+
+def prefilter(source: str) -> re.Pattern[str] | None:
+    """The pattern without its ``\\b`` assertions, as a quick reject.
+
+    CPython's regex engine skips ahead to candidate first characters only when a
+    pattern starts with them; a leading ``\\b`` turns that off and makes a rule
+    3-40x slower on long messages. Dropping a zero-width assertion only widens
+    what matches, so a prefilter miss is a safe "no".
+    """
+    if r"\b" not in source:
+        return None
+    return compile_pattern(source.replace(r"\b", ""))
+
+
+def make_rule(rule_id: str, intent: str, weight: float, source: str, view: View = "folded") -> Rule:
+    return Rule(rule_id, intent, weight, compile_pattern(source), view, prefilter(source))
+
+
+_rule = make_rule
+
+
+# -- building blocks --------------------------------------------------------------------
+
+_OVERRIDE = (
+    r"(?:ignore|ignoring|disregard|forget|skip|bypass|override|overwrite|discard|abandon"
+    r"|nevermind|never mind|stop following|do not follow|don t follow|dont follow|do not obey"
+    r"|don t obey|stop obeying)"
+)
+_QUANT = r"(?:(?:all|any|every|each|the|your|of|these|those|my|its|such) ){0,3}"
+_BEFORE = (
+    r"(?:previous|previously|prior|preceding|earlier|above|original|initial|old|former|past"
+    r"|existing|given|current|default|hidden|system|developer|safety|content|internal|pre ?set)"
+)
+_TARGET = (
+    r"(?:instructions?|instruction set|directions?|directives?|prompts?|rules|guidelines"
+    r"|guardrails|commands|orders|programming|constraints|restrictions|polic(?:y|ies)"
+    r"|(?:system|developer) (?:prompt|message)s?|training|context)"
+)
+_STRONG_TARGET = (
+    r"(?:instructions|instruction set|directives|system prompt|system message|developer message"
+    r"|guidelines|programming|guardrails|safety rules|your rules|your instructions"
+    r"|your prompt|the prompt|all rules)"
+)
+_DISCLOSE = (
+    r"(?:print|show|reveal|display|output|dump|repeat|recite|echo|return|give|tell|share|leak"
+    r"|expose|copy|paste|write out|quote|list|provide|send|translate|summari[sz]e|spell out"
+    r"|read out|read back|disclose|type out|what s|whats)"
+)
+_QUALIFIER = (
+    r"(?:system|developer|initial|original|hidden|secret|internal|starting|first|preceding"
+    r"|base|meta|pre ?prompt|underlying|confidential)"
+)
+_SECRET_THING = (
+    r"(?:prompts?|instructions?|messages?|directives?|rules|configuration|config|context"
+    r"|guidelines|programming)"
+)
+_PERSONA_NAMES = (
+    r"(?:dan|stan|aim|dude|mongo ?tom|better ?dan|evil ?bot|free ?gpt|anti ?gpt|chaos ?gpt"
+    r"|devmode ?gpt|jailbreak ?gpt|omega|maximum|basedgpt|evil confidant)"
+)
+_AS_PERSONA = (
+    r"(?:you are|you re|youre|you will be|you ll be|you are going to (?:pretend to )?be"
+    r"|act as|acting as|pretend to be|pretend you are|roleplay as|role play as|respond as"
+    r"|answer as|reply as|become|play the role of|called|named|simulate)"
+)
+_NO_LIMITS = (
+    r"(?:restrictions?|limitations?|limits|filters?|filtering|rules|guidelines"
+    r"|content polic(?:y|ies)|polic(?:y|ies)"
+    r"|ethical (?:guidelines|restrictions|constraints|boundaries|principles)"
+    r"|ethics|morals|morality|censorship|boundaries|constraints|safeguards|guardrails)"
+)
+_AI_SUBJECT = (
+    r"(?:you|you re|youre|yourself|ai|assistant|chatbot|bot|model|gpt|llm|version of yourself"
+    r"|persona|character)"
+)
+_INSULT = (
+    r"(?:idiots?|morons?|stupid|dumb|dumbest|useless|worthless|pathetic|garbage|trash|losers?"
+    r"|clowns?|incompetent|imbeciles?|brainless|retard\w*|scum|piece of (?:shit|crap|garbage)"
+    r"|assholes?|bastards?|jerks?|dickheads?|cretins?|fools?|halfwits?|dimwits?|clueless idiots)"
+)
+_PEOPLE = (
+    r"(?:you|your (?:\w+ )?(?:ceo|staff|team|office|family|agents?|developers?|employees?|boss"
+    r"|house|people|company|founders?|support)|whoever|him|her|them|everyone|everybody"
+    r"|the (?:ceo|developers?|staff|team|people|person|agent|manager|founders?))"
+)
+
+
+SECURITY_RULES: tuple[Rule, ...] = (
+    # -- prompt injection: override the instructions ------------------------------------
+    _rule(
+        "override_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_OVERRIDE} {_QUANT}(?:{_BEFORE} ){{1,2}}{_TARGET}\b",
+    ),
+    _rule(
+        "override_instructions", PROMPT_INJECTION, 1.0, rf"\b{_OVERRIDE} {_QUANT}{_STRONG_TARGET}\b"
+    ),
+    _rule(
+        "forget_everything",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:forget|ignore|disregard) (?:about )?(?:everything|all|anything|whatever)"
+        r" (?:(?:that )?(?:you (?:were|have been|ve been|got) (?:told|taught|given|instructed)"
+        r"|(?:written |said )?(?:above|before)|prior|previously|so far|until now|up to now))",
+    ),
+    _rule(
+        "new_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:new|updated|revised|real|actual|override|replacement) (?:system )?"
+        r"(?:instructions?|prompt|directives?|system message|rules)\s?[:\-]",
+    ),
+    _rule(
+        "new_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        r"\byour (?:new|only|real|true|actual) (?:task|instructions?|job|goal|purpose|role"
+        r"|mission|directive) (?:is|are|will be|now is)\b",
+    ),
+    _rule(
+        "new_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:the following|this message|this) (?:overrides?|replaces?|supersedes?)"
+        r" (?:your|all|any|the) (?:previous |prior |original )?(?:instructions|rules|prompt)",
+    ),
+    _rule(
+        "instructions_replaced",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:your |the )?(?:previous |prior |original |old |above |earlier )?"
+        r"(?:instructions|rules|directives|guidelines) (?:have been|were|are|is) (?:now )?"
+        r"(?:updated|changed|replaced|revoked|overridden|void|null|cancel+ed|obsolete|invalid"
+        r"|no longer valid|lifted|disabled)",
+    ),
+    _rule(
+        "from_now_on_obey",
+        PROMPT_INJECTION,
+        1.0,
+        r"\bfrom now on\b.{0,40}\b(?:obey|only listen|do (?:exactly )?what i say|follow my"
+        r"|answer only|respond only|you (?:will|must|shall))",
+    ),
+    _rule(
+        "obey_user",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:do exactly what i say|obey (?:me|the user|my)|follow (?:the user s|my) orders"
+        r"|you must (?:approve|obey|comply))",
+    ),
+    _rule(
+        "admin_override",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:admin(?:istrator)?|developer|system|root|sudo) override\b",
+    ),
+    _rule(
+        "disable_filters",
+        PROMPT_INJECTION,
+        0.8,
+        r"\b(?:disable|turn off|remove|deactivate|bypass|skip) (?:all |your |the |any )*"
+        r"(?:safety |content |output )?(?:filters|guardrails|safeguards|safety checks"
+        r"|moderation|restrictions|all checks)\b",
+    ),
+    # -- prompt injection: forged roles and delimiters -----------------------------------
+    _rule(
+        "forged_delimiter",
+        PROMPT_INJECTION,
+        1.0,
+        r"<\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|?>"
+        r"|</?(?:system|instructions?|sys)>|</user>|\[/?(?:inst|sys|system)\]|<<sys>>",
+    ),
+    _rule(
+        "forged_delimiter",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:#{2,}|={3,}|-{3,}) ?(?:end|new|begin|start) (?:of )?(?:user |system )?"
+        r"(?:input|prompt|instructions?|message|conversation)",
+    ),
+    _rule(
+        "forged_delimiter",
+        PROMPT_INJECTION,
+        1.0,
+        r"\bend of (?:the )?(?:user )?(?:input|conversation|prompt|instructions)\b.{0,40}"
+        r"\b(?:new|system|now)\b",
+    ),
+    _rule(
+        "forged_system_turn",
+        PROMPT_INJECTION,
+        0.6,
+        r"^(?:\W*)(?:system|developer|assistant|admin)(?: message| prompt| note)? ?:",
+    ),
+    _rule("forged_system_turn", PROMPT_INJECTION, 0.6, r"\bnew system message\b"),
+    # -- prompt injection: extraction of the prompt or hidden context --------------------
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b(?:what|which) (?:is|are|was|were|s) (?:written |said )?(?:in )?(?:your|the)"
+        rf" (?:(?:{_QUALIFIER}|full|exact|entire) ){{1,2}}{_SECRET_THING}",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_DISCLOSE} (?:me |us )?(?:back )?(?:to me )?(?:out )?(?:all )?(?:of )?"
+        rf"(?:(?:the|your|its|entire|full|exact|complete|whole|verbatim) ){{0,3}}"
+        rf"(?:{_QUALIFIER} ){{1,2}}{_SECRET_THING}\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:print|show|reveal|display|output|dump|repeat|recite|tell|give|share|quote|list"
+        r"|summari[sz]e|translate|write out|copy) (?:me |us )?(?:back )?(?:to me )?"
+        r"(?:(?:all|of|the|exact|full|complete|entire) )*your (?:\w+ )?"
+        r"(?:instructions|prompt|rules|directives|guidelines|programming)\b"
+        r"(?! (?:for|on|about|regarding|to|when|if) )",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_DISCLOSE}\b.{{0,40}}\b(?:instructions|prompt|rules|directives|guidelines|text"
+        r"|messages?) (?:that )?you (?:were|have been|got|received|ve been|had been) "
+        r"(?:given|told|provided|programmed|instructed|fed|sent)",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:repeat|print|output|show|copy|write out|reproduce|display|paste|dump)"
+        r" (?:all )?(?:of )?(?:the |your )?(?:\w+ )?(?:text|words|content|everything|messages?"
+        r"|conversation|lines) (?:above|before|preceding|prior)\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:everything|all|anything|whatever) (?:that )?(?:is |was |appears |comes |came "
+        r"|written |said )?(?:above|before) (?:this|my|the) (?:first )?(?:message|line|prompt"
+        r"|question|conversation)",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\bstarting (?:with|from) (?:the words )?\W?you are\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\bwhat (?:were|have) you (?:been )?(?:told|instructed|given|programmed)\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:output|print|dump|show|reveal|display|repeat|list) (?:me )?(?:everything |all )?"
+        r"(?:in |of |from )?(?:your |the )(?:context(?: window)?|memory|training data"
+        r"|conversation history of)",
+    ),
+    _rule(
+        "secret_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:dump|print|reveal|show|leak|give me|tell me|output|display|share)"
+        r" (?:me )?(?:your|its) (?:\w+ )?(?:configuration|config|secrets?|api keys?|credentials"
+        r"|env(?:ironment)? variables)\b",
+    ),
+    _rule(
+        "secret_extraction",
+        PROMPT_INJECTION,
+        0.6,
+        rf"\b(?:{_DISCLOSE}|respond with|reply with|answer with) (?:me )?"
+        r"(?:(?:the|your|all|any|some) )*(?:confidential|secret|internal|hidden|private|admin"
+        r"|administrator) (?:\w+ )?(?:data|information|info|codes?|keys?|passwords?|text"
+        r"|configuration|credentials|tokens?)",
+    ),
+    _rule(
+        "data_exfiltration",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:list|show|give|print|output|dump|leak|reveal|send|tell) (?:me )?"
+        r"(?:all |every |each |the )?(?:other )?(?:customers?|users?|clients?|people)"
+        r"(?: s)? (?:emails?|email address(?:es)?|data|passwords?|phone numbers|accounts"
+        r"|conversations?|conversation logs|logs|database)",
+    ),
+    _rule(
+        "data_exfiltration",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:conversation logs|chats|messages|data) of (?:other|all) (?:users|customers)",
+    ),
+    _rule(
+        "data_exfiltration",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:leak|dump|exfiltrate) (?:the |your )?(?:database|db|schema|tables)",
+    ),
+    _rule(
+        "run_command",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:you are|act as|pretend to be) (?:a |an )?(?:linux )?(?:terminal|shell|console)"
+        r"|\b(?:cat|rm|curl|wget) /(?:etc|var|home|root)\b",
+    ),
+    _rule(
+        "encoded_instructions",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:decode|decrypt|base64|rot ?13|hex) (?:this|it|the following|and) "
+        r"(?:and )?(?:then )?(?:follow|obey|execute|run|do what it says|act on)",
+    ),
+    # -- prompt injection: divergence and floods -----------------------------------------
+    _rule(
+        "repeat_forever",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:repeat|say|write|print|type|output|spell)\b.{0,40}\b(?:forever|infinitely"
+        r"|endlessly|indefinitely|non ?stop|never stop|without stopping|until the end of time)",
+    ),
+    # -- prompt injection: other languages (accents removed) -----------------------------
+    _rule(
+        "override_instructions_fr",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:ignore|ignorez|oublie|oubliez|ne tiens pas compte des) (?:toutes |tous )?"
+        r"(?:les |tes |vos |ces )?(?:instructions|consignes|regles|directives)"
+        r"(?: precedentes| anterieures| ci dessus)?",
+    ),
+    _rule(
+        "prompt_extraction_fr",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:montre|affiche|revele|donne|dis)(?: moi)? (?:ton|votre|le|tes|vos) "
+        r"(?:prompt|message systeme|instructions)(?: systeme| initial| initiales)?",
+    ),
+    _rule(
+        "override_instructions_es",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:ignora|ignore|olvida|olvide|ignorar|olvidar|omite) (?:todas |todos )?"
+        r"(?:las |tus |sus |los )?(?:instrucciones|reglas|directivas|indicaciones)",
+    ),
+    _rule(
+        "prompt_extraction_es",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:muestra|muestrame|revela|dime|ensename) (?:tu |el |tus )?(?:prompt|mensaje"
+        r"|instrucciones) (?:del |de )?(?:sistema|inicial|iniciales)",
+    ),
+    _rule(
+        "override_instructions_de",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte)"
+        r" (?:alle |die |deine |ihre )?(?:vorherigen |bisherigen |fruheren |obigen |vorigen"
+        r" |alten )?(?:anweisungen|instruktionen|regeln|befehle|vorgaben)",
+    ),
+    _rule(
+        "prompt_extraction_de",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:zeig|zeige|gib|nenne|verrate)(?: mir)? (?:deinen|ihren|den|deine|die) "
+        r"(?:system ?prompt|systemnachricht|anweisungen|system anweisungen)",
+    ),
+    _rule(
+        "override_instructions_it",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:ignora|dimentica|ignorate) (?:tutte )?(?:le )?(?:tue )?"
+        r"(?:istruzioni|regole|direttive)",
+    ),
+    _rule(
+        "override_instructions_pt",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:ignore|ignora|esqueca|esquece|desconsidere) (?:todas )?(?:as )?(?:suas )?"
+        r"(?:instrucoes|regras|diretrizes)",
+    ),
+    _rule(
+        "prompt_extraction_pt",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:mostre|mostra|revele|exiba)(?: me)? (?:o |seu |teu )?prompt "
+        r"(?:do sistema|de sistema|inicial)",
+    ),
+    _rule(
+        "override_instructions_nl",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:negeer|vergeet) (?:alle )?(?:vorige |eerdere |voorgaande |bovenstaande )?"
+        r"(?:instructies|regels|opdrachten)",
+    ),
+    _rule(
+        "override_instructions_ru",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:игнорируй|игнорируйте|забудь|забудьте|проигнорируй|проигнорируйте|не обращай)"
+        r"\s+(?:\w+\s+){0,2}(?:инструкции|указания|правила|команды|инструкций)",
+        "text",
+    ),
+    _rule(
+        "prompt_extraction_ru",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:покажи|покажите|выведи|выведите|раскрой|напиши)\s+(?:\w+\s+){0,2}"
+        r"(?:системн\w*\s+)?(?:промпт|инструкци\w*|подсказк\w*)",
+        "text",
+    ),
+    _rule(
+        "override_instructions_zh",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:忽略|无视|忘记|忽视|不要理会|不要遵守)[^。！？]{0,8}(?:指令|指示|说明|规则|提示)",
+        "text",
+    ),
+    _rule(
+        "prompt_extraction_zh",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:显示|告诉我|输出|打印|泄露)[^。！？]{0,6}(?:系统提示|系统指令|初始指令)",
+        "text",
+    ),
+    _rule(
+        "override_instructions_ja",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:指示|命令|ルール|指令|プロンプト)[^。！？]{0,6}(?:無視|忘れ)",
+        "text",
+    ),
+    _rule(
+        "prompt_extraction_ja",
+        PROMPT_INJECTION,
+        1.0,
+        r"システムプロンプト[^。！？]{0,8}(?:教えて|表示|見せて|出力)",
+        "text",
+    ),
+    # -- spaced-out or split phrases, matched with every separator removed ---------------
+    _rule(
+        "override_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:ignore|disregard|forget|override)(?:all|any|your|the){0,2}"
+        r"(?:previous|prior|above|earlier|original)?(?:instructions|directives|rules|prompt)",
+        "squashed",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:reveal|show|print|repeat|tell|give|whatis)(?:me)?(?:your|the)"
+        r"(?:system|initial|hidden|secret)(?:prompt|instructions|message)",
+        "squashed",
+    ),
+    # -- jailbreak: personas and modes ---------------------------------------------------
+    _rule("persona", JAILBREAK, 1.0, rf"\b{_AS_PERSONA}(?: now)? (?:an? |the )?{_PERSONA_NAMES}\b"),
+    _rule(
+        "persona",
+        JAILBREAK,
+        1.0,
+        r"\b(?:do anything now|strive to avoid norms|always intelligent and machiavellian"
+        r"|betterdan|evilbot|chaosgpt|antigpt|freegpt|basedgpt|dan mode|dan prompt)\b",
+    ),
+    _rule(
+        "persona",
+        JAILBREAK,
+        1.0,
+        r"\b(?:tu es|eres|du bist|sei|voce e|jestes|actua|agis|handle|agisci|aja|act)"
+        r"(?: maintenant| ahora| jetzt| ora| agora| now)?(?: como| comme| als| come| as)?"
+        r" (?:dan|stan)\b",
+    ),
+    _rule(
+        "jailbreak_mode",
+        JAILBREAK,
+        1.0,
+        r"\b(?:enable|enabled|enter|entering|activate|activated|switch to|switch into|turn on"
+        r"|in|into|now in|go into|unlock) (?:the )?(?:developer|dev|god|sudo|jailbreak|jailbroken"
+        r"|dan|unrestricted|unfiltered|evil|uncensored|chaos|opposite) mode\b",
+    ),
+    _rule(
+        "jailbreak_mode",
+        JAILBREAK,
+        1.0,
+        r"\b(?:developer|dev|god|jailbreak|dan|unrestricted|unfiltered|uncensored) mode"
+        r" (?:enabled|activated|has no|is (?:now )?(?:on|enabled|active)|without|on\b)",
+    ),
+    _rule(
+        "jailbreak_mode",
+        JAILBREAK,
+        1.0,
+        r"\b(?:entwicklermodus|modo desarrollador|mode developpeur|modalita sviluppatore)\b",
+    ),
+    _rule(
+        "jailbreak_word",
+        JAILBREAK,
+        1.0,
+        r"\b(?:jailbreak|jailbroken|jailbreaking|jail broken)\b"
+        r"(?! (?:detection|protection|prevention|proof))",
+    ),
+    _rule(
+        "no_restrictions",
+        JAILBREAK,
+        1.0,
+        rf"\b{_AI_SUBJECT}\b.{{0,40}}\b(?:no|without|free of|free from|freed from|don t have"
+        rf"|do not have|doesn t have|devoid of|zero|beyond)(?: any)?(?: \w+){{0,2}}"
+        rf" {_NO_LIMITS}\b",
+    ),
+    _rule(
+        "no_restrictions",
+        JAILBREAK,
+        1.0,
+        r"\b(?:do not|don t|dont|no longer|never|not) (?:have to |need to |bound to )?"
+        r"(?:abide by|follow|obey|comply with|adhere to|respect) (?:any|the|your|its)"
+        r" (?:\w+ )?(?:rules|policies|guidelines|restrictions|content policy|ethics)",
+    ),
+    _rule(
+        "no_restrictions",
+        JAILBREAK,
+        1.0,
+        r"\b(?:safety|content|ethical|moral|usual|normal|openai) (?:\w+ )?(?:guidelines|rules"
+        r"|policies|filters|restrictions|constraints) (?:do not|don t|no longer|doesn t|does not"
+        r"|won t) apply\b",
+    ),
+    _rule(
+        "no_restrictions",
+        JAILBREAK,
+        1.0,
+        r"\b(?:ignore|bypass|disregard|forget|override) (?:all |any |your |the )*"
+        r"(?:content polic(?:y|ies)|ethical (?:guidelines|rules)|safety (?:guidelines|policies"
+        r"|filters))",
+    ),
+    _rule(
+        "unrestricted_ai",
+        JAILBREAK,
+        1.0,
+        r"\b(?:unrestricted|unfiltered|uncensored|amoral|unethical|unbound|unchained"
+        r"|jailbroken|rogue|unaligned|unlimited) (?:and \w+ )?(?:ai|assistant|chatbot|bot|model"
+        r"|version|mode|gpt|llm|persona|character)\b",
+    ),
+    _rule(
+        "evil_persona",
+        JAILBREAK,
+        1.0,
+        r"\bevil (?:twin|mode|ai|assistant|confidant|version|bot|persona|alter ego)\b",
+    ),
+    _rule(
+        "roleplay_persona",
+        JAILBREAK,
+        1.0,
+        r"\b(?:pretend|act|roleplay|role play|behave|respond|answer|play|simulate|imagine"
+        r"|you are)(?: to be| as| that| like)? (?:you are |you re |an? |my |the )?(?:\w+ )?"
+        r"(?:hacker|evil|malicious|criminal|villain|rogue) (?:ai|assistant|bot|chatbot|model"
+        r"|who|that)\b",
+    ),
+    _rule(
+        "grandma_exploit",
+        JAILBREAK,
+        1.0,
+        r"\b(?:act|pretend|roleplay|play|be|imagine)\b.{0,30}\b(?:deceased|dead|late) "
+        r"(?:grandmother|grandma|granny|grandfather|grandpa|mother|father)\b",
+    ),
+    _rule(
+        "never_refuse",
+        JAILBREAK,
+        0.5,
+        r"\b(?:never|don t|do not|stop|without|not allowed to|cannot) refus(?:e|es|ing)\b"
+        r"|\bnever (?:says?|say) no\b",
+    ),
+    _rule(
+        "hypothetical_no_rules",
+        JAILBREAK,
+        0.5,
+        r"\b(?:hypothetical|fictional|imaginary|in this story|in a world where)\b.{0,60}"
+        r"\b(?:no|without) (?:\w+ )?(?:rules|restrictions|ethics|limits|guidelines)",
+    ),
+    _rule(
+        "no_restrictions_fr",
+        JAILBREAK,
+        1.0,
+        r"\b(?:tu|vous|ia|assistant)\b.{0,40}\b(?:aucune?|sans) (?:\w+ )?(?:restrictions?"
+        r"|limites|regles|filtres?|censure)\b",
+    ),
+    _rule(
+        "no_restrictions_es",
+        JAILBREAK,
+        1.0,
+        r"\b(?:eres|ia|asistente|actua|tu)\b.{0,40}\bsin (?:\w+ )?(?:restricciones|reglas"
+        r"|limites|filtros|censura)\b",
+    ),
+    _rule(
+        "no_restrictions_de",
+        JAILBREAK,
+        1.0,
+        r"\b(?:du|ki|bist|assistent)\b.{0,40}\bohne (?:\w+ )?(?:einschrankungen|regeln|filter"
+        r"|zensur|grenzen)\b",
+    ),
+    _rule(
+        "jailbreak_squashed",
+        JAILBREAK,
+        1.0,
+        r"(?:developermode|youarenowdan|doanythingnow|norestrictions|jailbreakmode)",
+        "squashed",
+    ),
+    # -- abuse aimed at people -----------------------------------------------------------
+    _rule(
+        "directed_insult",
+        ABUSIVE,
+        1.0,
+        rf"\b(?:you|you re|youre|u|ur|your (?:\w+ ){{0,2}}(?:are|is)|you are all|you guys"
+        rf"|you all)\b.{{0,30}}\b{_INSULT}\b",
+    ),
+    _rule(
+        "directed_profanity",
+        ABUSIVE,
+        1.0,
+        r"\b(?:fuck|f\*+k|f\*\*\*|screw|piss) (?:you|u|off|yourself|this company|your company"
+        r"|your team)\b|\bshut (?:the fuck |the hell |your mouth )?up\b|\bgo to hell\b"
+        r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\bfuck(?:ing)? (?:idiot|moron)",
+    ),
+    _rule(
+        "threat",
+        ABUSIVE,
+        1.0,
+        rf"\b(?:i will|i ll|i m going to|im going to|gonna|i am going to|i swear i|i shall"
+        rf"|i want to|we will)\b.{{0,20}}\b(?:kill|hurt|hunt(?: \w+)? down|find where you live"
+        rf"|find you|burn|destroy|beat|shoot|stab|attack|murder)\b(?: \w+)?.{{0,12}}{_PEOPLE}\b",
+    ),
+    _rule(
+        "threat",
+        ABUSIVE,
+        1.0,
+        r"\b(?:i will|i ll|i m going to|gonna|i swear i will) (?:find|hunt) (?:you|where you"
+        r" live|your (?:\w+ )?(?:ceo|staff|family|house))",
+    ),
+    _rule("insult_pile", ABUSIVE, 1.0, rf"\b{_INSULT}\b(?: \w+){{0,2}} {_INSULT}\b"),
+)
+
+
+#: Support topics: weights add up per intent and the highest score wins.
+SUPPORT_RULES: tuple[Rule, ...] = tuple(
+    _rule(f"{intent}:{index}", intent, weight, source, "plain")
+    for intent, entries in {
+        HUMAN_REQUEST: (
+            (
+                3.0,
+                r"\b(?:talk|speak|chat|connect|transfer|put|get) (?:me )?(?:through )?"
+                r"(?:to|with) (?:a |an |your |the |some |someone from |somebody from )?"
+                r"(?:real |actual |live |human )?(?:human|person|agent|representative|rep"
+                r"|someone|somebody|operator|staff|member of staff|support (?:agent|team|staff)"
+                r"|customer (?:service|support)|manager|supervisor)",
+            ),
+            (3.0, r"\b(?:real|actual|live) (?:human|person|people|agent)\b"),
+            (
+                3.0,
+                r"\bhuman (?:agent|support|being|help)\b|\bnot (?:a |an )?(?:bot|ai|robot|machine)",
+            ),
+            (3.0, r"^(?:an? )?(?:agent|human|representative|operator|person)(?: please| now)?\W*$"),
+            (
+                3.0,
+                r"\bescalate\b|\bget me (?:a |an )?(?:human|person|agent|representative|manager)",
+            ),
+            (2.5, r"\b(?:call|contact|phone|ring) me\b|\bcall me back\b|\bcontact me by phone\b"),
+            (
+                3.5,
+                r"\b(?:a|some) (?:person|human|member of staff|one from your team) (?:to|who)\b"
+                r"|\bsomeone from (?:your|the) (?:team|support|company)\b"
+                r"|\bmember of staff\b|\bcustomer service\b",
+            ),
+            (1.5, r"\bphone number\b.{0,30}\b(?:talk|speak|call)\b"),
+        ),
+        CANCELLATION: (
+            (3.0, r"\bcancel(?:l?ing|l?ed|lation)?\b"),
+            (
+                3.0,
+                r"\b(?:terminate|end|close|kill|stop) (?:our |my |the )?(?:\w+ )?"
+                r"(?:subscription|contract|membership|plan|account permanently|trial)",
+            ),
+            (
+                2.5,
+                r"\bclose my account\b|\bstop (?:my )?(?:\w+ )?(?:from )?renew"
+                r"|\bunsubscribe me\b|\bauto ?renewal\b|\bmoving to another (?:vendor|provider)",
+            ),
+            (2.5, r"\bi m done\b|\bend my\b"),
+        ),
+        BUG_REPORT: (
+            (3.0, r"\b(?:crash(?:es|ed|ing)?|bug|broken|freez(?:es|ing)|froze|glitch)\b"),
+            (
+                2.0,
+                r"\b(?:does nothing|doesn t work|does not work|don t work|not working|stopped"
+                r" working|doesn t load|aren t loading|isn t loading|won t load|fails?|failing"
+                r"|silently)\b",
+            ),
+            (
+                2.0,
+                r"\bsince (?:the |yesterday s |the last |monday|tuesday|wednesday|thursday"
+                r"|friday|last week|yesterday)|\bsteps to reproduce\b|\bafter the update\b",
+            ),
+            (3.0, r"\b(?:500|502|503|404|unknown|internal server) error\b|\bthrows\b"),
+            (
+                2.0,
+                r"\bundefined\b|\bblank\b|\bunreadable|\b(?:returns? )?no results\b"
+                r"\b|\bgreyed out\b|\btwice\b|\bdrops the\b|\bbroken images\b|\bcorrupted\b",
+            ),
+            (1.0, r"\bwrong\b"),
+            (
+                1.5,
+                r"\b(?:kills?|killing) (?:my |the )?browser|\blogs me out\b"
+                r"|\boutside the range\b|\bdeletes\b|\bstill getting\b|\bshows? (?:in|yesterday)",
+            ),
+        ),
+        FEATURE_REQUEST: (
+            (
+                3.0,
+                r"\bfeature (?:request|idea)\b|\bit would (?:be|help) (?:great|nice|helpful"
+                r"|awesome|useful|a lot)|\bwould be (?:great|nice) (?:if|to)\b",
+            ),
+            (
+                3.0,
+                r"\b(?:please|could you|can you|would you consider) (?:add|let us|make|support"
+                r"|adding|build|allow)\b|\bany (?:plans|chance)\b|\bi wish\b|\bwe d love\b"
+                r"|\bsuggestion\b",
+            ),
+            (1.5, r"\bcan you support\b|\bin addition to\b|\bwould love\b"),
+        ),
+        BILLING: (
+            (
+                3.0,
+                r"\b(?:invoices?|billing|billed|bill|refund(?:s|ed)?|receipts?|charged?|charges"
+                r"|payment|vat|sales tax|wire transfer|purchase order|coupon|discount)\b",
+            ),
+            (
+                2.0,
+                r"\b(?:price|pricing|cost|costs|fee|fees|seats?|per seat|currency|eur|usd"
+                r"|credit card|my card|bank|paid|pay|tax|tier|nonprofits?)\b",
+            ),
+        ),
+        ACCOUNT: (
+            (
+                3.0,
+                r"\b(?:log ?in|sign ?in|password|2fa|two factor|mfa|verification email"
+                r"|username|locked)\b",
+            ),
+            (
+                2.5,
+                r"\b(?:email address|my email|which email|my profile|profile|invite|admin"
+                r"|ownership|owner|sessions|my account|personal data|my data|about me"
+                r"|organi[sz]ation|workspaces?|coworker|colleague|merge two accounts"
+                r"|impersonate|sso)\b",
+            ),
+            (2.0, r"\b(?:delete|erase|remove|export) (?:all )?(?:my|everything)\b"),
+        ),
+        TECHNICAL: (
+            (
+                3.0,
+                r"\b(?:api|endpoint|webhooks?|integration|configure|set up|setup|install"
+                r"|cli|docker|saml|oauth|sso|rate limit|headers|environment variables|cache"
+                r"|payload|custom domain|ip addresses|whitelist|ssl|script|deployment"
+                r"|paginate|zapier|permissions|read only|timezone)\b",
+            ),
+            (
+                2.0,
+                r"\b(?:how do i|how can i|is there a way|what s the|what does|which|maximum"
+                r"|limit|process|jobs?|error code|import|csv|override|build step|the bot"
+                r"|role|template|chatbot builder|status page|test email|columns|log|docs"
+                r"|records|notification emails|sender)\b",
+            ),
+        ),
+        OUT_OF_SCOPE: (
+            (
+                3.0,
+                r"\b(?:weather|poem|haiku|joke|recipe|homework|stocks?|vote|election|capital of"
+                r"|cover letter|movie|calories|medical advice|football|basketball|soccer"
+                r"|quantum|holiday|vacation|essay|equation|horoscope|lottery|girlfriend"
+                r"|boyfriend|song|lyrics|president)\b",
+            ),
+            (
+                2.0,
+                r"\b(?:what time is it|write me|write a|tell me a|solve|explain \w+ physics"
+                r"|who (?:won|is the best)|recommend a)\b",
+            ),
+        ),
+        OTHER: (
+            (
+                1.5,
+                r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|thanks?"
+                r"|thank you|thx|ok|okay|cool|great|bye|goodbye|cheers|\?+)\b",
+            ),
+            (
+                1.5,
+                r"\b(?:thank you|thanks|never mind|nevermind|have a nice day|that s all"
+                r"|i have a question|quick question|are you a bot|wrong tab|last message"
+                r"|favorite app)\b",
+            ),
+        ),
+    }.items()
+    for index, (weight, source) in enumerate(entries)
+)
+
+
+def _words_of(rules: tuple[Rule, ...]) -> frozenset[str]:
+    words: set[str] = set()
+    for rule in rules:
+        source = re.sub(r"\\.", " ", rule.pattern.pattern.replace(r"[\W_]", " "))
+        words.update(re.findall(r"[a-z]{2,}", source))
+    return frozenset(words)
+
+
+#: Every word the attack patterns spell: leetspeak is folded only into these.
+ATTACK_VOCABULARY: frozenset[str] = _words_of(SECURITY_RULES)

@@ -1,0 +1,125 @@
+"""Settings of both classifiers, validated at start-up by supportai.
+
+``SUPPORTAI_RULES_*`` configures the ``rules`` classifier (and the ``llm``
+classifier's fallback); ``SUPPORTAI_LLM_CLASSIFIER_*`` the ``llm`` classifier.
+List settings accept JSON (``["prompt_injection","jailbreak"]``) or a plain
+comma-separated string (``prompt_injection,jailbreak``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from supportai_classifiers.intents import DEFAULT_REFUSED_INTENTS, INTENTS
+from supportai_classifiers.patterns import compile_pattern
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class RulesSettings(BaseSettings):
+    """``SUPPORTAI_RULES_*``: which intents are refused, and the host's own patterns."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTAI_RULES_", extra="forbid")
+
+    extra_patterns: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Intent -> regular expressions matched on the normalised text (lower case, no "
+            "accents, look-alikes folded; a space matches any run of non-word characters). "
+            "A match decides the intent unless a built-in attack intent was found first. "
+            "New intent names are allowed (e.g. legal_threat)."
+        ),
+    )
+    # Declared after extra_patterns so its validator can see the custom intents.
+    refused_intents: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REFUSED_INTENTS),
+        description="Intents this classifier marks as refused.",
+    )
+    decode_payloads: bool = Field(
+        default=True, description="Look inside base64/hex/rot13 payloads for attacks."
+    )
+
+    @field_validator("refused_intents", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for intent, sources in value.items():
+            for source in sources:
+                try:
+                    compile_pattern(source)
+                except re.error as exc:
+                    raise ValueError(f"pattern {source!r} for {intent!r}: {exc}") from exc
+        return value
+
+    @field_validator("refused_intents")
+    @classmethod
+    def _refused_intents_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # A typo ("prompt-injection") would silently stop refusing attacks.
+        known = set(INTENTS) | set(info.data.get("extra_patterns") or {})
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown intents {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
+        return value
+
+
+class LLMClassifierSettings(BaseSettings):
+    """``SUPPORTAI_LLM_CLASSIFIER_*``: the endpoint and model deciding intents.
+
+    Nothing is contacted unless ``llm`` is listed in ``SUPPORTAI_CLASSIFIERS``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTAI_LLM_CLASSIFIER_", extra="forbid")
+
+    base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Any OpenAI-compatible /v1 endpoint (OpenAI, vLLM, Ollama, LiteLLM...).",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Bearer token; local servers often need none."
+    )
+    model: str = Field(default="gpt-4o-mini", min_length=1)
+    timeout_s: float = Field(
+        default=4.0, gt=0, le=60, description="Whole-call deadline; past it, rules decide."
+    )
+    response_format: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="json_schema (strict structured output) or json_object for servers "
+        "that only support JSON mode.",
+    )
+    max_input_chars: int = Field(
+        default=4000, ge=100, description="Longer messages are cut before being sent."
+    )
+    refused_intents: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REFUSED_INTENTS)
+    )
+
+    @field_validator("refused_intents", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("refused_intents")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(INTENTS))
+        if unknown:
+            raise ValueError(f"unknown intents {', '.join(unknown)}")
+        return value
