@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from supportai.classifiers import Classification, ClassifierInput
 from supportai.store import tables
+from supportai.store.database import row_dict
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse, plugin
 
 SSE = {"accept": "text/event-stream"}
@@ -54,7 +55,7 @@ async def conversation(client: Any, headers: dict[str, str] | None = None) -> in
 
 async def rows(app: Any, query: Any) -> list[dict[str, Any]]:
     async with app.state.supportai.database.connection() as conn:
-        return [dict(r._mapping) for r in await conn.fetch_all(query)]
+        return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
 async def messages_of(app: Any, cid: int) -> list[dict[str, Any]]:
