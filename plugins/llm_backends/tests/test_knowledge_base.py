@@ -139,6 +139,20 @@ async def test_delta_delay_paces_the_stream() -> None:
     assert time.perf_counter() - started >= 0.01 * deltas
 
 
+async def test_knowledge_base_opens_no_connection(
+    fixture_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def refuse(*args: object) -> None:
+        raise AssertionError(f"the knowledge base tried to connect: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    events = await collect(KnowledgeBaseBackend(fixture_kb).stream(request_for("refund")))
+    assert events[-1] == Finish("stop")
+
+
 def test_title_only_match_quotes_the_first_passage(fixture_kb: KnowledgeBase) -> None:
     article = next(a for a in fixture_kb.articles if a.source_id == "untitled_note")
     texts, cut = fixture_kb.passages_for(article, "untitled", 500)

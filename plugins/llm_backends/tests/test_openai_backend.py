@@ -337,6 +337,22 @@ async def test_an_empty_stream_is_an_outage(make: Make) -> None:
     assert "empty stream" in str(error)
 
 
+async def test_connects_only_to_the_configured_server(
+    make: Make, fake: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connected: list[Any] = []
+    original = socket.socket.connect
+
+    def spy(self: socket.socket, address: Any) -> Any:
+        connected.append(address)
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", spy)
+    await collect(make("tools:egress").stream(request_for("q", context=CONTEXT)))
+    port = int(fake.base_url.rsplit(":", 1)[1].split("/")[0])
+    assert connected and {tuple(a[:2]) for a in connected} == {("127.0.0.1", port)}
+
+
 # -- pure conversions ----------------------------------------------------------------
 
 

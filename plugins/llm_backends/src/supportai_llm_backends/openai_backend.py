@@ -36,6 +36,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
+from supportai_llm_backends.knowledge import truncate
 from supportai_llm_backends.settings import OpenAISettings
 from supportai_llm_backends.tokens import approx_tokens, approx_tokens_all
 
@@ -44,6 +45,7 @@ _MARKER = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 #: A marker is at most this long, so this much of the old text is rescanned.
 _MARKER_TAIL = 12
 _ERROR_CHARS = 300
+SNIPPET_CHARS = 200
 _CONFIGURATION_STATUSES = frozenset({401, 403, 404})
 
 
@@ -411,7 +413,7 @@ def parse_arguments(name: str, raw: str) -> dict[str, Any]:
 
 
 def citation_of(document: ContextDocument) -> Citation:
-    snippet = document.text[:200] if document.text else None
+    snippet = truncate(document.text, SNIPPET_CHARS) if document.text else None
     return Citation(
         source_id=document.source_id, title=document.title, url=document.url, snippet=snippet
     )
