@@ -35,6 +35,8 @@ from supportai.tools import Tool
 
 log = logging.getLogger("supportai")
 
+SWEEP_INTERVAL_S = 30.0
+
 
 @dataclass
 class Runtime:
@@ -50,6 +52,8 @@ class Runtime:
     tools: dict[str, Tool]
     _started: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _last_sweep: float = 0.0
+    _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     def build(
@@ -131,7 +135,33 @@ class Runtime:
                 await upgrade(self.database)
             self._started = True
 
+    def sweep_expired_reservations(self, now: float) -> None:
+        """Release reservations a crashed worker never settled, at most every 30 s.
+
+        Runs in the background so that no turn waits for it; any worker may do it
+        (the stores make the release idempotent).
+        """
+        if now - self._last_sweep < SWEEP_INTERVAL_S or (
+            self._sweeper is not None and not self._sweeper.done()
+        ):
+            return
+        self._last_sweep = now
+
+        async def sweep() -> None:
+            try:
+                released = await self.quota.release_expired(now)
+            except Exception:
+                log.exception("releasing expired quota reservations failed")
+            else:
+                if released:
+                    log.warning("released %d expired quota reservations", released)
+
+        self._sweeper = asyncio.create_task(sweep())
+
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            with contextlib.suppress(Exception):
+                await self._sweeper
         for provider in (self.backend, self.quota, *self.classifiers, *self.filters):
             closer: Any = getattr(provider, "aclose", None)
             if closer is not None:

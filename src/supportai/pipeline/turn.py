@@ -140,6 +140,7 @@ async def prepare(
 
         # 3. rate limit + cost cap: reserve the worst case before spending anything
         started = time.perf_counter()
+        runtime.sweep_expired_reservations(time.time())
         try:
             reservation = await runtime.quota.reserve(
                 caller, worst_case_cost(runtime, content), time.time()
