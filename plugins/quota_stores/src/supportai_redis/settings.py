@@ -29,6 +29,13 @@ class RedisQuotaSettings(BaseSettings):
         max_length=200,
         description="Prepended to every key, so several apps can share one Redis.",
     )
+    cluster: bool = Field(
+        default=False,
+        description=(
+            "Connect with the Redis Cluster client (url names any one node). The key "
+            "layout keeps each tenant in one hash slot, so every script runs on one node."
+        ),
+    )
     fail_open: bool = Field(
         default=False,
         description=(
@@ -49,7 +56,9 @@ class RedisQuotaSettings(BaseSettings):
             "reserve, settle and release are idempotent per reservation id."
         ),
     )
-    max_connections: int | None = Field(default=None, ge=1)
+    max_connections: int | None = Field(
+        default=None, ge=1, description="Pool size per process (per node with cluster)."
+    )
     health_check_interval_s: int = Field(
         default=30,
         ge=0,

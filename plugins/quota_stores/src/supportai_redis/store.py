@@ -15,6 +15,7 @@ delete a key on the spot.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -24,7 +25,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -65,11 +66,16 @@ REGISTRY_REFRESH_S = 300.0
 #: script: not answering, a primary demoted during failover (ReadOnlyError), or
 #: full under ``maxmemory-policy noeviction`` (OutOfMemoryError; Redis refuses a
 #: script's first write, so a refused script has written nothing).
+#: With a cluster, also a slot without a serving primary (CLUSTERDOWN, TRYAGAIN,
+#: or a client that cannot reach any node: RedisClusterException).
 UNREACHABLE: tuple[type[Exception], ...] = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
     redis_errors.ReadOnlyError,
     redis_errors.OutOfMemoryError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.RedisClusterException,
 )
 
 Operation = Literal["reserve", "settle", "release", "status", "release_expired"]
@@ -99,13 +105,15 @@ class RedisQuotaStore:
         policy: QuotaPolicy,
         options: RedisQuotaSettings | None = None,
         *,
-        client: Redis | None = None,
+        client: Redis | RedisCluster | None = None,
     ) -> None:
         self.policy = policy
         self.options = options or RedisQuotaSettings()
         self.keys = KeyLayout(self.options.key_prefix)
         self._owns_client = client is None
-        self.redis: Redis = client if client is not None else self._connect(self.options)
+        self.redis: Redis | RedisCluster = (
+            client if client is not None else self._connect(self.options)
+        )
         self._reserve: AsyncScript = self.redis.register_script(_script_source("reserve"))
         self._settle: AsyncScript = self.redis.register_script(_script_source("settle"))
         self._release: AsyncScript = self.redis.register_script(_script_source("release"))
@@ -114,6 +122,8 @@ class RedisQuotaStore:
         )
         self._registered: dict[str, float] = {}
         self._last_warning: dict[Operation, float] = {}
+        self._ready = not isinstance(self.redis, RedisCluster)
+        self._ready_lock = asyncio.Lock()
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> RedisQuotaStore:
@@ -124,20 +134,42 @@ class RedisQuotaStore:
         )
 
     @staticmethod
-    def _connect(options: RedisQuotaSettings) -> Redis:
+    def _connect(options: RedisQuotaSettings) -> Redis | RedisCluster:
         # Retrying is safe for every operation because each one is idempotent per
         # reservation id (reserve included: the id is chosen here, not by Redis).
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), options.retries)
-        client: Redis = Redis.from_url(
-            options.url.get_secret_value(),
-            decode_responses=True,
-            socket_timeout=options.socket_timeout_s,
-            socket_connect_timeout=options.socket_connect_timeout_s,
-            retry=retry,
-            max_connections=options.max_connections,
-            health_check_interval=options.health_check_interval_s,
-        )
-        return client
+        common: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_timeout": options.socket_timeout_s,
+            "socket_connect_timeout": options.socket_connect_timeout_s,
+            "retry": retry,
+            "health_check_interval": options.health_check_interval_s,
+        }
+        if options.max_connections is not None:
+            common["max_connections"] = options.max_connections
+        url = options.url.get_secret_value()
+        if options.cluster:
+            cluster: RedisCluster = RedisCluster.from_url(url, **common)
+            return cluster
+        single: Redis = Redis.from_url(url, **common)
+        return single
+
+    async def _ensure_ready(self) -> None:
+        """Discover a cluster's nodes and open one connection to each, once.
+
+        redis-py's asyncio cluster client (8.1) can fail a burst of commands that
+        all open the first connection to a node at once (AttributeError inside
+        the connection); touching every node first avoids it. A single-node
+        client needs nothing: it is ready at construction.
+        """
+        if self._ready:
+            return
+        async with self._ready_lock:
+            if self._ready or not isinstance(self.redis, RedisCluster):
+                return
+            await self.redis.initialize()
+            await self.redis.ping(target_nodes=RedisCluster.ALL_NODES)
+            self._ready = True
 
     async def aclose(self) -> None:
         """Close the connection pool (core calls this at shutdown)."""
@@ -192,6 +224,7 @@ class RedisQuotaStore:
         expires_at = now + self.policy.reservation_ttl_s
         bucket_ttls = [self._bucket_ttl(bucket, now) for bucket in buckets]
         try:
+            await self._ensure_ready()
             registered_now = await self._register_tenant(caller.tenant_id)
             verdict = await self._reserve(
                 keys=[
@@ -255,6 +288,7 @@ class RedisQuotaStore:
         if self._unmetered(reservation):
             return
         try:
+            await self._ensure_ready()
             result = await self._settle(
                 keys=self._reservation_keys(reservation),
                 args=[
@@ -281,6 +315,7 @@ class RedisQuotaStore:
         if self._unmetered(reservation):
             return
         try:
+            await self._ensure_ready()
             result = await self._release(
                 keys=self._reservation_keys(reservation),
                 args=[reservation.id, self._tombstone_ttl],
@@ -300,6 +335,7 @@ class RedisQuotaStore:
         """
         buckets = buckets_for(caller, self.policy, now)
         try:
+            await self._ensure_ready()
             async with self.redis.pipeline(transaction=True) as pipe:
                 for bucket in buckets:
                     pipe.hmget(self.keys.bucket(bucket.key), ["used", "reserved"])
@@ -331,6 +367,7 @@ class RedisQuotaStore:
         now = time.time() if now is None else now
         released = 0
         try:
+            await self._ensure_ready()
             async for tenant_id in self.redis.sscan_iter(self.keys.tenants, count=500):
                 while True:
                     result = await self._release_expired(
