@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { call, el, errorText, when, show, notice } = Lumen;
+  const { call, el, rich, errorText, when, show, notice } = Lumen;
   const $ = (id) => document.getElementById(id);
   const TYPES = {
     negative_feedback: "Negative feedback",
@@ -53,7 +53,7 @@
         el("span", { class: "small muted" }, ` ${when(c.created_at)}${verdict ? " · " + verdict : ""}`)),
       el("div", { class: "exchange" },
         el("div", {}, el("strong", {}, "Question: "), s.question || "—"),
-        el("div", {}, el("strong", {}, "Answer: "), s.answer || "—")),
+        el("div", {}, el("strong", {}, "Answer: "), richSpan(s.answer || "—"))),
       c.comment ? el("p", {}, el("strong", {}, "User's comment: "), c.comment) : null,
       c.review_note ? el("p", { class: "small muted" }, `Review note: ${c.review_note}`) : null,
     );
@@ -68,6 +68,12 @@
       card.append(reviewActions(c));
     }
     return card;
+  }
+
+  function richSpan(text) {
+    const span = el("span", {});
+    rich(span, text);
+    return span;
   }
 
   function reviewActions(c) {

@@ -300,8 +300,8 @@
       comment.placeholder = value ? "What was good? (optional)" : "What was wrong or missing? (optional)";
       comment.focus();
     };
-    const up = el("button", { type: "button", class: "thumb up", title: "Helpful", "aria-label": "Helpful", onclick: () => choose(true) }, "👍");
-    const down = el("button", { type: "button", class: "thumb down", title: "Not helpful", "aria-label": "Not helpful", onclick: () => choose(false) }, "👎");
+    const up = el("button", { type: "button", class: "thumb up", title: "Helpful", onclick: () => choose(true) }, "Yes");
+    const down = el("button", { type: "button", class: "thumb down", title: "Not helpful", onclick: () => choose(false) }, "No");
     const rating = el("select", { name: "rating", "aria-label": "Rating" },
       el("option", { value: "" }, "Rate (optional)"),
       ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} – ${["", "poor", "weak", "okay", "good", "great"][n]}`)));

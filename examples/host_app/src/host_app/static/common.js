@@ -167,8 +167,9 @@ const Lumen = (() => {
     return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
 
+  // Micro-dollars as dollars: cents, or four decimals when cents would hide a small spend.
   function dollars(micros) {
-    return "$" + (micros / 1_000_000).toFixed(2);
+    return "$" + (micros / 1_000_000).toFixed(micros % 10_000 === 0 ? 2 : 4);
   }
 
   function newKey() {
