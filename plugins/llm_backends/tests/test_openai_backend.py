@@ -316,14 +316,24 @@ async def test_connection_lost_after_text_is_never_retried(
     assert len(fake.requests_for("broken-after-text")) == 1
 
 
-async def test_unreachable_server_is_an_outage(make: Make) -> None:
+async def test_unreachable_server_is_an_outage(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    backend = make("text", base_url=f"http://127.0.0.1:{port}/v1", connect_retries=1)
+    attempts: list[Any] = []
+    original = socket.socket.connect
+
+    def spy(self: socket.socket, address: Any) -> Any:
+        attempts.append(address)
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", spy)
+    backend = make("text", base_url=f"http://127.0.0.1:{port}/v1", connect_retries=3)
     _, error = await run_until_error(backend)
     assert not error.configuration
-    assert f"127.0.0.1:{port}" in str(error)
+    assert f"could not connect to http://127.0.0.1:{port}" in str(error)
+    # Connecting is the client's job (MAX_RETRIES=0 here): CONNECT_RETRIES adds nothing.
+    assert len(attempts) == 1
 
 
 async def test_error_event_inside_the_stream_is_an_outage(make: Make) -> None:

@@ -185,7 +185,8 @@ class OpenAIBackend:
                 **options,
             )
         except Exception as exc:
-            raise self._map_error(exc, started=False) from exc
+            # The client already retried this request MAX_RETRIES times.
+            raise self._map_error(exc, started=False, retryable=False) from exc
         try:
             iterator = stream.__aiter__()
             while True:
@@ -200,7 +201,9 @@ class OpenAIBackend:
                         "(stalled stream)"
                     ) from exc
                 except Exception as exc:
-                    raise self._map_error(exc, started=state.yielded) from exc
+                    raise self._map_error(
+                        exc, started=state.yielded, retryable=not state.yielded
+                    ) from exc
                 for event in self._events_of(chunk, request.context, state):
                     yield event
         finally:
@@ -297,8 +300,13 @@ class OpenAIBackend:
 
     # -- errors ----------------------------------------------------------------------
 
-    def _map_error(self, exc: Exception, *, started: bool) -> Exception:
-        """Translate client and transport errors; a lost connection may be retried."""
+    def _map_error(self, exc: Exception, *, started: bool, retryable: bool) -> Exception:
+        """Translate client and transport errors.
+
+        A connection lost after the response began but before any event was
+        yielded becomes :class:`_ConnectionLost` (retried by :meth:`stream`); the
+        client cannot retry that case itself, since it already returned the response.
+        """
         where = self.settings.base_url
         if isinstance(exc, BackendError):
             return exc
@@ -318,9 +326,11 @@ class OpenAIBackend:
             return BackendError(f"{where} timed out: {_short(str(exc)) or type(exc).__name__}")
         if isinstance(exc, (openai.APIConnectionError, *self._transport_errors)):
             detail = _short(str(exc)) or type(exc).__name__
-            if not started:
+            if retryable:
                 return _ConnectionLost(detail)
-            return BackendError(f"connection to {where} lost mid-answer: {detail}")
+            if started:
+                return BackendError(f"connection to {where} lost mid-answer: {detail}")
+            return BackendError(f"could not connect to {where}: {detail}")
         if isinstance(exc, openai.APIError):
             return BackendError(f"{where} reported an error: {_short(str(exc))}")
         return BackendError(f"{where}: unexpected {type(exc).__name__}: {_short(str(exc))}")
