@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,7 +295,9 @@ class Turn:
 
     # -- relay -----------------------------------------------------------------------------
 
-    async def events(self, heartbeat_s: float | None = None) -> AsyncIterator[TurnEvent | None]:
+    async def events(
+        self, heartbeat_s: float | None = None
+    ) -> AsyncGenerator[TurnEvent | None, None]:
         """Yield events as they are produced; ``None`` is a heartbeat tick.
 
         Closing this iterator early (client gone) interrupts the producer.

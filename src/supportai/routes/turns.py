@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from supportai import schemas
 from supportai.caller import Caller
@@ -72,7 +73,7 @@ async def create_message(
         return _refusal(prepared, sse, headers)
     turn = Turn(runtime, caller, prepared, body.content)
     if sse:
-        return StreamingResponse(
+        return EventStreamResponse(
             _sse(turn, runtime.settings.heartbeat_s),
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **headers},
@@ -86,9 +87,33 @@ async def create_message(
     )
 
 
+class EventStreamResponse(StreamingResponse):
+    """A streaming response that always closes its body iterator when it ends.
+
+    Starlette stops iterating when the client goes away, but leaves the iterator
+    suspended: with an ASGI 2.4 server ``send`` raises, and the generator (still
+    referenced from the traceback) is not finalised, so the turn's producer would
+    wait for a reader forever and never persist the interrupted answer. Closing it
+    explicitly interrupts the producer at once (see :meth:`Turn.events`).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            closer = getattr(self.body_iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+
+
 async def _sse(turn: Turn, heartbeat_s: float) -> AsyncIterator[bytes]:
-    async for event in turn.events(heartbeat_s):
-        yield PING if event is None else event.encode()
+    events = turn.events(heartbeat_s)
+    try:
+        async for event in events:
+            yield PING if event is None else event.encode()
+    finally:
+        # ``async for`` does not close an iterator it leaves by an exception.
+        await events.aclose()
 
 
 def _turn_json(turn: Turn) -> schemas.TurnResponse:
