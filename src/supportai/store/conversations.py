@@ -76,10 +76,11 @@ async def messages_with_classification(
         .select_from(M.outerjoin(IC, IC.c.message_id == M.c.id))
         .where(M.c.conversation_id == conversation_id)
         .where(M.c.tenant_id == tenant_id)
-        .order_by(M.c.id)
     )
-    rows = [row_dict(r) for r in await conn.fetch_all(query)]
-    return rows[-limit:] if limit else rows
+    if limit:  # the newest ``limit`` messages, still returned oldest first
+        query = query.order_by(M.c.id.desc()).limit(limit)
+        return [row_dict(r) for r in reversed(await conn.fetch_all(query))]
+    return [row_dict(r) for r in await conn.fetch_all(query.order_by(M.c.id))]
 
 
 async def delete(conn: Connection, caller: Caller, conversation_id: int) -> bool:

@@ -36,13 +36,43 @@ SQLITE_PRAGMAS = (
 
 
 class _PragmaSQLitePool(SQLitePool):
-    """SQLitePool that applies :data:`SQLITE_PRAGMAS` to each new connection."""
+    """SQLitePool that sets :data:`SQLITE_PRAGMAS` and keeps idle connections for reuse.
+
+    ``databases`` opens (and closes) one aiosqlite connection, with its own thread, per
+    acquire: ~1.7 ms each, several times per turn. Keeping up to ``max_idle`` open
+    connections and handing them out again removes that cost. A connection is only
+    returned to the pool outside a transaction; otherwise it is rolled back first.
+    """
+
+    def __init__(self, url: Any, max_idle: int = 16, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._idle: list[Any] = []
+        self._max_idle = max_idle
 
     async def acquire(self) -> Any:
+        if self._idle:
+            return self._idle.pop()
         connection = await super().acquire()
         for pragma in SQLITE_PRAGMAS:
             await connection.execute(pragma)
         return connection
+
+    async def release(self, connection: Any) -> None:
+        try:
+            if connection.in_transaction:
+                await connection.rollback()
+        except Exception:
+            await super().release(connection)
+            return
+        if len(self._idle) < self._max_idle:
+            self._idle.append(connection)
+        else:
+            await super().release(connection)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await super().release(connection)
 
 
 class Database:
@@ -73,6 +103,8 @@ class Database:
 
     async def disconnect(self) -> None:
         if self.connected:
+            if self.is_sqlite:
+                await self._db._backend._pool.close()
             await self._db.disconnect()
             self.connected = False
 
