@@ -219,6 +219,9 @@ LUMEN_QUESTIONS = [
     ("invite a client as a guest", "guest-access"),
     ("I want to talk to a person", "contacting-support"),
     ("downgrade from Business to Team", "changing-your-plan"),
+    ("add a new user to my team", "seats-and-members"),
+    ("how do I stop getting so many emails", "notifications"),
+    ("make someone an admin", "roles-and-permissions"),
 ]
 
 

@@ -36,7 +36,7 @@ _STOP_WORDS_TEXT = """
     where which while who whom why will with within without would yes yet you your yours
     yourself yourselves hi hello hey help
     already always anything anyone came come comes coming know knows never say says said
-    something someone still tell tells tried try trying really actually okay ok
+    something someone still tell tells tried try trying really actually okay ok many lot lots
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split())
 
