@@ -126,3 +126,27 @@ async def test_two_processes_sharing_redis_admit_exactly_ten(
     assert await store.release_expired(NOW + quota.reservation_ttl_s + 1) == ADMITS
     status = {b.kind: b for b in (await store.status(caller(), NOW)).buckets}
     assert status["user_cost"].reserved == 0
+
+
+async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(make_store: Any) -> None:
+    # redis-py's pool raises MaxConnectionsError when exhausted; the store queues.
+    store = make_store(policy(user_daily_micros=CAP), max_connections=4)
+    results = await asyncio.gather(
+        *(store.reserve(caller(), WORST_CASE, NOW) for _ in range(300)), return_exceptions=True
+    )
+    assert sum(isinstance(r, Reservation) for r in results) == ADMITS
+    assert sum(isinstance(r, QuotaDenied) for r in results) == 300 - ADMITS
+    assert len(store.redis.connection_pool._in_use_connections) == 0
+    assert len(store.redis.connection_pool._available_connections) <= 4
+
+
+async def test_no_free_connection_within_the_pool_timeout_is_unavailable(
+    make_store: Any,
+) -> None:
+    from supportai.quota.base import QuotaStoreUnavailable
+
+    store = make_store(max_connections=1, pool_timeout_s=0.05)
+    async with store._slot():  # the only connection is busy
+        with pytest.raises(QuotaStoreUnavailable, match="no free Redis connection"):
+            await store.reserve(caller(), WORST_CASE, NOW)
+    await store.reserve(caller(), WORST_CASE, NOW)

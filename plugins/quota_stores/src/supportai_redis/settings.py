@@ -56,8 +56,22 @@ class RedisQuotaSettings(BaseSettings):
             "reserve, settle and release are idempotent per reservation id."
         ),
     )
-    max_connections: int | None = Field(
-        default=None, ge=1, description="Pool size per process (per node with cluster)."
+    max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description=(
+            "Connections per process (per node with cluster). More concurrent commands "
+            "wait for a free one, up to pool_timeout_s."
+        ),
+    )
+    pool_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "How long a command waits for a free connection before Redis counts as "
+            "unavailable."
+        ),
     )
     health_check_interval_s: int = Field(
         default=30,

@@ -16,11 +16,12 @@ delete a key on the spot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,6 +58,9 @@ UNMETERED_PREFIX = "unmetered:"
 #: Counters outlive their reset by this much (on top of the reservation TTL), so
 #: a turn reserved just before midnight still finds its day bucket when it settles.
 BUCKET_GRACE_S = 60
+
+#: Tenants swept at once by ``release_expired`` (each holds a connection slot).
+SWEEP_CONCURRENCY = 16
 
 #: How often a process re-adds a tenant to the registry set, in case the set was
 #: lost (eviction, FLUSHDB) while the process kept its memory of having added it.
@@ -124,6 +128,10 @@ class RedisQuotaStore:
         self._last_warning: dict[Operation, float] = {}
         self._ready = not isinstance(self.redis, RedisCluster)
         self._ready_lock = asyncio.Lock()
+        # One slot per pooled connection: redis-py's pools raise MaxConnectionsError
+        # instead of waiting when they are exhausted, so a burst of turns larger
+        # than the pool queues here (for at most pool_timeout_s) instead of failing.
+        self._slots = asyncio.Semaphore(self.options.max_connections)
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> RedisQuotaStore:
@@ -145,14 +153,31 @@ class RedisQuotaStore:
             "retry": retry,
             "health_check_interval": options.health_check_interval_s,
         }
-        if options.max_connections is not None:
-            common["max_connections"] = options.max_connections
+        # The pool may grow to the number of slots; the semaphore keeps it there.
+        common["max_connections"] = options.max_connections
         url = options.url.get_secret_value()
         if options.cluster:
             cluster: RedisCluster = RedisCluster.from_url(url, **common)
             return cluster
         single: Redis = Redis.from_url(url, **common)
         return single
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """Hold one of ``max_connections`` slots for one command (or one pipeline)."""
+        try:
+            async with asyncio.timeout(self.options.pool_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            # Every connection busy for that long: as good as unreachable.
+            raise redis_errors.ConnectionError(
+                f"no free Redis connection within {self.options.pool_timeout_s} s "
+                f"({self.options.max_connections} in use)"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _ensure_ready(self) -> None:
         """Discover a cluster's nodes and open one connection to each, once.
@@ -225,26 +250,27 @@ class RedisQuotaStore:
         bucket_ttls = [self._bucket_ttl(bucket, now) for bucket in buckets]
         try:
             await self._ensure_ready()
-            registered_now = await self._register_tenant(caller.tenant_id)
-            verdict = await self._reserve(
-                keys=[
-                    *(self.keys.bucket(bucket.key) for bucket in buckets),
-                    self.keys.record(caller.tenant_id, reservation_id),
-                    self.keys.expiry_index(caller.tenant_id),
-                ],
-                args=[
-                    amount_micros,
-                    *(bucket.limit for bucket in buckets),
-                    *bucket_ttls,
-                    reservation_id,
-                    caller.tenant_id,
-                    caller.user_id,
-                    repr(expires_at),
-                    # The record lives as long as the longest bucket, so the sweeper
-                    # can still give back a crashed worker's hold at any point.
-                    max(bucket_ttls),
-                ],
-            )
+            async with self._slot():
+                registered_now = await self._register_tenant(caller.tenant_id)
+                verdict = await self._reserve(
+                    keys=[
+                        *(self.keys.bucket(bucket.key) for bucket in buckets),
+                        self.keys.record(caller.tenant_id, reservation_id),
+                        self.keys.expiry_index(caller.tenant_id),
+                    ],
+                    args=[
+                        amount_micros,
+                        *(bucket.limit for bucket in buckets),
+                        *bucket_ttls,
+                        reservation_id,
+                        caller.tenant_id,
+                        caller.user_id,
+                        repr(expires_at),
+                        # The record lives as long as the longest bucket, so the sweeper
+                        # can still give back a crashed worker's hold at any point.
+                        max(bucket_ttls),
+                    ],
+                )
         except UNREACHABLE as exc:
             if not self.options.fail_open:
                 raise self._unavailable("reserve", exc) from exc
@@ -262,7 +288,8 @@ class RedisQuotaStore:
             # A new index although this process registered the tenant a while
             # ago: Redis lost its data (flush, fresh server), registry included.
             try:
-                await self._register_tenant(caller.tenant_id, force=True)
+                async with self._slot():
+                    await self._register_tenant(caller.tenant_id, force=True)
             except UNREACHABLE as exc:
                 # The reservation itself stands; only the sweep may miss it.
                 log.warning("could not re-register tenant %r: %s", caller.tenant_id, exc)
@@ -289,15 +316,11 @@ class RedisQuotaStore:
             return
         try:
             await self._ensure_ready()
-            result = await self._settle(
-                keys=self._reservation_keys(reservation),
-                args=[
-                    actual_micros,
-                    reservation.id,
-                    self._fallback_ttl,
-                    self._tombstone_ttl,
-                ],
-            )
+            async with self._slot():
+                result = await self._settle(
+                    keys=self._reservation_keys(reservation),
+                    args=[actual_micros, reservation.id, self._fallback_ttl, self._tombstone_ttl],
+                )
         except UNREACHABLE as exc:
             if not self.options.fail_open:
                 raise self._unavailable("settle", exc) from exc
@@ -316,10 +339,11 @@ class RedisQuotaStore:
             return
         try:
             await self._ensure_ready()
-            result = await self._release(
-                keys=self._reservation_keys(reservation),
-                args=[reservation.id, self._tombstone_ttl],
-            )
+            async with self._slot():
+                result = await self._release(
+                    keys=self._reservation_keys(reservation),
+                    args=[reservation.id, self._tombstone_ttl],
+                )
         except UNREACHABLE as exc:
             if not self.options.fail_open:
                 raise self._unavailable("release", exc) from exc
@@ -336,7 +360,7 @@ class RedisQuotaStore:
         buckets = buckets_for(caller, self.policy, now)
         try:
             await self._ensure_ready()
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self._slot(), self.redis.pipeline(transaction=True) as pipe:
                 for bucket in buckets:
                     pipe.hmget(self.keys.bucket(bucket.key), ["used", "reserved"])
                 rows: Sequence[Sequence[Any]] = await pipe.execute()
@@ -361,33 +385,49 @@ class RedisQuotaStore:
         Tenants come from the registry set (``<prefix>tenants``) rather than a
         keyspace SCAN: the set costs one SADD per tenant per process and lets the
         sweep touch only tenants that ever reserved, however large the database.
-        Each tenant is swept by the script in batches of ``expire_batch``.
-        ``now`` defaults to the wall clock, for a periodic sweeper.
+        Tenants are swept ``SWEEP_CONCURRENCY`` at a time, each by the script in
+        batches of ``expire_batch``. ``now`` defaults to the wall clock.
         """
         now = time.time() if now is None else now
         released = 0
         try:
             await self._ensure_ready()
-            async for tenant_id in self.redis.sscan_iter(self.keys.tenants, count=500):
-                while True:
-                    result = await self._release_expired(
-                        keys=[self.keys.expiry_index(tenant_id)],
-                        args=[
-                            repr(float(now)),
-                            self.options.expire_batch,
-                            self.keys.record_prefix(tenant_id),
-                            self._tombstone_ttl,
-                        ],
-                    )
-                    count, examined = int(result[0]), int(result[1])
+            async with self._slot():
+                tenants = [
+                    tenant async for tenant in self.redis.sscan_iter(self.keys.tenants, count=1000)
+                ]
+            for start in range(0, len(tenants), SWEEP_CONCURRENCY):
+                chunk = tenants[start : start + SWEEP_CONCURRENCY]
+                counts = await asyncio.gather(
+                    *(self._sweep_tenant(tenant, now) for tenant in chunk),
+                    return_exceptions=True,
+                )
+                for count in counts:
+                    if isinstance(count, BaseException):
+                        raise count
                     released += count
-                    if examined < self.options.expire_batch:
-                        break
         except UNREACHABLE as exc:
             raise self._unavailable("release_expired", exc) from exc
         if released:
-            log.warning("released %d expired quota reservation(s) (crashed workers?)", released)
+            log.info("released %d expired quota reservation(s)", released)
         return released
+
+    async def _sweep_tenant(self, tenant_id: str, now: float) -> int:
+        released = 0
+        while True:
+            async with self._slot():
+                result = await self._release_expired(
+                    keys=[self.keys.expiry_index(tenant_id)],
+                    args=[
+                        repr(float(now)),
+                        self.options.expire_batch,
+                        self.keys.record_prefix(tenant_id),
+                        self._tombstone_ttl,
+                    ],
+                )
+            released += int(result[0])
+            if int(result[1]) < self.options.expire_batch:
+                return released
 
     # -- helpers ------------------------------------------------------------------------------
 
