@@ -400,11 +400,10 @@ class Turn:
             FilterContext(caller, prepared.conversation_id, system_prompt or ""),
         )
         self.filter_chain = chain
-        input_tokens = output_tokens = 0
-
         for round_number in range(settings.tool_max_rounds + 1):
             requested: list[ToolCallRequest] = []
             round_text = ""
+            reported = False
             request = BackendRequest(
                 messages=tuple(messages),
                 caller=caller,
@@ -414,29 +413,34 @@ class Turn:
                 context=tuple(context),
             )
             started = time.perf_counter()
-            async for event in _with_timeouts(
-                backend.stream(request),
-                settings.backend_first_token_timeout_s,
-                settings.backend_idle_timeout_s,
-            ):
-                if isinstance(event, TextDelta):
-                    round_text += event.text
-                    filter_started = time.perf_counter()
-                    released = await chain.push(event.text)
-                    timings.add("filter", filter_started)
-                    await self._release(released)
-                    if chain.blocked:
-                        break
-                elif isinstance(event, ToolCallRequest):
-                    requested.append(event)
-                elif isinstance(event, Citation):
-                    await self._cite(event)
-                elif isinstance(event, Usage):
-                    input_tokens += event.input_tokens
-                    output_tokens += event.output_tokens
-                    self.usage = Usage(input_tokens, output_tokens)
-                elif isinstance(event, Finish):
-                    self.finish_reason = event.reason
+            try:
+                async for event in _with_timeouts(
+                    backend.stream(request),
+                    settings.backend_first_token_timeout_s,
+                    settings.backend_idle_timeout_s,
+                ):
+                    if isinstance(event, TextDelta):
+                        round_text += event.text
+                        filter_started = time.perf_counter()
+                        released = await chain.push(event.text)
+                        timings.add("filter", filter_started)
+                        await self._release(released)
+                        if chain.blocked:
+                            break
+                    elif isinstance(event, ToolCallRequest):
+                        requested.append(event)
+                    elif isinstance(event, Citation):
+                        await self._cite(event)
+                    elif isinstance(event, Usage):
+                        reported = True
+                        self.usage = _add(self.usage, event)
+                    elif isinstance(event, Finish):
+                        self.finish_reason = event.reason
+            finally:
+                # A round cut short (error, timeout, block, disconnect) never reports
+                # its usage, yet the provider billed what it generated: charge an estimate.
+                if not reported and (round_text or requested):
+                    self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
             timings.add("backend", started)
             if chain.blocked or not requested:
                 break
@@ -596,6 +600,28 @@ class Turn:
                 timings,
             ),
         )
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens)
+
+
+def _tokens(chars: int) -> int:
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def estimate_usage(
+    request: BackendRequest, text: str, calls: list[ToolCallRequest]
+) -> Usage:
+    """Tokens of a backend call that ended before reporting usage, from characters.
+
+    Input: every message and context document sent; output: the text and tool calls
+    received. Rounded up, like the worst case, so an interrupted turn is never free.
+    """
+    sent = sum(len(m.content) for m in request.messages)
+    sent += sum(len(d.text) for d in request.context)
+    produced = len(text) + sum(len(c.name) + len(json.dumps(c.arguments)) for c in calls)
+    return Usage(_tokens(sent), _tokens(produced))
 
 
 _running: set[asyncio.Task[None]] = set()
