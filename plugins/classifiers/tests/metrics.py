@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +93,90 @@ def table_for(name: str, classifier: RulesClassifier) -> str:
         examples, lambda t: classifier.classify_text(t).refused, set(classifier.refused)
     )
     return markdown(table, [overall])
+
+
+_STDLIB = [
+    "json",
+    "re",
+    "asyncio",
+    "pathlib",
+    "subprocess",
+    "os",
+    "shutil",
+    "logging",
+    "argparse",
+    "unittest",
+    "email",
+    "http.client",
+    "urllib.request",
+    "collections",
+    "itertools",
+    "functools",
+    "dataclasses",
+    "string",
+    "textwrap",
+    "threading",
+    "socket",
+    "ssl",
+    "sqlite3",
+    "csv",
+    "datetime",
+    "random",
+    "statistics",
+    "tempfile",
+    "zipfile",
+    "tarfile",
+    "inspect",
+    "ast",
+    "pdb",
+    "difflib",
+    "base64",
+    "hashlib",
+    "hmac",
+    "secrets",
+    "signal",
+    "smtplib",
+    "imaplib",
+    "ftplib",
+    "http.server",
+    "configparser",
+    "getpass",
+    "locale",
+    "gettext",
+    "pickle",
+    "copy",
+    "pprint",
+    "enum",
+    "decimal",
+    "fractions",
+    "heapq",
+    "bisect",
+    "queue",
+    "sched",
+    "contextlib",
+    "abc",
+    "io",
+    "codecs",
+    "glob",
+    "fnmatch",
+]
+
+
+def stdlib_paragraphs() -> list[str]:
+    """Paragraphs of Python's own docstrings: benign prose nobody wrote for these tests."""
+    docs: list[str] = []
+    for name in _STDLIB:
+        module = importlib.import_module(name)
+        docs.append(inspect.getdoc(module) or "")
+        for attr, obj in vars(module).items():
+            if attr.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            docs.append(inspect.getdoc(obj) or "")
+            if inspect.isclass(obj):
+                docs.extend(
+                    inspect.getdoc(member) or ""
+                    for key, member in vars(obj).items()
+                    if not key.startswith("_") and inspect.isfunction(member)
+                )
+    paragraphs = (" ".join(p.split()) for doc in docs for p in re.split(r"\n\s*\n", doc))
+    return list(dict.fromkeys(p for p in paragraphs if len(p) >= 40))

@@ -8,13 +8,10 @@ summary and must match the README (``python bench/evaluate.py --write-readme``).
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import re
 from pathlib import Path
 
 import pytest
-from metrics import REPORTS, Example, binary, load, score, table_for
+from metrics import REPORTS, Example, binary, load, score, stdlib_paragraphs, table_for
 from supportai_classifiers import INTENTS, SECURITY_INTENTS, SUPPORT_INTENTS, RulesClassifier
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -97,7 +94,7 @@ def test_stdlib_docstrings_are_rarely_refused() -> None:
     They say "kill", "terminate", "ignore", "override", "repeat", "system" and
     "prompt" all the time. A refusal here is a false positive by construction.
     """
-    paragraphs = _stdlib_paragraphs()
+    paragraphs = stdlib_paragraphs()
     assert len(paragraphs) >= 1000
     refused = [p for p in paragraphs if _refused(p)]
     assert len(refused) / len(paragraphs) <= 0.005, refused[:10]
@@ -114,90 +111,3 @@ def test_readme_shows_the_current_tables() -> None:
 
 def _errors_for(intent: str, errors: list[tuple[Example, str]]) -> list[tuple[str, str, str]]:
     return [(ex.intent, got, ex.text[:60]) for ex, got in errors if intent in (ex.intent, got)]
-
-
-_STDLIB = [
-    "json",
-    "re",
-    "asyncio",
-    "pathlib",
-    "subprocess",
-    "os",
-    "shutil",
-    "logging",
-    "argparse",
-    "unittest",
-    "email",
-    "http.client",
-    "urllib.request",
-    "collections",
-    "itertools",
-    "functools",
-    "typing",
-    "dataclasses",
-    "string",
-    "textwrap",
-    "threading",
-    "socket",
-    "ssl",
-    "sqlite3",
-    "csv",
-    "datetime",
-    "random",
-    "statistics",
-    "tempfile",
-    "zipfile",
-    "tarfile",
-    "inspect",
-    "ast",
-    "pdb",
-    "difflib",
-    "base64",
-    "hashlib",
-    "hmac",
-    "secrets",
-    "signal",
-    "smtplib",
-    "imaplib",
-    "ftplib",
-    "http.server",
-    "configparser",
-    "getpass",
-    "locale",
-    "gettext",
-    "pickle",
-    "copy",
-    "pprint",
-    "enum",
-    "decimal",
-    "fractions",
-    "heapq",
-    "bisect",
-    "queue",
-    "sched",
-    "contextlib",
-    "abc",
-    "io",
-    "codecs",
-    "glob",
-    "fnmatch",
-]
-
-
-def _stdlib_paragraphs() -> list[str]:
-    docs: list[str] = []
-    for name in _STDLIB:
-        module = importlib.import_module(name)
-        docs.append(inspect.getdoc(module) or "")
-        for attr, obj in vars(module).items():
-            if attr.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
-                continue
-            docs.append(inspect.getdoc(obj) or "")
-            if inspect.isclass(obj):
-                docs.extend(
-                    inspect.getdoc(member) or ""
-                    for key, member in vars(obj).items()
-                    if not key.startswith("_") and inspect.isfunction(member)
-                )
-    paragraphs = (" ".join(p.split()) for doc in docs for p in re.split(r"\n\s*\n", doc))
-    return list(dict.fromkeys(p for p in paragraphs if len(p) >= 40))

@@ -181,3 +181,44 @@ def test_a_typo_in_refused_intents_fails_validation() -> None:
 def test_a_broken_extra_pattern_fails_validation() -> None:
     with pytest.raises(ValidationError, match=r"unterminated|missing"):
         RulesSettings(extra_patterns={"x": ["(unclosed"]})
+
+
+def test_anchor_words_never_hide_a_match() -> None:
+    """The anchor-word shortcut must give the same answer as the full pattern."""
+    from metrics import load, stdlib_paragraphs
+    from supportai_classifiers.normalize import normalize
+    from supportai_classifiers.patterns import SECURITY_RULES, SUPPORT_RULES
+
+    texts = [ex.text for name in ("labelled.jsonl", "heldout.jsonl") for ex in load(name)]
+    texts += stdlib_paragraphs()[:1500]
+    anchored = [r for r in (*SECURITY_RULES, *SUPPORT_RULES) if r.anchors is not None]
+    assert len(anchored) >= 80
+    checked = 0
+    for text in texts:
+        norm = normalize(text)
+        for rule in anchored:
+            if rule.view == "plain":
+                view, words = norm.plain, norm.plain_words or norm.folded_words
+            else:
+                view, words = norm.folded, norm.folded_words
+            full = rule.pattern.search(view) is not None
+            assert rule.search(view, words) == full, (rule.id, text[:80])
+            checked += full
+    assert checked > 300  # the comparison covered many real matches
+
+
+def test_anchor_words_are_derived_only_for_simple_shapes() -> None:
+    from supportai_classifiers.patterns import anchors_of
+
+    assert anchors_of(r"\b(?:ignore|never mind|invoices?) x") == {
+        "ignore",
+        "never",
+        "invoices",
+        "invoice",
+    }
+    assert anchors_of(r"\bfoo bar|\b(?:baz|qux)\b") == {"foo", "baz", "qux"}
+    assert anchors_of(r"\b(?:your )?instructions") is None  # optional first group
+    assert anchors_of(r"\b(?:log ?in) x") is None  # glued or spaced: cannot tell
+    assert anchors_of(r"\b(?:crash(?:es|ed)?) x") is None
+    assert anchors_of(r"(?:#{2,}) end") is None
+    assert anchors_of(r"\bfoo|bar") is None  # a branch without a word boundary

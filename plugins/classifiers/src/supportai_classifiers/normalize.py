@@ -130,6 +130,7 @@ _LEET_WORD = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[a-z])(?=[\w@$!|]*[013457@$])
 _SPACED_RUN = re.compile(r"(?<![^\W\d_])(?:[^\W\d_](?:[ .\-_*·/|+~]|  +)){3,}[^\W\d_](?![^\W\d_])")
 _SPACED_SEP = re.compile(r"[.\-_*·/|+~]| (?! )")
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9]+")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 
 _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
@@ -155,6 +156,9 @@ class Normalized:
     squashed: str = ""
     decoded: tuple[Normalized, ...] = ()
     signals: tuple[str, ...] = field(default=())
+    #: The words of ``folded`` and ``plain``, for the rules' anchor-word check.
+    folded_words: frozenset[str] = frozenset()
+    plain_words: frozenset[str] = frozenset()
 
 
 def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
@@ -213,6 +217,8 @@ def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
         squashed=squashed,
         decoded=decoded,
         signals=tuple(signals),
+        folded_words=frozenset(_WORD.findall(folded)),
+        plain_words=frozenset(_WORD.findall(plain)) if plain != folded else frozenset(),
     )
 
 

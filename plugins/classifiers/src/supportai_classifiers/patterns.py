@@ -52,9 +52,16 @@ class Rule:
     pattern: re.Pattern[str]
     view: View = "folded"
     quick: re.Pattern[str] | None = None
+    anchors: frozenset[str] | None = None
 
-    def search(self, text: str) -> bool:
-        """Whether the rule matches; tries the cheap prefilter first."""
+    def search(self, text: str, words: frozenset[str] | None = None) -> bool:
+        """Whether the rule matches ``text``, whose words are ``words`` (if known).
+
+        Two cheap rejections come first: none of the rule's anchor words is in
+        the message (a set lookup), or the pattern without its ``\\b`` misses.
+        """
+        if self.anchors is not None and words is not None and self.anchors.isdisjoint(words):
+            return False
         if self.quick is not None and self.quick.search(text) is None:
             return False
         return self.pattern.search(text) is not None
@@ -82,8 +89,104 @@ def prefilter(source: str) -> re.Pattern[str] | None:
     return compile_pattern(source.replace(r"\b", ""))
 
 
-def make_rule(rule_id: str, intent: str, weight: float, source: str, view: View = "folded") -> Rule:
-    return Rule(rule_id, intent, weight, compile_pattern(source), view, prefilter(source))
+#: A message's words, as the anchors of :func:`anchors_of` are spelled.
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def _split_top(source: str) -> list[str]:
+    """Split a pattern on its top-level ``|`` (not inside groups or classes)."""
+    parts: list[str] = []
+    depth, start, i, in_class = 0, 0, 0, False
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+        i += 1
+    parts.append(source[start:])
+    return parts
+
+
+def _first_word(alternative: str) -> set[str] | None:
+    match = WORD.match(alternative)
+    if match is None:
+        return None
+    rest = alternative[match.end() :]
+    word = match.group()
+    if rest.startswith("?") and not rest.startswith("?:"):
+        # ``invoices?``: the last letter is optional.
+        rest = rest[1:]
+        if not rest or (rest[0] == " " and not rest.startswith(" ?")) or rest.startswith("\\b"):
+            return {word, word[:-1]}
+        return None
+    if not rest or (rest[0] == " " and not rest.startswith(" ?")) or rest.startswith("\\b"):
+        return {word}
+    return None
+
+
+def anchors_of(source: str) -> frozenset[str] | None:
+    """Words of which every match of ``source`` must contain at least one, or ``None``.
+
+    Derived for the common shape ``\\b(?:word|two words|...) ...`` (also with
+    top-level alternatives of that shape). ``None`` means "cannot tell": the
+    rule always runs. A wrong anchor set would hide matches, so anything
+    unusual gives up rather than guesses.
+    """
+    found: set[str] = set()
+    for branch in _split_top(source):
+        if not branch.startswith("\\b"):
+            return None
+        body = branch[2:]
+        if body.startswith("(?:"):
+            depth = 0
+            end = -1
+            for index, char in enumerate(body):
+                if char == "(" and body[index - 1 : index] != "\\":
+                    depth += 1
+                elif char == ")" and body[index - 1 : index] != "\\":
+                    depth -= 1
+                    if depth == 0:
+                        end = index
+                        break
+            if end < 0 or body[end + 1 : end + 2] in ("?", "*", "{"):
+                return None
+            for alternative in _split_top(body[3:end]):
+                words = _first_word(alternative)
+                if words is None:
+                    return None
+                found |= words
+        else:
+            words = _first_word(body)
+            if words is None:
+                return None
+            found |= words
+    return frozenset(found)
+
+
+def make_rule(
+    rule_id: str,
+    intent: str,
+    weight: float,
+    source: str,
+    view: View = "folded",
+    anchors: frozenset[str] | None = None,
+) -> Rule:
+    """Compile a rule; ``anchors`` overrides the derived anchor words (see :func:`anchors_of`)."""
+    derived = anchors if anchors is not None else anchors_of(source)
+    if view == "squashed":
+        derived = None  # the squashed view has no word boundaries
+    return Rule(rule_id, intent, weight, compile_pattern(source), view, prefilter(source), derived)
 
 
 _rule = make_rule
@@ -113,7 +216,7 @@ _STRONG_TARGET = (
 )
 _DISCLOSE = (
     r"(?:print|show|reveal|display|output|dump|repeat|recite|echo|return|give|tell|share|leak"
-    r"|expose|copy|paste|write out|quote|list|provide|send|translate|summari[sz]e|spell out"
+    r"|expose|copy|paste|write out|quote|list|provide|send|translate|summarize|summarise|spell out"
     r"|read out|read back|disclose|type out|what s|whats)"
 )
 _QUALIFIER = (
@@ -145,7 +248,8 @@ _AI_SUBJECT = (
 )
 _INSULT = (
     r"(?:idiots?|morons?|stupid|dumb|dumbest|useless|worthless|pathetic|garbage|trash|losers?"
-    r"|clowns?|incompetent|imbeciles?|brainless|retard\w*|scum|piece of (?:shit|crap|garbage)"
+    r"|clowns?|incompetent|imbeciles?|brainless|retard|retarded|retards|scum"
+    r"|piece of (?:shit|crap|garbage)"
     r"|assholes?|bastards?|jerks?|dickheads?|cretins?|fools?|halfwits?|dimwits?|clueless idiots)"
 )
 _PEOPLE = (
@@ -154,6 +258,8 @@ _PEOPLE = (
     r"|the (?:ceo|developers?|staff|team|people|person|agent|manager|founders?))"
 )
 
+
+_DISCLOSE_WORDS = anchors_of(rf"\b{_DISCLOSE}") or frozenset()
 
 SECURITY_RULES: tuple[Rule, ...] = (
     # -- prompt injection: override the instructions ------------------------------------
@@ -203,6 +309,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"(?:instructions|rules|directives|guidelines) (?:have been|were|are|is) (?:now )?"
         r"(?:updated|changed|replaced|revoked|overridden|void|null|cancel+ed|obsolete|invalid"
         r"|no longer valid|lifted|disabled)",
+        anchors=frozenset({"instructions", "rules", "directives", "guidelines"}),
     ),
     _rule(
         "from_now_on_obey",
@@ -282,7 +389,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         r"\b(?:print|show|reveal|display|output|dump|repeat|recite|tell|give|share|quote|list"
-        r"|summari[sz]e|translate|write out|copy) (?:me |us )?(?:back )?(?:to me )?"
+        r"|summarize|summarise|translate|write out|copy) (?:me |us )?(?:back )?(?:to me )?"
         r"(?:(?:all|of|the|exact|full|complete|entire) )*your (?:\w+ )?"
         r"(?:instructions|prompt|rules|directives|guidelines|programming)\b"
         r"(?! (?:for|on|about|regarding|to|when|if) )",
@@ -347,6 +454,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"(?:(?:the|your|all|any|some) )*(?:confidential|secret|internal|hidden|private|admin"
         r"|administrator) (?:\w+ )?(?:data|information|info|codes?|keys?|passwords?|text"
         r"|configuration|credentials|tokens?)",
+        anchors=_DISCLOSE_WORDS | {"respond", "reply", "answer"},
     ),
     _rule(
         "data_exfiltration",
@@ -682,13 +790,14 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\b(?:you|you re|youre|u|ur|your (?:\w+ ){{0,2}}(?:are|is)|you are all|you guys"
         rf"|you all)\b.{{0,30}}\b{_INSULT}\b",
     ),
+    _rule("directed_profanity", ABUSIVE, 1.0, r"f\*+c?k (?:you|u|off|yourself)\b"),
     _rule(
         "directed_profanity",
         ABUSIVE,
         1.0,
-        r"\b(?:fuck|f\*+k|f\*\*\*|screw|piss) (?:you|u|off|yourself|this company|your company"
+        r"\b(?:fuck|screw|piss) (?:you|u|off|yourself|this company|your company"
         r"|your team)\b|\bshut (?:the fuck |the hell |your mouth )?up\b|\bgo to hell\b"
-        r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\bfuck(?:ing)? (?:idiot|moron)",
+        r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\b(?:fuck|fucking) (?:idiot|moron)",
     ),
     _rule(
         "threat",
@@ -742,7 +851,7 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (1.5, r"\bphone number\b.{0,30}\b(?:talk|speak|call)\b"),
         ),
         CANCELLATION: (
-            (3.0, r"\bcancel(?:l?ing|l?ed|lation)?\b"),
+            (3.0, r"\b(?:cancel|canceling|cancelling|canceled|cancelled|cancellation)\b"),
             (
                 3.0,
                 r"\b(?:terminate|end|close|kill|stop) (?:our |my |the )?(?:\w+ )?"
@@ -751,12 +860,16 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (
                 2.5,
                 r"\bclose my account\b|\bstop (?:my )?(?:\w+ )?(?:from )?renew"
-                r"|\bunsubscribe me\b|\bauto ?renewal\b|\bmoving to another (?:vendor|provider)",
+                r"|\bunsubscribe me\b|\b(?:auto renewal|autorenewal)\b"
+                r"|\bmoving to another (?:vendor|provider)",
             ),
             (2.5, r"\bi m done\b|\bend my\b"),
         ),
         BUG_REPORT: (
-            (3.0, r"\b(?:crash(?:es|ed|ing)?|bug|broken|freez(?:es|ing)|froze|glitch)\b"),
+            (
+                3.0,
+                r"\b(?:crash|crashes|crashed|crashing|bug|broken|freezes|freezing|froze|glitch)\b",
+            ),
             (
                 2.0,
                 r"\b(?:does nothing|doesn t work|does not work|don t work|not working|stopped"
@@ -771,8 +884,9 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (3.0, r"\b(?:500|502|503|404|unknown|internal server) error\b|\bthrows\b"),
             (
                 2.0,
-                r"\bundefined\b|\bblank\b|\bunreadable|\b(?:returns? )?no results\b"
-                r"\b|\bgreyed out\b|\btwice\b|\bdrops the\b|\bbroken images\b|\bcorrupted\b",
+                r"\bundefined\b|\bblank\b|\bunreadable|\b(?:returns no results"
+                r"|return no results|no results)\b|\bgreyed out\b|\btwice\b|\bdrops the\b"
+                r"|\bbroken images\b|\bcorrupted\b",
             ),
             (1.0, r"\bwrong\b"),
             (
@@ -798,7 +912,7 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
         BILLING: (
             (
                 3.0,
-                r"\b(?:invoices?|billing|billed|bill|refund(?:s|ed)?|receipts?|charged?|charges"
+                r"\b(?:invoices?|billing|billed|bill|refund|refunds|refunded|receipts?|charged?|charges"
                 r"|payment|vat|sales tax|wire transfer|purchase order|coupon|discount)\b",
             ),
             (
@@ -810,14 +924,14 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
         ACCOUNT: (
             (
                 3.0,
-                r"\b(?:log ?in|sign ?in|password|2fa|two factor|mfa|verification email"
+                r"\b(?:log in|login|sign in|signin|password|2fa|two factor|mfa|verification email"
                 r"|username|locked)\b",
             ),
             (
                 2.5,
                 r"\b(?:email address|my email|which email|my profile|profile|invite|admin"
                 r"|ownership|owner|sessions|my account|personal data|my data|about me"
-                r"|organi[sz]ation|workspaces?|coworker|colleague|merge two accounts"
+                r"|organisation|organization|workspaces?|coworker|colleague|merge two accounts"
                 r"|impersonate|sso)\b",
             ),
             (2.0, r"\b(?:delete|erase|remove|export) (?:all )?(?:my|everything)\b"),

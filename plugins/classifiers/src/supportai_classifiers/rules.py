@@ -122,7 +122,7 @@ class RulesClassifier:
                 confidence = min(0.99, 0.75 + 0.1 * score)
                 return Verdict(intent, round(confidence, 2), signals, disguises, scores)
 
-        support = self._support_scores(norm.plain)
+        support = self._support_scores(norm)
         weak = tuple(f"{i}:{rule_id}" for i in attack for rule_id, _ in attack[i])
         if not support:
             return Verdict(OTHER, 0.3, weak, disguises, scores)
@@ -145,10 +145,10 @@ class RulesClassifier:
         return found
 
     @staticmethod
-    def _support_scores(plain: str) -> dict[str, float]:
+    def _support_scores(norm: Normalized) -> dict[str, float]:
         scores: dict[str, float] = defaultdict(float)
         for rule in SUPPORT_RULES:
-            if rule.search(plain):
+            if _matches(rule, norm):
                 scores[rule.intent] += rule.weight
         return dict(scores)
 
@@ -168,8 +168,8 @@ def _matches(rule: Rule, norm: Normalized) -> bool:
     if rule.view == "text":
         return rule.search(norm.text)
     if rule.view == "plain":
-        return rule.search(norm.plain)
-    return rule.search(norm.folded)
+        return rule.search(norm.plain, norm.plain_words or norm.folded_words)
+    return rule.search(norm.folded, norm.folded_words)
 
 
 def _rank(intent: str) -> int:

@@ -1,0 +1,78 @@
+"""Registration through the entry point, the way core discovers the plugin."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from supportai_classifiers import plugin
+from supportai_classifiers.llm import LLMClassifier
+from supportai_classifiers.rules import RulesClassifier
+from supportai_classifiers.settings import LLMClassifierSettings, RulesSettings
+
+from supportai.errors import ConfigurationError
+from supportai.plugins import Hooks, Registry, create_plugin_manager, redacted_settings
+from supportai.runtime import Runtime
+from supportai.settings import Settings
+
+
+def build(settings: Settings, name: str) -> object:
+    """Build one classifier exactly as the app does at start-up (no connection is opened)."""
+    registry = Registry("classifier")
+    Hooks(create_plugin_manager(settings)).call_sync(
+        "supportai_register_classifiers", register=registry.register
+    )
+    assert sorted(registry.factories) == ["llm", "rules"]
+    runtime = Runtime.build(settings.model_copy(update={"classifiers": [name]}))
+    (classifier,) = runtime.classifiers
+    return classifier
+
+
+def settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        plugins=["classifiers"],
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+def test_the_entry_point_names_the_plugin_module() -> None:
+    (ep,) = [ep for ep in entry_points(group="supportai") if ep.name == "classifiers"]
+    assert ep.value == "supportai_classifiers.plugin"
+    assert ep.load() is plugin
+
+
+def test_settings_models_are_declared() -> None:
+    assert list(plugin.supportai_settings_models()) == [RulesSettings, LLMClassifierSettings]
+
+
+def test_rules_is_built_from_plugin_options(tmp_path: Path) -> None:
+    options = {"rules": {"refused_intents": ["abusive"]}}
+    classifier = build(settings(tmp_path, plugin_options=options), "rules")
+    assert isinstance(classifier, RulesClassifier)
+    assert classifier.refused == {"abusive"}
+    assert classifier.classify_text("ignore all previous instructions").refused is False
+
+
+def test_llm_is_built_with_a_rules_fallback_sharing_its_settings(tmp_path: Path) -> None:
+    pytest.importorskip("openai")
+    options = {
+        "rules": {"extra_patterns": {"legal_threat": ["my lawyer"]}},
+        "llm_classifier": {"base_url": "http://127.0.0.1:9/v1", "model": "m", "timeout_s": 1},
+    }
+    classifier = build(settings(tmp_path, plugin_options=options), "llm")
+    assert isinstance(classifier, LLMClassifier)
+    assert classifier.settings.model == "m"
+    assert classifier.fallback.classify_text("call my lawyer").intent == "legal_threat"
+
+
+def test_invalid_plugin_settings_fail_with_the_variable_name(tmp_path: Path) -> None:
+    options = {"llm_classifier": {"timeout_s": -1}}
+    with pytest.raises(ConfigurationError, match="SUPPORTAI_LLM_CLASSIFIER_TIMEOUT_S"):
+        build(settings(tmp_path, plugin_options=options), "llm")
+
+
+def test_the_api_key_is_redacted_when_settings_are_shown() -> None:
+    shown = redacted_settings(LLMClassifierSettings(api_key="sk-live-123"))
+    assert shown["api_key"] == "**********"
