@@ -280,8 +280,10 @@ class _SentenceCheck:
         except Exception:
             log.exception("host guard failed; blocking the rest of the answer")
             return self._block("guardrails_error")
+        # The host's on_fail decides: "exception" raised above, "refrain" and
+        # "filter" leave no output (block), "fix" rewrites, "noop" only reports.
         validated = outcome.validated_output
-        if outcome.validation_passed is False or not isinstance(validated, str):
+        if not isinstance(validated, str):
             return self._block("guardrails")
         return validated
 
