@@ -49,9 +49,9 @@ def write_readme(tables: dict[str, str]) -> None:
     text = readme.read_text(encoding="utf-8")
     for name, table in tables.items():
         pattern = re.compile(
-            rf"(<!-- metrics:{re.escape(name)} -->\n).*?(\n<!-- /metrics -->)", re.DOTALL
+            rf"(<!-- metrics:{re.escape(name)} -->\n)(?:(?!<!--).)*?(<!-- /metrics -->)", re.DOTALL
         )
-        text, count = pattern.subn(lambda m, t=table: m.group(1) + t + m.group(2), text)
+        text, count = pattern.subn(lambda m, t=table: f"{m.group(1)}{t}\n{m.group(2)}", text)
         if count != 1:
             raise SystemExit(f"README.md has no metrics block for {name}")
     readme.write_text(text, encoding="utf-8")
