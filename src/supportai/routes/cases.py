@@ -91,7 +91,9 @@ async def add_my_case_comment(
 ) -> schemas.CaseCommentOut:
     """Add a public caller comment to an open support case."""
     async with conn.transaction():
-        row = await store.get(conn, case_id, store.owned(caller))
+        # Locked: an agent closing the case concurrently either commits first
+        # (and we refuse) or waits for this comment (and closes after it).
+        row = await store.get(conn, case_id, store.owned(caller), for_update=True)
         if row is None:
             raise not_found("case")
         if row["status"] not in store.OPEN_STATUSES:

@@ -60,9 +60,19 @@ async def list_owned(
 
 
 async def get(
-    conn: Connection, case_id: int, scope: sa.ColumnElement[bool]
+    conn: Connection, case_id: int, scope: sa.ColumnElement[bool], *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    row = await conn.fetch_one(sa.select(K).where(K.c.id == case_id).where(scope))
+    """One case in ``scope``.
+
+    ``for_update`` locks the row until the caller's transaction ends (PostgreSQL;
+    SQLite has a single writer anyway): a decision taken on the case's status
+    (may the owner still comment?) then cannot be overtaken by a concurrent
+    status change that commits in between.
+    """
+    query = sa.select(K).where(K.c.id == case_id).where(scope)
+    if for_update:
+        query = query.with_for_update()
+    row = await conn.fetch_one(query)
     return dict(row._mapping) if row is not None else None
 
 
