@@ -8,10 +8,12 @@ see. Bad bodies and ids (422) are in ``test_validation.py``.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from supportai.store import tables
@@ -226,4 +228,30 @@ async def test_no_caller_is_401_on_every_endpoint(supportai_app, supportai_clien
         assert response.status_code == 401, (method, path, response.text)
         assert response.json()["reason"] == "unauthenticated"
     assert await _count(app, K) == 1
+    assert await _count(app, KC) == 0
+
+
+async def test_comment_racing_a_close_is_refused(engine, supportai_app, supportai_client):
+    """An agent closes the case while the owner's comment is in flight: the close wins.
+
+    The closing transaction holds the case row when the comment arrives; the
+    comment must wait for it and then see ``closed``, not act on the status it
+    read before the close committed.
+    """
+    if engine == "sqlite":
+        pytest.skip("SQLite has one writer at a time; the interleaving needs row locks")
+    app = supportai_app()
+    client = supportai_client(app)
+    case_id = (await _case(client, ME))["case_id"]
+
+    async with app.state.supportai.database.connection() as agent, agent.transaction():
+        await agent.execute(K.update().where(K.c.id == case_id).values(status="closed"))
+        comment = asyncio.create_task(
+            client.post(f"/cases/{case_id}/comments", json={"body": "too late?"}, headers=ME)
+        )
+        await asyncio.sleep(0.5)
+        assert not comment.done()  # waiting on the agent's transaction
+    response = await asyncio.wait_for(comment, 10)
+    assert response.status_code == 409, response.text
+    assert response.json()["reason"] == "case_closed"
     assert await _count(app, KC) == 0
