@@ -215,10 +215,12 @@ async def test_approve_and_reject_record_the_review_and_audit_it(
     assert body["corrected_answer"] == "Open Settings > Data > Export."
     assert body["reviewed_at"] is not None
 
-    again = await client.post(f"/admin/candidates/{candidate_id}/approve", json={},
-                              headers=ADMIN)
-    assert again.status_code == 409
-    assert again.json()["reason"] == "invalid_transition"
+    # approving again replaces the note and the corrected answer
+    again = await client.post(f"/admin/candidates/{candidate_id}/approve",
+                              json={"corrected_answer": "Settings > Export."}, headers=ADMIN)
+    assert again.status_code == 200, again.text
+    assert again.json()["corrected_answer"] == "Settings > Export."
+    assert again.json()["review_note"] is None
 
     reject = await client.post(f"/admin/candidates/{candidate_id}/reject",
                                json={"reason": "On second thought: user error"}, headers=ADMIN)
@@ -230,8 +232,10 @@ async def test_approve_and_reject_record_the_review_and_audit_it(
     events = await _audit(client)
     assert [(e["action"], e["before_status"], e["after_status"]) for e in events] == [
         ("candidate.rejected", "approved", "rejected"),
+        ("candidate.approved", "approved", "approved"),
         ("candidate.approved", "queued", "approved"),
     ]
+    assert [e["details"]["corrected_answer"] for e in events] == [False, True, True]
     for event in events:
         assert event["actor_id"] == "root"
         assert event["target_type"] == "candidate"

@@ -155,11 +155,13 @@ async def approve_candidate(
     runtime: RuntimeDep,
     body: schemas.ApproveRequest | None = None,
 ) -> schemas.CandidateOut:
-    """Approve a queued (or previously rejected) candidate for the training export.
+    """Approve a candidate for the training export.
 
     ``corrected_answer`` is what the assistant should have said; the
-    ``openai-chat`` export needs it, the ``eval`` export does not. Exported
-    candidates are final (409 ``invalid_transition``).
+    ``openai-chat`` export needs it, the ``eval`` export does not. Approving
+    again replaces the note and corrected answer; a rejected candidate may be
+    approved after all. Exported candidates are final (409 ``invalid_transition``).
+    Every decision is audited with the status before and after.
     """
     body = body or schemas.ApproveRequest()
     return await _review(
@@ -180,7 +182,11 @@ async def reject_candidate(
     conn: ConnectionDep,
     runtime: RuntimeDep,
 ) -> schemas.CandidateOut:
-    """Reject a queued (or previously approved) candidate, with a reason."""
+    """Reject a candidate, with a reason (redacted when stored).
+
+    Works on queued, approved and rejected candidates (a new reason replaces
+    the old); exported ones are final (409 ``invalid_transition``).
+    """
     return await _review(runtime, admin, conn, candidate_id, "rejected", body.reason, None)
 
 

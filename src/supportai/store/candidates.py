@@ -45,11 +45,12 @@ IC = tables.intent_classifications
 STATUSES = ("queued", "approved", "rejected", "exported")
 TYPES = ("negative_feedback", "output_blocked", "intent_refused")
 
-#: Review decisions and the statuses they may start from. An exported
+#: Review decisions and the statuses they may start from. A reviewer may
+#: change their mind or re-approve to add a corrected answer; an exported
 #: candidate is final: it is already in someone's training file.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "approved": ("queued", "rejected"),
-    "rejected": ("queued", "approved"),
+    "approved": ("queued", "approved", "rejected"),
+    "rejected": ("queued", "approved", "rejected"),
 }
 
 
