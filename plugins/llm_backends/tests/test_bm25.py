@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from supportai_llm_backends.bm25 import BM25Index, normalize, score_passage, tokenize
+from supportai_llm_backends.bm25 import BM25Index, normalize, tokenize
 
 
 def test_tokenize_lowercases_and_drops_stop_words_and_short_tokens() -> None:
@@ -74,11 +74,12 @@ def test_unknown_term_gets_the_maximum_idf() -> None:
     assert index.term_idf("missing") > index.term_idf("one")
 
 
-def test_passage_score_uses_the_article_index_idf() -> None:
-    from collections import Counter
-
-    index = BM25Index([["refund", "card"], ["card"], ["card"]])
-    with_rare = score_passage(index, ["refund", "card"], Counter(["refund"]), 1, 1.0)
-    with_common = score_passage(index, ["refund", "card"], Counter(["card"]), 1, 1.0)
-    assert with_rare > with_common > 0
-    assert score_passage(index, ["refund"], Counter(), 0, 1.0) == 0
+def test_an_index_can_borrow_idf_and_average_length() -> None:
+    articles = BM25Index([["refund", "card"], ["card"], ["card"]])
+    passages = BM25Index([["refund"], ["card"]], idf_from=articles, average_length=1.0)
+    assert passages.idf == {"refund": articles.idf["refund"], "card": articles.idf["card"]}
+    assert passages.term_idf("missing") == articles.term_idf("missing")
+    scores = passages.scores(["refund", "card"])
+    assert scores[0] > scores[1] > 0  # the rare word wins, by the article-level IDF
+    own = BM25Index([["refund"], ["card"]])
+    assert own.idf["refund"] == own.idf["card"]  # on their own, both look equally rare

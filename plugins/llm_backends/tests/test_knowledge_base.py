@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from llm_backends_testing import FIXTURE_ARTICLES, collect, kb_settings, request_for
-from supportai_llm_backends.knowledge import KnowledgeBase, knowledge_base_for, truncate
+from supportai_llm_backends.knowledge import (
+    KnowledgeBase,
+    knowledge_base_for,
+    query_terms,
+    truncate,
+)
 from supportai_llm_backends.knowledge_base import KnowledgeBaseBackend, chunk_words
 from supportai_llm_backends.settings import NOT_FOUND_MESSAGE
 from supportai_llm_backends.tokens import approx_tokens
@@ -155,7 +160,7 @@ async def test_knowledge_base_opens_no_connection(
 
 def test_title_only_match_quotes_the_first_passage(fixture_kb: KnowledgeBase) -> None:
     article = next(a for a in fixture_kb.articles if a.source_id == "untitled_note")
-    texts, cut = fixture_kb.passages_for(article, "untitled", 500)
+    texts, cut = fixture_kb.passages_for(article, query_terms("untitled"), 500)
     assert texts == [article.passages[0].text] and not cut
 
 

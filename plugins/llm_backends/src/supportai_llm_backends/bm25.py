@@ -84,36 +84,55 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25Index:
-    """Okapi BM25 over documents given as token lists; immutable once built."""
+    """Okapi BM25 over documents given as token lists; immutable once built.
 
-    __slots__ = ("_norm", "b", "doc_count", "idf", "k1", "postings")
+    ``idf_from`` borrows another index's IDF table and ``average_length`` fixes
+    the length norm: the passages of one article are too few for their own
+    statistics to mean anything, so they are scored with the whole help
+    center's idea of how rare a word is and how long a passage is.
+    """
 
-    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75):
+    __slots__ = ("_norm", "_unknown_idf", "b", "doc_count", "idf", "k1", "postings")
+
+    def __init__(
+        self,
+        documents: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        idf_from: BM25Index | None = None,
+        average_length: float | None = None,
+    ) -> None:
         self.k1 = k1
         self.b = b
         self.doc_count = len(documents)
         lengths = [len(doc) for doc in documents]
-        average = (sum(lengths) / len(lengths)) if lengths else 0.0
+        if average_length is None:
+            average_length = (sum(lengths) / len(lengths)) if lengths else 0.0
         # Per-document denominator part, computed once: k1 * (1 - b + b * len / avg).
         self._norm = [
-            k1 * (1 - b + b * (length / average if average else 0.0)) for length in lengths
+            k1 * (1 - b + b * (length / average_length if average_length else 0.0))
+            for length in lengths
         ]
         postings: dict[str, list[tuple[int, int]]] = {}
         for doc_id, doc in enumerate(documents):
             for term, tf in Counter(doc).items():
                 postings.setdefault(term, []).append((doc_id, tf))
         self.postings = postings
-        self.idf = {
-            term: math.log(1 + (self.doc_count - len(plist) + 0.5) / (len(plist) + 0.5))
-            for term, plist in postings.items()
-        }
+        self.idf: dict[str, float]
+        if idf_from is not None:
+            self.idf = {term: idf_from.term_idf(term) for term in postings}
+            self._unknown_idf = idf_from.term_idf("")
+        else:
+            self._unknown_idf = math.log(1 + (self.doc_count + 0.5) / 0.5)
+            self.idf = {
+                term: math.log(1 + (self.doc_count - len(plist) + 0.5) / (len(plist) + 0.5))
+                for term, plist in postings.items()
+            }
 
     def term_idf(self, term: str) -> float:
         """IDF of a term; an unknown term gets the IDF of a word seen in no document."""
-        idf = self.idf.get(term)
-        if idf is None:
-            return math.log(1 + (self.doc_count + 0.5) / 0.5)
-        return idf
+        return self.idf.get(term, self._unknown_idf)
 
     def scores(self, query_terms: Iterable[str]) -> dict[int, float]:
         """BM25 score of every document sharing at least one term with the query."""
@@ -136,27 +155,4 @@ class BM25Index:
         scored = self.scores(query_terms)
         if limit <= 0 or not scored:
             return []
-        best = heapq.nsmallest(limit, scored.items(), key=lambda item: (-item[1], item[0]))
-        return best
-
-
-def score_passage(
-    index: BM25Index,
-    query_terms: Iterable[str],
-    passage_counts: Counter[str],
-    passage_length: int,
-    average_length: float,
-) -> float:
-    """BM25 of one passage, borrowing the article index's IDF.
-
-    Passages are too few per article for their own IDF to mean anything, so a
-    word's rarity is judged across the whole help center.
-    """
-    k1 = index.k1
-    norm = k1 * (1 - index.b + index.b * (passage_length / average_length if average_length else 0))
-    score = 0.0
-    for term in set(query_terms):
-        tf = passage_counts.get(term, 0)
-        if tf:
-            score += index.term_idf(term) * tf * (k1 + 1) / (tf + norm)
-    return score
+        return heapq.nsmallest(limit, scored.items(), key=lambda item: (-item[1], item[0]))

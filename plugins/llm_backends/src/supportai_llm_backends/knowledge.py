@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from supportai.errors import ConfigurationError
 from supportai.llm import ContextDocument
 from supportai_llm_backends.articles import Article, load_articles
-from supportai_llm_backends.bm25 import BM25Index, score_passage, tokenize
+from supportai_llm_backends.bm25 import BM25Index, tokenize
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 
 #: Passages scoring below this share of an article's best passage are not quoted:
@@ -34,12 +34,6 @@ class Hit:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class _PassageStats:
-    counts: Counter[str]
-    length: int
-
-
 class KnowledgeBase:
     """Articles plus a BM25 index over ``title * title_weight + sections + body``."""
 
@@ -47,23 +41,38 @@ class KnowledgeBase:
         self.articles = articles
         self.settings = settings
         documents: list[list[str]] = []
-        self._passages: list[list[_PassageStats]] = []
-        lengths: list[int] = []
+        passage_terms: list[list[list[str]]] = []
         for article in articles:
             terms = tokenize(article.title) * settings.title_weight
-            stats = []
+            per_passage = []
             for passage in article.passages:
-                section_terms = tokenize(passage.section) if passage.section else []
-                passage_terms = tokenize(passage.text) + section_terms
-                terms.extend(passage_terms)
-                stats.append(_PassageStats(Counter(passage_terms), len(passage_terms)))
-                lengths.append(len(passage_terms))
+                words = tokenize(passage.text)
+                if passage.section:
+                    words += tokenize(passage.section)
+                terms.extend(words)
+                per_passage.append(words)
             documents.append(terms)
-            self._passages.append(stats)
-        self._vocabulary = [frozenset(terms) for terms in documents]
+            passage_terms.append(per_passage)
         self.index = BM25Index(documents, k1=settings.k1, b=settings.b)
-        self._average_passage = sum(lengths) / len(lengths) if lengths else 0.0
+        self._vocabulary = [frozenset(terms) for terms in documents]
+        lengths = [len(words) for per_passage in passage_terms for words in per_passage]
+        average = sum(lengths) / len(lengths) if lengths else 0.0
+        # One small index per article over its passages, with the global IDF.
+        self._passage_index = [
+            BM25Index(
+                per_passage,
+                k1=settings.k1,
+                b=settings.b,
+                idf_from=self.index,
+                average_length=average,
+            )
+            for per_passage in passage_terms
+        ]
         self._position = {id(article): i for i, article in enumerate(articles)}
+        # A word no article contains counts half as much as the rarest known word:
+        # enough to sink "tell me a joke", not enough to sink a real question
+        # phrased with words the help center happens not to use.
+        self._unknown_weight = self.index.term_idf("") / 2
 
     @classmethod
     def from_settings(cls, settings: KnowledgeBaseSettings) -> KnowledgeBase:
@@ -84,24 +93,22 @@ class KnowledgeBase:
     # -- retrieval ---------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> list[Hit]:
-        """Articles that answer ``query``, best first.
+        """Articles that answer ``query``, best first (see :meth:`search_terms`)."""
+        return self.search_terms(query_terms(query), limit)
+
+    def search_terms(self, terms: Collection[str], limit: int) -> list[Hit]:
+        """Articles that answer a tokenised query, best first.
 
         An article must reach ``min_score`` *and* contain the words that carry at
         least ``min_coverage`` of the query's IDF weight. The second rule is what
         keeps "tell me a joke" from being answered with an article that happens to
         say "tell": a high score on one common word is not an answer.
         """
-        terms = set(tokenize(query))
         if not terms:
             return []
         threshold = self.settings.min_score
-        # A word no article contains counts half as much as the rarest known word:
-        # enough to sink "tell me a joke", not enough to sink a real question
-        # phrased with words the help center happens not to use.
-        unknown = self.index.term_idf("") / 2
-        weights = {term: self.index.idf.get(term, unknown) for term in terms}
-        total = sum(weights.values())
-        needed = total * self.settings.min_coverage
+        weights = {term: self.index.idf.get(term, self._unknown_weight) for term in terms}
+        needed = sum(weights.values()) * self.settings.min_coverage
         hits = []
         for doc_id, score in self.index.search(terms, limit):
             if score < threshold:
@@ -111,18 +118,23 @@ class KnowledgeBase:
                 hits.append(Hit(self.articles[doc_id], score))
         return hits
 
-    def answer_hits(self, query: str) -> list[Hit]:
+    def answer_hits(self, terms: Collection[str]) -> list[Hit]:
         """The articles an answer quotes: the best one, plus close runners-up."""
-        hits = self.search(query, self.settings.max_articles)
+        hits = self.search_terms(terms, self.settings.max_articles)
         if not hits:
             return []
         floor = hits[0].score * self.settings.second_article_ratio
         return [hit for hit in hits if hit.score >= floor]
 
     def passages_for(
-        self, article: Article, query: str, max_chars: int, *, allow_cut: bool = True
+        self,
+        article: Article,
+        terms: Collection[str],
+        max_chars: int,
+        *,
+        allow_cut: bool = True,
     ) -> tuple[list[str], bool]:
-        """The article's passages that best answer ``query``, in reading order.
+        """The article's passages that best answer the query ``terms``, in reading order.
 
         Returns the texts and whether the budget shortened the quote (a relevant
         passage left out, or the best one cut: cutting needs ``allow_cut``,
@@ -132,19 +144,14 @@ class KnowledgeBase:
         """
         if not article.passages or max_chars <= 0:
             return [], False
-        terms = tokenize(query)
-        stats = self._passages[self._position[id(article)]]
-        scored = [
-            (score_passage(self.index, terms, s.counts, s.length, self._average_passage), i)
-            for i, s in enumerate(stats)
-        ]
-        best = max(score for score, _ in scored)
-        if best <= 0:
+        scored = self._passage_index[self._position[id(article)]].scores(terms)
+        if not scored:
             ranked = [0]
         else:
+            best = max(scored.values())
             ranked = [
                 i
-                for score, i in sorted(scored, key=lambda item: (-item[0], item[1]))
+                for i, score in sorted(scored.items(), key=lambda item: (-item[1], item[0]))
                 if score >= best * PASSAGE_RATIO
             ]
         chosen: list[int] = []
@@ -167,8 +174,9 @@ class KnowledgeBase:
     def context_documents(self, query: str, limit: int) -> list[ContextDocument]:
         """Grounding for other backends: best passages of the best articles."""
         documents = []
-        for hit in self.search(query, limit):
-            texts, _ = self.passages_for(hit.article, query, self.settings.context_max_chars)
+        terms = query_terms(query)
+        for hit in self.search_terms(terms, limit):
+            texts, _ = self.passages_for(hit.article, terms, self.settings.context_max_chars)
             documents.append(
                 ContextDocument(
                     source_id=hit.article.source_id,
@@ -183,6 +191,11 @@ class KnowledgeBase:
     def url_for(self, article: Article) -> str | None:
         template = self.settings.url_template
         return template.format(source_id=article.source_id) if template else None
+
+
+def query_terms(query: str) -> frozenset[str]:
+    """The distinct index terms of a question (BM25 counts a query word once)."""
+    return frozenset(tokenize(query))
 
 
 def truncate(text: str, max_chars: int) -> str:

@@ -20,7 +20,7 @@ from supportai.llm import (
     TextDelta,
     Usage,
 )
-from supportai_llm_backends.knowledge import Hit, KnowledgeBase, truncate
+from supportai_llm_backends.knowledge import Hit, KnowledgeBase, query_terms, truncate
 from supportai_llm_backends.tokens import CHARS_PER_TOKEN, approx_tokens
 
 _WORD_WITH_SPACE = re.compile(r"\S+\s*")
@@ -62,10 +62,12 @@ class KnowledgeBaseBackend:
         if not user_texts:
             return Answer("", self.settings.not_found_message)
         query = user_texts[-1]
-        hits = self.knowledge_base.answer_hits(query)
+        terms = query_terms(query)
+        hits = self.knowledge_base.answer_hits(terms)
         if not hits and len(user_texts) > 1:
             query = f"{user_texts[-2]}\n{user_texts[-1]}"
-            hits = self.knowledge_base.answer_hits(query)
+            terms = query_terms(query)
+            hits = self.knowledge_base.answer_hits(terms)
         if not hits:
             return Answer(query, self.settings.not_found_message)
 
@@ -79,7 +81,7 @@ class KnowledgeBaseBackend:
             # Only the best article may be cut to fit; a runner-up is quoted
             # whole or not at all (a dangling half-sentence helps nobody).
             texts, shortened = self.knowledge_base.passages_for(
-                hit.article, query, room, allow_cut=not parts
+                hit.article, terms, room, allow_cut=not parts
             )
             if not texts:
                 continue
