@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from fake_openai_server import FakeOpenAIServer, serve
+from llm_backends_fake_openai import FakeOpenAIServer, serve
 from llm_backends_testing import collect, request_for
 from supportai_llm_backends.openai_backend import (
     OpenAIBackend,

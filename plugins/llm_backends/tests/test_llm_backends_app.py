@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai_server import FakeOpenAIServer, serve
+from llm_backends_fake_openai import FakeOpenAIServer, serve
 from llm_backends_testing import LUMEN_ARTICLES
 from supportai_llm_backends.settings import NOT_FOUND_MESSAGE
 
