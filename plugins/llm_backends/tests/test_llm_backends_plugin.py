@@ -163,3 +163,16 @@ def test_importing_the_plugin_and_the_kb_backend_never_imports_openai(tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_backend_and_hook_share_one_index_when_configured_by_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supportai_llm_backends.plugin import knowledge_base_from_env
+
+    monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
+    rt = runtime(tmp_path, llm_backend="knowledge_base")
+    assert rt.backend.knowledge_base is knowledge_base_from_env()  # type: ignore[union-attr]
+    monkeypatch.setenv("SUPPORTAI_KB_MIN_SCORE", "2.5")  # a changed variable is seen at once
+    changed = knowledge_base_from_env()
+    assert changed is not None and changed.settings.min_score == 2.5
