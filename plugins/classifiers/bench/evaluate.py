@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from metrics import load, score, table_for  # noqa: E402
+from classifiers_metrics import load, score, table_for  # noqa: E402
 from supportai_classifiers import INTENTS, RulesClassifier  # noqa: E402
 
 SPLITS = ("labelled.jsonl", "heldout.jsonl")

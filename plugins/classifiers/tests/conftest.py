@@ -8,8 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_openai import FakeOpenAI
-from metrics import REPORTS
+from classifiers_fake_openai import FakeOpenAI
+from classifiers_metrics import REPORTS
 
 
 @pytest.fixture

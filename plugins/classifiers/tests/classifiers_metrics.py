@@ -14,7 +14,7 @@ from supportai_classifiers import INTENTS, RulesClassifier
 
 DATA = Path(__file__).parent / "data"
 
-#: Tables computed by test_metrics.py, printed in pytest's terminal summary.
+#: Tables computed by test_classifiers_metrics.py, printed in pytest's terminal summary.
 REPORTS: list[str] = []
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI
+from classifiers_fake_openai import FakeOpenAI
 
 from supportai.errors import ConfigurationError
 from supportai.settings import Settings

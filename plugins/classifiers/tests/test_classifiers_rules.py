@@ -185,7 +185,7 @@ def test_a_broken_extra_pattern_fails_validation() -> None:
 
 def test_anchor_words_never_hide_a_match() -> None:
     """The anchor-word shortcut must give the same answer as the full pattern."""
-    from metrics import load, stdlib_paragraphs
+    from classifiers_metrics import load, stdlib_paragraphs
     from supportai_classifiers.normalize import normalize
     from supportai_classifiers.patterns import SECURITY_RULES, SUPPORT_RULES
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from metrics import REPORTS, Example, binary, load, score, stdlib_paragraphs, table_for
+from classifiers_metrics import REPORTS, Example, binary, load, score, stdlib_paragraphs, table_for
 from supportai_classifiers import INTENTS, SECURITY_INTENTS, SUPPORT_INTENTS, RulesClassifier
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from fake_openai import FakeOpenAI
+from classifiers_fake_openai import FakeOpenAI
 from supportai_classifiers.llm import VERDICT_SCHEMA, LLMClassifier
 from supportai_classifiers.settings import LLMClassifierSettings
 
