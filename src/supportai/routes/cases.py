@@ -91,14 +91,16 @@ async def add_my_case_comment(
 ) -> schemas.CaseCommentOut:
     """Add a public caller comment to an open support case."""
     async with conn.transaction():
-        # Locked: an agent closing the case concurrently either commits first
-        # (and we refuse) or waits for this comment (and closes after it).
-        row = await store.get(conn, case_id, store.owned(caller), for_update=True)
+        # Check-and-touch in one statement: an agent closing the case at the
+        # same moment either commits first (and we refuse) or after this comment.
+        row = await store.touch_if_open(conn, case_id, store.owned(caller))
         if row is None:
-            raise not_found("case")
-        if row["status"] not in store.OPEN_STATUSES:
+            existing = await store.get(conn, case_id, store.owned(caller))
+            if existing is None:
+                raise not_found("case")
             raise SupportAIError(
-                Reason.case_closed, f"case {case_id} is {row['status']}; open a new case instead"
+                Reason.case_closed,
+                f"case {case_id} is {existing['status']}; open a new case instead",
             )
         comment = await store.add_comment(
             conn,
@@ -107,6 +109,7 @@ async def add_my_case_comment(
             author_role="user",
             visibility="public",
             body=body.body,
+            touch=False,
         )
     await runtime.hooks.notify(
         "supportai_case_commented",

@@ -60,19 +60,30 @@ async def list_owned(
 
 
 async def get(
-    conn: Connection, case_id: int, scope: sa.ColumnElement[bool], *, for_update: bool = False
+    conn: Connection, case_id: int, scope: sa.ColumnElement[bool]
 ) -> dict[str, Any] | None:
-    """One case in ``scope``.
+    row = await conn.fetch_one(sa.select(K).where(K.c.id == case_id).where(scope))
+    return dict(row._mapping) if row is not None else None
 
-    ``for_update`` locks the row until the caller's transaction ends (PostgreSQL;
-    SQLite has a single writer anyway): a decision taken on the case's status
-    (may the owner still comment?) then cannot be overtaken by a concurrent
-    status change that commits in between.
+
+async def touch_if_open(
+    conn: Connection, case_id: int, scope: sa.ColumnElement[bool]
+) -> dict[str, Any] | None:
+    """Mark an open case in ``scope`` as updated now; ``None`` if missing or not open.
+
+    Check and write are one statement on purpose. A read-then-write would let
+    an agent's concurrent close commit in between (PostgreSQL), and on SQLite a
+    transaction that reads before it writes fails at once with "database is
+    locked" when another writer is active. An UPDATE waits for the row (or the
+    write lock) and then re-checks the status against what was committed.
     """
-    query = sa.select(K).where(K.c.id == case_id).where(scope)
-    if for_update:
-        query = query.with_for_update()
-    row = await conn.fetch_one(query)
+    row = await conn.fetch_one(
+        K.update()
+        .where(K.c.id == case_id, K.c.status.in_(OPEN_STATUSES))
+        .where(scope)
+        .values(updated_at=now())
+        .returning(*K.c)
+    )
     return dict(row._mapping) if row is not None else None
 
 
@@ -95,7 +106,10 @@ async def add_comment(
     author_role: str,
     visibility: str,
     body: str,
+    touch: bool = True,
 ) -> dict[str, Any]:
+    """Append a comment; ``touch`` also bumps the case's ``updated_at`` (skip it when
+    :func:`touch_if_open` already did, in the same transaction)."""
     moment = now()
     row = await conn.fetch_one(
         KC.insert()
@@ -110,7 +124,8 @@ async def add_comment(
         )
         .returning(*KC.c)
     )
-    await conn.execute(K.update().where(K.c.id == case["id"]).values(updated_at=moment))
+    if touch:
+        await conn.execute(K.update().where(K.c.id == case["id"]).values(updated_at=moment))
     assert row is not None
     return dict(row._mapping)
 
