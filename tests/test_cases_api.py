@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from supportai.store import tables
@@ -231,15 +230,15 @@ async def test_no_caller_is_401_on_every_endpoint(supportai_app, supportai_clien
     assert await _count(app, KC) == 0
 
 
-async def test_comment_racing_a_close_is_refused(engine, supportai_app, supportai_client):
+async def test_comment_racing_a_close_is_refused(supportai_app, supportai_client):
     """An agent closes the case while the owner's comment is in flight: the close wins.
 
-    The closing transaction holds the case row when the comment arrives; the
-    comment must wait for it and then see ``closed``, not act on the status it
-    read before the close committed.
+    The closing transaction holds the case row (PostgreSQL) or the write lock
+    (SQLite) when the comment arrives; the comment must wait for it and then see
+    ``closed``: neither act on the status it read before the close committed
+    (PostgreSQL: a comment on a closed case) nor fail with "database is locked"
+    (SQLite: a 500).
     """
-    if engine == "sqlite":
-        pytest.skip("SQLite has one writer at a time; the interleaving needs row locks")
     app = supportai_app()
     client = supportai_client(app)
     case_id = (await _case(client, ME))["case_id"]
