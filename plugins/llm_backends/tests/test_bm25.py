@@ -12,6 +12,14 @@ def test_tokenize_lowercases_and_drops_stop_words_and_short_tokens() -> None:
     assert tokenize("How do I Reset my PASSWORD?") == ["reset", "password"]
     assert tokenize("I can't log in to the app") == ["log", "app"]
     assert tokenize("") == []
+    assert tokenize("Réinitialiser le mot_de_passe, Passwort!") == [
+        "réinitialiser",
+        "le",
+        "mot",
+        "de",
+        "pass",
+        "passwort",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from llm_backends_testing import FIXTURE_ARTICLES, collect, kb_settings, request_for
 from supportai_llm_backends.knowledge import (
@@ -74,6 +76,17 @@ async def test_nothing_relevant_gives_the_honest_answer_without_citations(
     assert text_of(events) == NOT_FOUND_MESSAGE
     assert not [e for e in events if isinstance(e, Citation)]
     assert events[-1] == Finish("stop")
+
+
+async def test_an_article_with_nothing_to_quote_is_not_an_answer(tmp_path: Path) -> None:
+    (tmp_path / "sso.md").write_text("# Single sign-on with Okta\n", encoding="utf-8")
+    (tmp_path / "other.md").write_text("# Other\n\nUnrelated text.\n", encoding="utf-8")
+    kb = KnowledgeBase.from_settings(kb_settings(tmp_path))
+    assert [h.article.source_id for h in kb.search("okta sign-on", 3)] == ["sso"]
+    events = await collect(KnowledgeBaseBackend(kb).stream(request_for("okta sign-on")))
+    assert text_of(events) == NOT_FOUND_MESSAGE
+    assert not [e for e in events if isinstance(e, Citation)]
+    assert kb.context_documents("okta sign-on", 3) == []
 
 
 async def test_min_score_is_the_threshold_for_an_answer() -> None:
@@ -165,8 +178,6 @@ def test_title_only_match_quotes_the_first_passage(fixture_kb: KnowledgeBase) ->
 
 
 def test_configuration_errors_name_the_setting(tmp_path: object) -> None:
-    from pathlib import Path
-
     from supportai_llm_backends.settings import KnowledgeBaseSettings
 
     with pytest.raises(ConfigurationError, match="SUPPORTAI_KB_ARTICLES_DIR"):

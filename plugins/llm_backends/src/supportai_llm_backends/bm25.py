@@ -40,7 +40,8 @@ _STOP_WORDS_TEXT = """
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split())
 
-_WORD = re.compile(r"[a-z0-9]+")
+# Letters and digits of any script ("réinitialiser", "Passwort"); "_" and punctuation split.
+_WORD = re.compile(r"[^\W_]+")
 
 
 def normalize(word: str) -> str:
@@ -71,7 +72,7 @@ def normalize(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case alphanumeric runs, stop words removed, inflections folded.
+    """Lower-case runs of letters and digits, stop words removed, inflections folded.
 
     Apostrophes split words (``don't`` -> ``don``, ``t``); the one-letter
     leftovers are dropped with the other one-letter tokens.

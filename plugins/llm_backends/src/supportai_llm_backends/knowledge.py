@@ -177,6 +177,8 @@ class KnowledgeBase:
         terms = query_terms(query)
         for hit in self.search_terms(terms, limit):
             texts, _ = self.passages_for(hit.article, terms, self.settings.context_max_chars)
+            if not texts:
+                continue
             documents.append(
                 ContextDocument(
                     source_id=hit.article.source_id,

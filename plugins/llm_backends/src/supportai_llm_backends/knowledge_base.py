@@ -88,6 +88,8 @@ class KnowledgeBaseBackend:
             parts.extend(texts)
             quoted.append((hit, texts[0]))
             cut = cut or shortened
+        if not parts:  # matching articles with nothing quotable (a title and no body)
+            return Answer(query, self.settings.not_found_message)
         length_limited = cut and token_budget < self.settings.max_answer_chars
         return Answer(query, "\n\n".join(parts), tuple(quoted), length_limited)
 
