@@ -40,14 +40,20 @@ async def create_case(
         await conversations.get_owned(conn, caller, body.conversation_id) is None
     ):
         raise not_found("conversation")
-    row = await store.create(
-        conn,
-        caller,
-        subject=body.subject,
-        description=body.description,
-        priority=body.priority.value,
-        conversation_id=body.conversation_id,
-    )
+    try:
+        row = await store.create(
+            conn,
+            caller,
+            subject=body.subject,
+            description=body.description,
+            priority=body.priority.value,
+            conversation_id=body.conversation_id,
+        )
+    except Exception as exc:
+        # The conversation was deleted after the check above: same answer as missing.
+        if body.conversation_id is not None and store.is_foreign_key_violation(exc):
+            raise not_found("conversation") from None
+        raise
     await runtime.hooks.notify(
         "supportai_case_created",
         event={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,18 @@ async def create(
     )
     assert row is not None
     return dict(row._mapping)
+
+
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    """True when an insert named a row that no longer exists (SQLite or PostgreSQL).
+
+    A case links a conversation its owner may delete at any moment, also
+    between the ownership check and the insert; the database then refuses the
+    link, and the caller must get the same 404 as for a missing conversation.
+    """
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "FOREIGN KEY" in str(exc)
+    return type(exc).__name__ == "ForeignKeyViolationError"
 
 
 async def list_owned(
