@@ -27,8 +27,9 @@ KC = tables.case_comments
 
 
 async def _conversation(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
-    response = await client.post("/conversations", json={"title": "about my invoice"},
-                                 headers=headers)
+    response = await client.post(
+        "/conversations", json={"title": "about my invoice"}, headers=headers
+    )
     assert response.status_code == 200, response.text
     return int(response.json()["conversation_id"])
 
@@ -92,8 +93,9 @@ async def test_linking_a_conversation_that_is_not_mine_is_404(supportai_app, sup
     assert absent.status_code == 404, absent.text
     assert absent.json()["reason"] == "not_found"
     for foreign in (bobs, other_tenant):
-        response = await client.post("/cases", json={**body, "conversation_id": foreign},
-                                     headers=ME)
+        response = await client.post(
+            "/cases", json={**body, "conversation_id": foreign}, headers=ME
+        )
         assert response.status_code == 404, response.text
         assert response.json() == absent.json()
     assert await _count(app, K) == 0  # no half-made case
@@ -126,9 +128,7 @@ async def test_list_mine_newest_first_with_status_filter(supportai_app, supporta
         assert [c["subject"] for c in theirs] == [subject]
 
 
-async def test_get_shows_public_comments_only_and_comments_append(
-    supportai_app, supportai_client
-):
+async def test_get_shows_public_comments_only_and_comments_append(supportai_app, supportai_client):
     app = supportai_app()
     client = supportai_client(app)
     case = await _case(client, ME)
@@ -140,13 +140,17 @@ async def test_get_shows_public_comments_only_and_comments_append(
         ):
             await conn.execute(
                 KC.insert().values(
-                    case_id=case_id, tenant_id="t1", author_id="agent-7", author_role=role,
-                    visibility=visibility, body=text, created_at=datetime.now(UTC),
+                    case_id=case_id,
+                    tenant_id="t1",
+                    author_id="agent-7",
+                    author_role=role,
+                    visibility=visibility,
+                    body=text,
+                    created_at=datetime.now(UTC),
                 )
             )
 
-    added = await client.post(f"/cases/{case_id}/comments", json={"body": "Thanks!"},
-                              headers=ME)
+    added = await client.post(f"/cases/{case_id}/comments", json={"body": "Thanks!"}, headers=ME)
     assert added.status_code == 200, added.text
     assert added.json()["author_role"] == "user"
     assert added.json()["body"] == "Thanks!"
@@ -176,14 +180,16 @@ async def test_resolved_or_closed_case_refuses_comments(supportai_app, supportai
     case_id = (await _case(client, ME))["case_id"]
 
     await _set_status(app, case_id, "pending")  # waiting on the user: still open to them
-    pending = await client.post(f"/cases/{case_id}/comments", json={"body": "more info"},
-                                headers=ME)
+    pending = await client.post(
+        f"/cases/{case_id}/comments", json={"body": "more info"}, headers=ME
+    )
     assert pending.status_code == 200, pending.text
 
     for status in ("resolved", "closed"):
         await _set_status(app, case_id, status)
-        refused = await client.post(f"/cases/{case_id}/comments", json={"body": "hello?"},
-                                    headers=ME)
+        refused = await client.post(
+            f"/cases/{case_id}/comments", json={"body": "hello?"}, headers=ME
+        )
         assert refused.status_code == 409, refused.text
         body = refused.json()
         assert body["degraded"] is True
@@ -204,10 +210,12 @@ async def test_foreign_cases_are_indistinguishable_from_missing(supportai_app, s
 
     for headers in (NEIGHBOUR, STRANGER):
         for method, suffix, body in (("GET", "", None), ("POST", "/comments", {"body": "hi"})):
-            foreign = await client.request(method, f"/cases/{case_id}{suffix}", json=body,
-                                           headers=headers)
-            absent = await client.request(method, f"/cases/{missing}{suffix}", json=body,
-                                          headers=headers)
+            foreign = await client.request(
+                method, f"/cases/{case_id}{suffix}", json=body, headers=headers
+            )
+            absent = await client.request(
+                method, f"/cases/{missing}{suffix}", json=body, headers=headers
+            )
             assert foreign.status_code == absent.status_code == 404, (method, headers)
             assert foreign.json() == absent.json() == expected.json()
     assert await _count(app, KC) == 0  # nobody else commented on my case
@@ -254,3 +262,26 @@ async def test_comment_racing_a_close_is_refused(supportai_app, supportai_client
     assert response.status_code == 409, response.text
     assert response.json()["reason"] == "case_closed"
     assert await _count(app, KC) == 0
+
+
+async def test_linking_a_conversation_deleted_meanwhile_is_404(supportai_app, supportai_client):
+    """The owner deletes a conversation while a case linking it is being created.
+
+    The case request saw the conversation, but the delete commits first: the
+    answer must be the same 404 as for a missing conversation, not a 500 from
+    the foreign key.
+    """
+    app = supportai_app()
+    client = supportai_client(app)
+    cid = await _conversation(client, ME)
+    body = {"subject": "s", "description": "d", "conversation_id": cid}
+
+    async with app.state.supportai.database.connection() as other, other.transaction():
+        await other.execute(tables.conversations.delete().where(tables.conversations.c.id == cid))
+        create = asyncio.create_task(client.post("/cases", json=body, headers=ME))
+        await asyncio.sleep(0.5)
+        assert not create.done()
+    response = await asyncio.wait_for(create, 10)
+    assert response.status_code == 404, response.text
+    assert response.json()["reason"] == "not_found"
+    assert await _count(app, K) == 0

@@ -134,7 +134,8 @@ async def test_get_returns_messages_in_order_with_classification(supportai_app, 
     assert fresh.json()["messages"] == []
 
     turn = await client.post(
-        f"/conversations/{cid}/messages", json={"content": "How do I reset my password?"},
+        f"/conversations/{cid}/messages",
+        json={"content": "How do I reset my password?"},
         headers=ME,
     )
     assert turn.status_code == 200, turn.text

@@ -93,9 +93,7 @@ async def test_accept_again_never_moves_accepted_at_backwards(supportai_app, sup
     assert len(await _rows(app)) == 1
 
 
-async def test_new_version_asks_again_and_stale_version_is_refused(
-    supportai_app, supportai_client
-):
+async def test_new_version_asks_again_and_stale_version_is_refused(supportai_app, supportai_client):
     old_app = supportai_app(disclosure_version="2026-01")
     old = supportai_client(old_app)
     accepted = await old.post("/disclosure/accept", json={"version": "2026-01"}, headers=ME)

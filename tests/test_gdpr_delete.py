@@ -51,23 +51,29 @@ def _order_tool() -> object:
         return {"order_id": arguments["order_id"], "state": "shipped", "for": caller}
 
     def supportai_register_tools(register: Callable[[Tool], None]) -> None:
-        register(Tool(name="order_status", description="Where is my order?",
-                      handler=order_status))
+        register(Tool(name="order_status", description="Where is my order?", handler=order_status))
 
     return plugin(supportai_register_tools=supportai_register_tools)
 
 
 def _tool_round(call_id: str) -> list[Any]:
-    return [ToolCallRequest(call_id, "order_status", {"order_id": "A-42"}), Usage(12, 3),
-            Finish("tool_calls")]
+    return [
+        ToolCallRequest(call_id, "order_status", {"order_id": "A-42"}),
+        Usage(12, 3),
+        Finish("tool_calls"),
+    ]
 
 
 def _app(supportai_app: Any) -> Any:
     # Two turns, each a tool round then an answer: backend calls 0-1 and 2-3.
-    backend = ScriptedBackend([
-        _tool_round("call-1"), ScriptedBackend.answer("Order A-42 has shipped."),
-        _tool_round("call-2"), ScriptedBackend.answer("Still shipped."),
-    ])
+    backend = ScriptedBackend(
+        [
+            _tool_round("call-1"),
+            ScriptedBackend.answer("Order A-42 has shipped."),
+            _tool_round("call-2"),
+            ScriptedBackend.answer("Still shipped."),
+        ]
+    )
     return supportai_app(plugins=[backend_plugin(backend), _order_tool()], llm_backend="scripted")
 
 
@@ -105,7 +111,8 @@ async def _dangling(conn: Any, before: Reached) -> dict[str, int]:
     """Rows that still point (by any foreign key) at a row reached before the delete."""
     found: dict[str, int] = {}
     conversation = await conn.fetch_val(
-        sa.select(sa.func.count()).select_from(tables.conversations)
+        sa.select(sa.func.count())
+        .select_from(tables.conversations)
         .where(tables.conversations.c.id.in_(sorted(before[CONVERSATIONS])))
     )
     if conversation:
@@ -116,8 +123,7 @@ async def _dangling(conn: Any, before: Reached) -> dict[str, int]:
             if not targets:
                 continue
             count = await conn.fetch_val(
-                sa.select(sa.func.count()).select_from(table)
-                .where(fk.parent.in_(sorted(targets)))
+                sa.select(sa.func.count()).select_from(table).where(fk.parent.in_(sorted(targets)))
             )
             if count:
                 found[f"{table.name}.{fk.parent.name}"] = int(count)
@@ -125,8 +131,9 @@ async def _dangling(conn: Any, before: Reached) -> dict[str, int]:
 
 
 async def _turn(client: httpx.AsyncClient, cid: int, text: str) -> dict[str, Any]:
-    response = await client.post(f"/conversations/{cid}/messages", json={"content": text},
-                                 headers=ME)
+    response = await client.post(
+        f"/conversations/{cid}/messages", json={"content": text}, headers=ME
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert body["status"] == "complete", body
@@ -171,7 +178,8 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
     kept_turn = await _turn(client, keep, "And order A-42 again?")
 
     case = await client.post(
-        "/cases", json={"subject": "Order", "description": "late", "conversation_id": cid},
+        "/cases",
+        json={"subject": "Order", "description": "late", "conversation_id": cid},
         headers=ME,
     )
     assert case.status_code == 200, case.text
@@ -183,8 +191,9 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
     admin = as_admin("t1")
     viewed = await client.get(f"/admin/conversations/{cid}", headers=admin)
     assert viewed.status_code == 200, viewed.text
-    changed = await client.post(f"/admin/cases/{case_id}/status", json={"status": "pending"},
-                                headers=admin)
+    changed = await client.post(
+        f"/admin/cases/{case_id}/status", json={"status": "pending"}, headers=admin
+    )
     assert changed.status_code == 200, changed.text
 
     database = app.state.supportai.database
@@ -214,14 +223,20 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
         for name in CASCADED:
             table = tables.metadata.tables[name]
             count = await conn.fetch_val(
-                sa.select(sa.func.count()).select_from(table)
+                sa.select(sa.func.count())
+                .select_from(table)
                 .where(table.c.id.in_(sorted(before[name])))
             )
             assert count == 0, name
         survivors = {
-            name: [dict(r._mapping) for r in await conn.fetch_all(
-                sa.select(tables.metadata.tables[name])
-                .where(tables.metadata.tables[name].c.id.in_(sorted(before[name]))))]
+            name: [
+                dict(r._mapping)
+                for r in await conn.fetch_all(
+                    sa.select(tables.metadata.tables[name]).where(
+                        tables.metadata.tables[name].c.id.in_(sorted(before[name]))
+                    )
+                )
+            ]
             for name in KEPT
         }
         audit_after = await _audit_rows(conn)
@@ -232,8 +247,10 @@ async def test_delete_leaves_no_row_referencing_the_conversation(supportai_app, 
     assert kept_case["conversation_id"] is None
     assert kept_case["subject"] == "Order"
     assert len(survivors["support_ai_usage"]) == len(before["support_ai_usage"])
-    assert all(u["conversation_id"] is None and u["message_id"] is None
-               for u in survivors["support_ai_usage"])
+    assert all(
+        u["conversation_id"] is None and u["message_id"] is None
+        for u in survivors["support_ai_usage"]
+    )
     assert sum(u["cost_micros"] for u in survivors["support_ai_usage"]) > 0
     assert audit_after == audit_before  # admin actions are retained as they were
     assert kept_after == kept_before  # the other conversation lost nothing

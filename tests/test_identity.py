@@ -95,11 +95,14 @@ async def _host_lifespan_only(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
-def _host(support: Any, lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]],
-          *, auth: bool = True) -> Starlette:
+def _host(
+    support: Any,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]],
+    *,
+    auth: bool = True,
+) -> Starlette:
     middleware = [Middleware(AuthenticationMiddleware, backend=TokenAuth())] if auth else []
-    return Starlette(routes=[Mount(PREFIX, app=support)], middleware=middleware,
-                     lifespan=lifespan)
+    return Starlette(routes=[Mount(PREFIX, app=support)], middleware=middleware, lifespan=lifespan)
 
 
 @pytest.fixture
@@ -131,12 +134,12 @@ async def test_lazy_start_401_and_scoped_callers(support):
         anonymous = await client.get(f"{PREFIX}/conversations")
         assert anonymous.status_code == 401, anonymous.text
         assert anonymous.json()["reason"] == "unauthenticated"
-        no_tenant = await client.get(f"{PREFIX}/conversations",
-                                     headers=bearer("t1", "carol", kind="plain"))
+        no_tenant = await client.get(
+            f"{PREFIX}/conversations", headers=bearer("t1", "carol", kind="plain")
+        )
         assert no_tenant.status_code == 401, no_tenant.text
 
-        created = await client.post(f"{PREFIX}/conversations", json={"title": "hello"},
-                                    headers=ME)
+        created = await client.post(f"{PREFIX}/conversations", json={"title": "hello"}, headers=ME)
         assert created.status_code == 200, created.text
         cid = created.json()["conversation_id"]
         mine = await client.get(f"{PREFIX}/conversations/{cid}", headers=ME)
@@ -152,19 +155,22 @@ async def test_admin_role_comes_from_the_auth_scopes(support):
     host = _host(support, _host_lifespan_only)
     async with host.router.lifespan_context(host), _client(host) as client:
         for headers, subject in ((ME, "t1 case"), (STRANGER, "t2 case")):
-            case = await client.post(f"{PREFIX}/cases", headers=headers,
-                                     json={"subject": subject, "description": "d"})
+            case = await client.post(
+                f"{PREFIX}/cases", headers=headers, json={"subject": subject, "description": "d"}
+            )
             assert case.status_code == 200, case.text
 
         user = await client.get(f"{PREFIX}/admin/cases", headers=ME)
         assert user.status_code == 403, user.text
         assert user.json()["reason"] == "forbidden"
-        other_scope = await client.get(f"{PREFIX}/admin/cases",
-                                       headers=bearer("t1", "dave", "support_ai_reader"))
+        other_scope = await client.get(
+            f"{PREFIX}/admin/cases", headers=bearer("t1", "dave", "support_ai_reader")
+        )
         assert other_scope.status_code == 403, other_scope.text
 
-        admin = await client.get(f"{PREFIX}/admin/cases",
-                                 headers=bearer("t1", "root", "support_ai_admin"))
+        admin = await client.get(
+            f"{PREFIX}/admin/cases", headers=bearer("t1", "root", "support_ai_admin")
+        )
         assert admin.status_code == 200, admin.text
         # An admin sees the tenant's cases, and only that tenant's.
         assert [c["subject"] for c in admin.json()["items"]] == ["t1 case"]
@@ -205,6 +211,7 @@ async def test_host_without_authentication_middleware_gets_401_not_500(support):
 async def test_user_class_with_user_id_but_no_identity(support):
     host = _host(support, _host_lifespan_only)
     async with host.router.lifespan_context(host), _client(host) as client:
-        response = await client.get(f"{PREFIX}/conversations",
-                                    headers=bearer("t1", "erin", kind="legacy"))
+        response = await client.get(
+            f"{PREFIX}/conversations", headers=bearer("t1", "erin", kind="legacy")
+        )
         assert response.status_code == 200, response.text

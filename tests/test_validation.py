@@ -81,8 +81,9 @@ async def test_conversation_endpoints_reject_bad_input(supportai_app, supportai_
         "before": [0, -5, TOO_BIG_ID, HUGE_ID, "yesterday"],
     }.items():
         for value in values:
-            await _expect_422(client, "GET", "/conversations", ["query", name],
-                              params={name: value})
+            await _expect_422(
+                client, "GET", "/conversations", ["query", name], params={name: value}
+            )
 
     create_cases: list[tuple[Any, list[str | int]]] = [
         ({"title": 5}, ["body", "title"]),
@@ -102,8 +103,9 @@ async def test_conversation_endpoints_reject_bad_input(supportai_app, supportai_
 
     for value in _bad_ids():
         for method in ("GET", "DELETE"):
-            await _expect_422(client, method, f"/conversations/{value}",
-                              ["path", "conversation_id"])
+            await _expect_422(
+                client, method, f"/conversations/{value}", ["path", "conversation_id"]
+            )
 
     assert await _count(app, tables.conversations) == 1  # nothing made, nothing deleted
 
@@ -137,8 +139,9 @@ async def test_case_endpoints_reject_bad_input(supportai_app, supportai_client):
     case_id = created.json()["case_id"]
 
     for value in ("bogus", "OPEN", "", "open,closed"):
-        await _expect_422(client, "GET", "/cases", ["query", "status_filter"],
-                          params={"status_filter": value})
+        await _expect_422(
+            client, "GET", "/cases", ["query", "status_filter"], params={"status_filter": value}
+        )
 
     create_cases: list[tuple[Any, list[str | int]]] = [
         ({"description": "d"}, ["body", "subject"]),
@@ -163,8 +166,9 @@ async def test_case_endpoints_reject_bad_input(supportai_app, supportai_client):
 
     for value in _bad_ids():
         await _expect_422(client, "GET", f"/cases/{value}", ["path", "case_id"])
-        await _expect_422(client, "POST", f"/cases/{value}/comments", ["path", "case_id"],
-                          json={"body": "hi"})
+        await _expect_422(
+            client, "POST", f"/cases/{value}/comments", ["path", "case_id"], json={"body": "hi"}
+        )
 
     comment_cases: list[tuple[Any, list[str | int]]] = [
         ({}, ["body", "body"]),
@@ -189,12 +193,17 @@ async def test_text_limits_accept_the_boundary(supportai_app, supportai_client):
     assert len(conversation.json()["title"]) == 200
     case = await client.post(
         "/cases",
-        json={"subject": "s" * 300, "description": "d" * 10_000, "priority": "low",
-              "conversation_id": conversation.json()["conversation_id"]},
+        json={
+            "subject": "s" * 300,
+            "description": "d" * 10_000,
+            "priority": "low",
+            "conversation_id": conversation.json()["conversation_id"],
+        },
         headers=ME,
     )
     assert case.status_code == 200, case.text
-    comment = await client.post(f"/cases/{case.json()['case_id']}/comments",
-                                json={"body": "b" * 10_000}, headers=ME)
+    comment = await client.post(
+        f"/cases/{case.json()['case_id']}/comments", json={"body": "b" * 10_000}, headers=ME
+    )
     assert comment.status_code == 200, comment.text
     assert len(comment.json()["body"]) == 10_000
