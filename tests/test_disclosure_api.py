@@ -8,6 +8,7 @@ stale disclosure text cannot accept it as if it were the current one.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,16 @@ async def test_status_then_accept_then_accept_again(supportai_app, supportai_cli
     status = (await client.get("/disclosure/status", headers=ME)).json()
     assert status["accepted"] is True
     assert _time(status["accepted_at"]) == second_at
+
+    # A double click (or two tabs) at once: every accept succeeds, still one row.
+    burst = await asyncio.gather(
+        *(
+            client.post("/disclosure/accept", json={"version": "2026-01"}, headers=ME)
+            for _ in range(6)
+        )
+    )
+    assert [r.status_code for r in burst] == [200] * 6, [r.text for r in burst]
+    assert min(_time(r.json()["accepted_at"]) for r in burst) > second_at
 
     rows = await _rows(app)
     assert [(r["tenant_id"], r["user_id"], r["version"]) for r in rows] == [
