@@ -52,7 +52,7 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("playwright is not installed (pip install -e 'examples/host_app[test]')")
     if not CHROMIUM.exists():
@@ -60,6 +60,7 @@ def chromium() -> Iterator[Browser]:
             f"Chromium not found at {CHROMIUM}: apt-get install -y --no-install-recommends "
             "chromium chromium-driver"
         )
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
@@ -256,3 +257,23 @@ def test_a_user_without_the_role_gets_no_admin_page(
     assert response is not None and response.status == 403
     browser_errors[:] = [e for e in browser_errors if "403 (Forbidden)" not in e]
     expect(page.locator("h1")).to_have_text("Admins only")
+
+
+def test_a_user_deletes_a_conversation_for_good(page: Page, server: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "bob@acme.example")
+    page.click("#accept-disclosure")
+    page.fill("#question", "Can I pay by bank transfer?")
+    page.press("#question", "Enter")
+    expect(page.locator("li.message.assistant")).not_to_have_class(re.compile(r"\bstreaming\b"))
+    expect(page.locator("#conversation-list a")).to_have_count(1)
+    conversation_id = int(page.url.rsplit("=", 1)[1])
+    delete = page.locator("#delete-conversation")
+    delete.click()
+    expect(delete).to_have_text("Delete it and everything in it for good")
+    delete.click()
+    expect(page.locator("#notice")).to_contain_text("were deleted")
+    expect(page.locator("#conversation-list")).to_contain_text("No conversations yet.")
+    gone = page.request.get(f"/api/support/ai/conversations/{conversation_id}")
+    assert gone.status == 404

@@ -54,6 +54,9 @@
 
   async function openChat() {
     show($("chat-panel"));
+    // Nothing can be sent until the page knows which conversation is open: a question
+    // typed during loading would otherwise race the reset below.
+    setReadOnly(true);
     await Promise.all([loadConversations(), loadQuota()]);
     const match = /^#c=(\d+)$/.exec(location.hash);
     if (match) await openConversation(Number(match[1]));
@@ -91,6 +94,7 @@
     notice($("notice"), "");
     setReadOnly(false);
     $("escalate").disabled = true;
+    resetDelete(false);
     history.replaceState(null, "", location.pathname);
     for (const a of $("conversation-list").querySelectorAll("a")) a.classList.remove("current");
   }
@@ -107,12 +111,14 @@
       const escalated = conversation.status === "escalated";
       setReadOnly(escalated);
       $("escalate").disabled = escalated;
+      resetDelete(true);
       if (escalated) notice($("notice"), politeReason("conversation_escalated"), "info");
       for (const a of $("conversation-list").querySelectorAll("a")) {
         a.classList.toggle("current", Number(a.dataset.conversationId) === id);
       }
       scrollDown();
     } catch (err) {
+      resetConversation();  // e.g. a deleted conversation's old link: start a fresh one
       notice($("notice"), errorText(err), "error");
     }
   }
@@ -197,6 +203,7 @@
         history.replaceState(null, "", `#c=${created.conversation_id}`);
         $("conversation-title").textContent = created.title || `Conversation ${created.conversation_id}`;
         $("messages").replaceChildren();
+        resetDelete(true);
         loadConversations();
       } catch (err) {
         notice($("notice"), errorText(err), "error");
@@ -352,6 +359,35 @@
       box.replaceChildren(el("p", {}, errorText(err)));
     }
   }
+
+  // -- GDPR delete: two clicks, no modal dialog ---------------------------------------
+
+  function resetDelete(visible) {
+    const button = $("delete-conversation");
+    button.hidden = !visible;
+    button.className = "link";
+    button.textContent = "Delete conversation";
+    delete button.dataset.armed;
+  }
+
+  $("delete-conversation").addEventListener("click", async () => {
+    const button = $("delete-conversation");
+    if (!button.dataset.armed) {
+      button.dataset.armed = "true";
+      button.className = "danger";
+      button.textContent = "Delete it and everything in it for good";
+      return;
+    }
+    try {
+      await call("DELETE", `/conversations/${state.conversationId}`);
+      resetConversation();
+      notice($("notice"), "The conversation and everything derived from it were deleted.", "info");
+      await loadConversations();
+    } catch (err) {
+      resetDelete(true);
+      notice($("notice"), errorText(err), "error");
+    }
+  });
 
   // -- escalation -------------------------------------------------------------------
 
