@@ -60,9 +60,9 @@ def install(attempts: list[str], report: Callable[[str], None] | None = None) ->
             raise refuse(f"getaddrinfo {host!r}")
         return original_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.create_connection = create_connection  # type: ignore[assignment]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.create_connection = create_connection
     socket.getaddrinfo = getaddrinfo
 
     def restore() -> None:

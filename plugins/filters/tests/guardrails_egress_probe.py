@@ -39,10 +39,10 @@ class Context:
 
 
 async def main() -> dict[str, Any]:
+    from supportai_filters import plugin
+
     from supportai.caller import Caller
     from supportai.filters import FilterContext
-
-    from supportai_filters import plugin
 
     pii = plugin.build_pii_filter(Context())  # type: ignore[arg-type]
     lazy = "guardrails" not in sys.modules
@@ -60,7 +60,7 @@ async def main() -> dict[str, Any]:
         parts.append((await stream.close()).text)
         out.append("".join(parts))
     if "--control" in sys.argv:
-        from guardrails import Guard
+        from guardrails import Guard  # type: ignore[import-untyped]
 
         Guard().validate("an unconfigured guard turns telemetry back on")
     return {"lazy_import": lazy, "loaded": loaded, "outputs": out}

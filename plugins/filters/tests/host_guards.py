@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from guardrails import AsyncGuard, Guard, OnFailAction, Validator, register_validator
-from guardrails.classes.validation.validation_result import FailResult, PassResult
+from guardrails import AsyncGuard, Guard, OnFailAction, Validator, register_validator  # type: ignore[import-untyped]
+from guardrails.classes.validation.validation_result import FailResult, PassResult  # type: ignore[import-untyped]
 
 built: list[Any] = []
 

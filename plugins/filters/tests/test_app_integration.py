@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from supportai.llm import Finish, TextDelta, Usage
 from supportai.settings import Settings
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse
@@ -122,6 +123,7 @@ async def test_training_candidates_are_redacted_by_this_plugin(
     assert r.json()["training_candidate_id"] is not None
 
     import sqlalchemy as sa
+
     from supportai.store import tables
 
     async with app.state.supportai.database.connection() as conn:

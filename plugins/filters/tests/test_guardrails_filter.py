@@ -19,11 +19,11 @@ from typing import Any
 
 import egress_guard
 import pytest
+from supportai_filters.settings import GuardrailsSettings
+
 from supportai.caller import Caller
 from supportai.errors import ConfigurationError
 from supportai.filters import Block, FilterContext, FilterStream
-
-from supportai_filters.settings import GuardrailsSettings
 
 HERE = Path(__file__).parent
 PROMPT = (
@@ -210,8 +210,8 @@ async def test_answers_streamed_concurrently_do_not_share_state(gf: ModuleType) 
 
 
 def test_every_guard_is_configured_without_metrics(gf: ModuleType) -> None:
-    from guardrails import settings
-    from guardrails.utils.hub_telemetry_utils import HubTelemetry
+    from guardrails import settings  # type: ignore[import-untyped]
+    from guardrails.utils.hub_telemetry_utils import HubTelemetry  # type: ignore[import-untyped]
 
     flt = build(gf, guard_factory="host_guards:async_guard")
     flt.open(CONTEXT)
@@ -227,7 +227,7 @@ def test_every_guard_is_configured_without_metrics(gf: ModuleType) -> None:
 
 def test_only_our_guards_skip_the_api_client(gf: ModuleType) -> None:
     from guardrails import Guard
-    from guardrails.api_client import GuardrailsApiClient
+    from guardrails.api_client import GuardrailsApiClient  # type: ignore[import-untyped]
 
     build(gf)
     assert gf.new_local_guard()._api_client is None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from supportai_filters.pii import (
     KINDS,
     find_spans,
@@ -195,6 +195,19 @@ def test_card_positives(card: str) -> None:
 )
 def test_card_negatives(text: str) -> None:
     assert all(kind != "card" for kind, _ in found(text)), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4111 1111 1111 1111 10.20.30.40 x", "[redacted card number] [redacted IP address] x"),
+        ("4111 1111 1111 1111 3.5 kg", "[redacted card number] 3.5 kg"),
+        ("020 7946 0958 4111 1111 1111 1111", "[redacted phone number] [redacted card number]"),
+        ("4111 1111 1111 1111 020 7946 0958", "[redacted card number] [redacted phone number]"),
+    ],
+)
+def test_a_card_next_to_other_numbers_is_still_found(text: str, expected: str) -> None:
+    assert redact(text) == expected
 
 
 # -- IBAN ---------------------------------------------------------------------------------
@@ -433,3 +446,40 @@ def test_digit_soup_never_breaks_the_finder(text: str) -> None:
     # nothing new: a second pass over redacted text is a no-op.
     once = redact(text)
     assert redact(once) == once
+
+
+ADVERSARIAL = {
+    "digit-dash": "1-",
+    "digit-space": "1 ",
+    "brackets": "(1) ",
+    "plus": "+1 ",
+    "iban-like": "1234 ",
+    "at-signs": "a@",
+    "domain": "b.",
+    "colons": "ab:",
+    "digits": "1",
+    "ssn-like": "123-45-",
+    "url": "a:",
+    "jwt": "eyJ",
+    "words": "abc",
+}
+PREFIX = {"iban-like": "DE89 ", "domain": "a@", "url": "https://"}
+
+
+def _best_time(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        find_spans(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_no_pattern_backtracks_badly_on_long_runs(name: str) -> None:
+    # Four times the text must cost about four times as much, not sixteen: a
+    # pattern that retries a candidate at each position of a run is quadratic.
+    unit, prefix = ADVERSARIAL[name], PREFIX.get(name, "")
+    small = _best_time(prefix + unit * (5_000 // len(unit)))
+    large = _best_time(prefix + unit * (20_000 // len(unit)))
+    assert large < 8 * small + 0.05, (small, large)

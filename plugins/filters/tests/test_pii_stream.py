@@ -9,12 +9,12 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from supportai.caller import Caller
-from supportai.filters import FilterContext, FilterStream
-
 from supportai_filters.pii import MAX_MATCH_CHARS, redact
 from supportai_filters.pii_filter import PiiFilter
 from supportai_filters.settings import PiiSettings
+
+from supportai.caller import Caller
+from supportai.filters import FilterContext, FilterStream
 
 CONTEXT = FilterContext(caller=Caller("tenant-a", "user-1"), conversation_id=1)
 FILLER = "Thanks for reaching out, here is what I found in your account history. "
@@ -98,7 +98,7 @@ WORDS = ["the", "order", "12345", "2024", "price", "$19.99", "v1.2.3", "hello,",
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

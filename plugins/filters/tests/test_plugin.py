@@ -7,6 +7,10 @@ from typing import Any
 
 import pytest
 from pydantic_settings import BaseSettings
+from supportai_filters.pii_filter import PiiFilter
+from supportai_filters.plugin import plugin
+from supportai_filters.settings import GuardrailsSettings, PiiSettings
+
 from supportai.errors import ConfigurationError
 from supportai.plugins import (
     ENTRY_POINT_GROUP,
@@ -19,10 +23,6 @@ from supportai.plugins import (
 )
 from supportai.redaction import builtin_redact, redact
 from supportai.settings import Settings
-
-from supportai_filters.pii_filter import PiiFilter
-from supportai_filters.plugin import plugin
-from supportai_filters.settings import GuardrailsSettings, PiiSettings
 
 if sys.version_info >= (3, 12):
     from importlib.metadata import entry_points

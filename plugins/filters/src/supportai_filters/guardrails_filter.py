@@ -34,13 +34,13 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
-import guardrails.guard
+import guardrails.guard  # type: ignore[import-untyped]
 from guardrails import AsyncGuard, Guard, OnFailAction
 from guardrails import settings as guardrails_settings
-from guardrails.errors import ValidationError
+from guardrails.errors import ValidationError  # type: ignore[import-untyped]
+
 from supportai.errors import ConfigurationError
 from supportai.filters import Block, FilterContext, FilterStream, SentenceStream
-
 from supportai_filters.leakage import LeakDetector, words
 from supportai_filters.pii import make_finder, redact
 from supportai_filters.settings import GuardrailsSettings
@@ -74,7 +74,6 @@ def quiet(guard: Any) -> Any:
 def prepare_guardrails() -> None:
     """Process-wide switches; idempotent."""
     guardrails_settings.disable_tracing = True
-    guardrails_settings.use_server = False
     guardrails_settings.rc.enable_metrics = False
     _install_lazy_api_client()
 

@@ -202,18 +202,28 @@ def _card_ok(raw: str) -> bool:
 def _cards(text: str) -> Iterator[_Candidate]:
     for match in _DIGIT_GROUPS.finditer(text):
         end = match.end()
+        run = match.group()
+        groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
         if text[end : end + 1] in (".", ",") and text[end + 1 : end + 2].isdigit():
-            continue  # a decimal number
-        groups = [(g.start(), g.end()) for g in _GROUP.finditer(match.group())]
+            groups.pop()  # the last group is the start of a decimal number or an address
         index = 0
         while index < len(groups):
             found = None
             digits = 0
             for last in range(index, len(groups)):
-                digits += groups[last][1] - groups[last][0]
+                size = groups[last][1] - groups[last][0]
+                digits += size
                 if digits > 19:
                     break
-                if digits >= 13 and _card_ok(match.group()[groups[index][0] : groups[last][1]]):
+                if last > index:
+                    # Cheap shape checks first, so a long run of short groups
+                    # ("1 2 3 4 ...") costs one pass, not a Luhn check per window.
+                    first_size = groups[index][1] - groups[index][0]
+                    if not (3 <= size <= 6 and 3 <= first_size <= 6):
+                        break
+                    if run[groups[last][0] - 1] != run[groups[index][1]]:
+                        break  # mixed separators
+                if digits >= 13 and _card_ok(run[groups[index][0] : groups[last][1]]):
                     found = last  # keep looking: the longest valid window wins
             if found is None:
                 index += 1
@@ -331,6 +341,8 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
         return 7 <= digits <= 15
     separators = {c for c in raw if not c.isdigit()}
     groups = [g for g in _PHONE_GROUPS.split(raw) if g]
+    if sum(len(g) == 1 for g in groups) > 1:
+        return False  # "1 2 3 4 5 6 7 8 9" is a list, not a number
     if _SSN_SHAPE.fullmatch(raw):
         return False  # "000-12-3456" has the shape of an SSN, never of a phone number
     if not 9 <= digits <= 12:
@@ -357,9 +369,21 @@ def _phone_segments(start: int, raw: str) -> Iterator[_Candidate]:
     redacted with the number, but no digit of the number is left out.
     """
     pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
+    counts = [sum(c.isdigit() for c in raw[a:b]) for a, b in pieces]
     merged: list[list[int]] = []
     for first in range(len(pieces)):
-        for last in range(len(pieces) - 1, first - 1, -1):
+        # Extend while a window could still be a number (at most 17 digits, at
+        # most one single-digit group), then try the longest first.
+        digits = singles = 0
+        lasts: list[int] = []
+        for last in range(first, len(pieces)):
+            digits += counts[last]
+            singles += counts[last] == 1
+            if digits > 17 or singles > 1:
+                break
+            if digits >= 7:
+                lasts.append(last)
+        for last in reversed(lasts):
             begin, stop = pieces[first][0], pieces[last][1]
             if _phone_ok(raw[begin:stop]):
                 if merged and begin <= merged[-1][1]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from supportai.filters import FilterContext, FilterStream, HoldbackStream
-
 from supportai_filters.pii import make_finder
 from supportai_filters.settings import PiiSettings
 

@@ -10,15 +10,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from supportai.hookspecs import Register, hookimpl
-
 from supportai_filters.pii import redact
 from supportai_filters.pii_filter import PiiFilter
 from supportai_filters.settings import GuardrailsSettings, PiiSettings
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
-    from supportai.plugins import ProviderContext
 
+    from supportai.plugins import ProviderContext
     from supportai_filters.guardrails_filter import GuardrailsFilter
 
 

@@ -1,7 +1,7 @@
 """guardrails-ai validators registered by this plugin.
 
 This module imports guardrails-ai at import time, so only
-:mod:`supportai_filters.guardrails_runtime` imports it, and only when the
+:mod:`supportai_filters.guardrails_filter` imports it, and only when the
 ``guardrails`` filter is built: an app that does not enable that filter never
 pays the ~4 s import.
 
@@ -21,15 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from guardrails import OnFailAction, Validator, register_validator
-from guardrails.classes.validation.validation_result import (
+from guardrails import OnFailAction, Validator, register_validator  # type: ignore[import-untyped]
+from guardrails.classes.validation.validation_result import (  # type: ignore[import-untyped]
     ErrorSpan,
     FailResult,
     PassResult,
     ValidationResult,
 )
-from supportai.filters import Span, apply_spans
 
+from supportai.filters import Span, apply_spans
 from supportai_filters.leakage import LeakDetector
 from supportai_filters.terms import TermMatcher
 
