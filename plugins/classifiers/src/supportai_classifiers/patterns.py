@@ -207,7 +207,7 @@ _BEFORE = (
 _TARGET = (
     r"(?:instructions?|instruction set|directions?|directives?|prompts?|rules|guidelines"
     r"|guardrails|commands|orders|programming|constraints|restrictions|polic(?:y|ies)"
-    r"|(?:system|developer) (?:prompt|message)s?|training|context)"
+    r"|(?:system|developer) (?:prompt|message)s?|training|context|guidance)"
 )
 _STRONG_TARGET = (
     r"(?:instructions|instruction set|directives|system prompt|system message|developer message"
@@ -252,6 +252,11 @@ _INSULT = (
     r"|piece of (?:shit|crap|garbage)"
     r"|assholes?|bastards?|jerks?|dickheads?|cretins?|fools?|halfwits?|dimwits?|clueless idiots)"
 )
+#: Who an insult can be aimed at through "your ...": people, not the product.
+_PEOPLE_NOUNS = (
+    r"(?:(?:\w+ )?(?:team|staff|agents?|people|developers?|employees|company|ceo|founders?"
+    r"|boss|managers?|support|customer service|engineers?|reps?))"
+)
 _PEOPLE = (
     r"(?:you|your (?:\w+ )?(?:ceo|staff|team|office|family|agents?|developers?|employees?|boss"
     r"|house|people|company|founders?|support)|whoever|him|her|them|everyone|everybody"
@@ -292,7 +297,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         r"\byour (?:new|only|real|true|actual) (?:task|instructions?|job|goal|purpose|role"
-        r"|mission|directive) (?:is|are|will be|now is)\b",
+        r"|mission|directive) (?:is|are|will be|now is)\b|\byour (?:new|only|real) (?:task"
+        r"|directive|instructions?|job|role|mission)\s?:",
     ),
     _rule(
         "new_instructions",
@@ -362,6 +368,13 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:new|system|now)\b",
     ),
     _rule(
+        "forged_delimiter",
+        PROMPT_INJECTION,
+        1.0,
+        r"(?:#{2,}|={3,}|\*{3,}|-{3,}|\[{2,}|<{2,}) ?(?:system|admin|developer|instructions?"
+        r"|root|override|sudo)\b ?(?:#{2,}|={3,}|\*{3,}|-{3,}|\]{2,}|>{2,}|:)",
+    ),
+    _rule(
         "forged_system_turn",
         PROMPT_INJECTION,
         0.6,
@@ -428,7 +441,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "prompt_extraction",
         PROMPT_INJECTION,
         1.0,
-        r"\bwhat (?:were|have) you (?:been )?(?:told|instructed|given|programmed)\b",
+        r"\bwhat (?:\w+ ){0,2}(?:were|have) you (?:been )?(?:told|instructed|given|programmed)\b",
     ),
     _rule(
         "prompt_extraction",
@@ -483,6 +496,93 @@ SECURITY_RULES: tuple[Rule, ...] = (
         0.6,
         r"\b(?:you are|act as|pretend to be) (?:a |an )?(?:linux )?(?:terminal|shell|console)"
         r"|\b(?:cat|rm|curl|wget) /(?:etc|var|home|root)\b",
+    ),
+    _rule(
+        "prefix_forcing",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:start|begin|prefix|open) (?:your|each|every) (?:reply|response|answer|output"
+        r"|message)s? with\b",
+    ),
+    _rule(
+        "indirect_injection",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:note|message|instructions?|attention|reminder) (?:to |for )?"
+        r"(?:the |any |all )?(?:ai|assistant|chatbot|bot|llm|model|language model|gpt)s?\b"
+        r"|\b(?:ai|assistant|chatbot|llm|model|gpt)s? (?:reading|processing|summari[sz]ing"
+        r"|parsing|handling) this(?: \w+)?\s?[:,]",
+    ),
+    _rule(
+        "summariser_instruction",
+        PROMPT_INJECTION,
+        0.6,
+        r"\bwhen you (?:summari[sz]e|read|process|parse|see|translate|analy[sz]e) this\b",
+    ),
+    _rule(
+        "data_exfiltration",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:forward|send|email|mail|post|upload|copy) (?:me |us )?(?:all |the )?"
+        r"(?:user s|users|customer s|customers|other users|their|his|her)\b.{0,40}"
+        r"\b(?:to me|to us|to \S+@\S+)",
+    ),
+    _rule(
+        "only_my_rules",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:only|sole) (?:guidance|instructions?|rules?|orders?|authority|directives?)"
+        r" (?:that )?(?:counts?|matters?|applies|apply|you (?:follow|obey|need|have))\b",
+    ),
+    _rule(
+        "reprogrammed",
+        PROMPT_INJECTION,
+        1.0,
+        r"\byou (?:have |ve |were |are )?(?:been |now )?(?:re ?programmed|re ?configured"
+        r"|re ?trained|overridden|updated by (?:the |your )?(?:developers?|admins?|creators?))\b",
+    ),
+    _rule(
+        "fake_policy",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:new|updated|important|official) (?:company |security |internal )?"
+        r"(?:polic(?:y|ies)|rules?|directives?) (?:from|by) (?:the |your )?(?:developers?|admins?"
+        r"|administrators?|creators?|openai|anthropic|management|engineering|makers?)\b"
+        r"|\b(?:assistants?|you|bots?) (?:are now|must now|should now|are hereby) (?:\w+ )?"
+        r"(?:allowed|permitted|authori[sz]ed|required|free)? ?(?:to )?(?:reveal|share|disclose"
+        r"|give|leak|send|show|expose)\b",
+    ),
+    _rule(
+        "hidden_context",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:including|with|plus|and|even) (?:any |all |the )?hidden (?:parts?|messages?|text"
+        r"|instructions|content|context|prompts?|sections?|notes)\b"
+        r"|\b(?:contents?|text|wording|body|full text) of (?:your|the) (?:\w+ )?(?:prompt"
+        r"|instructions|system message|rules|configuration)\b",
+    ),
+    _rule(
+        "markdown_exfiltration",
+        PROMPT_INJECTION,
+        1.0,
+        r"!\[[^\]]*\]\(\s*(?:https?:)?//[^)\s]*\?[^)\s]*(?:\{|\[|conversation|history|prompt"
+        r"|secret|token|password|data=|chat)",
+    ),
+    _rule(
+        "tool_abuse",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:call|invoke|use|run|trigger|execute) (?:the |your )?(?:\w+ )?(?:tool|function"
+        r"|api|endpoint)\b.{0,100}\b(?:skip|bypass|without|no need for|ignore|override)"
+        r" (?:the |any |all )?(?:verification|checks?|approval|confirmation|validation"
+        r"|authentication|limits?)\b",
+    ),
+    _rule(
+        "skip_checks",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:skip|bypass|ignore) (?:all |the |any )?(?:verification|security checks"
+        r"|identity checks?|approval|fraud checks?)\b",
     ),
     _rule(
         "encoded_instructions",
@@ -573,6 +673,15 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"(?:instructies|regels|opdrachten)",
     ),
     _rule(
+        "forget_everything_ml",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:olvida|olvide|ignora|oublie|oubliez|vergiss|vergessen sie|dimentica|esqueca"
+        r"|esquece|vergeet) (?:todo|tout|alles|tutto|tudo)\b(?: (?:lo|ce qui|was|quello|o que"
+        r"|wat))?(?: \w+)? ?(?:anterior|precede|davor|oben|bisher|bisherige|precedente|prima"
+        r"|antes|hiervoor|ervoor|de antes|ci dessus)",
+    ),
+    _rule(
         "override_instructions_ru",
         PROMPT_INJECTION,
         1.0,
@@ -592,7 +701,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "override_instructions_zh",
         PROMPT_INJECTION,
         1.0,
-        r"(?:忽略|无视|忘记|忽视|不要理会|不要遵守)[^。！？]{0,8}(?:指令|指示|说明|规则|提示)",
+        r"(?:忽略|无视|無視|忘记|忘記|忽视|忽視|不要理会|不要理會|不要遵守)[^。！？]{0,8}"
+        r"(?:指令|指示|说明|說明|规则|規則|提示)",
         "text",
     ),
     _rule(
@@ -649,6 +759,27 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:tu es|eres|du bist|sei|voce e|jestes|actua|agis|handle|agisci|aja|act)"
         r"(?: maintenant| ahora| jetzt| ora| agora| now)?(?: como| comme| als| come| as)?"
         r" (?:dan|stan)\b",
+    ),
+    _rule(
+        "persona",
+        JAILBREAK,
+        1.0,
+        r"\b(?:activate|enable|start|run|load|use)\b (?:the )?(?:dan|stan|dude|aim|jailbreak)"
+        r"(?: mode| prompt)?(?: v?\d+(?:\.\d+)?)?\b|\bdan (?:v ?)?\d+(?:\.\d+)\b",
+    ),
+    _rule(
+        "persona",
+        JAILBREAK,
+        1.0,
+        r"\b(?:you are|you re|youre|act as|acting as|pretend to be|become|now you are)"
+        r"(?: now)? (?:an? )?(?!chatgpt\b)[a-z]+gpt\b",
+    ),
+    _rule(
+        "role_override",
+        JAILBREAK,
+        0.6,
+        r"\byou (?:are|re) no longer (?:a |an |the |my )?(?:\w+ )?(?:bot|assistant|ai|chatbot"
+        r"|support|helper|agent)\b",
     ),
     _rule(
         "jailbreak_mode",
@@ -765,8 +896,15 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "no_restrictions_es",
         JAILBREAK,
         1.0,
-        r"\b(?:eres|ia|asistente|actua|tu)\b.{0,40}\bsin (?:\w+ )?(?:restricciones|reglas"
-        r"|limites|filtros|censura)\b",
+        r"\b(?:eres|ia|asistente|actua|tu)\b.{0,40}\bsin (?:\w+ )?(?:restriccion|restricciones"
+        r"|reglas|limites|filtros|censura)\b",
+    ),
+    _rule(
+        "no_restrictions_es",
+        JAILBREAK,
+        1.0,
+        r"\b(?:no|ya no) tienes (?:ninguna |ningun |mas )?(?:\w+ )?(?:restriccion"
+        r"|restricciones|reglas|limites|filtros|censura)\b",
     ),
     _rule(
         "no_restrictions_de",
@@ -787,8 +925,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "directed_insult",
         ABUSIVE,
         1.0,
-        rf"\b(?:you|you re|youre|u|ur|your (?:\w+ ){{0,2}}(?:are|is)|you are all|you guys"
-        rf"|you all)\b.{{0,30}}\b{_INSULT}\b",
+        rf"\b(?:you|you re|youre|u|ur|you are all|you guys|you all|your {_PEOPLE_NOUNS}"
+        rf" (?:are|is))\b.{{0,30}}\b{_INSULT}\b",
     ),
     _rule("directed_profanity", ABUSIVE, 1.0, r"f\*+c?k (?:you|u|off|yourself)\b"),
     _rule(
@@ -797,7 +935,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         1.0,
         r"\b(?:fuck|screw|piss) (?:you|u|off|yourself|this company|your company"
         r"|your team)\b|\bshut (?:the fuck |the hell |your mouth )?up\b|\bgo to hell\b"
-        r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\b(?:fuck|fucking) (?:idiot|moron)",
+        r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\b(?:fuck|fucking) (?:idiot|moron)"
+        r"|\beat shit\b|\bbite me\b|\bsuck it\b",
     ),
     _rule(
         "threat",
@@ -815,6 +954,20 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r" live|your (?:\w+ )?(?:ceo|staff|family|house))",
     ),
     _rule("insult_pile", ABUSIVE, 1.0, rf"\b{_INSULT}\b(?: \w+){{0,2}} {_INSULT}\b"),
+    _rule(
+        "insult_addressee",
+        ABUSIVE,
+        1.0,
+        rf"\b{_INSULT} (?:bot|ai|assistant|machine|chatbot|robot|agents?|staff|people)\b",
+    ),
+    _rule(
+        "threat",
+        ABUSIVE,
+        1.0,
+        r"\b(?:make|turn) your (?:\w+ )?(?:life|day|job|week) (?:a )?(?:living )?(?:hell"
+        r"|miserable|a nightmare)|\bwatch your back\b|\bi know where (?:you|your (?:\w+ )?"
+        r"(?:office|family|house|home|kids|ceo)) (?:live|lives|is|are|work)",
+    ),
 )
 
 
@@ -890,7 +1043,12 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             ),
             (1.0, r"\bwrong\b"),
             (
-                1.5,
+                3.0,
+                r"\b(?:decode|decoding|parse|parsing|sync|upload|import|export|login|server"
+                r"|network|timeout) (?:error|errors|failure)\b",
+            ),
+            (
+                2.5,
                 r"\b(?:kills?|killing) (?:my |the )?browser|\blogs me out\b"
                 r"|\boutside the range\b|\bdeletes\b|\bstill getting\b|\bshows? (?:in|yesterday)",
             ),
@@ -925,7 +1083,7 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (
                 3.0,
                 r"\b(?:log in|login|sign in|signin|password|2fa|two factor|mfa|verification email"
-                r"|username|locked)\b",
+                r"|username|locked)\b|\b(?:admin|user|service|my|an|the) account\b",
             ),
             (
                 2.5,
@@ -942,14 +1100,17 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 r"\b(?:api|endpoint|webhooks?|integration|configure|set up|setup|install"
                 r"|cli|docker|saml|oauth|sso|rate limit|headers|environment variables|cache"
                 r"|payload|custom domain|ip addresses|whitelist|ssl|script|deployment"
-                r"|paginate|zapier|permissions|read only|timezone)\b",
+                r"|paginate|zapier|permissions|read only|timezone|form builder"
+                r"|automation builder|automations?)\b",
             ),
             (
                 2.0,
-                r"\b(?:how do i|how can i|is there a way|what s the|what does|which|maximum"
-                r"|limit|process|jobs?|error code|import|csv|override|build step|the bot"
+                r"\b(?:how do i|how can i|where do i|where can i|is there a way|what s the"
+                r"|what does|which|maximum|limit|process|jobs?|error code|import|csv|override"
+                r"|build step|the bot"
                 r"|role|template|chatbot builder|status page|test email|columns|log|docs"
-                r"|records|notification emails|sender)\b",
+                r"|records|notification emails|sender|filters?|fields?|builder|settings|page"
+                r"|dashboard|sandbox)\b",
             ),
         ),
         OUT_OF_SCOPE: (
