@@ -15,13 +15,14 @@ checked without editing this file.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from supportai.llm import Finish, ToolCallRequest, Usage
+from supportai.llm import Finish, TextDelta, ToolCallRequest, Usage
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_admin, as_user, backend_plugin, plugin
 from supportai.tools import Tool, ToolContext
@@ -287,3 +288,40 @@ async def test_delete_is_404_when_repeated_or_not_mine(supportai_app, supportai_
     again = await client.delete(f"/conversations/{cid}", headers=ME)
     assert again.status_code == 404, again.text
     assert again.json() == refused.json()
+
+
+async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supportai_client):
+    """The user deletes the conversation while its answer is still streaming.
+
+    When the answer ends, the turn's writes (assistant message, usage) must not
+    recreate anything that references the deleted conversation.
+    """
+    gate, paused = asyncio.Event(), asyncio.Event()
+
+    async def pause() -> None:
+        paused.set()
+        await gate.wait()
+
+    backend = ScriptedBackend(
+        [[TextDelta("Hello "), pause, TextDelta("there"), Usage(5, 5), Finish("stop")]]
+    )
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
+    client = supportai_client(app)
+    cid = (await client.post("/conversations", headers=ME)).json()["conversation_id"]
+    turn = asyncio.create_task(
+        client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=ME)
+    )
+    await asyncio.wait_for(paused.wait(), 10)
+    deleted = await client.delete(f"/conversations/{cid}", headers=ME)
+    assert deleted.status_code == 200, deleted.text
+    gate.set()
+    answered = await asyncio.wait_for(turn, 10)
+    assert answered.status_code < 500, answered.text
+    assert answered.json().get("assistant_message_id") is None
+
+    async with app.state.supportai.database.connection() as conn:
+        assert await _reached(conn, cid) == {CONVERSATIONS: {cid}}
+        for table in (tables.messages, tables.intent_classifications, tables.tool_calls):
+            count = await conn.fetch_val(sa.select(sa.func.count()).select_from(table))
+            assert count == 0, table.name
+    assert (await client.get(f"/conversations/{cid}", headers=ME)).status_code == 404
