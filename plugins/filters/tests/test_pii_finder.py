@@ -161,6 +161,7 @@ def test_phone_after_a_year_is_redacted_whole() -> None:
 def test_a_phone_keyword_allows_shorter_local_numbers_and_is_kept() -> None:
     assert redact("tel: 555-1234") == "tel: [redacted phone number]"
     assert_untouched("Room 555-1234 is on the left.")
+    assert_untouched("Call us before 2024-06-12 or after 12/06/2024.")
 
 
 # -- payment cards ---------------------------------------------------------------------------

@@ -329,6 +329,7 @@ _PHONE_KEYWORD = re.compile(
 )
 _PHONE_GROUPS = re.compile(r"[ ().\-/]+")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+_DATE_SHAPE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{2,4}")
 
 
 def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
@@ -337,6 +338,8 @@ def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
         return 8 <= digits <= 15
     if raw.startswith("00") and raw[2:3] != "0":
         return 10 <= digits <= 17  # 00 + an E.164 number
+    if _DATE_SHAPE.fullmatch(raw):
+        return False  # "call before 2024-06-12"
     if keyword:
         return 7 <= digits <= 15
     separators = {c for c in raw if not c.isdigit()}
