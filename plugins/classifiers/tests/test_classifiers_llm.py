@@ -178,3 +178,15 @@ def test_the_api_key_is_secret() -> None:
 def test_building_the_classifier_opens_no_connection(fake_openai: FakeOpenAI) -> None:
     LLMClassifier(LLMClassifierSettings(base_url=fake_openai.base_url))
     assert fake_openai.requests == []
+
+
+def test_a_missing_openai_package_fails_start_up_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from supportai.errors import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # makes `import openai` fail
+    with pytest.raises(ConfigurationError, match=r"supportai-classifiers\[llm\]"):
+        LLMClassifier(LLMClassifierSettings())

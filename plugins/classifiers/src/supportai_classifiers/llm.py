@@ -107,7 +107,7 @@ class LLMClassifier:
     def _make_client(settings: LLMClassifierSettings) -> Any:
         try:
             import openai
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
             raise ConfigurationError(
                 "the 'llm' classifier needs the openai package: "
                 "pip install 'supportai-classifiers[llm]'"
