@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from supportai.llm import Finish, TextDelta, ToolCallRequest, Usage
@@ -290,12 +291,8 @@ async def test_delete_is_404_when_repeated_or_not_mine(supportai_app, supportai_
     assert again.json() == refused.json()
 
 
-async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supportai_client):
-    """The user deletes the conversation while its answer is still streaming.
-
-    When the answer ends, the turn's writes (assistant message, usage) must not
-    recreate anything that references the deleted conversation.
-    """
+async def _delete_mid_turn(supportai_app: Any, supportai_client: Any) -> tuple[Any, Any, int, Any]:
+    """Start a turn, delete its conversation while the answer streams, let it finish."""
     gate, paused = asyncio.Event(), asyncio.Event()
 
     async def pause() -> None:
@@ -316,6 +313,16 @@ async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supp
     assert deleted.status_code == 200, deleted.text
     gate.set()
     answered = await asyncio.wait_for(turn, 10)
+    return app, client, cid, answered
+
+
+async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supportai_client):
+    """The user deletes the conversation while its answer is still streaming.
+
+    When the answer ends, the turn's writes (assistant message, usage) must not
+    recreate anything that references the deleted conversation.
+    """
+    app, client, cid, answered = await _delete_mid_turn(supportai_app, supportai_client)
     assert answered.status_code < 500, answered.text
     assert answered.json().get("assistant_message_id") is None
 
@@ -325,3 +332,20 @@ async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supp
             count = await conn.fetch_val(sa.select(sa.func.count()).select_from(table))
             assert count == 0, table.name
     assert (await client.get(f"/conversations/{cid}", headers=ME)).status_code == 404
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline/turn.py: when persisting the answer fails because the conversation was "
+    "deleted, the reservation is released instead of settled, so the spent tokens are "
+    "never charged (a way around the rate limit and cost cap)",
+)
+async def test_turn_whose_conversation_was_deleted_is_still_charged(
+    supportai_app, supportai_client
+):
+    _, client, _, answered = await _delete_mid_turn(supportai_app, supportai_client)
+    cost = answered.json()["usage"]["cost_micros"]
+    assert cost > 0
+    quota = (await client.get("/quota", headers=ME)).json()
+    assert quota["user_turns"]["used"] == 1
+    assert quota["user_cost_micros"]["used"] == cost
