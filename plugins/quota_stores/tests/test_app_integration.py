@@ -8,6 +8,7 @@ entry point (``SUPPORTAI_PLUGINS=["redis"]``), the way a host would deploy it.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -32,14 +33,51 @@ def redis_settings(base: Settings, redis_url: str, prefix: str, **overrides: Any
             "quota_store": "redis",
             "llm_backend": "scripted",
             "plugin_options": {"redis": {"url": redis_url, "key_prefix": prefix}},
+            # Rate windows aligned with UTC days, like the daily cost bucket, so a test
+            # that crosses a minute boundary still reads the window its turns used.
+            "rate_limit_window_s": 86_400,
             **overrides,
         }
     )
 
 
-def build(factory: Any, settings: Settings) -> Any:
-    backend = ScriptedBackend([ScriptedBackend.answer("Here is how.", usage=USAGE)])
-    return factory(settings, plugins=[backend_plugin(backend)], load_entry_points=True)
+def build(factory: Any, settings: Settings, gate: asyncio.Event | None = None) -> Any:
+    """An app whose model answers only once ``gate`` is set (if given)."""
+    answer = ScriptedBackend.answer("Here is how.", usage=USAGE)
+    script = [gate.wait, *answer] if gate is not None else answer
+    backend = ScriptedBackend([script])
+    app = factory(settings, plugins=[backend_plugin(backend)], load_entry_points=True)
+    app.state.test_backend = backend
+    return app
+
+
+async def all_turns_decided(
+    apps: list[Any], responses: list[asyncio.Task[httpx.Response]], gate: asyncio.Event
+) -> None:
+    """Open ``gate`` once every turn was either refused or reached the model.
+
+    Until then no admitted turn can settle, so no reservation shrinks to its real
+    cost and frees room for a latecomer: all 50 compete for the same 10 slots, as
+    they would if the model were slow.
+    """
+    async with asyncio.timeout(30):
+        while True:
+            reached = sum(len(app.state.test_backend.requests) for app in apps)
+            refused = sum(task.done() for task in responses)
+            if reached + refused >= len(responses):
+                break
+            await asyncio.sleep(0.01)
+    gate.set()
+
+
+def utc_day() -> int:
+    return int(time.time() // 86_400)
+
+
+def skip_if_the_day_changed(day: int) -> None:
+    """The app reserves at the wall clock; across midnight UTC its buckets change."""
+    if utc_day() != day:
+        pytest.skip("the test crossed midnight UTC, so its day buckets changed under it")
 
 
 async def new_conversation(client: httpx.AsyncClient) -> int:
@@ -77,10 +115,17 @@ async def test_fifty_concurrent_turns_through_the_app_admit_exactly_ten(
     settings = redis_settings(
         supportai_settings, redis_url, clean_prefix, user_daily_cost_cap_micros=ADMITS * worst
     )
-    client = supportai_client(build(supportai_app, settings))
+    gate = asyncio.Event()
+    app = build(supportai_app, settings, gate)
+    client = supportai_client(app)
     conversations = [await new_conversation(client) for _ in range(TURNS)]
 
-    responses = await asyncio.gather(*(turn(client, cid) for cid in conversations))
+    day = utc_day()
+    tasks = [asyncio.create_task(turn(client, cid)) for cid in conversations]
+    await all_turns_decided([app], tasks, gate)
+    responses = await asyncio.gather(*tasks)
+    quota = (await client.get("/quota", headers=as_user())).json()
+    skip_if_the_day_changed(day)
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * ADMITS + [429] * (TURNS - ADMITS), [r.text for r in responses]
@@ -88,7 +133,6 @@ async def test_fifty_concurrent_turns_through_the_app_admit_exactly_ten(
     assert {body["reason"] for body in denied} == {"cost_cap_exceeded"}
     assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 429)
 
-    quota = (await client.get("/quota", headers=as_user())).json()
     assert quota["user_cost_micros"]["reserved"] == 0
     assert quota["user_cost_micros"]["used"] == ADMITS * actual <= ADMITS * worst
     assert quota["user_turns"]["used"] == ADMITS
@@ -113,17 +157,23 @@ async def test_two_app_workers_share_one_budget(
     settings = redis_settings(
         supportai_settings, redis_url, clean_prefix, user_daily_cost_cap_micros=ADMITS * worst
     )
-    first = supportai_client(build(supportai_app, settings))
-    second = supportai_client(build(supportai_app, settings))
+    gate = asyncio.Event()
+    apps = [build(supportai_app, settings, gate), build(supportai_app, settings, gate)]
+    first, second = (supportai_client(app) for app in apps)
     conversations = [await new_conversation(first) for _ in range(TURNS)]
     clients = [first, second] * (TURNS // 2)
 
-    responses = await asyncio.gather(
-        *(turn(client, cid) for client, cid in zip(clients, conversations, strict=True))
-    )
+    day = utc_day()
+    tasks = [
+        asyncio.create_task(turn(client, cid))
+        for client, cid in zip(clients, conversations, strict=True)
+    ]
+    await all_turns_decided(apps, tasks, gate)
+    responses = await asyncio.gather(*tasks)
+    quota = (await second.get("/quota", headers=as_user())).json()
+    skip_if_the_day_changed(day)
 
     assert sum(r.status_code == 200 for r in responses) == ADMITS
     assert sum(r.status_code == 429 for r in responses) == TURNS - ADMITS
-    quota = (await second.get("/quota", headers=as_user())).json()
     assert quota["user_turns"]["used"] == ADMITS
     assert quota["user_cost_micros"]["reserved"] == 0
