@@ -72,6 +72,18 @@ async def test_clean_text_passes_unchanged_with_every_space_kept(gf: ModuleType)
     assert (out, blocked, notes) == (text, None, [])
 
 
+async def test_each_character_is_validated_once_even_without_sentence_ends(
+    gf: ModuleType,
+) -> None:
+    # 20 000 characters: sentences, then a long run with no sentence end at all
+    # (checked in forced cuts of at most 400 characters).
+    text = "Your order shipped on Monday. " * 300 + "and then it goes on " * 550
+    stream = build(gf).open(CONTEXT)
+    out, blocked, _ = await run(stream, pieces(text, 4))
+    assert (out, blocked) == (text, None)
+    assert stream.examined_chars == len(text)
+
+
 async def test_personal_data_is_redacted_per_sentence(gf: ModuleType) -> None:
     text = "Sure. Write to ann@example.com today. Card 4111 1111 1111 1111 is on file. Bye"
     out, blocked, notes = await run(build(gf).open(CONTEXT), pieces(text))
