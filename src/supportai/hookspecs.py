@@ -134,11 +134,13 @@ def supportai_system_prompt(
 
 @hookspec
 def supportai_retrieve_context(
-    query: str, caller: Caller, limit: int
+    query: str, caller: Caller, limit: int, context: ProviderContext
 ) -> Sequence[ContextDocument] | Awaitable[Sequence[ContextDocument]]:
     """Return grounding documents for ``query``; results of all plugins are merged.
 
     Backends receive them in ``BackendRequest.context`` and should cite them.
+    ``context`` is the app's provider context, so an implementation can read its
+    plugin settings of *this* app (``context.plugin_settings(Model)``).
     """
     raise NotImplementedError
 

@@ -391,6 +391,7 @@ class Turn:
             query=self.content,
             caller=caller,
             limit=CONTEXT_DOCUMENTS,
+            context=runtime.context,
         ):
             context.extend(found)
         messages = await self._history(system_prompt or "")
