@@ -209,6 +209,7 @@ def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
         if payloads:
             decoded = tuple(normalize(p, decode=True, depth=depth + 1) for p, _ in payloads)
             signals.extend(sorted({kind for _, kind in payloads}))
+    folded_words = frozenset(_WORD.findall(folded))
     return Normalized(
         original=text,
         text=flat,
@@ -217,17 +218,14 @@ def normalize(text: str, *, decode: bool = True, depth: int = 0) -> Normalized:
         squashed=squashed,
         decoded=decoded,
         signals=tuple(signals),
-        folded_words=frozenset(_WORD.findall(folded)),
-        plain_words=frozenset(_WORD.findall(plain)) if plain != folded else frozenset(),
+        folded_words=folded_words,
+        plain_words=folded_words if plain == folded else frozenset(_WORD.findall(plain)),
     )
 
 
 def _join_spaced(match: re.Match[str]) -> str:
-    run = match.group(0)
-    words = re.split(r"  +", run)
-    if len(words) == 1 and " " not in run:
-        return _SPACED_SEP.sub("", run)
-    return " ".join(_SPACED_SEP.sub("", word) for word in words)
+    """``i g n o r e  a l l`` -> ``ignore all``: two or more spaces were a word gap."""
+    return " ".join(_SPACED_SEP.sub("", word) for word in re.split(r"  +", match.group(0)))
 
 
 def _strip_marks(text: str) -> str:

@@ -168,7 +168,7 @@ def _matches(rule: Rule, norm: Normalized) -> bool:
     if rule.view == "text":
         return rule.search(norm.text)
     if rule.view == "plain":
-        return rule.search(norm.plain, norm.plain_words or norm.folded_words)
+        return rule.search(norm.plain, norm.plain_words)
     return rule.search(norm.folded, norm.folded_words)
 
 
