@@ -35,6 +35,7 @@ from supportai_classifiers.settings import LLMClassifierSettings
 log = logging.getLogger("supportai_classifiers.llm")
 
 MAX_OUTPUT_TOKENS = 200
+REASON_CHARS = 200
 
 
 class LLMVerdict(BaseModel):
@@ -138,7 +139,8 @@ class LLMClassifier:
             confidence=round(verdict.confidence, 3),
             refused=verdict.intent in self.refused,
             classifier=self.name,
-            details={"model": self.settings.model, "reason": verdict.reason},
+            # The model's reason is kept short: it is stored and may quote the message.
+            details={"model": self.settings.model, "reason": verdict.reason[:REASON_CHARS]},
         )
 
     async def _ask(self, text: str) -> LLMVerdict:
