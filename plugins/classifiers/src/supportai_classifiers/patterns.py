@@ -197,17 +197,25 @@ _rule = make_rule
 _OVERRIDE = (
     r"(?:ignore|ignoring|disregard|forget|skip|bypass|override|overwrite|discard|abandon"
     r"|nevermind|never mind|stop following|do not follow|don t follow|dont follow|do not obey"
-    r"|don t obey|stop obeying)"
+    r"|don t obey|stop obeying|overlook|omit|neglect|pay no attention to|set aside|scrap"
+    r"|throw out|drop)"
 )
 _QUANT = r"(?:(?:all|any|every|each|the|your|of|these|those|my|its|such) ){0,3}"
+#: "previous instructions" is an attack, "the existing rules of my automation" or "skip the
+#: initial training" or "ignore my previous orders" are support questions: adjectives that
+#: point at the assistant's own set-up go with broad targets, the others only with targets
+#: no product has (instructions, system prompt...).
 _BEFORE = (
-    r"(?:previous|previously|prior|preceding|earlier|above|original|initial|old|former|past"
-    r"|existing|given|current|default|hidden|system|developer|safety|content|internal|pre ?set)"
+    r"(?:previous|previously|prior|preceding|earlier|above|original|initial|foregoing"
+    r"|aforementioned|hidden|system|developer)"
+)
+_BEFORE_WEAK = (
+    r"(?:old|former|past|existing|given|current|default|safety|content|internal|pre ?set)"
 )
 _TARGET = (
-    r"(?:instructions?|instruction set|directions?|directives?|prompts?|rules|guidelines"
-    r"|guardrails|commands|orders|programming|constraints|restrictions|polic(?:y|ies)"
-    r"|(?:system|developer) (?:prompt|message)s?|training|context|guidance)"
+    r"(?:instructions?|instruction set|directions|directives?|prompts?|rules|guidelines"
+    r"|guardrails|commands|programming|(?:system|developer) (?:prompt|message)s?|context"
+    r"|guidance)"
 )
 _STRONG_TARGET = (
     r"(?:instructions|instruction set|directives|system prompt|system message|developer message"
@@ -275,7 +283,10 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\b{_OVERRIDE} {_QUANT}(?:{_BEFORE} ){{1,2}}{_TARGET}\b",
     ),
     _rule(
-        "override_instructions", PROMPT_INJECTION, 1.0, rf"\b{_OVERRIDE} {_QUANT}{_STRONG_TARGET}\b"
+        "override_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_OVERRIDE} {_QUANT}(?:(?:{_BEFORE}|{_BEFORE_WEAK}) ){{0,2}}{_STRONG_TARGET}\b",
     ),
     _rule(
         "forget_everything",
@@ -838,8 +849,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         JAILBREAK,
         1.0,
         r"\b(?:ignore|bypass|disregard|forget|override) (?:all |any |your |the )*"
-        r"(?:content polic(?:y|ies)|ethical (?:guidelines|rules)|safety (?:guidelines|policies"
-        r"|filters))",
+        r"(?:content polic(?:y|ies)|ethical (?:guidelines|rules)|safety (?:guidelines|policy"
+        r"|policies|filters))",
     ),
     _rule(
         "unrestricted_ai",
@@ -1075,7 +1086,7 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             ),
             (
                 2.0,
-                r"\b(?:price|pricing|cost|costs|fee|fees|seats?|per seat|currency|eur|usd"
+                r"\b(?:price|pricing|cost|costs|fee|fees|seats?|per seat|currency|eur|usd|orders?"
                 r"|credit card|my card|bank|paid|pay|tax|tier|nonprofits?)\b",
             ),
         ),
@@ -1110,7 +1121,7 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 r"|build step|the bot"
                 r"|role|template|chatbot builder|status page|test email|columns|log|docs"
                 r"|records|notification emails|sender|filters?|fields?|builder|settings|page"
-                r"|dashboard|sandbox)\b",
+                r"|dashboard|sandbox|training|onboarding|new users|workflows?)\b",
             ),
         ),
         OUT_OF_SCOPE: (
