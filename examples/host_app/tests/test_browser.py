@@ -73,9 +73,9 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # Words arrive 40 ms apart, as a person would see a model type, so that the
-    # "mid-answer" screenshot really is mid-answer.
-    config = make_config(tmp_path_factory.mktemp("browser") / "data", stream_delay_s=0.04)
+    # Words arrive 60 ms apart (about two seconds per answer), as a person would see a
+    # model type, so that the "mid-answer" screenshot really is mid-answer.
+    config = make_config(tmp_path_factory.mktemp("browser") / "data", stream_delay_s=0.06)
     with clean_environment(), live_server(config) as live:
         yield live
 
@@ -143,9 +143,15 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     page.fill("#question", QUESTION)
     page.press("#question", "Enter")
     answer = page.locator("li.message.assistant").first
-    streaming_text = page.locator("li.message.assistant.streaming .text")
-    expect(streaming_text).to_contain_text("password")
-    mid = streaming_text.inner_text()
+    expect(page.locator("li.message.assistant.streaming .text")).to_contain_text("password")
+    # Read "still streaming?" and the text so far in one step, so they belong together.
+    streaming, mid = page.evaluate(
+        """() => {
+            const item = document.querySelector("li.message.assistant");
+            return [item.classList.contains("streaming"), item.querySelector(".text").innerText];
+        }"""
+    )
+    assert streaming, "the answer finished before it could be seen arriving"
     shot(page, "chat-mid-answer")
     expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
     final = answer.locator(".text").inner_text()
@@ -232,9 +238,22 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     reply.locator("textarea").fill("We sent a recovery link to your new address.")
     reply.locator("button[type=submit]").click()
     expect(page.locator("#admin-case-detail .comments")).to_contain_text("recovery link")
-    page.click("button.tab[data-tab=audit]")
-    expect(page.locator("#audit-rows")).to_contain_text("candidate.approved")
+    page.select_option("#admin-case-detail select[aria-label='Case status']", "resolved")
+    expect(page.locator("#admin-notice")).to_contain_text("is now resolved")
     shot(page, "admin-case")
+    page.click("button.tab[data-tab=audit]")
+    audit = page.locator("#audit-rows")
+    for action in ("candidate.approved", "case.commented", "case.status_changed"):
+        expect(audit).to_contain_text(action)
+    shot(page, "admin-audit")
+    sign_out(page)
+
+    # The customer sees the public reply on the resolved case, and can no longer comment.
+    sign_in(page, "alice@acme.example", start="/support/cases")
+    page.locator("#case-list a", has_text=QUESTION).click()
+    expect(page.locator("#case-detail")).to_contain_text("recovery link")
+    expect(page.locator("#case-detail")).to_contain_text("This case is resolved")
+    expect(page.locator("#comment-form")).to_have_count(0)
 
 
 def test_another_tenants_admin_sees_none_of_it(page: Page, server: LiveServer) -> None:
@@ -277,3 +296,31 @@ def test_a_user_deletes_a_conversation_for_good(page: Page, server: LiveServer) 
     expect(page.locator("#conversation-list")).to_contain_text("No conversations yet.")
     gone = page.request.get(f"/api/support/ai/conversations/{conversation_id}")
     assert gone.status == 404
+
+
+def test_the_ticket_form_prefills_from_the_server_without_the_chat_snapshot(
+    page: Page, server: LiveServer
+) -> None:
+    """Opened from a bookmark or another tab: no sessionStorage, so it re-fetches."""
+    from playwright.sync_api import expect
+
+    sign_in(page, "dave@globex.example")
+    api = "/api/support/ai"
+    version = page.request.get(f"{api}/disclosure/status").json()["current_version"]
+    page.request.post(f"{api}/disclosure/accept", data={"version": version})
+    conversation_id = page.request.post(
+        f"{api}/conversations", data={"title": "Invoice for March"}
+    ).json()["conversation_id"]
+    page.request.post(
+        f"{api}/conversations/{conversation_id}/messages",
+        data={"content": "Where do I download my invoices?"},
+        headers={"accept": "application/json"},
+    )
+    escalated = page.request.post(
+        f"{api}/conversations/{conversation_id}/escalate", data={"reason": "missing_knowledge"}
+    ).json()
+    page.goto(escalated["ticket_url"])
+    expect(page.locator("#ticket-subject")).to_have_value("Invoice for March")
+    description = page.locator("#ticket-description")
+    expect(description).to_have_value(re.compile("The assistant did not know the answer"))
+    expect(description).to_have_value(re.compile("Me: Where do I download my invoices"))

@@ -58,7 +58,7 @@
         el("div", { class: "text description" }, c.description),
         el("h3", {}, "Comments"),
         comments.length ? el("ol", { class: "comments" }, comments) : el("p", { class: "muted" }, "No comments yet."),
-        OPEN.has(c.status) ? reply : el("p", { class: "muted" }, "This case is closed. Open a new case if you still need help."),
+        OPEN.has(c.status) ? reply : el("p", { class: "muted" }, `This case is ${c.status}. Open a new case if you still need help.`),
         status,
       );
       show(box);
