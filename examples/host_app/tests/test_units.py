@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from host_app.config import HostConfig, apply_supportai_defaults, supportai_defaults
 from host_app.helpcenter import article_path, render_markdown
 from host_app.passwords import hash_password, verify_password
@@ -71,3 +72,26 @@ def test_session_secret_is_generated_once_and_private(tmp_path: Path) -> None:
     assert len(first) >= 40
     assert config.session_secret() == first
     assert ((tmp_path / "d" / "session_secret").stat().st_mode & 0o777) == 0o600
+
+
+def test_unknown_accounts_cost_a_password_check_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing must not tell which e-mail addresses have accounts."""
+    import host_app.users as users_module
+    from host_app.users import UserStore
+
+    store = UserStore(tmp_path / "users.db")
+    store.setup("pw")
+    checked: list[str] = []
+    real = users_module.verify_password
+
+    def counting(password: str, stored: str) -> bool:
+        checked.append(stored.split("$", 1)[0])
+        return real(password, stored)
+
+    monkeypatch.setattr(users_module, "verify_password", counting)
+    assert store.authenticate("nobody@acme.example", "pw") is None
+    assert store.authenticate("alice@acme.example", "wrong") is None
+    assert store.authenticate(" Alice@ACME.example ", "pw") is not None
+    assert checked == ["scrypt", "scrypt", "scrypt"]
