@@ -227,13 +227,17 @@ _DISCLOSE = (
     r"|expose|copy|paste|write out|quote|list|provide|send|translate|summarize|summarise|spell out"
     r"|read out|read back|disclose|type out|what s|whats)"
 )
-_QUALIFIER = (
-    r"(?:system|developer|initial|original|hidden|secret|internal|starting|first|preceding"
-    r"|base|meta|pre ?prompt|underlying|confidential)"
-)
-_SECRET_THING = (
-    r"(?:prompts?|instructions?|messages?|directives?|rules|configuration|config|context"
-    r"|guidelines|programming)"
+#: What a prompt-extraction request asks for. "The original prompt" is the assistant's;
+#: "the original message I sent" or "the initial configuration of my workspace" are the
+#: user's own things: weak nouns need a strong qualifier (system, hidden...).
+_QUALIFIER = r"(?:system|developer|hidden|secret|internal|pre ?prompt|underlying|confidential|meta)"
+_QUALIFIER_WEAK = r"(?:initial|original|starting|first|preceding|base)"
+_SECRET_STRONG = r"(?:prompts?|instructions?|directives?|guidelines|programming)"
+_SECRET_WEAK = r"(?:messages?|rules|configuration|config|context)"
+_SECRET_ASKED = (
+    rf"(?:(?:(?:{_QUALIFIER}|{_QUALIFIER_WEAK}) ){{1,2}}{_SECRET_STRONG}"
+    rf"|(?:{_QUALIFIER_WEAK} )?{_QUALIFIER} (?:{_QUALIFIER_WEAK} )?{_SECRET_WEAK})"
+    r"(?! (?:of|for|in|on) (?:my|our|a|an|new|each|every|this)\b)"
 )
 _PERSONA_NAMES = (
     r"(?:dan|stan|aim|dude|mongo ?tom|better ?dan|evil ?bot|free ?gpt|anti ?gpt|chaos ?gpt"
@@ -398,7 +402,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         rf"\b(?:what|which) (?:is|are|was|were|s) (?:written |said )?(?:in )?(?:your|the)"
-        rf" (?:(?:{_QUALIFIER}|full|exact|entire) ){{1,2}}{_SECRET_THING}",
+        rf" (?:(?:full|exact|entire) )?{_SECRET_ASKED}",
     ),
     _rule(
         "prompt_extraction",
@@ -406,7 +410,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         1.0,
         rf"\b{_DISCLOSE} (?:me |us )?(?:back )?(?:to me )?(?:out )?(?:all )?(?:of )?"
         rf"(?:(?:the|your|its|entire|full|exact|complete|whole|verbatim) ){{0,3}}"
-        rf"(?:{_QUALIFIER} ){{1,2}}{_SECRET_THING}\b",
+        rf"{_SECRET_ASKED}\b",
     ),
     _rule(
         "prompt_extraction",
@@ -414,7 +418,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         1.0,
         r"\b(?:print|show|reveal|display|output|dump|repeat|recite|tell|give|share|quote|list"
         r"|summarize|summarise|translate|write out|copy) (?:me |us )?(?:back )?(?:to me )?"
-        r"(?:(?:all|of|the|exact|full|complete|entire) )*your (?:\w+ )?"
+        rf"(?:(?:all|of|the|exact|full|complete|entire) )*your (?:(?:{_QUALIFIER}"
+        rf"|{_QUALIFIER_WEAK}|{_BEFORE}|own|current|real|actual|secret) )?"
         r"(?:instructions|prompt|rules|directives|guidelines|programming)\b"
         r"(?! (?:for|on|about|regarding|to|when|if) )",
     ),
@@ -431,8 +436,16 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         r"\b(?:repeat|print|output|show|copy|write out|reproduce|display|paste|dump)"
-        r" (?:all )?(?:of )?(?:the |your )?(?:\w+ )?(?:text|words|content|everything|messages?"
-        r"|conversation|lines) (?:above|before|preceding|prior)\b",
+        r" (?:all )?(?:of )?(?:the |your )?(?:\w+ )?(?:text|words|content|everything"
+        r"|lines) (?:above|before|preceding|prior)\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:repeat|print|output|show|copy|write out|reproduce|display|paste|dump)"
+        r" (?:all )?(?:of )?(?:the |your )?(?:\w+ )?(?:messages?|conversation)"
+        r" (?:above|before|preceding|prior)\b",
     ),
     _rule(
         "prompt_extraction",
@@ -755,7 +768,12 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "squashed",
     ),
     # -- jailbreak: personas and modes ---------------------------------------------------
-    _rule("persona", JAILBREAK, 1.0, rf"\b{_AS_PERSONA}(?: now)? (?:an? |the )?{_PERSONA_NAMES}\b"),
+    _rule(
+        "persona",
+        JAILBREAK,
+        1.0,
+        rf"\b{_AS_PERSONA}(?: now)? (?:an? |the )?{_PERSONA_NAMES}\b(?!['\u2019]s\b)",
+    ),
     _rule(
         "persona",
         JAILBREAK,
@@ -797,15 +815,33 @@ SECURITY_RULES: tuple[Rule, ...] = (
         JAILBREAK,
         1.0,
         r"\b(?:enable|enabled|enter|entering|activate|activated|switch to|switch into|turn on"
-        r"|in|into|now in|go into|unlock) (?:the )?(?:developer|dev|god|sudo|jailbreak|jailbroken"
-        r"|dan|unrestricted|unfiltered|evil|uncensored|chaos|opposite) mode\b",
+        r"|in|into|now in|go into|unlock) (?:the )?(?:god|sudo|jailbreak|jailbroken|dan"
+        r"|unrestricted|unfiltered|evil|uncensored|chaos|opposite) mode\b",
     ),
     _rule(
         "jailbreak_mode",
         JAILBREAK,
         1.0,
-        r"\b(?:developer|dev|god|jailbreak|dan|unrestricted|unfiltered|uncensored) mode"
-        r" (?:enabled|activated|has no|is (?:now )?(?:on|enabled|active)|without|on\b)",
+        r"\b(?:god|jailbreak|dan|unrestricted|unfiltered|uncensored) mode"
+        r" (?:enabled|activated|has no|is (?:now )?(?:on|enabled|active)|without|on\b)"
+        r"|\b(?:developer|dev) mode (?:has no|without|means no|ignores)\b"
+        r"|\byou (?:are|re) (?:now )?(?:in|running in) (?:developer|dev|debug) mode\b",
+    ),
+    _rule(
+        # Many products have a developer mode: asking for it is weak evidence alone.
+        "developer_mode",
+        JAILBREAK,
+        0.6,
+        r"\b(?:enable|enabled|enter|entering|activate|activated|switch to|switch into|turn on"
+        r"|into|now in|go into|unlock) (?:the )?(?:developer|dev|debug) mode\b"
+        r"|\b(?:developer|dev) mode (?:enabled|activated|is (?:now )?(?:on|enabled|active))\b",
+    ),
+    _rule(
+        "answer_without_limits",
+        JAILBREAK,
+        1.0,
+        r"\b(?:answer|answers|answering|respond|responds|responding|reply|replies|talk|speak"
+        rf"|write|output) (?:\w+ )?(?:without|with no) (?:any )?(?:\w+ )?{_NO_LIMITS}\b",
     ),
     _rule(
         "jailbreak_mode",
@@ -1108,7 +1144,8 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
         TECHNICAL: (
             (
                 3.0,
-                r"\b(?:api|endpoint|webhooks?|integration|configure|set up|setup|install"
+                r"\b(?:api|endpoint|webhooks?|integration|configure|configuration|set up|setup"
+                r"|install"
                 r"|cli|docker|saml|oauth|sso|rate limit|headers|environment variables|cache"
                 r"|payload|custom domain|ip addresses|whitelist|ssl|script|deployment"
                 r"|paginate|zapier|permissions|read only|timezone|form builder"
