@@ -203,6 +203,9 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     expect(detail.locator("h2")).to_have_text(QUESTION)
     expect(detail).to_contain_text("priority high")
     expect(page.locator("#case-list")).to_contain_text(QUESTION)
+    page.fill("#comment-form textarea", "I can still sign in on my phone, if that helps.")
+    page.click("#comment-form button[type=submit]")
+    expect(detail.locator(".comments")).to_contain_text("still sign in on my phone")
 
     # The escalated conversation is read-only now.
     page.goto(f"/support/chat#c={conversation_id}")
