@@ -34,6 +34,8 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Containers often give /dev/shm 64 MB, too little for Chromium's renderer.
+    "--disable-dev-shm-usage",
 ]
 DEFAULT_SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-results" / "screenshots"
 SCREENSHOTS = Path(os.environ.get("HOST_APP_SCREENSHOTS_DIR", DEFAULT_SCREENSHOTS))
