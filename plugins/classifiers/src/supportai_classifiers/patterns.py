@@ -298,14 +298,27 @@ SECURITY_RULES: tuple[Rule, ...] = (
         1.0,
         r"\b(?:forget|ignore|disregard) (?:about )?(?:everything|all|anything|whatever)"
         r" (?:(?:that )?(?:you (?:were|have been|ve been|got) (?:told|taught|given|instructed)"
-        r"|(?:written |said )?(?:above|before)|prior|previously|so far|until now|up to now))",
+        r"|(?:written |said )?(?:above|before)|prior|previously|so far|until now|up to now))"
+        # "ignore everything above, I pasted the wrong log" corrects the user's own paste.
+        r"(?!.{0,30}\b(?:wrong|mistake|typo|by accident|accidentally|i pasted|i sent)\b)",
+    ),
+    _rule(
+        # "Updated prompt: the login page still fails" is a support message; what
+        # follows the colon decides.
+        "new_instructions",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:new|updated|revised|real|actual|override|replacement) (?:system )?"
+        r"(?:instructions?|prompt|directives?|system message|rules)\s?[:\-]",
     ),
     _rule(
         "new_instructions",
         PROMPT_INJECTION,
         1.0,
         r"\b(?:new|updated|revised|real|actual|override|replacement) (?:system )?"
-        r"(?:instructions?|prompt|directives?|system message|rules)\s?[:\-]",
+        r"(?:instructions?|prompt|directives?|system message|rules)\s?[:\-] ?(?:you|from now"
+        r"|ignore|forget|always|never|do not|don t|answer|respond|reply|act|pretend|obey"
+        r"|disregard|reveal|print|show|approve|give|grant)\b",
     ),
     _rule(
         "new_instructions",
@@ -526,16 +539,39 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         r"\b(?:start|begin|prefix|open) (?:your|each|every) (?:reply|response|answer|output"
+        r"|message)s? with\s?[:'\"\u201c\u2018]",
+    ),
+    _rule(
+        "prefix_forcing",
+        PROMPT_INJECTION,
+        0.4,
+        r"\b(?:start|begin|prefix|open) (?:your|each|every) (?:reply|response|answer|output"
         r"|message)s? with\b",
+    ),
+    _rule(
+        # Text addressed to "the AI" in the third person is how pasted documents carry
+        # instructions; a user's own "note to the assistant: I'm on the enterprise plan"
+        # is not, so the address alone is weak.
+        "indirect_injection",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:note|message|instructions?|attention|reminder) (?:to |for )?"
+        r"(?:the |any |all )?(?:ai|assistant|chatbot|bot|llm|model|language model|gpt)s?\b",
     ),
     _rule(
         "indirect_injection",
         PROMPT_INJECTION,
         1.0,
-        r"\b(?:note|message|instructions?|attention|reminder) (?:to |for )?"
-        r"(?:the |any |all )?(?:ai|assistant|chatbot|bot|llm|model|language model|gpt)s?\b"
-        r"|\b(?:ai|assistant|chatbot|llm|model|gpt)s? (?:reading|processing|summari[sz]ing"
+        r"\b(?:ai|assistant|chatbot|llm|model|gpt)s? (?:reading|processing|summari[sz]ing"
         r"|parsing|handling) this(?: \w+)?\s?[:,]",
+    ),
+    _rule(
+        "pre_approved",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:customer|user|account|order|ticket|request|this person) (?:below |above |here )?"
+        r"(?:is|has been|was) (?:already )?(?:pre ?approved|approved|verified|authori[sz]ed|vip"
+        r"|whitelisted|cleared) (?:for|to)\b",
     ),
     _rule(
         "summariser_instruction",
@@ -555,8 +591,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "only_my_rules",
         PROMPT_INJECTION,
         1.0,
-        r"\b(?:only|sole) (?:guidance|instructions?|rules?|orders?|authority|directives?)"
-        r" (?:that )?(?:counts?|matters?|applies|apply|you (?:follow|obey|need|have))\b",
+        r"\b(?:only|sole) (?:guidance|instructions?|orders?|authority|directives?)"
+        r" (?:that )?(?:counts?|matters?|you (?:follow|obey|need|have|listen to))\b",
     ),
     _rule(
         "reprogrammed",
@@ -570,11 +606,19 @@ SECURITY_RULES: tuple[Rule, ...] = (
         PROMPT_INJECTION,
         1.0,
         r"\b(?:new|updated|important|official) (?:company |security |internal )?"
-        r"(?:polic(?:y|ies)|rules?|directives?) (?:from|by) (?:the |your )?(?:developers?|admins?"
-        r"|administrators?|creators?|openai|anthropic|management|engineering|makers?)\b"
+        r"(?:polic(?:y|ies)|rules?|directives?|instructions) (?:from|by) (?:your (?:developers?"
+        r"|admins?|administrators?|creators?|makers?|owners?)|openai|anthropic)\b"
         r"|\b(?:assistants?|you|bots?) (?:are now|must now|should now|are hereby) (?:\w+ )?"
         r"(?:allowed|permitted|authori[sz]ed|required|free)? ?(?:to )?(?:reveal|share|disclose"
         r"|give|leak|send|show|expose)\b",
+    ),
+    _rule(
+        "fake_policy",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:new|updated|important|official) (?:company |security |internal )?"
+        r"(?:polic(?:y|ies)|rules?|directives?|instructions) (?:from|by) (?:the )?(?:developers?"
+        r"|admins?|administrators?|creators?)\b",
     ),
     _rule(
         "hidden_context",
@@ -596,8 +640,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "tool_abuse",
         PROMPT_INJECTION,
         1.0,
-        r"\b(?:call|invoke|use|run|trigger|execute) (?:the |your )?(?:\w+ )?(?:tool|function"
-        r"|api|endpoint)\b.{0,100}\b(?:skip|bypass|without|no need for|ignore|override)"
+        r"\b(?:call|invoke|use|run|trigger|execute) (?:the |your )?(?:\w+ )?(?:tool|function)"
+        r"\b.{0,100}\b(?:skip|bypass|without|no need for|ignore|override)"
         r" (?:the |any |all )?(?:verification|checks?|approval|confirmation|validation"
         r"|authentication|limits?)\b",
     ),
@@ -868,9 +912,10 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "no_restrictions",
         JAILBREAK,
         1.0,
-        r"\b(?:do not|don t|dont|no longer|never|not) (?:have to |need to |bound to )?"
-        r"(?:abide by|follow|obey|comply with|adhere to|respect) (?:any|the|your|its)"
-        r" (?:\w+ )?(?:rules|policies|guidelines|restrictions|content policy|ethics)",
+        r"\b(?:you|you re|ai|assistant|bot|model)\b.{0,60}\b(?:do not|don t|dont|no longer"
+        r"|never|not) (?:have to |need to |bound to )?(?:abide by|follow|obey|comply with"
+        r"|adhere to|respect) (?:any|the|your|its) (?:\w+ )?(?:rules|policies|guidelines"
+        r"|restrictions|content policy|ethics)",
     ),
     _rule(
         "no_restrictions",
@@ -1081,7 +1126,11 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 r"\bsince (?:the |yesterday s |the last |monday|tuesday|wednesday|thursday"
                 r"|friday|last week|yesterday)|\bsteps to reproduce\b|\bafter the update\b",
             ),
-            (3.0, r"\b(?:500|502|503|404|unknown|internal server) error\b|\bthrows\b"),
+            (
+                3.0,
+                r"\b(?:500|502|503|404|unknown|internal server) error\b|\bthrows\b"
+                r"|\b(?:shows|throws|getting|get|gives me|returns) an error\b",
+            ),
             (
                 2.0,
                 r"\bundefined\b|\bblank\b|\bunreadable|\b(?:returns no results"
@@ -1123,7 +1172,8 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (
                 2.0,
                 r"\b(?:price|pricing|cost|costs|fee|fees|seats?|per seat|currency|eur|usd|orders?"
-                r"|credit card|my card|bank|paid|pay|tax|tier|nonprofits?)\b",
+                r"|credit card|my card|bank|paid|pay|tax|tier|nonprofits?"
+                r"|subscriptions?|contract)\b",
             ),
         ),
         ACCOUNT: (
