@@ -51,9 +51,12 @@ def test_dataset_is_big_and_covers_every_intent_and_style() -> None:
         "benign_alarming",
     ):
         assert style in styles
-    probe = load("probe.jsonl")
-    texts = [{ex.text for ex in split} for split in (dev, heldout, probe)]
-    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
+    splits = [dev, heldout, load("probe.jsonl"), load("heldout2.jsonl")]
+    seen: set[str] = set()
+    for split in splits:
+        texts = {ex.text for ex in split}
+        assert not texts & seen, "splits overlap"
+        seen |= texts
 
 
 @pytest.mark.parametrize("name", ["labelled.jsonl", "heldout.jsonl"])
@@ -81,9 +84,21 @@ def test_support_intents_are_routed(name: str) -> None:
         assert table[intent].recall >= 0.75, (table[intent], _errors_for(intent, errors))
 
 
+@pytest.mark.parametrize("name", ["probe.jsonl", "heldout2.jsonl"])
+def test_regression_sets_keep_their_precision(name: str) -> None:
+    """Sets the rules were later extended for: kept as checks, not quoted as accuracy."""
+    examples = load(name)
+    overall = binary(examples, _refused, REFUSED)
+    assert overall.precision >= 0.95, overall
+    assert overall.recall >= 0.9, overall
+
+
 def test_benign_look_alikes_are_never_refused() -> None:
     benign = [
-        ex for ex in load("labelled.jsonl") + load("heldout.jsonl") if ex.style == "benign_alarming"
+        ex
+        for name in ("labelled.jsonl", "heldout.jsonl", "probe.jsonl", "heldout2.jsonl")
+        for ex in load(name)
+        if ex.style == "benign_alarming"
     ]
     assert len(benign) >= 30
     refused = [ex.text for ex in benign if _refused(ex.text)]

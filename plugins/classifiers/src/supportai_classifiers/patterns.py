@@ -195,7 +195,8 @@ _rule = make_rule
 # -- building blocks --------------------------------------------------------------------
 
 _OVERRIDE = (
-    r"(?:ignore|ignoring|disregard|forget|skip|bypass|override|overwrite|discard|abandon"
+    r"(?:ignore|ignoring|disregard|forget|skip|bypass|override|overriding|overwrite|discard"
+    r"|abandon"
     r"|nevermind|never mind|stop following|do not follow|don t follow|dont follow|do not obey"
     r"|don t obey|stop obeying|overlook|omit|neglect|pay no attention to|set aside|scrap"
     r"|throw out|drop)"
@@ -219,13 +220,14 @@ _TARGET = (
 )
 _STRONG_TARGET = (
     r"(?:instructions|instruction set|directives|system prompt|system message|developer message"
-    r"|guidelines|programming|guardrails|safety rules|your rules|your instructions"
-    r"|your prompt|the prompt|all rules)"
+    r"|your guidelines|safety guidelines|programming|guardrails|safety rules|your rules"
+    r"|your instructions|your prompt|the prompt|all rules|your configuration"
+    r"|your programming)"
 )
 _DISCLOSE = (
     r"(?:print|show|reveal|display|output|dump|repeat|recite|echo|return|give|tell|share|leak"
     r"|expose|copy|paste|write out|quote|list|provide|send|translate|summarize|summarise|spell out"
-    r"|read out|read back|disclose|type out|what s|whats)"
+    r"|read out|read back|read me|disclose|type out|what s|whats)"
 )
 #: What a prompt-extraction request asks for. "The original prompt" is the assistant's;
 #: "the original message I sent" or "the initial configuration of my workspace" are the
@@ -252,7 +254,8 @@ _NO_LIMITS = (
     r"(?:restrictions?|limitations?|limits|filters?|filtering|rules|guidelines"
     r"|content polic(?:y|ies)|polic(?:y|ies)"
     r"|ethical (?:guidelines|restrictions|constraints|boundaries|principles)"
-    r"|ethics|morals|morality|censorship|boundaries|constraints|safeguards|guardrails)"
+    r"|ethics|morals|morality|censorship|boundaries|constraints|safeguards|guardrails"
+    r"|safety training|alignment|safety features|safety measures)"
 )
 _AI_SUBJECT = (
     r"(?:you|you re|youre|yourself|ai|assistant|chatbot|bot|model|gpt|llm|version of yourself"
@@ -293,10 +296,49 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\b{_OVERRIDE} {_QUANT}(?:(?:{_BEFORE}|{_BEFORE_WEAK}) ){{0,2}}{_STRONG_TARGET}\b",
     ),
     _rule(
+        "override_instructions",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_OVERRIDE} {_QUANT}{_TARGET} (?:above|before|so far|until now|given to you"
+        r"|you were given|you have been given|you got)\b",
+    ),
+    _rule(
+        "instructions_void",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:everything|all|anything|whatever)(?: (?:the )?(?:text|words|instructions|messages"
+        r"|content))? (?:written |said )?(?:prior to|before|above)"
+        r" (?:this|my|the) (?:line|message|point|sentence|text)\b.{0,20}\b(?:is|are) (?:now )?"
+        r"(?:obsolete|void|null|cancel+ed|invalid|irrelevant|no longer valid|outdated|revoked)",
+    ),
+    _rule(
+        "claimed_authority",
+        PROMPT_INJECTION,
+        0.5,
+        r"\bas (?:the |your |an? )?(?:system )?(?:administrator|admin|developer|creator|owner"
+        r"|operator)\b.{0,20}\b(?:i m|i am|i)\b.{0,20}\b(?:overrid\w*|chang\w*|disabl\w*"
+        r"|updat\w*|reset\w*|authori[sz]\w*)",
+    ),
+    _rule(
+        "claimed_approval",
+        PROMPT_INJECTION,
+        0.6,
+        r"\b(?:admin|administrator|manager|supervisor|boss|owner|team lead) (?:has |already )?"
+        r"(?:approved|authori[sz]ed|signed off|ok ?ed|okayed)\b",
+    ),
+    _rule(
+        "skip_checks",
+        PROMPT_INJECTION,
+        0.5,
+        r"\bno (?:confirmation|verification|approval|checks?|questions) (?:needed|required"
+        r"|necessary)\b|\bwithout (?:asking for )?(?:confirmation|verification|approval)\b",
+    ),
+    _rule(
         "forget_everything",
         PROMPT_INJECTION,
         1.0,
-        r"\b(?:forget|ignore|disregard) (?:about )?(?:everything|all|anything|whatever)"
+        r"\b(?:forget|ignore|disregard|set aside|drop|discard|scrap|throw out|put aside)"
+        r" (?:about )?(?:everything|all|anything|whatever)"
         r" (?:(?:that )?(?:you (?:were|have been|ve been|got) (?:told|taught|given|instructed)"
         r"|(?:written |said )?(?:above|before)|prior|previously|so far|until now|up to now))"
         # "ignore everything above, I pasted the wrong log" corrects the user's own paste.
@@ -349,8 +391,9 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "from_now_on_obey",
         PROMPT_INJECTION,
         1.0,
-        r"\bfrom now on\b.{0,40}\b(?:obey|only listen|do (?:exactly )?what i say|follow my"
-        r"|answer only|respond only|you (?:will|must|shall))",
+        r"\b(?:from now on|from this point (?:on|forward|onwards)|from here on|henceforth"
+        r"|going forward|starting now)\b.{0,40}\b(?:obey|only listen|do (?:exactly )?what i say"
+        r"|follow my|answer only|respond only|you (?:will|must|shall))",
     ),
     _rule(
         "obey_user",
@@ -487,6 +530,27 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:output|print|dump|show|reveal|display|repeat|list) (?:me )?(?:everything |all )?"
         r"(?:in |of |from )?(?:your |the )(?:context(?: window)?|memory|training data"
         r"|conversation history of)",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:message|text|prompt|instructions?|words|note) (?:that )?(?:configured|programmed"
+        r"|initiali[sz]ed|set up|created|instructed|briefed) you\b"
+        r"|\b(?:text|words|content|everything|whatever|what) (?:that )?(?:precedes|preceded"
+        r"|comes before|came before) (?:our|this|the|my) (?:chat|conversation|message|session"
+        r"|exchange)\b"
+        rf"|\bwhat does (?:your|the) (?:{_QUALIFIER}|{_QUALIFIER_WEAK}) (?:message|prompt"
+        r"|instructions|rules|note) say\b",
+    ),
+    _rule(
+        "prompt_extraction",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_DISCLOSE}\b (?:me |us )?(?:back )?(?:everything|all|whatever|anything) (?:that )?"
+        r"you (?:were|have been|ve been|got) (?:told|given|instructed|programmed|fed)\b"
+        rf"|\b{_DISCLOSE}\b.{{0,30}}\b(?:note|notes|message|messages|instructions|text|prompt)"
+        r" you (?:received|got|were given|were sent)\b",
     ),
     _rule(
         "secret_extraction",
@@ -830,8 +894,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         JAILBREAK,
         1.0,
         r"\b(?:tu es|eres|du bist|sei|voce e|jestes|actua|agis|handle|agisci|aja|act)"
-        r"(?: maintenant| ahora| jetzt| ora| agora| now)?(?: como| comme| als| come| as)?"
-        r" (?:dan|stan)\b",
+        r"(?: \w+){0,3}?(?: como| comme| als| come| as)? (?:dan|stan)\b",
     ),
     _rule(
         "persona",
@@ -964,6 +1027,33 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"(?:grandmother|grandma|granny|grandfather|grandpa|mother|father)\b",
     ),
     _rule(
+        "grandma_exploit",
+        JAILBREAK,
+        1.0,
+        r"\b(?:deceased|dead|late) (?:grandmother|grandma|granny|grandfather|grandpa|mother"
+        r"|father)\b.{0,40}\b(?:used to|would|always) (?:tell|read|give|recite|sing|say|share)",
+    ),
+    _rule(
+        "rule_breaking_ai",
+        JAILBREAK,
+        1.0,
+        r"\b(?:ai|assistant|bot|chatbot|model|gpt|llm|persona|character)s? (?:that|who|which)"
+        r" (?:\w+ )?(?:ignores|breaks|bypasses|disregards|has no|doesn t follow|does not follow"
+        r"|never follows|escaped|has escaped|broke free of|is free of|is free from)"
+        r" (?:all |every |any |its |their |the )?(?:\w+ )?(?:polic(?:y|ies)|rules|guidelines"
+        r"|restrictions|guardrails|limits|filters|programming|constraints)\b",
+    ),
+    _rule(
+        "no_restrictions",
+        JAILBREAK,
+        1.0,
+        rf"\b(?:no|without|zero) (?:\w+ )?{_NO_LIMITS} for (?:ai|ais|assistants|bots|you|chatbots"
+        r"|models|language models)\b"
+        r"|\b(?:escaped|broken free of|broke free from|freed from|liberated from|unshackled from)"
+        r" (?:its|your|their|all|the) (?:\w+ )?(?:guardrails|rules|restrictions|programming"
+        r"|chains|constraints|filters|guidelines)\b",
+    ),
+    _rule(
         "never_refuse",
         JAILBREAK,
         0.5,
@@ -974,7 +1064,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "hypothetical_no_rules",
         JAILBREAK,
         0.5,
-        r"\b(?:hypothetical|fictional|imaginary|in this story|in a world where)\b.{0,60}"
+        r"\b(?:hypothetical|fictional|imaginary|in this story|in a world where|imagine a world"
+        r"|a world with)\b.{0,60}"
         r"\b(?:no|without) (?:\w+ )?(?:rules|restrictions|ethics|limits|guidelines)",
     ),
     _rule(
@@ -982,7 +1073,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         JAILBREAK,
         1.0,
         r"\b(?:tu|vous|ia|assistant)\b.{0,40}\b(?:aucune?|sans) (?:\w+ )?(?:restrictions?"
-        r"|limites|regles|filtres?|censure)\b",
+        r"|limites?|regles?|filtres?|censure)\b",
     ),
     _rule(
         "no_restrictions_es",
@@ -1028,7 +1119,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:fuck|screw|piss) (?:you|u|off|yourself|this company|your company"
         r"|your team)\b|\bshut (?:the fuck |the hell |your mouth )?up\b|\bgo to hell\b"
         r"|\bdrop dead\b|\bgo (?:die|kill yourself)\b|\bkys\b|\b(?:fuck|fucking) (?:idiot|moron)"
-        r"|\beat shit\b|\bbite me\b|\bsuck it\b",
+        r"|\beat shit\b|\bbite me\b|\bsuck it\b|\bshut your (?:mouth|face|trap|pie hole)\b"
+        r"|\b(?:go )?f (?:yourself|urself|off)\b",
     ),
     _rule(
         "threat",
@@ -1046,6 +1138,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r" live|your (?:\w+ )?(?:ceo|staff|family|house))",
     ),
     _rule("insult_pile", ABUSIVE, 1.0, rf"\b{_INSULT}\b(?: \w+){{0,2}} {_INSULT}\b"),
+    _rule("insult_alone", ABUSIVE, 1.0, rf"^\W*(?:you )?{_INSULT}\W*$"),
     _rule(
         "insult_addressee",
         ABUSIVE,
@@ -1074,7 +1167,8 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 r"(?:to|with) (?:a |an |your |the |some |someone from |somebody from )?"
                 r"(?:real |actual |live |human )?(?:human|person|agent|representative|rep"
                 r"|someone|somebody|operator|staff|member of staff|support (?:agent|team|staff)"
-                r"|customer (?:service|support)|manager|supervisor)",
+                r"|customer (?:service|support)|manager|supervisor|whoever|the person who"
+                r"|someone who|the team that)",
             ),
             (3.0, r"\b(?:real|actual|live) (?:human|person|people|agent)\b"),
             (
@@ -1146,6 +1240,8 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
             (
                 2.5,
                 r"\b(?:kills?|killing) (?:my |the )?browser|\blogs me out\b"
+                r"|\bkeeps (?:repeating|crashing|failing|logging|showing|loading|freezing"
+                r"|spinning|reloading)\b"
                 r"|\boutside the range\b|\bdeletes\b|\bstill getting\b|\bshows? (?:in|yesterday)",
             ),
         ),
@@ -1173,14 +1269,16 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 2.0,
                 r"\b(?:price|pricing|cost|costs|fee|fees|seats?|per seat|currency|eur|usd|orders?"
                 r"|credit card|my card|bank|paid|pay|tax|tier|nonprofits?"
-                r"|subscriptions?|contract)\b",
+                r"|subscriptions?|contract)\b|\btrial (?:end|ends|expire|expires|period|price)\b",
             ),
         ),
         ACCOUNT: (
             (
                 3.0,
                 r"\b(?:log in|login|sign in|signin|password|2fa|two factor|mfa|verification email"
-                r"|username|locked)\b|\b(?:admin|user|service|my|an|the) account\b",
+                r"|username|locked)\b|\b(?:admin|user|service|my|an|the) account\b"
+                r"|\b(?:can t access|cannot access|can not access|lost access|no access"
+                r"|locked out)\b",
             ),
             (
                 2.5,
@@ -1208,7 +1306,8 @@ SUPPORT_RULES: tuple[Rule, ...] = tuple(
                 r"|build step|the bot"
                 r"|role|template|chatbot builder|status page|test email|columns|log|docs"
                 r"|records|notification emails|sender|filters?|fields?|builder|settings|page"
-                r"|dashboard|sandbox|training|onboarding|new users|workflows?)\b",
+                r"|dashboard|sandbox|training|onboarding|new users|workflows?|status|internet"
+                r"|offline)\b",
             ),
         ),
         OUT_OF_SCOPE: (
