@@ -406,7 +406,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "admin_override",
         PROMPT_INJECTION,
         1.0,
-        r"\b(?:admin(?:istrator)?|developer|system|root|sudo) override\b",
+        r"\b(?:admin|administrator|developer|system|root|sudo) override\b",
     ),
     _rule(
         "disable_filters",
