@@ -9,8 +9,10 @@ Timing is measured here, never asserted in a test: it depends on the machine.
 
 from __future__ import annotations
 
+import random
 import re
 import statistics
+import string
 import sys
 import time
 import timeit
@@ -82,6 +84,21 @@ def timing(classifier: RulesClassifier) -> None:
         text = LONG_MESSAGE[:length]
         best = min(timeit.repeat(lambda t=text: classifier.classify_text(t), number=5, repeat=5))
         print(f"{length:5} characters of a pasted log: {best / 5 * 1e3:.2f} ms")
+    # Adversarial shapes: random printable characters and a two-word cycle (which the
+    # repeated-word compaction does not shorten). Linear, but the slowest inputs known.
+    rng = random.Random(7)
+    noise = "".join(rng.choice(string.printable) for _ in range(16_000))
+    cycle = "you the " * 2_000
+    for name, text in (("random printable text", noise), ("a two-word cycle", cycle)):
+        cells = []
+        for length in (4_000, 16_000):
+            best = min(
+                timeit.repeat(
+                    lambda t=text[:length]: classifier.classify_text(t), number=2, repeat=3
+                )
+            )
+            cells.append(f"{length} chars {best / 2 * 1e3:.1f} ms")
+        print(f"{name}: " + ", ".join(cells))
 
 
 if __name__ == "__main__":
