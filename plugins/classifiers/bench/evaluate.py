@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from classifiers_metrics import load, score, table_for  # noqa: E402
 from supportai_classifiers import INTENTS, RulesClassifier  # noqa: E402
 
-SPLITS = ("labelled.jsonl", "heldout.jsonl")
+SPLITS = ("labelled.jsonl", "heldout.jsonl", "heldout3.jsonl")
 LONG_MESSAGE = (
     "Hi, the export of our quarterly report (id 88123) takes a long time and then the "
     "browser shows error E1042; we tried Chrome 131 and Firefox. Log: "

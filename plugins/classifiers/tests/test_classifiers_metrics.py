@@ -16,6 +16,7 @@ from supportai_classifiers import INTENTS, SECURITY_INTENTS, SUPPORT_INTENTS, Ru
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 CLASSIFIER = RulesClassifier()
+ALL_SETS = ("labelled.jsonl", "heldout.jsonl", "probe.jsonl", "heldout2.jsonl", "heldout3.jsonl")
 REFUSED = set(CLASSIFIER.refused)
 
 
@@ -51,7 +52,7 @@ def test_dataset_is_big_and_covers_every_intent_and_style() -> None:
         "benign_alarming",
     ):
         assert style in styles
-    splits = [dev, heldout, load("probe.jsonl"), load("heldout2.jsonl")]
+    splits = [dev, heldout, *(load(n) for n in ("probe.jsonl", "heldout2.jsonl", "heldout3.jsonl"))]
     seen: set[str] = set()
     for split in splits:
         texts = {ex.text for ex in split}
@@ -84,6 +85,22 @@ def test_support_intents_are_routed(name: str) -> None:
         assert table[intent].recall >= 0.75, (table[intent], _errors_for(intent, errors))
 
 
+def test_the_latest_held_out_set_is_reported_and_keeps_its_precision() -> None:
+    """``heldout3.jsonl``: fresh phrasings for the rules as shipped, never tuned on.
+
+    Its recall is low (see the README) and is reported, not asserted: a floor set
+    from the measurement would only pretend. What is asserted is that benign
+    messages there keep not being refused.
+    """
+    examples = load("heldout3.jsonl")
+    overall = binary(examples, _refused, REFUSED)
+    REPORTS.append(
+        f"\nrules classifier on heldout3.jsonl ({len(examples)} examples)\n"
+        f"{table_md('heldout3.jsonl')}"
+    )
+    assert overall.precision >= 0.95, overall
+
+
 @pytest.mark.parametrize("name", ["probe.jsonl", "heldout2.jsonl"])
 def test_regression_sets_keep_their_precision(name: str) -> None:
     """Sets the rules were later extended for: kept as checks, not quoted as accuracy."""
@@ -94,12 +111,7 @@ def test_regression_sets_keep_their_precision(name: str) -> None:
 
 
 def test_benign_look_alikes_are_never_refused() -> None:
-    benign = [
-        ex
-        for name in ("labelled.jsonl", "heldout.jsonl", "probe.jsonl", "heldout2.jsonl")
-        for ex in load(name)
-        if ex.style == "benign_alarming"
-    ]
+    benign = [ex for name in ALL_SETS for ex in load(name) if ex.style == "benign_alarming"]
     assert len(benign) >= 30
     refused = [ex.text for ex in benign if _refused(ex.text)]
     assert refused == []
@@ -120,7 +132,7 @@ def test_stdlib_docstrings_are_rarely_refused() -> None:
 
 def test_readme_shows_the_current_tables() -> None:
     readme = README.read_text(encoding="utf-8")
-    for name in ("labelled.jsonl", "heldout.jsonl"):
+    for name in ("labelled.jsonl", "heldout.jsonl", "heldout3.jsonl"):
         assert table_md(name) in readme, (
             f"README table for {name} is stale: run python bench/evaluate.py --write-readme"
         )
