@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -68,11 +69,60 @@ def create_app(
     for module in (conversations, turns, feedback, disclosure, cases, quota, admin):
         app.include_router(module.router)
 
+    _document_errors(app)
     app.add_middleware(RequestLimits)
     app.add_exception_handler(SupportAIError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Make the served document list every typed error an operation can answer.
+
+    FastAPI documents only what the decorators declare, and its default 422 schema
+    (``HTTPValidationError``) is not the body we send. Clients and fuzzers read the
+    document as the contract, so the refusals that come from the app as a whole are
+    added here: 404 wherever a path names an object (missing, another user's and
+    another tenant's objects all look the same), 413/415 wherever there is a body
+    (``RequestLimits``) and the real 422 shape everywhere.
+    """
+    from supportai.schemas import DegradedResponse, ValidationErrorResponse
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        components = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in (DegradedResponse, ValidationErrorResponse):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+        degraded = {"$ref": "#/components/schemas/DegradedResponse"}
+        invalid = {"$ref": "#/components/schemas/ValidationErrorResponse"}
+
+        def typed(description: str, schema: dict[str, str]) -> dict[str, Any]:
+            return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+        for item in doc.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = typed("validation_error", invalid)
+                if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                    responses.setdefault("404", typed("not_found", degraded))
+                if "requestBody" in operation:
+                    responses.setdefault("413", typed("payload_too_large", degraded))
+                    responses.setdefault("415", typed("unsupported_media_type", degraded))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _degraded_model() -> Any:
@@ -101,6 +151,43 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         {"degraded": True, "reason": Reason.validation_error.value, "detail": detail},
         status_code=422,
     )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Errors raised by the framework itself, in the one typed shape.
+
+    Starlette answers an unknown path or method with ``{"detail": "Not Found"}``, and
+    FastAPI a body it cannot decode (invalid UTF-8) with a bare 400: clients switch on
+    ``reason``, so these get one like every other refusal. An undecodable body is the
+    same 422 as malformed JSON.
+    """
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        return JSONResponse(
+            {
+                "degraded": True,
+                "reason": Reason.validation_error.value,
+                "detail": [
+                    {"loc": ["body"], "msg": "the body is not valid UTF-8 JSON",
+                     "type": "json_invalid"}
+                ],
+            },
+            status_code=422,
+        )
+    if exc.status_code == 404:
+        return SupportAIError(Reason.not_found, "no such endpoint").response()
+    if exc.status_code == 405:
+        response = SupportAIError(
+            Reason.method_not_allowed, f"{request.method} is not allowed here"
+        ).response()
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+    return SupportAIError(
+        Reason.internal_error if exc.status_code >= 500 else Reason.validation_error,
+        str(exc.detail),
+        status=exc.status_code,
+    ).response()
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -38,6 +38,7 @@ class Reason(StrEnum):
     internal_error = "internal_error"
     payload_too_large = "payload_too_large"
     unsupported_media_type = "unsupported_media_type"
+    method_not_allowed = "method_not_allowed"
 
 
 STATUS: dict[Reason, int] = {
@@ -52,6 +53,7 @@ STATUS: dict[Reason, int] = {
     Reason.invalid_transition: 409,
     Reason.payload_too_large: 413,
     Reason.unsupported_media_type: 415,
+    Reason.method_not_allowed: 405,
     Reason.validation_error: 422,
     Reason.rate_limited: 429,
     Reason.cost_cap_exceeded: 429,

@@ -31,7 +31,12 @@ async def list_my_cases(
     return schemas.CaseList(items=[schemas.CaseSummary(**store.summary_out(r)) for r in rows])
 
 
-@router.post("/cases", summary="Create Case", response_model=schemas.CaseDetail)
+@router.post(
+    "/cases",
+    summary="Create Case",
+    response_model=schemas.CaseDetail,
+    responses={404: {"model": schemas.DegradedResponse, "description": "conversation not found"}},
+)
 async def create_case(
     body: schemas.CreateCaseRequest, caller: CallerDep, conn: ConnectionDep, runtime: RuntimeDep
 ) -> schemas.CaseDetail:
@@ -87,6 +92,7 @@ async def get_my_case(
     "/cases/{case_id}/comments",
     summary="Add My Case Comment",
     response_model=schemas.CaseCommentOut,
+    responses={409: {"model": schemas.DegradedResponse, "description": "case_closed"}},
 )
 async def add_my_case_comment(
     case_id: CaseId,
