@@ -76,3 +76,21 @@ def test_invalid_plugin_settings_fail_with_the_variable_name(tmp_path: Path) -> 
 def test_the_api_key_is_redacted_when_settings_are_shown() -> None:
     shown = redacted_settings(LLMClassifierSettings(api_key="sk-live-123"))
     assert shown["api_key"] == "**********"
+
+
+def test_loading_the_plugin_does_not_build_the_classifiers() -> None:
+    """An app that lists no classifier of ours pays neither the rule catalogue nor openai."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, supportai_classifiers.plugin as p; p.supportai_settings_models(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('supportai_classifiers.', "
+        "'openai'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert "supportai_classifiers.patterns" not in out
+    assert "supportai_classifiers.rules" not in out
+    assert "'openai" not in out

@@ -3,21 +3,38 @@
 * ``rules``: offline, deterministic, well under a millisecond per message. It
   normalises obfuscated input (NFKC, zero-width characters, homoglyphs,
   leetspeak, spaced-out letters, base64/hex/rot13 payloads) before matching, so
-  the cheap check is also a hard one to slip past.
+  a known attack does not get through by being disguised.
 * ``llm``: the same intents decided by a model behind an OpenAI-compatible
   endpoint, falling back to ``rules`` on any failure.
 
 The plugin object registered under the entry point is :mod:`supportai_classifiers.plugin`.
+Names below load on first use: loading the plugin must not compile the rule catalogue
+(about 0.1 s) for an app that does not use these classifiers.
 """
 
 from __future__ import annotations
 
-from supportai_classifiers.intents import INTENTS, SECURITY_INTENTS, SUPPORT_INTENTS
-from supportai_classifiers.normalize import Normalized, normalize
-from supportai_classifiers.rules import RulesClassifier
-from supportai_classifiers.settings import LLMClassifierSettings, RulesSettings
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from supportai_classifiers.intents import INTENTS, SECURITY_INTENTS, SUPPORT_INTENTS
+    from supportai_classifiers.normalize import Normalized, normalize
+    from supportai_classifiers.rules import RulesClassifier
+    from supportai_classifiers.settings import LLMClassifierSettings, RulesSettings
+
+_LAZY = {
+    "INTENTS": "supportai_classifiers.intents",
+    "SECURITY_INTENTS": "supportai_classifiers.intents",
+    "SUPPORT_INTENTS": "supportai_classifiers.intents",
+    "Normalized": "supportai_classifiers.normalize",
+    "normalize": "supportai_classifiers.normalize",
+    "RulesClassifier": "supportai_classifiers.rules",
+    "LLMClassifierSettings": "supportai_classifiers.settings",
+    "RulesSettings": "supportai_classifiers.settings",
+}
 
 __all__ = [
     "INTENTS",
@@ -30,3 +47,11 @@ __all__ = [
     "__version__",
     "normalize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'supportai_classifiers' has no attribute {name!r}")

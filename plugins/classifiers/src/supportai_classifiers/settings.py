@@ -16,7 +16,6 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from supportai_classifiers.intents import DEFAULT_REFUSED_INTENTS, INTENTS
-from supportai_classifiers.patterns import compile_pattern
 
 
 def _split_list(value: Any) -> Any:
@@ -59,6 +58,9 @@ class RulesSettings(BaseSettings):
     @field_validator("extra_patterns")
     @classmethod
     def _patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        # Imported here: the catalogue module compiles every built-in rule on import.
+        from supportai_classifiers.patterns import compile_pattern
+
         for intent, sources in value.items():
             for source in sources:
                 try:
