@@ -190,3 +190,24 @@ def test_a_missing_openai_package_fails_start_up_with_the_install_hint(
     monkeypatch.setitem(sys.modules, "openai", None)  # makes `import openai` fail
     with pytest.raises(ConfigurationError, match=r"supportai-classifiers\[llm\]"):
         LLMClassifier(LLMClassifierSettings())
+
+
+async def test_sampling_and_length_parameters_follow_the_settings(
+    make: Make, fake_openai: FakeOpenAI
+) -> None:
+    await classify(make(), "hello")
+    await classify(make(temperature=None, token_limit_param="max_completion_tokens"), "hello")
+    default, reasoning = fake_openai.requests
+    assert default["temperature"] == 0 and default["max_tokens"] == 200
+    assert "max_completion_tokens" not in default
+    assert "temperature" not in reasoning and "max_tokens" not in reasoning
+    assert reasoning["max_completion_tokens"] == 200
+
+
+def test_temperature_can_be_switched_off_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPPORTAI_LLM_CLASSIFIER_TEMPERATURE", "null")
+    assert LLMClassifierSettings().temperature is None
+    monkeypatch.setenv("SUPPORTAI_LLM_CLASSIFIER_TEMPERATURE", "0.3")
+    assert LLMClassifierSettings().temperature == 0.3

@@ -151,6 +151,9 @@ class LLMClassifier:
             }
         else:
             response_format = {"type": "json_object"}
+        options: dict[str, Any] = {self.settings.token_limit_param: MAX_OUTPUT_TOKENS}
+        if self.settings.temperature is not None:
+            options["temperature"] = self.settings.temperature
         completion = await self._client.chat.completions.create(
             model=self.settings.model,
             messages=[
@@ -163,8 +166,7 @@ class LLMClassifier:
                 },
             ],
             response_format=response_format,
-            temperature=0,
-            max_tokens=MAX_OUTPUT_TOKENS,
+            **options,
         )
         if not completion.choices:
             raise ValueError("no choices in the completion")

@@ -109,6 +109,17 @@ class LLMClassifierSettings(BaseSettings):
     max_input_chars: int = Field(
         default=4000, ge=100, description="Longer messages are cut before being sent."
     )
+    temperature: float | None = Field(
+        default=0.0,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature; None leaves it out (some reasoning models refuse it).",
+    )
+    token_limit_param: Literal["max_tokens", "max_completion_tokens"] = Field(
+        default="max_tokens",
+        description="Name of the output-length parameter: OpenAI's newer models want "
+        "max_completion_tokens, most compatible servers max_tokens.",
+    )
     refused_intents: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_REFUSED_INTENTS)
     )
@@ -117,6 +128,14 @@ class LLMClassifierSettings(BaseSettings):
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _no_temperature(cls, value: Any) -> Any:
+        # An environment variable cannot hold None: accept "", "null" and "none".
+        if isinstance(value, str) and value.strip().lower() in ("", "null", "none"):
+            return None
+        return value
 
     @field_validator("refused_intents")
     @classmethod
