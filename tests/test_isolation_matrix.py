@@ -1,0 +1,260 @@
+"""Tenant isolation matrix (issue 8.2): every endpoint x every kind of caller.
+
+Tenant A's owner builds a full data set (conversation, turns, feedback, a training
+candidate, a case with user, public and internal comments, an escalation note); tenant
+B does the same. Every text carries a unique marker. Then each endpoint is called by:
+
+* ``owner``          - the user who owns A's objects;
+* ``peer``           - another user of tenant A;
+* ``tenant_admin``   - an admin of tenant A (admin endpoints are theirs);
+* ``stranger``       - a user of tenant B;
+* ``foreign_admin``  - an admin of tenant B;
+* ``anonymous``      - no caller.
+
+Each cell asserts the status, and that no marker the caller may not see occurs
+anywhere in the response: JSON bodies, SSE event streams and list results. Requests
+that would change A's data are refused for everyone but its owner/admin, and A's data
+is checked unchanged after the refused cells ran. Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import egress_guard
+
+from supportai.llm import BackendRequest, Finish, TextDelta, Usage
+from supportai.testing import as_admin, as_user, backend_plugin
+
+PARTIES = ("owner", "peer", "tenant_admin", "stranger", "foreign_admin", "anonymous")
+SSE = {"accept": "text/event-stream"}
+
+
+class EchoBackend:
+    """Answers with the user's last message, so answers carry their tenant's marker."""
+
+    name = "echo"
+    model = "echo-model"
+
+    async def stream(self, request: BackendRequest) -> AsyncIterator[Any]:
+        yield TextDelta("You said: ")
+        yield TextDelta(request.messages[-1].content)
+        yield Usage(5, 5)
+        yield Finish("stop")
+
+
+@dataclass
+class World:
+    """One tenant's objects and every marker string written into them."""
+
+    tenant: str
+    owner: str
+    conversation_id: int = 0
+    escalated_id: int = 0
+    case_id: int = 0
+    candidate_id: int = 0
+    message_id: int = 0
+    markers: tuple[str, ...] = ()
+    internal: str = ""  # the internal comment: only admins of this tenant may see it
+
+
+def headers_of(party: str, a: World, b: World) -> dict[str, str]:
+    return {
+        "owner": as_user(a.tenant, a.owner),
+        "peer": as_user(a.tenant, "peer-" + a.owner),
+        "tenant_admin": as_admin(a.tenant, "admin-" + a.tenant),
+        "stranger": as_user(b.tenant, b.owner),
+        "foreign_admin": as_admin(b.tenant, "admin-" + b.tenant),
+        "anonymous": {},
+    }[party]
+
+
+async def build_world(client: Any, tenant: str) -> World:
+    tag = uuid.uuid4().hex[:10]
+    world = World(tenant=tenant, owner=f"own{tag}")
+    m = {k: f"MK{k}{tag}" for k in ("title", "msg", "fb", "subj", "desc", "ucom", "pub",
+                                      "int", "note", "title2", "reason")}
+    user = as_user(tenant, world.owner)
+    admin = as_admin(tenant, "admin-" + tenant)
+
+    async def ok(r: Any) -> dict[str, Any]:
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    world.conversation_id = (await ok(await client.post(
+        "/conversations", json={"title": m["title"]}, headers=user)))["conversation_id"]
+    turn = await ok(await client.post(
+        f"/conversations/{world.conversation_id}/messages",
+        json={"content": f"help with {m['msg']}"}, headers=user))
+    world.message_id = turn["assistant_message_id"]
+    fb = await ok(await client.post(
+        f"/conversations/{world.conversation_id}/feedback",
+        json={"helpful": False, "comment": f"bad {m['fb']}", "message_id": world.message_id},
+        headers=user))
+    world.candidate_id = fb["training_candidate_id"]
+    assert world.candidate_id
+    case = await ok(await client.post("/cases", json={
+        "subject": m["subj"], "description": m["desc"],
+        "conversation_id": world.conversation_id}, headers=user))
+    world.case_id = case["case_id"]
+    await ok(await client.post(f"/cases/{world.case_id}/comments",
+                               json={"body": m["ucom"]}, headers=user))
+    await ok(await client.post(f"/admin/cases/{world.case_id}/comments",
+                               json={"body": m["pub"], "visibility": "public"}, headers=admin))
+    await ok(await client.post(f"/admin/cases/{world.case_id}/comments",
+                               json={"body": m["int"], "visibility": "internal"}, headers=admin))
+    world.escalated_id = (await ok(await client.post(
+        "/conversations", json={"title": m["title2"]}, headers=user)))["conversation_id"]
+    await ok(await client.post(f"/conversations/{world.escalated_id}/escalate",
+                               json={"reason": "other", "note": m["note"]}, headers=user))
+    await ok(await client.post(f"/admin/candidates/{world.candidate_id}/reject",
+                               json={"reason": m["reason"]}, headers=admin))
+    world.markers = (*m.values(), world.owner)
+    world.internal = m["int"]
+    return world
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    admin: bool = False
+    object_bound: bool = True  # names one of A's objects (404 for outsiders)
+    mutates: bool = False
+    sse: bool = False
+
+
+def endpoints(a: World) -> list[Endpoint]:
+    c, k, d = a.conversation_id, a.case_id, a.candidate_id
+    return [
+        Endpoint("list conversations", "GET", "/conversations", object_bound=False),
+        Endpoint("create conversation", "POST", "/conversations", {"title": "x"},
+                 object_bound=False),
+        Endpoint("get conversation", "GET", f"/conversations/{c}"),
+        Endpoint("post message (json)", "POST", f"/conversations/{c}/messages",
+                 {"content": "more please"}, mutates=True),
+        Endpoint("post message (sse)", "POST", f"/conversations/{c}/messages",
+                 {"content": "stream please"}, mutates=True, sse=True),
+        Endpoint("feedback", "POST", f"/conversations/{c}/feedback",
+                 {"helpful": True, "message_id": a.message_id}, mutates=True),
+        Endpoint("disclosure status", "GET", "/disclosure/status", object_bound=False),
+        Endpoint("accept disclosure", "POST", "/disclosure/accept", {"version": "2026-01"},
+                 object_bound=False),
+        Endpoint("list my cases", "GET", "/cases", object_bound=False),
+        Endpoint("create case on A's conversation", "POST", "/cases",
+                 {"subject": "s", "description": "d", "conversation_id": c}, mutates=True),
+        Endpoint("get my case", "GET", f"/cases/{k}"),
+        Endpoint("comment my case", "POST", f"/cases/{k}/comments", {"body": "me too"},
+                 mutates=True),
+        Endpoint("quota", "GET", "/quota", object_bound=False),
+        Endpoint("admin list candidates", "GET", "/admin/candidates", admin=True,
+                 object_bound=False),
+        Endpoint("admin get candidate", "GET", f"/admin/candidates/{d}", admin=True),
+        Endpoint("admin approve candidate", "POST", f"/admin/candidates/{d}/approve",
+                 {"note": "fine"}, admin=True, mutates=True),
+        Endpoint("admin reject candidate", "POST", f"/admin/candidates/{d}/reject",
+                 {"reason": "nope"}, admin=True, mutates=True),
+        Endpoint("admin list flagged", "GET", "/admin/conversations", admin=True,
+                 object_bound=False),
+        Endpoint("admin get flagged", "GET", f"/admin/conversations/{c}", admin=True),
+        Endpoint("admin list cases", "GET", "/admin/cases", admin=True, object_bound=False),
+        Endpoint("admin get case", "GET", f"/admin/cases/{k}", admin=True),
+        Endpoint("admin comment case", "POST", f"/admin/cases/{k}/comments",
+                 {"body": "agent here", "visibility": "internal"}, admin=True, mutates=True),
+        Endpoint("admin case status", "POST", f"/admin/cases/{k}/status", {"status": "pending"},
+                 admin=True, mutates=True),
+        Endpoint("admin audit events", "GET", "/admin/audit-events", admin=True,
+                 object_bound=False),
+        # destructive ones last: their owner cells change what the others would see
+        Endpoint("escalate", "POST", f"/conversations/{c}/escalate", {"reason": "other"},
+                 mutates=True),
+        Endpoint("delete conversation", "DELETE", f"/conversations/{c}", mutates=True),
+    ]
+
+
+def expected_status(endpoint: Endpoint, party: str) -> int:
+    if party == "anonymous":
+        return 401
+    if endpoint.admin:
+        if party == "tenant_admin":
+            return 200
+        if party == "foreign_admin":
+            return 404 if endpoint.object_bound else 200
+        return 403
+    if not endpoint.object_bound or party == "owner":
+        return 200
+    return 404  # peer, stranger, admins: the owner's objects do not exist for them
+
+
+def forbidden_markers(party: str, a: World, b: World) -> tuple[str, ...]:
+    """What ``party`` must never read: the other tenant always, A's data unless entitled."""
+    if party == "owner":
+        return (*b.markers, a.internal)
+    if party == "tenant_admin":
+        return b.markers
+    if party in ("stranger", "foreign_admin"):
+        return tuple(x for x in a.markers if x not in b.markers)
+    return (*a.markers, *b.markers)  # peer, anonymous
+
+
+async def snapshot_of_a(client: Any, a: World) -> Any:
+    owner = as_user(a.tenant, a.owner)
+    admin = as_admin(a.tenant, "admin-" + a.tenant)
+    conversation = (await client.get(f"/conversations/{a.conversation_id}", headers=owner)).json()
+    case = (await client.get(f"/admin/cases/{a.case_id}", headers=admin)).json()
+    candidate = (await client.get(f"/admin/candidates/{a.candidate_id}", headers=admin)).json()
+    cases = (await client.get("/cases", headers=owner)).json()
+    return conversation, case, candidate, cases
+
+
+async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_client: Any) -> None:
+    app = supportai_app(plugins=[backend_plugin(EchoBackend(), "echo")], llm_backend="echo",
+                        rate_limit_user_turns=1000, rate_limit_tenant_turns=1000)
+    client = supportai_client(app)
+    a = await build_world(client, "tenant-a")
+    b = await build_world(client, "tenant-b")
+    routes = endpoints(a)
+    assert len([e for e in routes if not e.sse]) == 14 + 11, "every endpoint, each once"
+
+    async def cell(endpoint: Endpoint, party: str) -> None:
+        headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}
+        r = await client.request(endpoint.method, endpoint.path, json=endpoint.body,
+                                 headers=headers)
+        want = expected_status(endpoint, party)
+        label = f"{endpoint.name} as {party}"
+        assert r.status_code == want, (label, r.status_code, r.text[:300])
+        body = r.text
+        for marker in forbidden_markers(party, a, b):
+            assert marker not in body, (label, marker, body[:500])
+        if r.status_code >= 400:
+            assert r.json()["degraded"] is True, label
+        if endpoint.sse and r.status_code == 200:
+            assert r.headers["content-type"].startswith("text/event-stream"), label
+            assert "event: turn.completed" in body, label
+        egress_guard.count("matrix cells")
+
+    before = await snapshot_of_a(client, a)
+    for endpoint in routes:
+        for party in PARTIES:
+            if expected_status(endpoint, party) >= 400:
+                await cell(endpoint, party)
+    # Every refused write left A's data exactly as it was.
+    assert await snapshot_of_a(client, a) == before
+
+    for endpoint in routes:
+        for party in PARTIES:
+            if expected_status(endpoint, party) < 400:
+                await cell(endpoint, party)
+
+    # The owner's writes landed, on A's objects only: B's world is untouched.
+    b_owner = as_user(b.tenant, b.owner)
+    b_conv = (await client.get(f"/conversations/{b.conversation_id}", headers=b_owner)).json()
+    assert b_conv["status"] == "open" and len(b_conv["messages"]) == 2
+    gone = await client.get(f"/conversations/{a.conversation_id}", headers=as_user(a.tenant,
+                                                                                  a.owner))
+    assert gone.status_code == 404
