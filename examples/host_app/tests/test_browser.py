@@ -329,3 +329,33 @@ def test_the_ticket_form_prefills_from_the_server_without_the_chat_snapshot(
     description = page.locator("#ticket-description")
     expect(description).to_have_value(re.compile("The assistant did not know the answer"))
     expect(description).to_have_value(re.compile("Me: Where do I download my invoices"))
+
+
+def test_an_admin_rejects_a_candidate_only_with_a_reason(page: Page, server: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "dave@globex.example")
+    if page.locator("#disclosure").is_visible():
+        page.click("#accept-disclosure")
+    page.click("#new-conversation")
+    page.fill("#question", "How do I change my plan?")
+    page.press("#question", "Enter")
+    answer = page.locator("li.message.assistant").last
+    expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
+    feedback = answer.locator(".feedback")
+    feedback.locator("button.thumb.down").click()
+    feedback.locator("button", has_text="Send feedback").click()
+    expect(feedback.locator(".feedback-status")).to_contain_text("Our team will review")
+    sign_out(page)
+
+    sign_in(page, "erin@globex.example", start="/admin/support")
+    candidate = page.locator("li.candidate", has_text="How do I change my plan?")
+    candidate.locator("button.reject").click()
+    expect(page.locator("#admin-notice")).to_have_text("Give a reason to reject.")
+    expect(candidate).to_have_attribute("data-status", "queued")
+    candidate.locator("input").fill("The answer was right; the user wanted a discount.")
+    candidate.locator("button.reject").click()
+    expect(page.locator("#admin-notice")).to_contain_text("rejected")
+    page.select_option("#candidate-status", "rejected")
+    rejected = page.locator("li.candidate", has_text="How do I change my plan?")
+    expect(rejected).to_contain_text("Review note: The answer was right")
