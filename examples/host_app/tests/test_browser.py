@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import LiveServer, clean_environment, live_server, make_config
+from host_app_testing import LiveServer, clean_environment, live_server, make_config
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

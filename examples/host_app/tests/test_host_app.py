@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import clean_environment, make_config, sign_in
 from host_app import create_host_app
 from host_app.config import TICKET_URL_TEMPLATE
 from host_app.users import DEMO_USERS, TENANTS
+from host_app_testing import clean_environment, make_config, sign_in
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
