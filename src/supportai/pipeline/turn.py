@@ -125,6 +125,10 @@ async def prepare(
             Reason.runtime_not_wired, "no LLM backend is configured (SUPPORTAI_LLM_BACKEND)"
         )
 
+    # No stage below holds a database connection while it waits for another one
+    # (the quota store acquires its own) or for a slow classifier: with a bounded
+    # pool (PostgreSQL) many concurrent turns would otherwise exhaust it and wait
+    # for each other forever.
     async with runtime.database.connection() as conn:
         if settings.disclosure_required and not await disclosure.has_accepted(
             conn, caller, settings.disclosure_version
@@ -138,38 +142,40 @@ async def prepare(
             if replay is not None:
                 return _replayed(conversation_id, replay, timings)
 
-        # 3. rate limit + cost cap: reserve the worst case before spending anything
-        started = time.perf_counter()
-        runtime.sweep_expired_reservations(time.time())
-        try:
-            reservation = await runtime.quota.reserve(
-                caller, worst_case_cost(runtime, content), time.time()
-            )
-        except QuotaDenied as denied:
-            raise SupportAIError(
-                Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
-            ) from None
-        except QuotaStoreUnavailable as exc:
-            raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
-        timings.add("quota", started)
+    # 3. rate limit + cost cap: reserve the worst case before spending anything
+    started = time.perf_counter()
+    runtime.sweep_expired_reservations(time.time())
+    try:
+        reservation = await runtime.quota.reserve(
+            caller, worst_case_cost(runtime, content), time.time()
+        )
+    except QuotaDenied as denied:
+        raise SupportAIError(
+            Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
+        ) from None
+    except QuotaStoreUnavailable as exc:
+        raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
+    timings.add("quota", started)
 
-        try:
-            # 4. ownership (404 across users and tenants), read-only once escalated
+    try:
+        # 4. ownership (404 across users and tenants), read-only once escalated
+        async with runtime.database.connection() as conn:
             conversation = await conversations.get_owned(conn, caller, conversation_id)
-            if conversation is None:
-                raise not_found("conversation")
-            if conversation["status"] == "escalated":
-                raise SupportAIError(
-                    Reason.conversation_escalated,
-                    "this conversation was handed to a human and is read-only",
-                )
+        if conversation is None:
+            raise not_found("conversation")
+        if conversation["status"] == "escalated":
+            raise SupportAIError(
+                Reason.conversation_escalated,
+                "this conversation was handed to a human and is read-only",
+            )
 
-            # 5. classifiers, concurrently
-            started = time.perf_counter()
-            classification = await _classify(runtime, caller, conversation_id, content)
-            timings.add("classify", started)
+        # 5. classifiers, concurrently
+        started = time.perf_counter()
+        classification = await _classify(runtime, caller, conversation_id, content)
+        timings.add("classify", started)
 
-            started = time.perf_counter()
+        started = time.perf_counter()
+        async with runtime.database.connection() as conn:
             message_id = await turns.insert_user_turn(
                 conn,
                 caller,
@@ -179,14 +185,14 @@ async def prepare(
                 classification,
                 status="refused" if classification.refused else "complete",
             )
-            timings.add("persist", started)
-        except BaseException as exc:
-            await asyncio.shield(runtime.quota.release(reservation))
-            if _is_unique_violation(exc):
-                raise SupportAIError(
-                    Reason.duplicate_request, "this idempotency key is being processed"
-                ) from None
-            raise
+        timings.add("persist", started)
+    except BaseException as exc:
+        await asyncio.shield(runtime.quota.release(reservation))
+        if _is_unique_violation(exc):
+            raise SupportAIError(
+                Reason.duplicate_request, "this idempotency key is being processed"
+            ) from None
+        raise
 
     prepared = Prepared(conversation_id, message_id, classification, reservation, timings)
     if classification.refused:
