@@ -112,12 +112,11 @@ class SQLQuotaStore:
                             .returning(B.c.bucket_key)
                         )
                         if row is None:
-                            exists = await conn.fetch_val(
-                                sa.select(B.c.bucket_key).where(B.c.bucket_key == bucket.key)
-                            )
-                            if exists is not None:
-                                raise _Rollback(bucket)
-                            # First turn in this window: create the rows, then retry.
+                            # Over the limit, or the first turn in this window (no row
+                            # yet). Create any missing rows and ask once more: only the
+                            # retried conditional UPDATE decides. Checking whether the
+                            # row exists instead races with a concurrent first reserver
+                            # committing it, and denies a turn that fits.
                             await conn.execute(self._insert_missing(buckets))
                             row = await conn.fetch_one(
                                 B.update()
