@@ -199,18 +199,24 @@ def shared_postgres() -> Iterator[str]:
     yield from postgres_url()
 
 
+def spawn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "burst_app:create", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=TESTS, stdout=(log_dir / f"worker{port}.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def crashes_in_logs(log_dir: Path) -> list[str]:
+    return [p.read_text()[-3000:] for p in log_dir.glob("worker*.log")
+            if "Traceback" in p.read_text()]
+
+
 async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[list[str]]:
     ports = [free_port() for _ in range(count)]
     log_dir = Path(env["BURST_LOG_DIR"])
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "burst_app:create", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, cwd=TESTS, stdout=(log_dir / f"worker{port}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for port in ports
-    ]
+    processes = [spawn(env, port, log_dir) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with httpx.AsyncClient(timeout=2) as probe:
@@ -293,8 +299,7 @@ async def test_burst_two_uvicorn_workers(shared_postgres: str, store: str,
                     "user_cost_micros"] == quota["user_cost_micros"]
         finally:
             await workers.aclose()
-        for port_log in tmp_path.glob("worker*.log"):
-            assert "Traceback" not in port_log.read_text(), port_log.read_text()[-3000:]
+        assert crashes_in_logs(tmp_path) == []
 
         # A fresh process reads the shared stores: the settled figures are the real ones.
         checker = create_app(settings.model_copy(update={
