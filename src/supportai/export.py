@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -201,14 +202,20 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export-training",
         help="write reviewed training candidates as JSONL",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="Write reviewed training candidates as JSONL: OpenAI chat fine-tuning "
+        "examples built from reviewers' corrected answers, or eval cases (question, bad "
+        "answer, reviewer note). Exported candidates are marked, so a second run exports "
+        "nothing new. See docs/improvement-loop.md.",
     )
     parser.add_argument(
         "--status", choices=("approved", "exported"), default="approved",
         help="approved: export new candidates and mark them exported (default); "
         "exported: write already exported ones again, marking nothing",
     )
-    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="openai-chat")
+    parser.add_argument(
+        "--format", dest="fmt", choices=FORMATS, default="openai-chat",
+        help="openai-chat (default): needs a corrected answer; eval: every candidate",
+    )
     parser.add_argument("-o", "--output", help="file to write (default: stdout)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --output if it already exists"
@@ -276,7 +283,8 @@ async def _run(
                         return  # never replace an earlier export with an empty file
                     handle.flush()
                     if output is None:
-                        sys.stdout.write(temp.read_text(encoding="utf-8"))
+                        with open(temp_name, encoding="utf-8") as written:
+                            shutil.copyfileobj(written, sys.stdout)
                         sys.stdout.flush()
                     elif output.exists() and not args.overwrite:
                         raise ConfigurationError(
@@ -289,7 +297,7 @@ async def _run(
                     sys.stderr,
                     enabled=args.progress == "always"
                     or (args.progress == "auto" and sys.stderr.isatty()),
-                    min_total=1 if args.progress == "always" else BATCH_SIZE,
+                    min_total=1 if args.progress == "always" else BATCH_SIZE + 1,
                 )
                 return await export_training(
                     database,

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from databases.core import Connection
 from fastapi import APIRouter, Path, Query
 
 from supportai import admin_schemas as schemas
+from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError, not_found
 from supportai.routes.deps import MAX_ID, AdminDep, ConnectionDep, RuntimeDep
 from supportai.runtime import Runtime
@@ -104,8 +106,8 @@ async def get_candidate(
 
 async def _review(
     runtime: Runtime,
-    admin: Any,
-    conn: Any,
+    admin: Caller,
+    conn: Connection,
     candidate_id: int,
     to_status: str,
     note: str | None,
@@ -283,7 +285,9 @@ async def list_tenant_cases(
     )
 
 
-async def _case_detail(conn: Any, tenant_id: str, row: dict[str, Any]) -> schemas.AdminCaseDetail:
+async def _case_detail(
+    conn: Connection, tenant_id: str, row: dict[str, Any]
+) -> schemas.AdminCaseDetail:
     comments = await case_store.comments(conn, row["id"], tenant_id, include_internal=True)
     return schemas.AdminCaseDetail(
         **store.case_out(row),
