@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from host_app.config import HostConfig, apply_supportai_defaults, supportai_defaults
+from host_app.config import (
+    FILLED_MARKER,
+    HostConfig,
+    apply_supportai_defaults,
+    supportai_defaults,
+)
 from host_app.helpcenter import article_path, render_markdown
 from host_app.passwords import hash_password, verify_password
 
@@ -59,6 +65,7 @@ def test_supportai_defaults_never_override_the_environment(tmp_path: Path) -> No
     assert environ["SUPPORTAI_CLASSIFIERS"] == '["rules"]'
     assert environ["SUPPORTAI_OUTPUT_FILTERS"] == '["pii"]'
     assert set(applied) == set(supportai_defaults(config)) - {"SUPPORTAI_LLM_BACKEND"}
+    assert "SUPPORTAI_LLM_BACKEND" not in json.loads(environ[FILLED_MARKER])
 
 
 def test_shipped_articles_are_found(tmp_path: Path) -> None:
@@ -95,3 +102,17 @@ def test_unknown_accounts_cost_a_password_check_too(
     assert store.authenticate("alice@acme.example", "wrong") is None
     assert store.authenticate(" Alice@ACME.example ", "pw") is not None
     assert checked == ["scrypt", "scrypt", "scrypt"]
+
+
+def test_a_second_app_gets_its_own_defaults_but_never_overrides_the_user(tmp_path: Path) -> None:
+    environ = {"SUPPORTAI_CLASSIFIERS": '["mine"]'}
+    first = HostConfig().model_copy(update={"data_dir": tmp_path / "one"})
+    second = HostConfig().model_copy(update={"data_dir": tmp_path / "two"})
+    apply_supportai_defaults(first, environ)
+    assert str(tmp_path / "one") in environ["SUPPORTAI_DATABASE_URL"]
+    apply_supportai_defaults(second, environ)
+    assert str(tmp_path / "two") in environ["SUPPORTAI_DATABASE_URL"]
+    assert environ["SUPPORTAI_CLASSIFIERS"] == '["mine"]'
+    environ["SUPPORTAI_DATABASE_URL"] = "sqlite+aiosqlite:///chosen.db"  # the user changed it
+    apply_supportai_defaults(first, environ)
+    assert environ["SUPPORTAI_DATABASE_URL"] == "sqlite+aiosqlite:///chosen.db"

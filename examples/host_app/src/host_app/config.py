@@ -103,19 +103,28 @@ def supportai_defaults(config: HostConfig) -> dict[str, str]:
     }
 
 
+#: Where :func:`apply_supportai_defaults` remembers what it filled in, so that a later call
+#: (another app in the same process, e.g. in tests) can tell its own earlier defaults, which
+#: it may replace, from values the user set, which always win.
+FILLED_MARKER = "HOST_APP_FILLED_SUPPORTAI_DEFAULTS"
+
+
 def apply_supportai_defaults(
     config: HostConfig, environ: MutableMapping[str, str] | None = None
 ) -> dict[str, str]:
-    """Fill in the defaults that are not set; return what was filled in.
+    """Fill in the defaults that the user did not set; return what was filled in.
 
     Environment variables (not a ``Settings`` object) carry them because plugins
     read their own ``SUPPORTAI_<KEY>_*`` settings from the environment too, e.g.
     the knowledge base that grounds the ``openai`` backend.
     """
     target = os.environ if environ is None else environ
+    filled: dict[str, str] = json.loads(target.get(FILLED_MARKER, "{}"))
     applied = {}
     for key, value in supportai_defaults(config).items():
-        if key not in target:
+        ours = key in filled and target.get(key) == filled[key]
+        if key not in target or ours:
             target[key] = value
-            applied[key] = value
+            applied[key] = filled[key] = value
+    target[FILLED_MARKER] = json.dumps(filled, sort_keys=True)
     return applied
