@@ -334,12 +334,6 @@ async def test_turn_in_flight_cannot_bring_deleted_rows_back(supportai_app, supp
     assert (await client.get(f"/conversations/{cid}", headers=ME)).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/turn.py: when persisting the answer fails because the conversation was "
-    "deleted, the reservation is released instead of settled, so the spent tokens are "
-    "never charged (a way around the rate limit and cost cap)",
-)
 async def test_turn_whose_conversation_was_deleted_is_still_charged(
     supportai_app, supportai_client
 ):

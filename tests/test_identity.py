@@ -203,11 +203,6 @@ async def test_host_without_authentication_middleware_gets_401_not_500(support):
         assert response.json()["reason"] == "unauthenticated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="caller.DefaultCallerResolver: getattr(user, 'identity', None) does not catch "
-    "BaseUser.identity's NotImplementedError, so a user class with only user_id is a 500",
-)
 async def test_user_class_with_user_id_but_no_identity(support):
     host = _host(support, _host_lifespan_only)
     async with host.router.lifespan_context(host), _client(host) as client:

@@ -34,11 +34,23 @@ class DefaultCallerResolver:
         if "user" not in request.scope:
             return None
         user = request.user
-        if not getattr(user, "is_authenticated", False):
+        if not _attribute(user, "is_authenticated"):
             return None
-        tenant_id = getattr(user, "tenant_id", None)
-        user_id = getattr(user, "identity", None) or getattr(user, "user_id", None)
+        tenant_id = _attribute(user, "tenant_id")
+        user_id = _attribute(user, "identity") or _attribute(user, "user_id")
         if not tenant_id or not user_id:
             return None
         scopes = getattr(request.auth, "scopes", ()) if "auth" in request.scope else ()
         return Caller(tenant_id=str(tenant_id), user_id=str(user_id), roles=frozenset(scopes))
+
+
+def _attribute(user: object, name: str) -> object:
+    """``getattr`` that treats Starlette's abstract ``BaseUser`` properties as missing.
+
+    ``BaseUser.identity`` raises ``NotImplementedError`` in user classes that do not
+    define it; such a user simply has no identity for us, not a server error.
+    """
+    try:
+        return getattr(user, name, None)
+    except NotImplementedError:
+        return None

@@ -110,13 +110,17 @@ class HoldbackStream:
         self._holdback = holdback
         self._step = step
         self._buffer = ""
+        self._scanned_at = 0
         self.examined_chars = 0
 
     async def push(self, text: str) -> FilterOutput:
         self._buffer += text
-        if len(self._buffer) <= self._holdback + self._step:
+        # Scan only when ``step`` new characters arrived since the last scan: a span
+        # straddling the cut must not make every later push rescan the whole buffer.
+        if len(self._buffer) <= max(self._holdback, self._scanned_at) + self._step:
             return FilterOutput()
         buffer = self._buffer
+        self._scanned_at = len(buffer)
         self.examined_chars += len(buffer)
         spans = self._find(buffer)
         cut = _safe_cut(buffer, len(buffer) - self._holdback)
@@ -130,6 +134,7 @@ class HoldbackStream:
             return FilterOutput()
         released = [s for s in spans if s.end <= cut]
         self._buffer = buffer[cut:]
+        self._scanned_at = 0
         return FilterOutput(
             text=apply_spans(buffer[:cut], released), redactions=[s.kind for s in released]
         )

@@ -246,3 +246,66 @@ def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 Waiter = Callable[[], Awaitable[Any]]
+
+
+class QueryCounter:
+    """Counts database round-trips and transactions while active (see :func:`count_queries`)."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.writes = 0
+        self.transactions = 0
+
+    def reset(self) -> None:
+        self.statements = self.writes = self.transactions = 0
+
+
+WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE")
+
+
+def count_queries() -> Any:
+    """Context manager patching ``databases``' backends to count what reaches the database.
+
+    ``statements`` counts round-trips, ``writes`` the INSERT/UPDATE/DELETE among
+    them, ``transactions`` the explicit transactions opened. Used by the
+    queries-per-turn tests and benchmark (no N+1, few write transactions).
+    """
+    from contextlib import contextmanager
+
+    from databases.backends import postgres, sqlite
+
+    @contextmanager
+    def patched() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        originals: list[tuple[Any, str, Any]] = []
+
+        def wrap(owner: Any, name: str, transaction: bool = False) -> None:
+            original = getattr(owner, name)
+            originals.append((owner, name, original))
+
+            async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if transaction:
+                    counter.transactions += 1
+                else:
+                    counter.statements += 1
+                    sql = str(args[0]).lstrip().upper() if args else ""
+                    if sql.startswith(WRITE_PREFIXES):
+                        counter.writes += 1
+                return await original(self, *args, **kwargs)
+
+            setattr(owner, name, counted)
+
+        for module, conn_cls, tx_cls in (
+            (sqlite, "SQLiteConnection", "SQLiteTransaction"),
+            (postgres, "PostgresConnection", "PostgresTransaction"),
+        ):
+            for method in ("fetch_all", "fetch_one", "execute", "execute_many"):
+                wrap(getattr(module, conn_cls), method)
+            wrap(getattr(module, tx_cls), "start", transaction=True)
+        try:
+            yield counter
+        finally:
+            for owner, name, original in reversed(originals):
+                setattr(owner, name, original)
+
+    return patched()

@@ -64,34 +64,48 @@ class SQLQuotaStore:
             {"bucket_key": b.key, "used": 0, "reserved": 0, "expires_at": b.resets_at}
             for b in buckets
         ]
-        if self.database.is_sqlite:
-            return sqlite.insert(B).values(rows).on_conflict_do_nothing()
-        return postgresql.insert(B).values(rows).on_conflict_do_nothing()
+        insert = sqlite.insert(B) if self.database.is_sqlite else postgresql.insert(B)
+        return insert.values(rows).on_conflict_do_nothing()
 
     @staticmethod
-    def _charges(buckets: tuple[Bucket, ...], amount: int) -> list[tuple[Bucket, int]]:
-        return [(b, 1 if b.kind.endswith("turns") else amount) for b in buckets]
+    def _per_key(values: dict[str, int]) -> Any:
+        """``CASE bucket_key WHEN k1 THEN v1 ... END``: one statement for all buckets."""
+        # Typed literals: PostgreSQL cannot infer a parameter's type inside CASE.
+        typed = {key: sa.cast(sa.literal(v), sa.BigInteger) for key, v in values.items()}
+        return sa.case(typed, value=B.c.bucket_key, else_=sa.cast(sa.literal(0), sa.BigInteger))
+
+    async def _charge_all(
+        self, conn: Connection, buckets: tuple[Bucket, ...], amount: int
+    ) -> set[str]:
+        """Charge every bucket whose limit allows it; return the keys charged."""
+        charges = {b.key: 1 if b.kind.endswith("turns") else amount for b in buckets}
+        limits = {b.key: b.limit for b in buckets}
+        charge = self._per_key(charges)
+        rows = await conn.fetch_all(
+            B.update()
+            .where(B.c.bucket_key.in_(list(charges)))
+            .where(B.c.used + B.c.reserved + charge <= self._per_key(limits))
+            .values(reserved=B.c.reserved + charge)
+            .returning(B.c.bucket_key)
+        )
+        return {row["bucket_key"] for row in rows}
 
     async def _adjust(
-        self, conn: Connection, keys: list[str], charges: list[int], *, used: bool, held: bool
+        self, conn: Connection, keys: list[str], held: list[int], used: list[int] | None
     ) -> None:
-        """Move amounts between ``reserved`` and ``used`` (never below zero)."""
-        for key, charge in zip(keys, charges, strict=True):
-            values: dict[str, Any] = {}
-            if held:
-                values["reserved"] = sa.case(
-                    (B.c.reserved >= charge, B.c.reserved - charge), else_=0
-                )
-            if used:
-                values["used"] = B.c.used + charge
-            if values:
-                await conn.execute(B.update().where(B.c.bucket_key == key).values(**values))
+        """Give back ``held`` (never below zero) and add ``used``, in one statement."""
+        give_back = self._per_key(dict(zip(keys, held, strict=True)))
+        values: dict[str, Any] = {
+            "reserved": sa.case((B.c.reserved >= give_back, B.c.reserved - give_back), else_=0)
+        }
+        if used is not None:
+            values["used"] = B.c.used + self._per_key(dict(zip(keys, used, strict=True)))
+        await conn.execute(B.update().where(B.c.bucket_key.in_(keys)).values(**values))
 
     # -- protocol ----------------------------------------------------------------------
 
     async def reserve(self, caller: Caller, amount_micros: int, now: float) -> Reservation:
         buckets = buckets_for(caller, self.policy, now)
-        charges = self._charges(buckets, amount_micros)
         reservation = Reservation(
             id=uuid.uuid4().hex,
             tenant_id=caller.tenant_id,
@@ -101,74 +115,59 @@ class SQLQuotaStore:
             expires_at=now + self.policy.reservation_ttl_s,
         )
         async with self.database.connection() as conn:
-            try:
-                async with conn.transaction():
-                    for bucket, charge in charges:
-                        row = await conn.fetch_one(
-                            B.update()
-                            .where(B.c.bucket_key == bucket.key)
-                            .where(B.c.used + B.c.reserved + charge <= bucket.limit)
-                            .values(reserved=B.c.reserved + charge)
-                            .returning(B.c.bucket_key)
-                        )
-                        if row is None:
-                            # Over the limit, or the first turn in this window (no row
-                            # yet). Create any missing rows and ask once more: only the
-                            # retried conditional UPDATE decides. Checking whether the
-                            # row exists instead races with a concurrent first reserver
-                            # committing it, and denies a turn that fits.
+            for attempt in range(2):
+                try:
+                    async with conn.transaction():
+                        if attempt:  # first turn in these windows: create the rows
                             await conn.execute(self._insert_missing(buckets))
-                            row = await conn.fetch_one(
-                                B.update()
-                                .where(B.c.bucket_key == bucket.key)
-                                .where(B.c.used + B.c.reserved + charge <= bucket.limit)
-                                .values(reserved=B.c.reserved + charge)
-                                .returning(B.c.bucket_key)
+                        charged = await self._charge_all(conn, buckets, amount_micros)
+                        refused = [b for b in buckets if b.key not in charged]
+                        if refused:
+                            raise _Rollback(refused[0])
+                        await conn.execute(
+                            R.insert().values(
+                                id=reservation.id,
+                                tenant_id=caller.tenant_id,
+                                user_id=caller.user_id,
+                                amount=amount_micros,
+                                bucket_keys=list(reservation.bucket_keys),
+                                state="held",
+                                expires_at=reservation.expires_at,
                             )
-                            if row is None:
-                                raise _Rollback(bucket)
-                    await conn.execute(
-                        R.insert().values(
-                            id=reservation.id,
-                            tenant_id=caller.tenant_id,
-                            user_id=caller.user_id,
-                            amount=amount_micros,
-                            bucket_keys=list(reservation.bucket_keys),
-                            state="held",
-                            expires_at=reservation.expires_at,
                         )
-                    )
-            except _Rollback as denied:
-                raise denial_for(denied.bucket, now) from None
-        return reservation
+                    return reservation
+                except _Rollback as denied:
+                    # Over a limit, or the first turn in these windows (rows missing).
+                    # Create the rows and ask once more: only the retried conditional
+                    # UPDATE decides. (Checking whether the rows exist instead races
+                    # with a concurrent first reserver committing them, and denies a
+                    # turn that fits.)
+                    if attempt == 0:
+                        continue
+                    raise denial_for(denied.bucket, now) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _finish(self, reservation: Reservation, actual: int | None) -> None:
         """Settle (``actual`` given) or release (``None``) exactly once."""
-        turn_charge = 1
         keys = list(reservation.bucket_keys)
-        held = [turn_charge, turn_charge, reservation.amount_micros, reservation.amount_micros]
+        amount = reservation.amount_micros
         async with self.database.connection() as conn, conn.transaction():
-            previous = await conn.fetch_one(
+            row = await conn.fetch_one(
                 R.update()
                 .where(R.c.id == reservation.id)
-                .where(R.c.state != "settled")
-                .where(R.c.state != "released_by_caller")
+                .where(R.c.state == "held")
                 .values(state="settled" if actual is not None else "released_by_caller")
-                .returning(R.c.state)
+                .returning(R.c.expires_at)
             )
-            if previous is None:
+            if row is None:
                 return
-            # RETURNING gives the new state; whether the hold was still there is
-            # read from the expiry sweep's marker instead.
-            expiry = await conn.fetch_val(sa.select(R.c.expires_at).where(R.c.id == reservation.id))
-            swept = 1 if expiry is not None and expiry < 0 else None
-            if actual is not None:
-                await self._adjust(conn, keys, held, used=False, held=swept is None)
-                await self._adjust(
-                    conn, keys, [turn_charge, turn_charge, actual, actual], used=True, held=False
-                )
-            elif swept is None:
-                await self._adjust(conn, keys, held, used=False, held=True)
+            # A negative expiry marks a hold the expiry sweep already gave back.
+            swept = float(row["expires_at"]) < 0
+            held = [0, 0, 0, 0] if swept else [1, 1, amount, amount]
+            used = None if actual is None else [1, 1, actual, actual]
+            if actual is None and swept:
+                return
+            await self._adjust(conn, keys, held, used)
 
     async def settle(self, reservation: Reservation, actual_micros: int) -> None:
         await self._finish(reservation, max(actual_micros, 0))
@@ -219,8 +218,7 @@ class SQLQuotaStore:
                     )
                     if claimed is None:
                         continue
-                    keys = list(row["bucket_keys"])
                     amount = int(row["amount"])
-                    await self._adjust(conn, keys, [1, 1, amount, amount], used=False, held=True)
+                    await self._adjust(conn, list(row["bucket_keys"]), [1, 1, amount, amount], None)
                     released += 1
         return released

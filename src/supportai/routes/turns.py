@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -64,6 +65,17 @@ async def create_message(
     text/event-stream``) get events as they happen; JSON clients get the same
     turn as one object.
     """
+    limit = runtime.settings.max_message_chars
+    if len(body.content) > limit:  # the setting may be stricter than the schema's bound
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "content"),
+                    "msg": f"String should have at most {limit} characters",
+                    "type": "string_too_long",
+                }
+            ]
+        )
     prepared = await prepare(runtime, caller, conversation_id, body.content, body.idempotency_key)
     headers = {"Server-Timing": prepared.timings.header()} if prepared.timings.values else {}
     sse = wants_sse(accept)

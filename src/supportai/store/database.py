@@ -55,7 +55,7 @@ class _PragmaSQLitePool(SQLitePool):
         connection = await super().acquire()
         for pragma in SQLITE_PRAGMAS:
             await connection.execute(pragma)
-        return connection
+        return _ImmediateTransactions(connection)
 
     async def release(self, connection: Any) -> None:
         try:
@@ -73,6 +73,28 @@ class _PragmaSQLitePool(SQLitePool):
         idle, self._idle = self._idle, []
         for connection in idle:
             await super().release(connection)
+
+
+class _ImmediateTransactions:
+    """An aiosqlite connection whose transactions start with ``BEGIN IMMEDIATE``.
+
+    A deferred transaction that reads before it writes fails at once with
+    "database is locked" when another connection wrote meanwhile: SQLite cannot
+    upgrade its read lock, and the busy timeout does not apply. Taking the write
+    lock at ``BEGIN`` makes concurrent writers queue on ``busy_timeout`` instead.
+    (``databases`` issues a plain ``BEGIN``; this is the one place to change it.)
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql == "BEGIN":
+            sql = "BEGIN IMMEDIATE"
+        return self._connection.execute(sql, *args, **kwargs)
 
 
 class Database:

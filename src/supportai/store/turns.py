@@ -156,18 +156,15 @@ async def insert_assistant_turn(
                 ],
             )
         if input_tokens or output_tokens or cost_micros:
-            await conn.execute(
-                tables.usage.insert().values(
-                    tenant_id=caller.tenant_id,
-                    user_id=caller.user_id,
-                    conversation_id=conversation_id,
-                    message_id=message_id,
-                    model=model,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    cost_micros=cost_micros,
-                    created_at=moment,
-                )
+            await insert_usage(
+                conn,
+                caller,
+                conversation_id,
+                message_id,
+                model,
+                input_tokens,
+                output_tokens,
+                cost_micros,
             )
         await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
     return message_id
@@ -180,3 +177,29 @@ async def tool_calls_of(conn: Connection, message_id: int) -> list[dict[str, Any
         .order_by(tables.tool_calls.c.id)
     )
     return [row_dict(r) for r in rows]
+
+
+async def insert_usage(
+    conn: Connection,
+    caller: Caller,
+    conversation_id: int | None,
+    message_id: int | None,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cost_micros: int,
+) -> None:
+    """One billing row; references may be ``None`` (the conversation is gone)."""
+    await conn.execute(
+        tables.usage.insert().values(
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_micros=cost_micros,
+            created_at=now(),
+        )
+    )
