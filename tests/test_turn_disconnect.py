@@ -236,3 +236,44 @@ async def test_disconnect_through_a_real_server(supportai_app: Any) -> None:
             assert q["user_cost_micros"]["reserved"] == 0
             assert q["user_turns"]["used"] == 1
             assert q["user_cost_micros"]["used"] > 0
+
+
+async def test_client_leaving_while_the_turn_is_being_saved_still_settles(
+    supportai_app: Any, supportai_client: Any
+) -> None:
+    """The consumer goes away exactly while stage 8 runs: persistence and settlement
+    must finish anyway (they run shielded from the cancellation)."""
+    from supportai.caller import Caller
+    from supportai.pipeline.turn import Turn, prepare
+
+    backend = ScriptedBackend([ScriptedBackend.answer("All done.", usage=(10, 2))])
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
+    client = supportai_client(app)
+    cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
+        "conversation_id"]
+    runtime = app.state.supportai
+    store = runtime.quota
+    settling, proceed = asyncio.Event(), asyncio.Event()
+    original_settle = store.settle
+
+    async def slow_settle(reservation: Any, actual: int) -> None:
+        settling.set()
+        await proceed.wait()
+        await original_settle(reservation, actual)
+
+    store.settle = slow_settle
+    caller = Caller("t1", "u1")
+    turn = Turn(runtime, caller, await prepare(runtime, caller, cid, "hi", None), "hi")
+    events = turn.events()
+    first = await events.__anext__()
+    assert first is not None and first.event == "turn.started"
+    await asyncio.wait_for(settling.wait(), 10)
+    await events.aclose()  # the client is gone, mid-settlement
+    proceed.set()
+    await asyncio.wait_for(turn.wait(), 10)
+
+    q = await settled_quota(client)
+    assert q["user_cost_micros"] == {**q["user_cost_micros"], "used": 14, "reserved": 0}
+    assert q["user_turns"]["used"] == 1
+    row = await assistant_row(app, cid)
+    assert (row["status"], row["content"]) == ("complete", "All done.")
