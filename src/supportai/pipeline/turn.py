@@ -114,12 +114,6 @@ async def prepare(
     # 2. caller scope, disclosure, and the runtime being wired at all
     if settings.required_scope and not caller.has_role(settings.required_scope):
         raise SupportAIError(Reason.scope_denied, f"requires the {settings.required_scope} scope")
-    if len(content) > settings.max_message_chars:
-        raise SupportAIError(
-            Reason.validation_error,
-            f"content is longer than {settings.max_message_chars} characters",
-            status=422,
-        )
     if runtime.backend is None:
         raise SupportAIError(
             Reason.runtime_not_wired, "no LLM backend is configured (SUPPORTAI_LLM_BACKEND)"
@@ -341,7 +335,7 @@ class Turn:
     # -- produce ---------------------------------------------------------------------------
 
     async def _produce(self) -> None:
-        runtime, prepared = self.runtime, self.prepared
+        prepared = self.prepared
         timings = prepared.timings
         try:
             await self._emit(
@@ -376,8 +370,7 @@ class Turn:
             await _uninterruptible(self._finish(timings))
         except Exception:
             log.exception("could not persist turn of conversation %s", prepared.conversation_id)
-            if prepared.reservation is not None:
-                await runtime.quota.release(prepared.reservation)
+            await self._charge_without_conversation()
         finally:
             if not self._consumer_gone:
                 await self.queue.put(None)
@@ -540,6 +533,36 @@ class Turn:
         head = [ChatMessage("system", system_prompt)] if system_prompt else []
         return [*head, *past, ChatMessage("user", self.content)]
 
+    async def _charge_without_conversation(self) -> None:
+        """The answer could not be saved (e.g. its conversation was deleted meanwhile).
+
+        The tokens were still spent: settle the reservation to the real cost and
+        keep a usage row with no conversation reference, so that deleting a
+        conversation mid-answer is no way around the rate limit or the cost cap.
+        """
+        runtime, prepared = self.runtime, self.prepared
+        backend = runtime.backend
+        assert backend is not None
+        price = runtime.settings.price_for(backend.model)
+        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        try:
+            if self.usage.input_tokens or self.usage.output_tokens:
+                async with runtime.database.connection() as conn:
+                    await turns.insert_usage(
+                        conn,
+                        self.caller,
+                        None,
+                        None,
+                        backend.model,
+                        self.usage.input_tokens,
+                        self.usage.output_tokens,
+                        self.cost_micros,
+                    )
+        finally:
+            if prepared.reservation is not None:
+                await runtime.quota.settle(prepared.reservation, self.cost_micros)
+                prepared.reservation = None
+
     async def _finish(self, timings: Timings) -> None:
         """Stage 8: persist what the user saw, settle the reservation, tell observers."""
         runtime, caller, prepared = self.runtime, self.caller, self.prepared
@@ -618,9 +641,7 @@ def _tokens(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
-def estimate_usage(
-    request: BackendRequest, text: str, calls: list[ToolCallRequest]
-) -> Usage:
+def estimate_usage(request: BackendRequest, text: str, calls: list[ToolCallRequest]) -> Usage:
     """Tokens of a backend call that ended before reporting usage, from characters.
 
     Input: every message and context document sent; output: the text and tool calls
