@@ -292,6 +292,7 @@ class Turn:
         self.assistant_message_id: int | None = None
         self.error: SupportAIError | None = None
         self.filter_chain: FilterChain | None = None
+        self._announced = False
 
     # -- relay -----------------------------------------------------------------------------
 
@@ -370,7 +371,17 @@ class Turn:
             await _uninterruptible(self._finish(timings))
         except Exception:
             log.exception("could not persist turn of conversation %s", prepared.conversation_id)
-            await self._charge_without_conversation()
+            try:
+                if self.assistant_message_id is None:  # else usage and settle are done
+                    await self._charge_without_conversation()
+            finally:
+                # The client saw the answer stream: it must still learn how the turn
+                # ended (a dropped database connection, a conversation deleted meanwhile).
+                if self.assistant_message_id is None and self.error is None:
+                    self.error = SupportAIError(
+                        Reason.internal_error, "the answer could not be saved"
+                    )
+                await self._announce_end(timings)
         finally:
             if not self._consumer_gone:
                 await self.queue.put(None)
@@ -563,6 +574,33 @@ class Turn:
                 await runtime.quota.settle(prepared.reservation, self.cost_micros)
                 prepared.reservation = None
 
+    async def _announce_end(self, timings: Timings) -> None:
+        """The typed end of the stream: the ``error`` event if any, then ``turn.completed``."""
+        if self._announced:
+            return
+        self._announced = True
+        prepared = self.prepared
+        if self.error is not None:
+            await self._emit(
+                "error", {"reason": self.error.reason.value, "detail": self.error.detail}
+            )
+        await self._emit(
+            "turn.completed",
+            {
+                "conversation_id": prepared.conversation_id,
+                "user_message_id": prepared.user_message_id,
+                "message_id": self.assistant_message_id,
+                "status": self.status,
+                "finish_reason": self.finish_reason,
+                "usage": {
+                    "input_tokens": self.usage.input_tokens,
+                    "output_tokens": self.usage.output_tokens,
+                },
+                "cost_micros": self.cost_micros,
+                "timings_ms": {k: round(v, 3) for k, v in timings.values.items()},
+            },
+        )
+
     async def _finish(self, timings: Timings) -> None:
         """Stage 8: persist what the user saw, settle the reservation, tell observers."""
         runtime, caller, prepared = self.runtime, self.caller, self.prepared
@@ -599,26 +637,7 @@ class Turn:
                 self.assistant_message_id,
                 "output_blocked",
             )
-        if self.error is not None:
-            await self._emit(
-                "error", {"reason": self.error.reason.value, "detail": self.error.detail}
-            )
-        await self._emit(
-            "turn.completed",
-            {
-                "conversation_id": prepared.conversation_id,
-                "user_message_id": prepared.user_message_id,
-                "message_id": self.assistant_message_id,
-                "status": self.status,
-                "finish_reason": self.finish_reason,
-                "usage": {
-                    "input_tokens": self.usage.input_tokens,
-                    "output_tokens": self.usage.output_tokens,
-                },
-                "cost_micros": self.cost_micros,
-                "timings_ms": {k: round(v, 3) for k, v in timings.values.items()},
-            },
-        )
+        await self._announce_end(timings)
         await runtime.hooks.notify(
             "supportai_turn_completed",
             event=_completed_event(
@@ -683,10 +702,13 @@ def _classification_out(c: Classification) -> dict[str, Any]:
     }
 
 
+_EVENT_TYPES = (TextDelta, ToolCallRequest, Citation, Usage, Finish)
+
+
 async def _with_timeouts(
     stream: AsyncIterator[BackendEvent], first_s: float, idle_s: float
 ) -> AsyncIterator[BackendEvent]:
-    """Relay a backend stream, failing as ``BackendError`` if it stalls."""
+    """Relay a backend stream, failing as ``BackendError`` if it stalls or sends garbage."""
     iterator = aiter(stream)
     timeout = first_s
     try:
@@ -698,6 +720,12 @@ async def _with_timeouts(
             except TimeoutError:
                 raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
             timeout = idle_s
+            if not isinstance(event, _EVENT_TYPES) or (
+                isinstance(event, TextDelta) and not isinstance(event.text, str)
+            ):
+                # A broken adapter is the provider side failing: typed, not a crash,
+                # and never silently dropped (the answer would be missing a piece).
+                raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
             yield event
     finally:
         closer = getattr(iterator, "aclose", None)
