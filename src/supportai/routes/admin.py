@@ -400,7 +400,9 @@ async def list_audit_events(
     admin: AdminDep,
     conn: ConnectionDep,
     runtime: RuntimeDep,
-    action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    action: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
+    ] = None,
     target_type: Annotated[schemas.AuditTarget | None, Query()] = None,
     target_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Limit = None,
