@@ -40,7 +40,14 @@ from schemathesis.specs.openapi.checks import (
 from supportai.app import create_app
 from supportai.errors import Reason
 from supportai.settings import Settings
-from supportai.testing import HeaderCaller, ScriptedBackend, as_admin, as_user, backend_plugin
+from supportai.testing import (
+    HeaderCaller,
+    ScriptedBackend,
+    as_admin,
+    as_user,
+    backend_plugin,
+    postgres_url,
+)
 
 EXAMPLES = int(os.environ.get("SUPPORTAI_FUZZ_EXAMPLES", "300" if os.environ.get(
     "SUPPORTAI_LONG_TESTS") == "1" else "25"))
@@ -51,6 +58,7 @@ CALLERS = {"user": as_user("fz", "fuzzer"), "admin": as_admin("fz", "fuzz-admin"
 def _settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
+        auto_migrate=True,
         disclosure_required=False,
         llm_backend="scripted",
         rate_limit_user_turns=100_000,
@@ -80,14 +88,24 @@ SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 OPERATIONS = {op.ok().label: op.ok() for op in SCHEMA.get_all_operations()}
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    folder: Path = tmp_path_factory.mktemp("fuzz")
-    app = _build(f"sqlite+aiosqlite:///{folder / 'fuzz.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+             ) -> Iterator[Any]:
+    """One seeded app per engine for the whole module (PostgreSQL rejects what SQLite
+    silently stores, e.g. NUL characters, so both are fuzzed)."""
+    if request.param == "sqlite":
+        folder: Path = tmp_path_factory.mktemp("fuzz")
+        urls: Iterator[str] = iter([f"sqlite+aiosqlite:///{folder / 'fuzz.db'}"])
+    else:
+        urls = postgres_url()
+    url = next(urls)
+    app = _build(url)
     client = asgi.get_client(app)
     _seed(client)
     yield app
     asgi.shutdown_lifespans()
+    for _ in urls:  # drops the PostgreSQL database
+        pass
 
 
 def _seed(client: Any) -> None:
