@@ -207,9 +207,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "egress_expected: the test provokes a blocked connection on purpose"
     )
-    config.addinivalue_line(
-        "markers", "long: long reliability variants, run with SUPPORTAI_LONG_TESTS=1"
-    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

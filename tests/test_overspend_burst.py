@@ -44,7 +44,8 @@ from supportai.testing import (
     require_service,
 )
 
-TURNS = int(os.environ.get("SUPPORTAI_BURST_TURNS", "64"))
+LONG = os.environ.get("SUPPORTAI_LONG_TESTS") == "1"
+TURNS = int(os.environ.get("SUPPORTAI_BURST_TURNS", "256" if LONG else "64"))
 ADMITTED = 7
 CONTENT = "Please export my invoices."
 REDIS_URL = os.environ.get("SUPPORTAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
