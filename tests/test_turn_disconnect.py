@@ -254,14 +254,15 @@ async def test_client_leaving_while_the_turn_is_being_saved_still_settles(
     runtime = app.state.supportai
     store = runtime.quota
     settling, proceed = asyncio.Event(), asyncio.Event()
-    original_settle = store.settle
+    # The SQL store settles inside the answer's transaction (settle_in).
+    original_settle = store.settle_in
 
-    async def slow_settle(reservation: Any, actual: int) -> None:
+    async def slow_settle(conn: Any, reservation: Any, actual: int) -> None:
         settling.set()
         await proceed.wait()
-        await original_settle(reservation, actual)
+        await original_settle(conn, reservation, actual)
 
-    store.settle = slow_settle
+    store.settle_in = slow_settle
     caller = Caller("t1", "u1")
     turn = Turn(runtime, caller, await prepare(runtime, caller, cid, "hi", None), "hi")
     events = turn.events()

@@ -158,7 +158,13 @@ class Runtime:
 
         self._sweeper = asyncio.create_task(sweep())
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let turns still being saved finish (bounded), then close providers and the DB."""
+        from supportai.pipeline.turn import running_turns
+
+        pending = [task for task in running_turns() if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace_s)
         if self._sweeper is not None:
             with contextlib.suppress(Exception):
                 await self._sweeper

@@ -149,25 +149,38 @@ class SQLQuotaStore:
 
     async def _finish(self, reservation: Reservation, actual: int | None) -> None:
         """Settle (``actual`` given) or release (``None``) exactly once."""
+        async with self.database.connection() as conn, conn.transaction():
+            await self._finish_on(conn, reservation, actual)
+
+    async def settle_in(self, conn: Connection, reservation: Reservation, actual: int) -> None:
+        """Settle inside the caller's transaction on this store's own database.
+
+        The turn pipeline uses it to settle in the transaction that saves the
+        answer: either both happen or neither does.
+        """
+        await self._finish_on(conn, reservation, max(actual, 0))
+
+    async def _finish_on(
+        self, conn: Connection, reservation: Reservation, actual: int | None
+    ) -> None:
         keys = list(reservation.bucket_keys)
         amount = reservation.amount_micros
-        async with self.database.connection() as conn, conn.transaction():
-            row = await conn.fetch_one(
-                R.update()
-                .where(R.c.id == reservation.id)
-                .where(R.c.state == "held")
-                .values(state="settled" if actual is not None else "released_by_caller")
-                .returning(R.c.expires_at)
-            )
-            if row is None:
-                return
-            # A negative expiry marks a hold the expiry sweep already gave back.
-            swept = float(row["expires_at"]) < 0
-            held = [0, 0, 0, 0] if swept else [1, 1, amount, amount]
-            used = None if actual is None else [1, 1, actual, actual]
-            if actual is None and swept:
-                return
-            await self._adjust(conn, keys, held, used)
+        row = await conn.fetch_one(
+            R.update()
+            .where(R.c.id == reservation.id)
+            .where(R.c.state == "held")
+            .values(state="settled" if actual is not None else "released_by_caller")
+            .returning(R.c.expires_at)
+        )
+        if row is None:
+            return
+        # A negative expiry marks a hold the expiry sweep already gave back.
+        swept = float(row["expires_at"]) < 0
+        held = [0, 0, 0, 0] if swept else [1, 1, amount, amount]
+        used = None if actual is None else [1, 1, actual, actual]
+        if actual is None and swept:
+            return
+        await self._adjust(conn, keys, held, used)
 
     async def settle(self, reservation: Reservation, actual_micros: int) -> None:
         await self._finish(reservation, max(actual_micros, 0))

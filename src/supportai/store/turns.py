@@ -8,7 +8,7 @@ completed, blocked or interrupted).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +113,9 @@ async def insert_assistant_turn(
     input_tokens: int,
     output_tokens: int,
     cost_micros: int,
+    also: Callable[[Connection], Awaitable[None]] | None = None,
 ) -> int:
+    """Save the answer, its tool calls and usage; ``also`` runs in the same transaction."""
     moment = now()
     async with conn.transaction():
         row = await conn.fetch_one(
@@ -167,6 +169,8 @@ async def insert_assistant_turn(
                 cost_micros,
             )
         await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
+        if also is not None:
+            await also(conn)
     return message_id
 
 

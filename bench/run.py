@@ -1,0 +1,106 @@
+"""Run every benchmark and write ``bench/results/<time>.json`` plus a summary.
+
+Usage: ``python bench/run.py [--quick] [--only turn,filter,startup,queries]``
+(``tox -e bench``). Benchmarks are never part of the test suite's pass/fail:
+they measure ratios against a baseline in the same run and report them.
+PostgreSQL and Redis variants run when those servers answer on localhost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import filter_cost, queries, startup, turn_overhead  # noqa: E402
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _postgres_database() -> str | None:
+    if not _reachable(5432):
+        return None
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"supportai_bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(create())
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
+    parser.add_argument("--only", default="turn,filter,startup,queries")
+    args = parser.parse_args()
+    sections = set(args.only.split(","))
+    requests = 60 if args.quick else 300
+    concurrencies = (1, 16) if args.quick else (1, 16, 64)
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if "queries" in sections:
+        results["queries"] = queries.run()
+        print("queries per turn:", results["queries"]["turn"], flush=True)
+    if "filter" in sections:
+        results["filter"] = filter_cost.run()
+        print("filter:", json.dumps(results["filter"], indent=1), flush=True)
+    if "startup" in sections:
+        results["startup"] = startup.run(str(ROOT / "examples" / "host_app" / "articles"))
+        print("startup:", json.dumps(results["startup"], indent=1), flush=True)
+    if "turn" in sections:
+        variants: list[tuple[str, str | None, str]] = [("sqlite+sql", None, "sql")]
+        postgres = _postgres_database()
+        if postgres:
+            variants.append(("postgresql+sql", postgres, "sql"))
+            if _reachable(6379):
+                variants.append(("postgresql+redis", postgres, "redis"))
+        results["turn"] = {}
+        for label, url, store in variants:
+            rows = turn_overhead.run(url, store, concurrencies, requests)
+            results["turn"][label] = rows
+            for row in rows:
+                print(
+                    f"{label} c={row['concurrency']}: p50 x{row['p50_ratio']:.2f} "
+                    f"p99 x{row['p99_ratio']:.2f} throughput x{row['throughput_ratio']:.2f} "
+                    f"overhead p50 {row['overhead_p50_ms']:.1f} ms "
+                    f"p99 {row['overhead_p99_ms']:.1f} ms",
+                    flush=True,
+                )
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Turn overhead: supportai's whole pipeline against a bare Starlette SSE endpoint.
+
+A: supportai on uvicorn with the SQL (or Redis) quota store, the ``rules``
+classifier, the ``pii`` filter, persistence on, and a backend that streams a
+fixed 200-delta answer with no delay. B: a bare Starlette endpoint streaming the
+same 200 deltas as SSE with no pipeline and no database. One load client,
+alternating A and B at each concurrency, in the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from bench.common import RunStats, load, ratio, serve_process, sse_request
+from supportai.llm import BackendEvent, BackendRequest, Finish, TextDelta, Usage
+from supportai.testing import HeaderCaller, as_user, backend_plugin
+
+DELTAS = [f"word{i % 10} " for i in range(200)]
+
+
+class FixedBackend:
+    """Streams the same 200 deltas, as fast as the consumer takes them."""
+
+    name = "fixed"
+    model = "bench-model"
+
+    async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
+        for delta in DELTAS:
+            yield TextDelta(delta)
+        yield Usage(50, 200)
+        yield Finish("stop")
+
+
+def baseline_app() -> Starlette:
+    async def stream(request: Request) -> StreamingResponse:
+        await request.body()
+
+        async def events() -> AsyncIterator[bytes]:
+            for seq, delta in enumerate(DELTAS, 1):
+                data = json.dumps({"text": delta})
+                yield f"event: delta\nid: {seq}\ndata: {data}\n\n".encode()
+            yield b"event: turn.completed\nid: 201\ndata: {}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/stream", stream, methods=["POST"])])
+
+
+def supportai_app(database_url: str | None = None, quota_store: str | None = None) -> Any:
+    """The app under test; uvicorn's ``--factory`` calls it with settings from the env."""
+    from supportai import Settings, create_app
+
+    database_url = database_url or os.environ["BENCH_DATABASE_URL"]
+    quota_store = quota_store or os.environ.get("BENCH_QUOTA_STORE", "sql")
+    settings = Settings(
+        database_url=database_url,
+        auto_migrate=True,
+        disclosure_required=False,
+        llm_backend="fixed",
+        classifiers=["rules"],
+        output_filters=["pii"],
+        quota_store=quota_store,
+        plugins=["classifiers", "filters", "redis"]
+        if quota_store == "redis"
+        else ["classifiers", "filters"],
+        rate_limit_user_turns=1_000_000,
+        rate_limit_tenant_turns=1_000_000,
+        user_daily_cost_cap_micros=10**15,
+        tenant_monthly_cost_cap_micros=10**15,
+        history_char_budget=2000,
+    )
+    return create_app(settings, [HeaderCaller(), backend_plugin(FixedBackend(), "fixed")])
+
+
+async def _run_pair(base_a: str, base_b: str, concurrency: int, requests: int) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        # one conversation per worker, so workers do not share a history
+        conversations = []
+        for worker in range(concurrency):
+            headers = as_user("bench", f"user{worker}")
+            created = await client.post(f"{base_a}/conversations", headers=headers)
+            conversations.append(created.json()["conversation_id"])
+
+        async def one_a(worker: int) -> Any:
+            headers = {**as_user("bench", f"user{worker}"), "accept": "text/event-stream"}
+            return await sse_request(
+                client,
+                "POST",
+                f"{base_a}/conversations/{conversations[worker]}/messages",
+                json={"content": "How do I reset my password?"},
+                headers=headers,
+            )
+
+        async def one_b(worker: int) -> Any:
+            return await sse_request(
+                client,
+                "POST",
+                f"{base_b}/stream",
+                json={"content": "How do I reset my password?"},
+                headers={"accept": "text/event-stream"},
+            )
+
+        # warm-up, then alternate A/B twice and keep the better of each (noise guard)
+        await load("warm-a", concurrency, concurrency * 2, one_a)
+        await load("warm-b", concurrency, concurrency * 2, one_b)
+        runs_a: list[RunStats] = []
+        runs_b: list[RunStats] = []
+        for _ in range(2):
+            runs_a.append(await load("supportai", concurrency, requests, one_a))
+            runs_b.append(await load("baseline", concurrency, requests, one_b))
+    a = min((r.summary() for r in runs_a), key=lambda s: s["p50_ms"])
+    b = min((r.summary() for r in runs_b), key=lambda s: s["p50_ms"])
+    return {
+        "concurrency": concurrency,
+        "supportai": a,
+        "baseline": b,
+        "p50_ratio": ratio(a["p50_ms"], b["p50_ms"]),
+        "p99_ratio": ratio(a["p99_ms"], b["p99_ms"]),
+        "throughput_ratio": ratio(a["throughput_rps"], b["throughput_rps"]),
+        "overhead_p50_ms": a["p50_ms"] - b["p50_ms"],
+        "overhead_p99_ms": a["p99_ms"] - b["p99_ms"],
+        "ttfd_overhead_p50_ms": a["ttfd_p50_ms"] - b["ttfd_p50_ms"],
+    }
+
+
+def run(
+    database_url: str | None = None,
+    quota_store: str = "sql",
+    concurrencies: tuple[int, ...] = (1, 16, 64),
+    requests: int = 200,
+) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
+        results = []
+        env = {"BENCH_DATABASE_URL": url, "BENCH_QUOTA_STORE": quota_store}
+        with (
+            serve_process("bench.turn_overhead:supportai_app", env) as base_a,
+            serve_process("bench.turn_overhead:baseline_app") as base_b,
+        ):
+            for concurrency in concurrencies:
+                results.append(
+                    asyncio.run(_run_pair(base_a, base_b, concurrency, max(requests, concurrency)))
+                )
+        return results
