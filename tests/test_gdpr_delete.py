@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from supportai.llm import Finish, TextDelta, ToolCallRequest, Usage
