@@ -205,3 +205,31 @@ async def test_zero_limits_mean_nothing_is_allowed(make_store: Any) -> None:
     with pytest.raises(QuotaDenied) as denied:
         await store.reserve(ALICE, 0, NOW)
     assert denied.value.reason == "rate_limited"
+
+
+async def test_an_exhausted_bucket_refuses_even_a_zero_amount(tmp_path) -> None:
+    """Same rule as the Redis store: a cap of 0 means nothing, also at zero price."""
+    import time
+
+    from supportai.caller import Caller
+    from supportai.quota.base import QuotaDenied
+    from supportai.quota.sql import SQLQuotaStore
+    from supportai.settings import Settings
+    from supportai.store.database import Database
+    from supportai.store.migrations import upgrade
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}",
+                        user_daily_cost_cap_micros=0)
+    database = Database(settings.database_url)
+    await database.connect()
+    await upgrade(database)
+    store = SQLQuotaStore(database, settings)
+    try:
+        denied = None
+        try:
+            await store.reserve(Caller("t", "u"), 0, time.time())
+        except QuotaDenied as exc:
+            denied = exc
+        assert denied is not None and denied.reason == "cost_cap_exceeded"
+    finally:
+        await database.disconnect()

@@ -85,6 +85,9 @@ class SQLQuotaStore:
             B.update()
             .where(B.c.bucket_key.in_(list(charges)))
             .where(B.c.used + B.c.reserved + charge <= self._per_key(limits))
+            # an exhausted bucket refuses even a zero amount (as the Redis store does):
+            # a cap of 0 means "nothing", also for a zero-priced model
+            .where(B.c.used + B.c.reserved < self._per_key(limits))
             .values(reserved=B.c.reserved + charge)
             .returning(B.c.bucket_key)
         )
