@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 import databases
 import sqlalchemy as sa
 from databases.backends.sqlite import SQLitePool
@@ -52,7 +53,13 @@ class _PragmaSQLitePool(SQLitePool):
     async def acquire(self) -> Any:
         if self._idle:
             return self._idle.pop()
-        connection = await super().acquire()
+        connection = aiosqlite.connect(
+            database=self._database, isolation_level=None, **self._options
+        )
+        # Pooled connections outlive requests; a host that never runs our shutdown
+        # must still be able to exit, so the worker thread must not block it.
+        connection._thread.daemon = True
+        await connection.__aenter__()
         for pragma in SQLITE_PRAGMAS:
             await connection.execute(pragma)
         return _ImmediateTransactions(connection)
