@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from supportai.errors import ConfigurationError
 from supportai.hookspecs import Register, hookimpl
 from supportai_filters.pii import redact
 from supportai_filters.pii_filter import PiiFilter
@@ -27,7 +28,15 @@ def build_pii_filter(context: ProviderContext) -> PiiFilter:
 
 def build_guardrails_filter(context: ProviderContext) -> GuardrailsFilter:
     # The lazy import: guardrails-ai loads here, at start-up of an app that uses it.
-    from supportai_filters.guardrails_filter import GuardrailsFilter
+    try:
+        from supportai_filters.guardrails_filter import GuardrailsFilter
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("guardrails"):
+            raise
+        raise ConfigurationError(
+            "the guardrails output filter needs guardrails-ai: "
+            'pip install "supportai-filters[guardrails]"'
+        ) from exc
 
     return GuardrailsFilter(context.plugin_settings(GuardrailsSettings))
 
