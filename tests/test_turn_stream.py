@@ -410,7 +410,7 @@ async def test_retried_submit_returns_the_original_turn(
                                headers=as_user())).json()
     assert again["replayed"] is True
     for key in ("user_message_id", "assistant_message_id", "content", "status", "usage",
-                "finish_reason"):
+                "finish_reason", "classification"):
         assert again[key] == first[key], key
     sse = await client.post(f"/conversations/{cid}/messages", json=payload,
                             headers={**as_user(), **SSE})

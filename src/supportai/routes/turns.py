@@ -239,7 +239,16 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
         assistant_message_id=answer["id"] if answer else None,
         status=answer["status"] if answer else "refused",
         content=answer["content"] if answer else "",
-        classification=None,
+        classification=(
+            schemas.ClassificationOut(
+                intent=user["intent"],
+                confidence=user["confidence"],
+                refused=bool(user["refused"]),
+                classifier=user["classifier"],
+            )
+            if user.get("intent") is not None
+            else None
+        ),
         citations=[schemas.CitationOut(**c) for c in (answer or {}).get("citations") or []],
         tool_calls=[
             schemas.ToolCallOut(

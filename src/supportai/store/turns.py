@@ -38,9 +38,19 @@ class ToolCallRecord:
 async def find_replay(
     conn: Connection, caller: Caller, conversation_id: int, key: str
 ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
-    """The user message sent earlier with this idempotency key, and its answer."""
+    """The user message sent earlier with this idempotency key (with its
+    classification), and its answer."""
+    classification = tables.intent_classifications
     user = await conn.fetch_one(
-        sa.select(M).where(
+        sa.select(
+            M,
+            classification.c.intent,
+            classification.c.confidence,
+            classification.c.refused,
+            classification.c.classifier,
+        )
+        .select_from(M.outerjoin(classification, classification.c.message_id == M.c.id))
+        .where(
             M.c.conversation_id == conversation_id,
             M.c.idempotency_key == key,
             M.c.tenant_id == caller.tenant_id,
