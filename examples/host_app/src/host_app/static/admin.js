@@ -4,7 +4,9 @@
 "use strict";
 
 (() => {
-  const { call, el, rich, errorText, when, show, notice } = Lumen;
+  const { call, el, rich, errorText, when, show, notice, latestOnly } = Lumen;
+  const candidateLoads = latestOnly();
+  const caseLoads = latestOnly();
   const $ = (id) => document.getElementById(id);
   const TYPES = {
     negative_feedback: "Negative feedback",
@@ -31,8 +33,10 @@
   async function loadCandidates() {
     const status = $("candidate-status").value;
     const query = status ? `?status=${status}&limit=50` : "?limit=50";
+    const ticket = candidateLoads.start();
     try {
       const page = await call("GET", `/admin/candidates${query}`);
+      if (!candidateLoads.isCurrent(ticket)) return;
       $("candidate-list").replaceChildren(...page.items.map(candidateCard));
       show($("no-candidates"), !page.items.length);
     } catch (err) {
@@ -123,8 +127,10 @@
   async function loadCases() {
     const status = $("admin-case-status").value;
     const query = status ? `?status_filter=${status}&limit=50` : "?limit=50";
+    const ticket = caseLoads.start();
     try {
       const page = await call("GET", `/admin/cases${query}`);
+      if (!caseLoads.isCurrent(ticket)) return;
       $("admin-case-list").replaceChildren(...page.items.map((c) => el("li", {},
         el("a", { href: "#", dataset: { caseId: c.case_id }, onclick: (e) => { e.preventDefault(); openCase(c.case_id); } }, c.subject),
         el("span", { class: `badge status-${c.status}` }, c.status),

@@ -2,15 +2,18 @@
 "use strict";
 
 (() => {
-  const { call, el, errorText, when, show } = Lumen;
+  const { call, el, errorText, when, show, latestOnly } = Lumen;
+  const listLoads = latestOnly();
   const $ = (id) => document.getElementById(id);
   const OPEN = new Set(["open", "pending"]);
 
   async function loadList() {
     const filter = $("case-filter").value;
     const query = filter ? `?status_filter=${encodeURIComponent(filter)}` : "";
+    const ticket = listLoads.start();
     try {
       const page = await call("GET", `/cases${query}`);
+      if (!listLoads.isCurrent(ticket)) return;
       $("case-list").replaceChildren(...page.items.map((c) => el("li", {},
         el("a", {
           href: `#case-${c.case_id}`,

@@ -3,7 +3,8 @@
 "use strict";
 
 (() => {
-  const { call, el, rich, sse, politeReason, errorText, when, dollars, newKey, show, notice, escalationKey } = Lumen;
+  const { call, el, rich, sse, politeReason, errorText, when, dollars, newKey, show, notice, escalationKey, latestOnly } = Lumen;
+  const listLoads = latestOnly();
   const $ = (id) => document.getElementById(id);
 
   const state = { conversationId: null, conversation: null, busy: false, disclosureVersion: null };
@@ -68,8 +69,10 @@
 
   async function loadConversations() {
     const list = $("conversation-list");
+    const ticket = listLoads.start();
     try {
       const page = await call("GET", "/conversations?limit=50");
+      if (!listLoads.isCurrent(ticket)) return;
       list.replaceChildren(...page.items.map((c) => el("li", {},
         el("a", {
           href: `#c=${c.conversation_id}`,

@@ -185,7 +185,17 @@ const Lumen = (() => {
     node.hidden = !text;
   }
 
+  // Lists reload on every filter change and after every action; when two loads overlap,
+  // only the newest may draw, or a slow old response would overwrite a newer one.
+  function latestOnly() {
+    let current = 0;
+    return {
+      start() { current += 1; return current; },
+      isCurrent(ticket) { return ticket === current; },
+    };
+  }
+
   const escalationKey = (conversationId) => `lumen.escalation.${conversationId}`;
 
-  return { api, ApiError, call, el, rich, sse, politeReason, errorText, when, dollars, newKey, show, notice, escalationKey };
+  return { api, ApiError, call, el, rich, sse, politeReason, errorText, when, dollars, newKey, show, notice, escalationKey, latestOnly };
 })();
