@@ -94,7 +94,7 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     started = events[0][1]
     assert started["conversation_id"] == cid
     assert started["classification"] == {"intent": "unclassified", "confidence": 0.0,
-                                         "refused": False, "classifier": ""}
+                                         "refused": False, "classifier": "none"}
     text = "".join(data["text"] for name, data in events if name == "delta")
     assert text == "To export, open Settings > Data."
     assert events[2][1] == {"source_id": "kb-7", "title": "Exporting data",

@@ -49,7 +49,9 @@ def combine(results: Sequence[Classification], refused_intents: Sequence[str]) -
     the classifier said, so a host can tighten policy without touching plugins.
     """
     if not results:
-        return Classification(intent="unclassified", confidence=0.0, refused=False)
+        return Classification(
+            intent="unclassified", confidence=0.0, refused=False, classifier="none"
+        )
     policy = set(refused_intents)
     marked = [r if (r.refused or r.intent not in policy) else _refused(r) for r in results]
     refused = [r for r in marked if r.refused]

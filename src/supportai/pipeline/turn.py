@@ -309,7 +309,9 @@ class Turn:
         try:
             while True:
                 try:
-                    event = await asyncio.wait_for(self.queue.get(), heartbeat_s)
+                    # asyncio.timeout, not wait_for: no extra task per event.
+                    async with asyncio.timeout(heartbeat_s):
+                        event = await self.queue.get()
                 except TimeoutError:
                     yield None
                     continue
@@ -729,7 +731,8 @@ async def _with_timeouts(
     try:
         while True:
             try:
-                event = await asyncio.wait_for(anext(iterator), timeout)
+                async with asyncio.timeout(timeout):  # cheaper than wait_for per event
+                    event = await anext(iterator)
             except StopAsyncIteration:
                 return
             except TimeoutError:
