@@ -10,6 +10,10 @@ import pytest
 from supportai.settings import Settings
 from supportai.testing import postgres_url
 
+# Fails any test that tries to connect to a non-loopback address (docs/security.md),
+# and prints the reliability suite's summary at the end of the run.
+pytest_plugins = ["egress_guard"]
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest) -> str:
