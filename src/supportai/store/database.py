@@ -17,6 +17,7 @@ was given.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,7 @@ class _PragmaSQLitePool(SQLitePool):
         super().__init__(url, **options)
         self._idle: list[Any] = []
         self._max_idle = max_idle
+        self._write_lock = asyncio.Lock()
 
     async def acquire(self) -> Any:
         if self._idle:
@@ -62,7 +64,7 @@ class _PragmaSQLitePool(SQLitePool):
         await connection.__aenter__()
         for pragma in SQLITE_PRAGMAS:
             await connection.execute(pragma)
-        return _ImmediateTransactions(connection)
+        return _ImmediateTransactions(connection, self._write_lock)
 
     async def release(self, connection: Any) -> None:
         try:
@@ -83,25 +85,92 @@ class _PragmaSQLitePool(SQLitePool):
 
 
 class _ImmediateTransactions:
-    """An aiosqlite connection whose transactions start with ``BEGIN IMMEDIATE``.
+    """An aiosqlite connection whose transactions are serialised in the process.
 
-    A deferred transaction that reads before it writes fails at once with
-    "database is locked" when another connection wrote meanwhile: SQLite cannot
-    upgrade its read lock, and the busy timeout does not apply. Taking the write
-    lock at ``BEGIN`` makes concurrent writers queue on ``busy_timeout`` instead.
-    (``databases`` issues a plain ``BEGIN``; this is the one place to change it.)
+    SQLite has one writer at a time. Left to itself, a deferred transaction that
+    reads before it writes fails at once with "database is locked" when another
+    connection wrote meanwhile, and under heavy concurrency writers queue inside
+    SQLite's busy handler, which polls and gives up after ``busy_timeout``. So a
+    root transaction here first takes the pool's asyncio lock (writers queue in
+    the event loop, in order, without timing out), then runs ``BEGIN IMMEDIATE``;
+    ``busy_timeout`` is left for other processes. ``databases`` issues plain
+    ``BEGIN``/``COMMIT``/``ROLLBACK`` strings; this is the one place to change that.
     """
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, lock: asyncio.Lock) -> None:
         self._connection = connection
+        self._lock = lock
+        self._holds_lock = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
 
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         if sql == "BEGIN":
-            sql = "BEGIN IMMEDIATE"
+            return _Statement(self, "BEGIN IMMEDIATE", args, kwargs, begin=True)
+        if sql in ("COMMIT", "ROLLBACK"):
+            return _Statement(self, sql, args, kwargs, end=True)
         return self._connection.execute(sql, *args, **kwargs)
+
+    async def rollback(self) -> None:
+        try:
+            await self._connection.rollback()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._holds_lock:
+            self._holds_lock = False
+            self._lock.release()
+
+
+class _Statement:
+    """``await``-able and ``async with``-able like aiosqlite's, plus the write lock."""
+
+    def __init__(
+        self,
+        owner: _ImmediateTransactions,
+        sql: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        begin: bool = False,
+        end: bool = False,
+    ) -> None:
+        self._owner, self._sql, self._args, self._kwargs = owner, sql, args, kwargs
+        self._begin, self._end = begin, end
+        self._context: Any = None
+
+    async def _enter(self) -> Any:
+        owner = self._owner
+        if self._begin and not owner._holds_lock:
+            await owner._lock.acquire()
+            owner._holds_lock = True
+        try:
+            self._context = owner._connection.execute(self._sql, *self._args, **self._kwargs)
+            return await self._context.__aenter__()
+        except BaseException:
+            if self._begin or self._end:
+                owner._unlock()
+            raise
+
+    async def __aenter__(self) -> Any:
+        return await self._enter()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self._context.__aexit__(*exc)
+        finally:
+            if self._end:
+                self._owner._unlock()
+
+    def __await__(self) -> Any:
+        async def run() -> Any:
+            cursor = await self._enter()
+            await self.__aexit__(None, None, None)
+            return cursor
+
+        return run().__await__()
 
 
 class Database:
