@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from databases.core import Connection
 
 from supportai.store import tables
+from supportai.store.cases import summary_out as case_summary
 from supportai.store.conversations import now
+from supportai.store.conversations import summary_out as conversation_summary
 from supportai.store.database import row_dict
 
 C = tables.conversations
@@ -84,24 +86,10 @@ async def set_case_status(
 
 
 def flagged_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "conversation_id": row["id"],
-        "user_id": row["user_id"],
-        "title": row["title"],
-        "status": row["status"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+    """A conversation as the caller sees it, plus whose it is."""
+    return {**conversation_summary(row), "user_id": row["user_id"]}
 
 
 def case_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "case_id": row["id"],
-        "user_id": row["user_id"],
-        "subject": row["subject"],
-        "priority": row["priority"],
-        "status": row["status"],
-        "conversation_id": row["conversation_id"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+    """A case as its owner sees it, plus whose it is."""
+    return {**case_summary(row), "user_id": row["user_id"]}
