@@ -374,9 +374,13 @@ class Turn:
         except Exception:
             log.exception("could not persist turn of conversation %s", prepared.conversation_id)
             try:
-                if self.assistant_message_id is None:  # else usage and settle are done
+                if self.assistant_message_id is None:  # else the usage row exists
                     await self._charge_without_conversation()
             finally:
+                try:
+                    await self._settle_retrying()  # whatever stage 8 got to
+                except Exception:
+                    log.exception("could not settle the quota of a turn; the sweep will")
                 # The client saw the answer stream: it must still learn how the turn
                 # ended (a dropped database connection, a conversation deleted meanwhile).
                 if self.assistant_message_id is None and self.error is None:
@@ -553,28 +557,60 @@ class Turn:
         keep a usage row with no conversation reference, so that deleting a
         conversation mid-answer is no way around the rate limit or the cost cap.
         """
-        runtime, prepared = self.runtime, self.prepared
+        runtime = self.runtime
         backend = runtime.backend
         assert backend is not None
         price = runtime.settings.price_for(backend.model)
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
         try:
             if self.usage.input_tokens or self.usage.output_tokens:
-                async with runtime.database.connection() as conn:
-                    await turns.insert_usage(
-                        conn,
-                        self.caller,
-                        None,
-                        None,
-                        backend.model,
-                        self.usage.input_tokens,
-                        self.usage.output_tokens,
-                        self.cost_micros,
-                    )
+                # Retried like the settle below: the usual reason to be here is a
+                # connection the server dropped, which fails the first statement only
+                # (the row was not written, so writing it again cannot count it twice).
+                for attempt in range(1, 4):
+                    try:
+                        async with runtime.database.connection() as conn:
+                            await turns.insert_usage(
+                                conn,
+                                self.caller,
+                                None,
+                                None,
+                                backend.model,
+                                self.usage.input_tokens,
+                                self.usage.output_tokens,
+                                self.cost_micros,
+                            )
+                    except Exception:
+                        if attempt == 3:
+                            raise
+                        await asyncio.sleep(0.05 * attempt)
+                    else:
+                        break
         finally:
-            if prepared.reservation is not None:
-                await runtime.quota.settle(prepared.reservation, self.cost_micros)
-                prepared.reservation = None
+            await self._settle_retrying()
+
+    async def _settle_retrying(self, attempts: int = 3) -> None:
+        """Settle the reservation to the real cost, retrying a failed attempt.
+
+        Settling is idempotent per reservation (a store applies it once, in one
+        transaction), and a dropped database connection fails only the statement
+        that found it dead: without a retry the worst case would stay reserved until
+        the expiry sweep (found by ``tests/test_faults.py``, ``pg_terminate_backend``
+        in the middle of a turn).
+        """
+        for attempt in range(1, attempts + 1):
+            reservation = self.prepared.reservation
+            if reservation is None:
+                return
+            try:
+                await self.runtime.quota.settle(reservation, self.cost_micros)
+            except Exception:
+                if attempt == attempts:
+                    raise
+                log.warning("settling the quota failed (attempt %d); retrying", attempt)
+                await asyncio.sleep(0.05 * attempt)
+            else:
+                self.prepared.reservation = None
 
     async def _announce_end(self, timings: Timings) -> None:
         """The typed end of the stream: the ``error`` event if any, then ``turn.completed``."""

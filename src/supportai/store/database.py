@@ -18,6 +18,7 @@ was given.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,11 @@ import sqlalchemy as sa
 from databases.backends.sqlite import SQLitePool
 from databases.core import Connection
 from sqlalchemy.engine import Dialect
+
+log = logging.getLogger("supportai.database")
+
+#: How long shutdown waits for connections to close before terminating them.
+DISCONNECT_TIMEOUT_S = 10.0
 
 SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
@@ -199,11 +205,28 @@ class Database:
             async with self.connection() as conn:
                 await conn.execute("PRAGMA journal_mode=WAL")
 
-    async def disconnect(self) -> None:
+    async def disconnect(self, timeout_s: float = DISCONNECT_TIMEOUT_S) -> None:
+        """Close every connection; never wait more than ``timeout_s`` for that.
+
+        A PostgreSQL connection the server killed in the middle of a query
+        (``pg_terminate_backend``, a failover) can stay checked out of asyncpg's
+        pool, and ``Pool.close()`` waits for it forever: a worker could never shut
+        down. After the timeout the pool is terminated instead (found by
+        ``tests/test_faults.py``).
+        """
         if self.connected:
             if self.is_sqlite:
                 await self._db._backend._pool.close()
-            await self._db.disconnect()
+            try:
+                await asyncio.wait_for(self._db.disconnect(), timeout_s)
+            except TimeoutError:
+                log.warning("database connections did not close in %.0fs; terminating", timeout_s)
+                backend = self._db._backend
+                pool = getattr(backend, "_pool", None)
+                if pool is not None and hasattr(pool, "terminate"):
+                    pool.terminate()
+                backend._pool = None
+                self._db.is_connected = False
             self.connected = False
 
     @asynccontextmanager
