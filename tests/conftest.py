@@ -31,4 +31,11 @@ def database_url(engine: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def supportai_settings(database_url: str) -> Settings:
     """Overrides the plugin's fixture: same defaults, on both engines, migrated at start."""
-    return Settings(database_url=database_url, disclosure_required=False, auto_migrate=True)
+    # A day-long rate window: a test that reads "turns used" must not straddle the
+    # boundary of a 60 s window (tests about windows set their own).
+    return Settings(
+        database_url=database_url,
+        disclosure_required=False,
+        auto_migrate=True,
+        rate_limit_window_s=86_400,
+    )
