@@ -78,3 +78,8 @@ def test_committed_snapshot_is_current() -> None:
 async def test_openapi_needs_no_caller(supportai_app, supportai_client):
     client = supportai_client(supportai_app())
     assert (await client.get("/openapi.json", headers=as_user())).status_code == 200
+
+
+async def test_no_swagger_ui_that_would_load_a_cdn(supportai_app, supportai_client):
+    client = supportai_client(supportai_app())
+    assert (await client.get("/docs")).status_code == 404

@@ -59,7 +59,9 @@ def create_app(
         version=__version__,
         description="supportai: AI support conversations, cases, feedback and quota.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # No Swagger UI: it would make readers' browsers fetch scripts from a CDN.
+        # The document itself is served at /openapi.json (docs/api/ renders it).
+        docs_url=None,
         redoc_url=None,
         responses={
             401: {"description": "No authenticated caller", "model": _degraded_model()},
