@@ -107,7 +107,11 @@ async def test_retrieve_context_hook_serves_the_configured_help_center(
     monkeypatch.setenv("SUPPORTAI_KB_URL_TEMPLATE", "https://help.example/{source_id}")
     rt = runtime(tmp_path)
     results = await rt.hooks.collect(
-        "supportai_retrieve_context", query="how do I get a refund", caller=CALLER, limit=2
+        "supportai_retrieve_context",
+        query="how do I get a refund",
+        caller=CALLER,
+        limit=2,
+        context=rt.context,
     )
     documents = [doc for found in results for doc in found]
     assert documents and all(isinstance(doc, ContextDocument) for doc in documents)
@@ -126,15 +130,33 @@ async def test_retrieve_context_is_silent_without_a_help_center(
         monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", articles_dir)
     rt = runtime(tmp_path)
     assert (
-        await rt.hooks.collect("supportai_retrieve_context", query="refund", caller=CALLER, limit=3)
+        await rt.hooks.collect(
+            "supportai_retrieve_context",
+            query="refund",
+            caller=CALLER,
+            limit=3,
+            context=rt.context,
+        )
         == []
     )
 
 
-def test_retrieve_context_limit_zero_and_no_match(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retrieve_context_limit_zero_and_no_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
-    assert plugin.supportai_retrieve_context("refund", CALLER, 0) is None
-    assert plugin.supportai_retrieve_context("quantum chromodynamics", CALLER, 3) == []
+    context = runtime(tmp_path).context
+    assert plugin.supportai_retrieve_context("refund", CALLER, 0, context) is None
+    assert plugin.supportai_retrieve_context("quantum chromodynamics", CALLER, 3, context) == []
+
+
+def test_retrieve_context_reads_this_apps_plugin_options(tmp_path: Path) -> None:
+    """Configured in code, not in the environment: the hook still grounds answers."""
+    rt = runtime(tmp_path, plugin_options={"kb": {"articles_dir": str(FIXTURE_ARTICLES)}})
+    found = plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, rt.context)
+    assert found and found[0].source_id == "refunds"
+    bare = runtime(tmp_path).context
+    assert plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, bare) is None
 
 
 def test_importing_the_plugin_and_the_kb_backend_never_imports_openai(tmp_path: Path) -> None:
@@ -165,14 +187,11 @@ def test_importing_the_plugin_and_the_kb_backend_never_imports_openai(tmp_path: 
     assert result.stdout.strip() == "ok"
 
 
-def test_backend_and_hook_share_one_index_when_configured_by_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from supportai_llm_backends.plugin import knowledge_base_from_env
+def test_backend_and_hook_share_one_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from supportai_llm_backends.knowledge import knowledge_base_for
+    from supportai_llm_backends.settings import KnowledgeBaseSettings
 
     monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
     rt = runtime(tmp_path, llm_backend="knowledge_base")
-    assert rt.backend.knowledge_base is knowledge_base_from_env()  # type: ignore[union-attr]
-    monkeypatch.setenv("SUPPORTAI_KB_MIN_SCORE", "2.5")  # a changed variable is seen at once
-    changed = knowledge_base_from_env()
-    assert changed is not None and changed.settings.min_score == 2.5
+    settings = rt.context.plugin_settings(KnowledgeBaseSettings)
+    assert rt.backend.knowledge_base is knowledge_base_for(settings)  # type: ignore[union-attr]
