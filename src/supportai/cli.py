@@ -128,12 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("-o", "--output")
     openapi.set_defaults(func=cmd_openapi)
 
-    try:
-        from supportai import export
-    except ImportError:  # pragma: no cover - ships with core
-        pass
-    else:
-        export.register(sub)
+    from supportai import export
+
+    export.register(sub)
     return parser
 
 

@@ -261,11 +261,9 @@ def _completed_event(
 async def _queue_candidate(
     runtime: Runtime, caller: Caller, conversation_id: int, message_id: int, kind: str
 ) -> None:
-    """Queue a refused or blocked turn for review (redacted), if the feature is installed."""
-    try:
-        from supportai.store import candidates
-    except ImportError:  # pragma: no cover - the admin module ships with core
-        return
+    """Queue a refused or blocked turn for review, redacted (the improvement loop)."""
+    from supportai.store import candidates  # imported on this rare path only
+
     await candidates.queue_from_turn(runtime, caller, conversation_id, message_id, kind)
 
 
