@@ -321,6 +321,19 @@ class Turn:
                 self._consumer_gone = True
                 self._producer.cancel()
 
+    def take_ready(self) -> list[TurnEvent]:
+        """Events already queued, without waiting (the end marker stays queued)."""
+        ready: list[TurnEvent] = []
+        while True:
+            try:
+                event = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return ready
+            if event is None:
+                self.queue.put_nowait(None)  # leave the end for ``events`` to see
+                return ready
+            ready.append(event)
+
     async def wait(self) -> None:
         if self._producer is not None:
             await asyncio.shield(self._producer)

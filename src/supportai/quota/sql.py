@@ -80,6 +80,7 @@ class SQLQuotaStore:
         """Charge every bucket whose limit allows it; return the keys charged."""
         charges = {b.key: 1 if b.kind.endswith("turns") else amount for b in buckets}
         limits = {b.key: b.limit for b in buckets}
+        await self._lock_in_order(conn, list(charges))
         charge = self._per_key(charges)
         rows = await conn.fetch_all(
             B.update()
@@ -93,10 +94,29 @@ class SQLQuotaStore:
         )
         return {row["bucket_key"] for row in rows}
 
+    async def _lock_in_order(self, conn: Connection, keys: list[str]) -> None:
+        """PostgreSQL: lock the bucket rows in key order before a multi-row UPDATE.
+
+        A multi-row UPDATE locks rows in whatever order its plan visits them; two
+        transactions touching the same tenant buckets (a reservation and another
+        turn's settlement) could then wait for each other: a deadlock. Taking the
+        row locks in one global order first rules that out. SQLite needs nothing:
+        its writers are serialised (see store/database.py).
+        """
+        if self.database.is_sqlite:
+            return
+        await conn.fetch_all(
+            sa.select(B.c.bucket_key)
+            .where(B.c.bucket_key.in_(keys))
+            .order_by(B.c.bucket_key)
+            .with_for_update()
+        )
+
     async def _adjust(
         self, conn: Connection, keys: list[str], held: list[int], used: list[int] | None
     ) -> None:
         """Give back ``held`` (never below zero) and add ``used``, in one statement."""
+        await self._lock_in_order(conn, keys)
         give_back = self._per_key(dict(zip(keys, held, strict=True)))
         values: dict[str, Any] = {
             "reserved": sa.case((B.c.reserved >= give_back, B.c.reserved - give_back), else_=0)
