@@ -80,7 +80,6 @@ class SQLQuotaStore:
         """Charge every bucket whose limit allows it; return the keys charged."""
         charges = {b.key: 1 if b.kind.endswith("turns") else amount for b in buckets}
         limits = {b.key: b.limit for b in buckets}
-        await self._lock_in_order(conn, list(charges))
         charge = self._per_key(charges)
         rows = await conn.fetch_all(
             B.update()
@@ -94,29 +93,27 @@ class SQLQuotaStore:
         )
         return {row["bucket_key"] for row in rows}
 
-    async def _lock_in_order(self, conn: Connection, keys: list[str]) -> None:
-        """PostgreSQL: lock the bucket rows in key order before a multi-row UPDATE.
+    async def _lock_tenant(self, conn: Connection, tenant_id: str) -> None:
+        """PostgreSQL: serialise one tenant's quota writes with a transaction advisory lock.
 
-        A multi-row UPDATE locks rows in whatever order its plan visits them; two
-        transactions touching the same tenant buckets (a reservation and another
-        turn's settlement) could then wait for each other: a deadlock. Taking the
-        row locks in one global order first rules that out. SQLite needs nothing:
-        its writers are serialised (see store/database.py).
+        Every turn of a tenant touches the tenant's shared buckets, with multi-row
+        UPDATEs (whose row-lock order is the plan's) and, on a window's first turn,
+        INSERTs of the missing rows. Concurrent reservations and settlements could
+        then wait on each other in a cycle: PostgreSQL aborts one ("deadlock
+        detected"). Taking one lock per tenant first, before any row is touched,
+        rules that out; it is held to the end of the transaction (for ``settle_in``,
+        the answer's). SQLite needs nothing: its writers are serialised already.
         """
         if self.database.is_sqlite:
             return
-        await conn.fetch_all(
-            sa.select(B.c.bucket_key)
-            .where(B.c.bucket_key.in_(keys))
-            .order_by(B.c.bucket_key)
-            .with_for_update()
+        await conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("supportai:" + tenant_id)))
         )
 
     async def _adjust(
         self, conn: Connection, keys: list[str], held: list[int], used: list[int] | None
     ) -> None:
         """Give back ``held`` (never below zero) and add ``used``, in one statement."""
-        await self._lock_in_order(conn, keys)
         give_back = self._per_key(dict(zip(keys, held, strict=True)))
         values: dict[str, Any] = {
             "reserved": sa.case((B.c.reserved >= give_back, B.c.reserved - give_back), else_=0)
@@ -141,6 +138,7 @@ class SQLQuotaStore:
             for attempt in range(2):
                 try:
                     async with conn.transaction():
+                        await self._lock_tenant(conn, caller.tenant_id)
                         if attempt:  # first turn in these windows: create the rows
                             await conn.execute(self._insert_missing(buckets))
                         charged = await self._charge_all(conn, buckets, amount_micros)
@@ -188,6 +186,7 @@ class SQLQuotaStore:
     ) -> None:
         keys = list(reservation.bucket_keys)
         amount = reservation.amount_micros
+        await self._lock_tenant(conn, reservation.tenant_id)
         row = await conn.fetch_one(
             R.update()
             .where(R.c.id == reservation.id)
@@ -237,13 +236,14 @@ class SQLQuotaStore:
         released = 0
         async with self.database.connection() as conn:
             rows = await conn.fetch_all(
-                sa.select(R.c.id, R.c.amount, R.c.bucket_keys)
+                sa.select(R.c.id, R.c.tenant_id, R.c.amount, R.c.bucket_keys)
                 .where(R.c.state == "held")
                 .where(R.c.expires_at >= 0)
                 .where(R.c.expires_at < now)
             )
             for row in rows:
                 async with conn.transaction():
+                    await self._lock_tenant(conn, row["tenant_id"])
                     claimed = await conn.fetch_one(
                         R.update()
                         .where(R.c.id == row["id"])
