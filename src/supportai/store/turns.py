@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +66,25 @@ async def find_replay(
     return row_dict(user), row_dict(answer) if answer is not None else None
 
 
+async def _insert_message(
+    conn: Connection, caller: Caller, conversation_id: int, moment: datetime, **columns: Any
+) -> int:
+    """One message row owned by ``caller``; returns its id."""
+    row = await conn.fetch_one(
+        M.insert()
+        .values(
+            conversation_id=conversation_id,
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            created_at=moment,
+            **columns,
+        )
+        .returning(M.c.id)
+    )
+    assert row is not None
+    return int(row["id"])
+
+
 async def insert_user_turn(
     conn: Connection,
     caller: Caller,
@@ -76,22 +96,16 @@ async def insert_user_turn(
 ) -> int:
     moment = now()
     async with conn.transaction():
-        row = await conn.fetch_one(
-            M.insert()
-            .values(
-                conversation_id=conversation_id,
-                tenant_id=caller.tenant_id,
-                user_id=caller.user_id,
-                role="user",
-                content=content,
-                status=status,
-                idempotency_key=idempotency_key,
-                created_at=moment,
-            )
-            .returning(M.c.id)
+        message_id = await _insert_message(
+            conn,
+            caller,
+            conversation_id,
+            moment,
+            role="user",
+            content=content,
+            status=status,
+            idempotency_key=idempotency_key,
         )
-        assert row is not None
-        message_id = int(row["id"])
         await conn.execute(
             tables.intent_classifications.insert().values(
                 message_id=message_id,
@@ -128,27 +142,21 @@ async def insert_assistant_turn(
     """Save the answer, its tool calls and usage; ``also`` runs in the same transaction."""
     moment = now()
     async with conn.transaction():
-        row = await conn.fetch_one(
-            M.insert()
-            .values(
-                conversation_id=conversation_id,
-                tenant_id=caller.tenant_id,
-                user_id=caller.user_id,
-                role="assistant",
-                content=content,
-                status=status,
-                finish_reason=finish_reason,
-                reply_to_id=reply_to_id,
-                citations=list(citations) or None,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_micros=cost_micros,
-                created_at=moment,
-            )
-            .returning(M.c.id)
+        message_id = await _insert_message(
+            conn,
+            caller,
+            conversation_id,
+            moment,
+            role="assistant",
+            content=content,
+            status=status,
+            finish_reason=finish_reason,
+            reply_to_id=reply_to_id,
+            citations=list(citations) or None,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_micros=cost_micros,
         )
-        assert row is not None
-        message_id = int(row["id"])
         if tool_calls:
             await conn.execute_many(
                 tables.tool_calls.insert(),
