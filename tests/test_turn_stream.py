@@ -328,6 +328,31 @@ async def test_history_is_trimmed_oldest_first_to_the_budget(
     ]
 
 
+async def test_history_pages_back_across_many_short_turns_in_order(
+    supportai_app: Any, supportai_client: Any
+) -> None:
+    # The pipeline reads history a page at a time (HISTORY_PAGE rows); 20 turns are
+    # 40 messages, more than two pages, and all of them fit the default budget.
+    turns = 20
+    backend = ScriptedBackend([ScriptedBackend.answer(f"a{i}") for i in range(turns)]
+                              + [ScriptedBackend.answer("final")])
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
+                        rate_limit_user_turns=100)
+    client = supportai_client(app)
+    cid = await conversation(client)
+    for i in range(turns):
+        r = await client.post(f"/conversations/{cid}/messages", json={"content": f"q{i}"},
+                              headers=as_user())
+        assert r.json()["status"] == "complete"
+    r = await client.post(f"/conversations/{cid}/messages", json={"content": "last"},
+                          headers=as_user())
+    assert r.status_code == 200
+    sent = [m for m in backend.requests[turns].messages if m.role != "system"]
+    expected = [ChatMessage(role, f"{letter}{i}") for i in range(turns)
+                for role, letter in (("user", "q"), ("assistant", "a"))]
+    assert sent == [*expected, ChatMessage("user", "last")]
+
+
 async def test_refused_and_failed_turns_are_not_replayed_to_the_model(
     supportai_app: Any, supportai_client: Any
 ) -> None:

@@ -52,6 +52,9 @@ log = logging.getLogger("supportai.turn")
 #: Rough characters per token used to size the worst-case reservation.
 CHARS_PER_TOKEN = 3
 CONTEXT_DOCUMENTS = 3
+#: Past messages read per history query, and the most a prompt ever carries.
+HISTORY_PAGE = 16
+HISTORY_MAX_MESSAGES = 200
 
 
 def worst_case_cost(runtime: Runtime, content: str) -> int:
@@ -541,22 +544,29 @@ class Turn:
         return record
 
     async def _history(self, system_prompt: str) -> list[ChatMessage]:
-        """System prompt, then past turns trimmed oldest-first to the character budget."""
+        """System prompt, then past turns trimmed oldest-first to the character budget.
+
+        Pages back from the newest message only as far as the budget reaches
+        (at most :data:`HISTORY_MAX_MESSAGES`), so a long conversation costs what
+        its prompt uses, not what it holds.
+        """
         budget = self.runtime.settings.history_char_budget - len(self.content)
-        async with self.runtime.database.connection() as conn:
-            rows = await conversations.messages_with_classification(
-                conn, self.prepared.conversation_id, self.caller.tenant_id, limit=200
-            )
         past: list[ChatMessage] = []
-        for row in reversed(rows):
-            if row["id"] == self.prepared.user_message_id:
-                continue
-            if row["status"] not in ("complete", "interrupted") or not row["content"]:
-                continue
-            budget -= len(row["content"])
-            if budget < 0:
-                break
-            past.append(ChatMessage(row["role"], row["content"]))
+        before = self.prepared.user_message_id
+        async with self.runtime.database.connection() as conn:
+            while budget >= 0 and len(past) < HISTORY_MAX_MESSAGES:
+                page = await conversations.history_page(
+                    conn, self.prepared.conversation_id, self.caller.tenant_id, before,
+                    HISTORY_PAGE,
+                )
+                for message_id, role, content in page:
+                    budget -= len(content)
+                    if budget < 0 or len(past) == HISTORY_MAX_MESSAGES:
+                        break
+                    past.append(ChatMessage(role, content))
+                    before = message_id
+                if len(page) < HISTORY_PAGE:
+                    break
         past.reverse()
         head = [ChatMessage("system", system_prompt)] if system_prompt else []
         return [*head, *past, ChatMessage("user", self.content)]

@@ -83,6 +83,30 @@ async def messages_with_classification(
     return [row_dict(r) for r in await conn.fetch_all(query.order_by(M.c.id))]
 
 
+async def history_page(
+    conn: Connection, conversation_id: int, tenant_id: str, before_id: int, limit: int
+) -> list[tuple[int, str, str]]:
+    """Past turns a prompt can use, newest first: ``(id, role, content)`` before ``before_id``.
+
+    Only finished messages with text, and only the three columns the prompt needs:
+    the turn pipeline pages through this until its character budget is spent, so
+    a conversation with thousands of messages costs one small index range scan,
+    not a load of every row with its classification.
+    """
+    rows = await conn.fetch_all(
+        sa.select(M.c.id, M.c.role, M.c.content)
+        .where(M.c.conversation_id == conversation_id)
+        .where(M.c.tenant_id == tenant_id)
+        .where(M.c.id < before_id)
+        # two comparisons, not IN (...): an expanding IN is compiled again on every call
+        .where(sa.or_(M.c.status == "complete", M.c.status == "interrupted"))
+        .where(M.c.content != "")
+        .order_by(M.c.id.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 async def delete(conn: Connection, caller: Caller, conversation_id: int) -> bool:
     """GDPR hard delete. Foreign keys cascade (see tables.py); True if it existed."""
     row = await conn.fetch_one(
