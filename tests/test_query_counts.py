@@ -26,8 +26,8 @@ async def test_a_turn_uses_at_most_three_write_transactions(supportai_app, suppo
         )
     assert response.json()["status"] == "complete"
     # reserve; user turn + classification; assistant turn + usage + settlement
-    assert counted.transactions <= 3
-    assert counted.statements <= 16, counted.statements
+    assert 1 <= counted.transactions <= 3
+    assert 1 <= counted.writes <= counted.statements <= 16, vars(counted)
 
 
 async def test_list_endpoints_do_not_grow_with_rows(supportai_app, supportai_client):
@@ -41,6 +41,7 @@ async def test_list_endpoints_do_not_grow_with_rows(supportai_app, supportai_cli
         return counted.statements
 
     few_list, few_detail = await count("/conversations"), await count(f"/conversations/{cid}")
+    assert few_list >= 1 and few_detail >= 1  # the counter sees these reads at all
     for _ in range(15):
         await client.post("/conversations", json={"title": "more"}, headers=as_user())
         await client.post(

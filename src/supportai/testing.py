@@ -272,6 +272,7 @@ def count_queries() -> Any:
     """
     from contextlib import contextmanager
 
+    from databases import core
     from databases.backends import postgres, sqlite
 
     @contextmanager
@@ -295,12 +296,11 @@ def count_queries() -> Any:
 
             setattr(owner, name, counted)
 
-        for module, conn_cls, tx_cls in (
-            (sqlite, "SQLiteConnection", "SQLiteTransaction"),
-            (postgres, "PostgresConnection", "PostgresTransaction"),
-        ):
-            for method in ("fetch_all", "fetch_one", "execute", "execute_many"):
-                wrap(getattr(module, conn_cls), method)
+        # Statements are counted where every call passes (``databases.core.Connection``),
+        # so backends that override the driver calls (store/compiled.py) are counted too.
+        for method in ("fetch_all", "fetch_one", "fetch_val", "execute", "execute_many"):
+            wrap(core.Connection, method)
+        for module, tx_cls in ((sqlite, "SQLiteTransaction"), (postgres, "PostgresTransaction")):
             wrap(getattr(module, tx_cls), "start", transaction=True)
         try:
             yield counter

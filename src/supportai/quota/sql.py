@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -68,6 +69,16 @@ class SQLQuotaStore:
         return insert.values(rows).on_conflict_do_nothing()
 
     @staticmethod
+    def _keys(keys: Iterable[str]) -> Any:
+        """``bucket_key = k1 OR bucket_key = k2 ...``.
+
+        Not ``IN (...)``: an expanding IN is rendered again for every call, so
+        the statement could not be compiled once (store/compiled.py); a few ORed
+        equalities use the primary key index the same way on both engines.
+        """
+        return sa.or_(sa.false(), *(B.c.bucket_key == key for key in keys))
+
+    @staticmethod
     def _per_key(values: dict[str, int]) -> Any:
         """``CASE bucket_key WHEN k1 THEN v1 ... END``: one statement for all buckets."""
         # Typed literals: PostgreSQL cannot infer a parameter's type inside CASE.
@@ -83,7 +94,7 @@ class SQLQuotaStore:
         charge = self._per_key(charges)
         rows = await conn.fetch_all(
             B.update()
-            .where(B.c.bucket_key.in_(list(charges)))
+            .where(self._keys(charges))
             .where(B.c.used + B.c.reserved + charge <= self._per_key(limits))
             # an exhausted bucket refuses even a zero amount (as the Redis store does):
             # a cap of 0 means "nothing", also for a zero-priced model
@@ -120,7 +131,7 @@ class SQLQuotaStore:
         }
         if used is not None:
             values["used"] = B.c.used + self._per_key(dict(zip(keys, used, strict=True)))
-        await conn.execute(B.update().where(B.c.bucket_key.in_(keys)).values(**values))
+        await conn.execute(B.update().where(self._keys(keys)).values(**values))
 
     # -- protocol ----------------------------------------------------------------------
 
@@ -215,7 +226,7 @@ class SQLQuotaStore:
         async with self.database.connection() as conn:
             rows = await conn.fetch_all(
                 sa.select(B.c.bucket_key, B.c.used, B.c.reserved).where(
-                    B.c.bucket_key.in_([b.key for b in buckets])
+                    self._keys(b.key for b in buckets)
                 )
             )
         found = {row["bucket_key"]: (int(row["used"]), int(row["reserved"])) for row in rows}

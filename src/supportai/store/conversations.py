@@ -85,7 +85,7 @@ async def messages_with_classification(
 
 async def history_page(
     conn: Connection, conversation_id: int, tenant_id: str, before_id: int, limit: int
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[int, Any, str]]:
     """Past turns a prompt can use, newest first: ``(id, role, content)`` before ``before_id``.
 
     Only finished messages with text, and only the three columns the prompt needs:

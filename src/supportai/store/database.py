@@ -9,6 +9,9 @@ Two measured pitfalls shape this module (DESIGN.md):
 * SQLite does not enforce foreign keys unless told so per connection, and
   concurrent writers need a busy timeout. The pool below sets both on every
   connection it opens; WAL is set once (it is persistent).
+* ``databases`` compiles every statement again on every call. The backends in
+  :mod:`supportai.store.compiled` put a compiled-statement cache in front of the
+  same drivers.
 
 Connections are explicit objects passed down, never a context variable, so a
 streaming response (which runs in another task) keeps using the connection it
@@ -27,9 +30,12 @@ from typing import Any
 import aiosqlite
 import databases
 import sqlalchemy as sa
+from databases.backends.postgres import PostgresBackend
 from databases.backends.sqlite import SQLitePool
 from databases.core import Connection
 from sqlalchemy.engine import Dialect
+
+from supportai.store.compiled import CachedPostgresBackend, CachedSQLiteBackend, record_dict
 
 log = logging.getLogger("supportai.database")
 
@@ -186,9 +192,15 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._db = databases.Database(url)
+        # Same drivers, plus a compiled-statement cache (see compiled.py).
         if self.is_sqlite:
-            backend = self._db._backend
+            backend: Any = CachedSQLiteBackend(self._db.url, **self._db.options)
             backend._pool = _PragmaSQLitePool(backend._database_url, **backend._options)
+        elif isinstance(self._db._backend, PostgresBackend):
+            backend = CachedPostgresBackend(self._db.url, **self._db.options)
+        else:  # another engine databases supports: left as it is
+            backend = self._db._backend
+        self._db._backend = backend
         self.connected = False
 
     @property
@@ -248,6 +260,9 @@ def row_dict(row: Any) -> dict[str, Any]:
     (citations, tool arguments...) comes back as a JSON string. Indexing the record
     by name applies them; on SQLite the values are already decoded either way.
     """
+    decoded = record_dict(row)  # rows of cached statements decode a whole row at once
+    if decoded is not None:
+        return decoded
     # .keys(): iterating an asyncpg record yields its values, not its names.
     return {key: row[key] for key in row._mapping.keys()}  # noqa: SIM118
 

@@ -1,0 +1,328 @@
+"""``databases`` backends that compile each statement shape once.
+
+``databases`` turns every SQLAlchemy Core statement into SQL text on every call,
+with no cache: 0.2-0.6 ms per statement, about a third of a turn's own time in
+``bench/`` profiles (a turn runs 12 statements). SQLAlchemy's engine avoids that
+with its statement cache keyed by ``_generate_cache_key()``: two statements of the
+same shape share one compiled form, and the literal values of the new one are
+read back out of its cache key (``extracted_parameters``). The connections below
+do the same in front of ``databases``' drivers:
+
+* a bounded LRU of compiled forms per backend (per dialect), keyed by the
+  statement's cache key; statements that have no cache key, DDL, and statements
+  whose text depends on their values (expanding ``IN``, literal-rendered
+  parameters) are compiled every time, exactly as ``databases`` would;
+* the per-shape pieces ``databases`` rebuilds for every row set (column maps,
+  SQLite's cursor metadata) are kept with the compiled form;
+* rows come back as the same ``Record`` type, so callers see no difference, and
+  :func:`record_dict` turns one into a dict without a per-column type lookup.
+
+This is a measured change (``docs/performance.md``); it has no behaviour of its
+own. ``tests/test_compiled_cache.py`` holds it to that: the same values, the same
+decoded types, on both engines, for every statement shape the store uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from databases.backends.common.records import Record, create_column_maps
+from databases.backends.postgres import PostgresBackend, PostgresConnection
+from databases.backends.sqlite import CompilationContext, SQLiteBackend, SQLiteConnection
+from databases.interfaces import Record as RecordInterface
+from sqlalchemy.engine.cursor import CursorResultMetaData
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.ddl import DDLElement
+
+#: Distinct statement shapes kept per backend. The store has fewer than 200.
+CACHE_SIZE = 512
+
+_Processor = Callable[[Any], Any] | None
+
+
+class _Entry:
+    """One compiled statement shape and everything derived from it once."""
+
+    __slots__ = (
+        "bind_processors",
+        "column_maps",
+        "compiled",
+        "context",
+        "decoders",
+        "keys",
+        "metadata",
+        "names",
+        "result_columns",
+        "sql",
+    )
+
+    def __init__(self, compiled: Any, sql: str, keys: list[str], context: Any = None) -> None:
+        self.compiled = compiled
+        self.sql = sql
+        self.keys = keys
+        self.bind_processors: dict[str, Callable[[Any], Any]] = compiled._bind_processors
+        self.result_columns = compiled._result_columns
+        self.column_maps = create_column_maps(self.result_columns)
+        self.context = context
+        self.metadata: Any = None  # SQLite: the cursor metadata, set on first use
+        self.decoders: list[tuple[str, int, _Processor]] | None = None
+        # Result column names by position; a repeated name keeps its last value,
+        # as ``databases``' own column map does.
+        self.names: list[str] = [column[0] for column in self.result_columns or ()]
+
+    def args(self, cache_key: Any) -> list[Any]:
+        """This call's positional arguments: the values carried by ``cache_key``."""
+        params = self.compiled.construct_params(extracted_parameters=cache_key[1])
+        processors = self.bind_processors
+        return [
+            processors[key](params[key]) if key in processors else params[key]
+            for key in self.keys
+        ]
+
+
+class _StatementCache:
+    """A small thread-safe LRU of :class:`_Entry`, one per backend."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._entries: OrderedDict[Any, _Entry | None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> _Entry | bool | None:
+        """The entry, ``None`` for a shape known to be uncacheable, ``False`` if unseen."""
+        with self._lock:
+            try:
+                entry = self._entries[key]
+            except KeyError:
+                self.misses += 1
+                return False
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: Any, entry: _Entry | None) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def _lookup(
+    cache: _StatementCache, query: ClauseElement, build: Callable[[Any, Any], _Entry | None]
+) -> tuple[_Entry, Any] | None:
+    """The cached entry for ``query`` and its cache key, or None to compile as usual."""
+    if isinstance(query, DDLElement):
+        return None
+    cache_key = query._generate_cache_key()
+    if cache_key is None:
+        return None
+    found = cache.get(cache_key.key)
+    if found is False:
+        found = build(query, cache_key)
+        cache.put(cache_key.key, found)
+    assert found is not True
+    if found is None:
+        return None
+    return found, cache_key
+
+
+def _value_dependent(compiled: Any) -> bool:
+    """True when the SQL text itself changes with the values (not cacheable)."""
+    return bool(compiled.post_compile_params or compiled.literal_execute_params)
+
+
+class CachedSQLiteConnection(SQLiteConnection):
+    """``databases``' SQLite connection with the statement cache in front."""
+
+    def __init__(self, pool: Any, dialect: Any, cache: _StatementCache) -> None:
+        super().__init__(pool, dialect)
+        self._cache = cache
+
+    def _build(self, query: ClauseElement, cache_key: Any) -> _Entry | None:
+        compiled: Any = query.compile(dialect=self._dialect, cache_key=cache_key)
+        if _value_dependent(compiled):
+            return None
+        context: Any = self._dialect.execution_ctx_cls()
+        context.dialect = self._dialect
+        context.result_column_struct = (
+            compiled._result_columns,
+            compiled._ordered_columns,
+            compiled._textual_ordered_columns,
+            compiled._ad_hoc_textual,
+            compiled._loose_column_name_matching,
+        )
+        return _Entry(compiled, compiled.string, list(compiled.positiontup), context)
+
+    def _compile(self, query: ClauseElement) -> Any:
+        found = _lookup(self._cache, query, self._build)
+        if found is None:
+            return super()._compile(query)
+        entry, cache_key = found
+        return entry.sql, entry.args(cache_key), entry.result_columns, CompilationContext(
+            entry.context
+        )
+
+    async def _rows(self, query: ClauseElement, one: bool) -> list[Record]:
+        found = _lookup(self._cache, query, self._build)
+        assert self._connection is not None, "Connection is not acquired"
+        if found is None:
+            if one:
+                record = await super().fetch_one(query)
+                return [] if record is None else [record]
+            return await super().fetch_all(query)
+        entry, cache_key = found
+        async with self._connection.execute(entry.sql, entry.args(cache_key)) as cursor:
+            rows: list[Any] = [await cursor.fetchone()] if one else list(await cursor.fetchall())
+            if one and rows[0] is None:
+                return []
+            if entry.metadata is None:
+                context: Any = CompilationContext(entry.context)
+                entry.metadata = CursorResultMetaData(context, cursor.description)
+        metadata = entry.metadata
+        return [
+            _SQLiteRecord(_make_row(metadata, row), entry, self._dialect)
+            for row in rows
+        ]
+
+    # The same (narrower) return type as databases' own SQLiteConnection declares.
+    async def fetch_all(self, query: ClauseElement) -> list[Record]:  # type: ignore[override]
+        return await self._rows(query, one=False)
+
+    async def fetch_one(self, query: ClauseElement) -> Record | None:
+        rows = await self._rows(query, one=True)
+        return rows[0] if rows else None
+
+
+def _make_row(metadata: Any, raw: Any) -> Any:
+    from databases.backends.common.records import Row
+
+    return Row(metadata, metadata._processors, metadata._keymap, raw)
+
+
+class _SQLiteRecord(Record):
+    """A ``Record`` whose values SQLAlchemy's ``Row`` already decoded.
+
+    ``databases``' ``Record`` looks a result processor up for every value it
+    returns, and on SQLite then does not use it (the row applied it already).
+    """
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, row: Any, entry: _Entry, dialect: Any) -> None:
+        super().__init__(row, entry.result_columns, dialect, entry.column_maps)
+        self._entry = entry
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int):
+            return self._row[key]
+        if isinstance(key, str) and self._column_map:
+            return self._row[self._column_map[key][0]]
+        return super().__getitem__(key)
+
+    def as_dict(self) -> dict[str, Any] | None:
+        names = self._entry.names
+        return dict(zip(names, self._row, strict=True)) if names else None
+
+
+class CachedPostgresConnection(PostgresConnection):
+    """``databases``' asyncpg connection with the statement cache in front."""
+
+    def __init__(self, database: Any, dialect: Any, cache: _StatementCache) -> None:
+        super().__init__(database, dialect)
+        self._cache = cache
+
+    def _build(self, query: ClauseElement, cache_key: Any) -> _Entry | None:
+        compiled: Any = query.compile(dialect=self._dialect, cache_key=cache_key)
+        if _value_dependent(compiled):
+            return None
+        keys = sorted(compiled.params)
+        mapping = {key: f"${position}" for position, key in enumerate(keys, start=1)}
+        return _Entry(compiled, compiled.string % mapping, keys)
+
+    def _compile(self, query: ClauseElement) -> Any:
+        found = _lookup(self._cache, query, self._build)
+        if found is None:
+            return super()._compile(query)
+        entry, cache_key = found
+        return entry.sql, entry.args(cache_key), entry.result_columns
+
+    async def fetch_all(self, query: ClauseElement) -> list[RecordInterface]:
+        found = _lookup(self._cache, query, self._build)
+        if found is None:
+            return await super().fetch_all(query)
+        assert self._connection is not None, "Connection is not acquired"
+        entry, cache_key = found
+        rows = await self._connection.fetch(entry.sql, *entry.args(cache_key))
+        return [_PostgresRecord(row, entry, self._dialect) for row in rows]
+
+    async def fetch_one(self, query: ClauseElement) -> RecordInterface | None:
+        found = _lookup(self._cache, query, self._build)
+        if found is None:
+            return await super().fetch_one(query)
+        assert self._connection is not None, "Connection is not acquired"
+        entry, cache_key = found
+        row = await self._connection.fetchrow(entry.sql, *entry.args(cache_key))
+        return None if row is None else _PostgresRecord(row, entry, self._dialect)
+
+
+class _PostgresRecord(Record):
+    """A ``Record`` over an asyncpg row that decodes a whole row with cached processors."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, row: Any, entry: _Entry, dialect: Any) -> None:
+        super().__init__(row, entry.result_columns, dialect, entry.column_maps)
+        self._entry = entry
+
+    def as_dict(self) -> dict[str, Any] | None:
+        entry = self._entry
+        if not entry.names:
+            return None
+        if entry.decoders is None:
+            # The same rule as Record.__getitem__ on PostgreSQL, looked up once per shape.
+            entry.decoders = [
+                (name, index, column[3]._cached_result_processor(self._dialect, None))
+                for index, (name, column) in enumerate(zip(entry.names, entry.result_columns,
+                                                           strict=True))
+            ]
+        raw = self._row
+        decoded: dict[str, Any] = {}
+        for name, index, processor in entry.decoders:
+            value = raw[index]
+            if processor is not None and isinstance(value, int | str | float):
+                value = processor(value)
+            decoded[name] = value
+        return decoded
+
+
+class CachedSQLiteBackend(SQLiteBackend):
+    """``SQLiteBackend`` whose connections share one statement cache."""
+
+    def __init__(self, database_url: Any, **options: Any) -> None:
+        super().__init__(database_url, **options)
+        self.statements = _StatementCache()
+
+    def connection(self) -> CachedSQLiteConnection:
+        return CachedSQLiteConnection(self._pool, self._dialect, self.statements)
+
+
+class CachedPostgresBackend(PostgresBackend):
+    """``PostgresBackend`` whose connections share one statement cache."""
+
+    def __init__(self, database_url: Any, **options: Any) -> None:
+        super().__init__(database_url, **options)
+        self.statements = _StatementCache()
+
+    def connection(self) -> CachedPostgresConnection:
+        return CachedPostgresConnection(self, self._dialect, self.statements)
+
+
+def record_dict(row: Any) -> dict[str, Any] | None:
+    """``row`` as a dict of decoded values when it came through the cache, else None."""
+    as_dict = getattr(row, "as_dict", None)
+    return as_dict() if as_dict is not None else None
