@@ -39,6 +39,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
+from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
 from supportai.pipeline.tool_loop import run_tool
@@ -307,11 +308,11 @@ class Turn:
         self._producer = asyncio.create_task(self._produce())
         _running.add(self._producer)
         self._producer.add_done_callback(_running.discard)
+        deadline = IdleDeadline()  # one heartbeat timer, not one per event
         try:
             while True:
                 try:
-                    # asyncio.timeout, not wait_for: no extra task per event.
-                    async with asyncio.timeout(heartbeat_s):
+                    with deadline.waiting(heartbeat_s):
                         event = await self.queue.get()
                 except TimeoutError:
                     yield None
@@ -320,6 +321,7 @@ class Turn:
                     return
                 yield event
         finally:
+            deadline.close()
             if not self._producer.done():
                 self._consumer_gone = True
                 self._producer.cancel()
@@ -785,10 +787,11 @@ async def _with_timeouts(
     """Relay a backend stream, failing as ``BackendError`` if it stalls or sends garbage."""
     iterator = aiter(stream)
     timeout = first_s
+    deadline = IdleDeadline()  # one timer for the stream, not one per event
     try:
         while True:
             try:
-                async with asyncio.timeout(timeout):  # cheaper than wait_for per event
+                with deadline.waiting(timeout):
                     event = await anext(iterator)
             except StopAsyncIteration:
                 return
@@ -803,6 +806,7 @@ async def _with_timeouts(
                 raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
             yield event
     finally:
+        deadline.close()
         closer = getattr(iterator, "aclose", None)
         if closer is not None:
             await closer()
