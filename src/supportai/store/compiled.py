@@ -24,6 +24,7 @@ decoded types, on both engines, for every statement shape the store uses.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -176,18 +177,16 @@ class CachedSQLiteConnection(SQLiteConnection):
                 return [] if record is None else [record]
             return await super().fetch_all(query)
         entry, cache_key = found
-        async with self._connection.execute(entry.sql, entry.args(cache_key)) as cursor:
-            rows: list[Any] = [await cursor.fetchone()] if one else list(await cursor.fetchall())
-            if one and rows[0] is None:
-                return []
-            if entry.metadata is None:
-                context: Any = CompilationContext(entry.context)
-                entry.metadata = CursorResultMetaData(context, cursor.description)
+        description, rows = await run_on_sqlite_thread(
+            self._connection, _fetch, entry.sql, entry.args(cache_key), one
+        )
+        if not rows:
+            return []
+        if entry.metadata is None:
+            context: Any = CompilationContext(entry.context)
+            entry.metadata = CursorResultMetaData(context, description)
         metadata = entry.metadata
-        return [
-            _SQLiteRecord(_make_row(metadata, row), entry, self._dialect)
-            for row in rows
-        ]
+        return [_SQLiteRecord(_make_row(metadata, row), entry, self._dialect) for row in rows]
 
     # The same (narrower) return type as databases' own SQLiteConnection declares.
     async def fetch_all(self, query: ClauseElement) -> list[Record]:  # type: ignore[override]
@@ -196,6 +195,47 @@ class CachedSQLiteConnection(SQLiteConnection):
     async def fetch_one(self, query: ClauseElement) -> Record | None:
         rows = await self._rows(query, one=True)
         return rows[0] if rows else None
+
+    async def execute(self, query: ClauseElement) -> Any:
+        found = _lookup(self._cache, query, self._build)
+        if found is None:
+            return await super().execute(query)
+        assert self._connection is not None, "Connection is not acquired"
+        entry, cache_key = found
+        lastrowid, rowcount = await run_on_sqlite_thread(
+            self._connection, _execute, entry.sql, entry.args(cache_key)
+        )
+        return rowcount if lastrowid == 0 else lastrowid  # as databases returns it
+
+
+async def run_on_sqlite_thread(connection: Any, function: Callable[..., Any], *args: Any) -> Any:
+    """Run ``function(sqlite3_connection, *args)`` on an aiosqlite connection's own thread.
+
+    aiosqlite hands each step to its thread separately: execute, fetch and close
+    are three round trips between the event loop and the thread, each a queue
+    hand-off, a GIL switch and a self-pipe wake-up. A statement here is one.
+    ``_execute`` is aiosqlite's own way to run a call on its thread.
+    """
+    return await connection._execute(function, connection._conn, *args)
+
+
+def _fetch(raw: sqlite3.Connection, sql: str, args: list[Any], one: bool) -> tuple[Any, list[Any]]:
+    cursor = raw.execute(sql, args)
+    try:
+        if one:
+            row = cursor.fetchone()
+            return cursor.description, [] if row is None else [row]
+        return cursor.description, cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _execute(raw: sqlite3.Connection, sql: str, args: list[Any]) -> tuple[int | None, int]:
+    cursor = raw.execute(sql, args)
+    try:
+        return cursor.lastrowid, cursor.rowcount
+    finally:
+        cursor.close()
 
 
 def _make_row(metadata: Any, raw: Any) -> Any:

@@ -35,7 +35,12 @@ from databases.backends.sqlite import SQLitePool
 from databases.core import Connection
 from sqlalchemy.engine import Dialect
 
-from supportai.store.compiled import CachedPostgresBackend, CachedSQLiteBackend, record_dict
+from supportai.store.compiled import (
+    CachedPostgresBackend,
+    CachedSQLiteBackend,
+    record_dict,
+    run_on_sqlite_thread,
+)
 
 log = logging.getLogger("supportai.database")
 
@@ -119,9 +124,9 @@ class _ImmediateTransactions:
 
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         if sql == "BEGIN":
-            return _Statement(self, "BEGIN IMMEDIATE", args, kwargs, begin=True)
+            return _Statement(self, "BEGIN IMMEDIATE", args, begin=True)
         if sql in ("COMMIT", "ROLLBACK"):
-            return _Statement(self, sql, args, kwargs, end=True)
+            return _Statement(self, sql, args, end=True)
         return self._connection.execute(sql, *args, **kwargs)
 
     async def rollback(self) -> None:
@@ -144,14 +149,12 @@ class _Statement:
         owner: _ImmediateTransactions,
         sql: str,
         args: tuple[Any, ...],
-        kwargs: dict[str, Any],
         *,
         begin: bool = False,
         end: bool = False,
     ) -> None:
-        self._owner, self._sql, self._args, self._kwargs = owner, sql, args, kwargs
+        self._owner, self._sql, self._args = owner, sql, args
         self._begin, self._end = begin, end
-        self._context: Any = None
 
     async def _enter(self) -> Any:
         owner = self._owner
@@ -159,22 +162,20 @@ class _Statement:
             await owner._lock.acquire()
             owner._holds_lock = True
         try:
-            self._context = owner._connection.execute(self._sql, *self._args, **self._kwargs)
-            return await self._context.__aenter__()
+            # One trip to the connection's thread (not execute, close, close again).
+            await run_on_sqlite_thread(owner._connection, _run_and_close, self._sql, self._args)
         except BaseException:
             if self._begin or self._end:
                 owner._unlock()
             raise
+        return _FinishedCursor()
 
     async def __aenter__(self) -> Any:
         return await self._enter()
 
-    async def __aexit__(self, *exc: Any) -> Any:
-        try:
-            return await self._context.__aexit__(*exc)
-        finally:
-            if self._end:
-                self._owner._unlock()
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._end:
+            self._owner._unlock()
 
     def __await__(self) -> Any:
         async def run() -> Any:
@@ -183,6 +184,17 @@ class _Statement:
             return cursor
 
         return run().__await__()
+
+
+def _run_and_close(raw: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
+    raw.execute(sql, *args).close()
+
+
+class _FinishedCursor:
+    """What ``databases`` gets back for BEGIN/COMMIT/ROLLBACK: it only closes it."""
+
+    async def close(self) -> None:
+        return None
 
 
 class Database:
