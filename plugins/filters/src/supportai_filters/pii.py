@@ -452,8 +452,11 @@ def _assigned_secret_ok(key: str, value: str) -> bool:
 def _secrets(text: str) -> Iterator[_Candidate]:
     for match in _TOKEN_SHAPES.finditer(text):
         yield match.start(), match.end(), ""
-    for match in _BEARER.finditer(text):
-        yield match.start(), match.end(), match.group("keep")
+    if "earer" in text:  # _BEARER needs "Bearer"/"bearer"
+        for match in _BEARER.finditer(text):
+            yield match.start(), match.end(), match.group("keep")
+    if ":" not in text and "=" not in text:  # _ASSIGNED needs one of them
+        return
     for match in _ASSIGNED.finditer(text):
         value = match.group("value").rstrip(".!?)]}")
         if len(value) >= 6 and _assigned_secret_ok(match.group("key"), value):
@@ -464,15 +467,34 @@ def _secrets(text: str) -> Iterator[_Candidate]:
             yield match.start(), match.end(), match.group("keep")
 
 
+# Prechecks: a cheap necessary condition for each detector, read off its patterns,
+# so that a window of prose with a stray digit ("step 2", "word3") skips the
+# detectors that could not match it. They only skip work: each one must hold for
+# every text the detector's patterns can match (a precheck that is too strict
+# would let PII through; the detector tests cover every kind).
+def _needs(pattern: str) -> Callable[[str], bool]:
+    search = re.compile(pattern).search
+    return lambda text: search(text) is not None
+
+
+_IPV4_HINT = re.compile(r"\d\.\d")
+
+
+def _could_be_ip(text: str) -> bool:
+    # IPv4 has a digit, a dot, a digit; IPv6 has two colons (the digit rule is the
+    # same as before prechecks were specific: an address with no digit is skipped).
+    return _IPV4_HINT.search(text) is not None or (text.count(":") >= 2 and _has_digit(text))
+
+
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector("secret", 90, _secrets),
     _Detector("email", 80, _emails, lambda t: "@" in t),
-    _Detector("iban", 70, _ibans, _has_digit),
-    _Detector("card", 60, _cards, _has_digit),
-    _Detector("ssn", 55, _ssns, _has_digit),
-    _Detector("national_id", 50, _national_ids, _has_digit),
-    _Detector("ip", 45, _ips, _has_digit),
-    _Detector("phone", 30, _phones, _has_digit),
+    _Detector("iban", 70, _ibans, _needs(r"\d\d")),  # country code, two check digits
+    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){12}")),  # 13+ digits
+    _Detector("ssn", 55, _ssns, _needs(r"\d{3}")),  # both forms start with AAA
+    _Detector("national_id", 50, _national_ids, _needs(r"\d\d")),
+    _Detector("ip", 45, _ips, _could_be_ip),
+    _Detector("phone", 30, _phones, _needs(r"\d[\d ().\-/]{5,}\d")),  # both patterns
 )
 
 
