@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from supportai_filters import pii
 
 # Digits dominate (cards, phones, IBANs, SSNs, IPs), with every separator the
