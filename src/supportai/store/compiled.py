@@ -24,8 +24,10 @@ decoded types, on both engines, for every statement shape the store uses.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +58,7 @@ class _Entry:
         "keys",
         "metadata",
         "names",
+        "read_only",
         "result_columns",
         "sql",
     )
@@ -73,6 +76,8 @@ class _Entry:
         # Result column names by position; a repeated name keeps its last value,
         # as ``databases``' own column map does.
         self.names: list[str] = [column[0] for column in self.result_columns or ()]
+        # A plain SELECT (SQLite: a WITH clause may hide a write, so only SELECT counts).
+        self.read_only = sql.lstrip()[:6].upper() == "SELECT"
 
     def args(self, cache_key: Any) -> list[Any]:
         """This call's positional arguments: the values carried by ``cache_key``."""
@@ -177,8 +182,8 @@ class CachedSQLiteConnection(SQLiteConnection):
                 return [] if record is None else [record]
             return await super().fetch_all(query)
         entry, cache_key = found
-        description, rows = await run_on_sqlite_thread(
-            self._connection, _fetch, entry.sql, entry.args(cache_key), one
+        description, rows = await run_sqlite(
+            self._connection, entry.read_only, _fetch, entry.sql, entry.args(cache_key), one
         )
         if not rows:
             return []
@@ -202,8 +207,8 @@ class CachedSQLiteConnection(SQLiteConnection):
             return await super().execute(query)
         assert self._connection is not None, "Connection is not acquired"
         entry, cache_key = found
-        lastrowid, rowcount = await run_on_sqlite_thread(
-            self._connection, _execute, entry.sql, entry.args(cache_key)
+        lastrowid, rowcount = await run_sqlite(
+            self._connection, entry.read_only, _execute, entry.sql, entry.args(cache_key)
         )
         return rowcount if lastrowid == 0 else lastrowid  # as databases returns it
 
@@ -217,6 +222,42 @@ async def run_on_sqlite_thread(connection: Any, function: Callable[..., Any], *a
     ``_execute`` is aiosqlite's own way to run a call on its thread.
     """
     return await connection._execute(function, connection._conn, *args)
+
+
+async def run_sqlite(
+    connection: Any, read_only: bool, function: Callable[..., Any], *args: Any
+) -> Any:
+    """Run one statement on the event loop when it cannot wait for a lock, else on the thread.
+
+    The connection decides (``_ImmediateTransactions.runs_inline`` in database.py);
+    a connection without that policy always uses its thread.
+    """
+    runs_inline = getattr(connection, "runs_inline", None)
+    if runs_inline is None or not runs_inline(read_only):
+        return await run_on_sqlite_thread(connection, function, *args)
+    result = function(connection._conn, *args)
+    await _share_the_loop()
+    return result
+
+
+#: The longest run of statements on the loop before other tasks get a turn.
+INLINE_SLICE_S = 0.002
+_slice_started = 0.0
+
+
+async def _share_the_loop() -> None:
+    """After an inline statement, yield to the event loop if INLINE_SLICE_S passed since the last.
+
+    An inline statement does not suspend, so a loop of them (a bulk export, a
+    batch of writes) would otherwise keep every other request waiting until it
+    ends. Yielding after every statement would cost a loop iteration each;
+    yielding at most once per slice bounds the wait for almost nothing.
+    """
+    global _slice_started
+    now = time.perf_counter()
+    if now - _slice_started >= INLINE_SLICE_S:
+        _slice_started = now
+        await asyncio.sleep(0)
 
 
 def _fetch(raw: sqlite3.Connection, sql: str, args: list[Any], one: bool) -> tuple[Any, list[Any]]:
