@@ -3,7 +3,8 @@
 Each test runs on SQLite and PostgreSQL. Rows read through the cache must equal
 what plain ``databases`` returns for the same statement: the same values, decoded
 to the same Python types (datetimes, JSON), for statements of one shape with
-different values, and for the shapes the cache refuses (expanding ``IN``).
+different values, and for the shapes the cache refuses (expanding ``IN``); and
+the same for prepared statements, which bind values by name.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from supportai.store import tables
-from supportai.store.compiled import _StatementCache
+from supportai.store.compiled import Prepared, _StatementCache
 from supportai.store.database import Database, row_dict
 from supportai.store.migrations import upgrade
 
@@ -134,3 +135,46 @@ def test_the_cache_is_bounded_and_keeps_the_recently_used() -> None:
     cache.put("c", None)
     assert cache.get("b") is False  # evicted
     assert cache.get("a") is None and cache.get("c") is None
+
+
+# -- prepared statements -------------------------------------------------------------------
+
+MESSAGES_OF = Prepared(
+    sa.select(M.c.content, M.c.citations, M.c.created_at)
+    .where(M.c.user_id == sa.bindparam("user"))
+    .where(M.c.status == "complete")  # a literal: stays a constant of the statement
+    .limit(sa.bindparam("limit"))
+)
+TOUCH_TITLE = Prepared(
+    C.update().where(C.c.user_id == sa.bindparam("user")).values(title=sa.bindparam("title"))
+)
+
+
+async def test_prepared_statements_bind_each_calls_values(database: Database) -> None:
+    async with database.connection() as conn:
+        for user in ("alice", "bob", "alice"):
+            rows = [row_dict(r) for r in await conn.fetch_all(MESSAGES_OF(user=user, limit=5))]
+            assert rows == [{
+                "content": f"hello {user}",
+                "citations": [{"source_id": user, "title": "T", "url": None}],
+                "created_at": MOMENT,
+            }]
+        await conn.execute(TOUCH_TITLE(user="bob", title="renamed"))
+        titles = {r["user_id"]: r["title"] for r in await conn.fetch_all(sa.select(C))}
+    assert titles == {"alice": "alice's", "bob": "renamed"}
+
+
+async def test_prepared_statements_read_like_plain_databases(database: Database) -> None:
+    async with database.connection() as conn:
+        prepared = [row_dict(r) for r in await conn.fetch_all(MESSAGES_OF(user="alice", limit=1))]
+    # A databases backend without the cache compiles the statement with its values.
+    plain = await plain_rows(database.url, MESSAGES_OF(user="alice", limit=1))
+    assert prepared == plain and len(plain) == 1
+
+
+async def test_a_prepared_statement_must_not_depend_on_its_values(database: Database) -> None:
+    expanding = Prepared(sa.select(M.c.id).where(M.c.user_id.in_(sa.bindparam("users",
+                                                                            expanding=True))))
+    async with database.connection() as conn:
+        with pytest.raises(ValueError, match="must not depend on its values"):
+            await conn.fetch_all(expanding(users=["alice"]))

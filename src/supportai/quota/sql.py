@@ -14,9 +14,11 @@ micro-dollars; both are the same row shape, ``used`` + ``reserved``.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ from supportai.quota.base import (
     denial_for,
 )
 from supportai.store import tables
+from supportai.store.compiled import Prepared
 
 if TYPE_CHECKING:
     from databases.core import Connection
@@ -42,6 +45,87 @@ if TYPE_CHECKING:
 
 B = tables.quota_buckets
 R = tables.quota_reservations
+
+
+def _case(values: str, buckets: int) -> Any:
+    """``CASE WHEN bucket_key = :k0 THEN :<values>0 ... ELSE 0 END`` with bound parameters.
+
+    Typed casts: PostgreSQL cannot infer a parameter's type inside CASE.
+    """
+    return sa.case(
+        *(
+            (
+                B.c.bucket_key == sa.bindparam(f"k{i}"),
+                sa.cast(sa.bindparam(f"{values}{i}", type_=sa.BigInteger), sa.BigInteger),
+            )
+            for i in range(buckets)
+        ),
+        else_=sa.cast(sa.literal(0), sa.BigInteger),
+    )
+
+
+def _any_key(buckets: int) -> Any:
+    """``bucket_key = :k0 OR ...``; not ``IN``, whose SQL changes with its values."""
+    return sa.or_(*(B.c.bucket_key == sa.bindparam(f"k{i}") for i in range(buckets)))
+
+
+@dataclass(frozen=True)
+class _BucketStatements:
+    """The quota writes of every turn, for ``buckets`` buckets, compiled once each."""
+
+    charge: Prepared
+    give_back: Prepared
+    give_back_and_use: Prepared
+
+
+@functools.cache
+def _bucket_statements(buckets: int) -> _BucketStatements:
+    charge, limit = _case("c", buckets), _case("l", buckets)
+    give_back = _case("g", buckets)
+    returned = sa.case((B.c.reserved >= give_back, B.c.reserved - give_back), else_=0)
+    adjust = B.update().where(_any_key(buckets))
+    return _BucketStatements(
+        charge=Prepared(
+            B.update()
+            .where(_any_key(buckets))
+            .where(B.c.used + B.c.reserved + charge <= limit)
+            # an exhausted bucket refuses even a zero amount (as the Redis store does):
+            # a cap of 0 means "nothing", also for a zero-priced model
+            .where(B.c.used + B.c.reserved < limit)
+            .values(reserved=B.c.reserved + charge)
+            .returning(B.c.bucket_key)
+        ),
+        give_back=Prepared(adjust.values(reserved=returned)),
+        give_back_and_use=Prepared(
+            adjust.values(reserved=returned, used=B.c.used + _case("u", buckets))
+        ),
+    )
+
+
+def _per_bucket(keys: Sequence[str], **columns: Sequence[int]) -> dict[str, Any]:
+    """The values of a :func:`_bucket_statements` statement: ``k0..``, then each column's."""
+    values: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
+    for prefix, numbers in columns.items():
+        values.update((f"{prefix}{i}", number) for i, number in enumerate(numbers))
+    return values
+
+
+_FINISH_RESERVATION = Prepared(
+    R.update()
+    .where(R.c.id == sa.bindparam("reservation_id"))
+    .where(R.c.state == "held")
+    .values(state=sa.bindparam("new_state"))
+    .returning(R.c.expires_at)
+)
+_INSERT_RESERVATION = Prepared(
+    R.insert().values(
+        {c: sa.bindparam(f"v_{c}") for c in
+         ("id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at")}
+    )
+)
+_TENANT_LOCK = Prepared(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.bindparam("lock", type_=sa.Text))))
+)
 
 
 class _Rollback(Exception):
@@ -78,29 +162,18 @@ class SQLQuotaStore:
         """
         return sa.or_(sa.false(), *(B.c.bucket_key == key for key in keys))
 
-    @staticmethod
-    def _per_key(values: dict[str, int]) -> Any:
-        """``CASE bucket_key WHEN k1 THEN v1 ... END``: one statement for all buckets."""
-        # Typed literals: PostgreSQL cannot infer a parameter's type inside CASE.
-        typed = {key: sa.cast(sa.literal(v), sa.BigInteger) for key, v in values.items()}
-        return sa.case(typed, value=B.c.bucket_key, else_=sa.cast(sa.literal(0), sa.BigInteger))
-
     async def _charge_all(
         self, conn: Connection, buckets: tuple[Bucket, ...], amount: int
     ) -> set[str]:
         """Charge every bucket whose limit allows it; return the keys charged."""
-        charges = {b.key: 1 if b.kind.endswith("turns") else amount for b in buckets}
-        limits = {b.key: b.limit for b in buckets}
-        charge = self._per_key(charges)
         rows = await conn.fetch_all(
-            B.update()
-            .where(self._keys(charges))
-            .where(B.c.used + B.c.reserved + charge <= self._per_key(limits))
-            # an exhausted bucket refuses even a zero amount (as the Redis store does):
-            # a cap of 0 means "nothing", also for a zero-priced model
-            .where(B.c.used + B.c.reserved < self._per_key(limits))
-            .values(reserved=B.c.reserved + charge)
-            .returning(B.c.bucket_key)
+            _bucket_statements(len(buckets)).charge(
+                **_per_bucket(
+                    [b.key for b in buckets],
+                    c=[1 if b.kind.endswith("turns") else amount for b in buckets],
+                    l=[b.limit for b in buckets],
+                )
+            )
         )
         return {row["bucket_key"] for row in rows}
 
@@ -117,21 +190,17 @@ class SQLQuotaStore:
         """
         if self.database.is_sqlite:
             return
-        await conn.execute(
-            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("supportai:" + tenant_id)))
-        )
+        await conn.execute(_TENANT_LOCK(lock="supportai:" + tenant_id))
 
     async def _adjust(
         self, conn: Connection, keys: list[str], held: list[int], used: list[int] | None
     ) -> None:
         """Give back ``held`` (never below zero) and add ``used``, in one statement."""
-        give_back = self._per_key(dict(zip(keys, held, strict=True)))
-        values: dict[str, Any] = {
-            "reserved": sa.case((B.c.reserved >= give_back, B.c.reserved - give_back), else_=0)
-        }
-        if used is not None:
-            values["used"] = B.c.used + self._per_key(dict(zip(keys, used, strict=True)))
-        await conn.execute(B.update().where(self._keys(keys)).values(**values))
+        statements = _bucket_statements(len(keys))
+        if used is None:
+            await conn.execute(statements.give_back(**_per_bucket(keys, g=held)))
+        else:
+            await conn.execute(statements.give_back_and_use(**_per_bucket(keys, g=held, u=used)))
 
     # -- protocol ----------------------------------------------------------------------
 
@@ -157,14 +226,14 @@ class SQLQuotaStore:
                         if refused:
                             raise _Rollback(refused[0])
                         await conn.execute(
-                            R.insert().values(
-                                id=reservation.id,
-                                tenant_id=caller.tenant_id,
-                                user_id=caller.user_id,
-                                amount=amount_micros,
-                                bucket_keys=list(reservation.bucket_keys),
-                                state="held",
-                                expires_at=reservation.expires_at,
+                            _INSERT_RESERVATION(
+                                v_id=reservation.id,
+                                v_tenant_id=caller.tenant_id,
+                                v_user_id=caller.user_id,
+                                v_amount=amount_micros,
+                                v_bucket_keys=list(reservation.bucket_keys),
+                                v_state="held",
+                                v_expires_at=reservation.expires_at,
                             )
                         )
                     return reservation
@@ -199,11 +268,10 @@ class SQLQuotaStore:
         amount = reservation.amount_micros
         await self._lock_tenant(conn, reservation.tenant_id)
         row = await conn.fetch_one(
-            R.update()
-            .where(R.c.id == reservation.id)
-            .where(R.c.state == "held")
-            .values(state="settled" if actual is not None else "released_by_caller")
-            .returning(R.c.expires_at)
+            _FINISH_RESERVATION(
+                reservation_id=reservation.id,
+                new_state="settled" if actual is not None else "released_by_caller",
+            )
         )
         if row is None:
             return

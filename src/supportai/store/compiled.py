@@ -15,7 +15,9 @@ do the same in front of ``databases``' drivers:
 * the per-shape pieces ``databases`` rebuilds for every row set (column maps,
   SQLite's cursor metadata) are kept with the compiled form;
 * rows come back as the same ``Record`` type, so callers see no difference, and
-  :func:`record_dict` turns one into a dict without a per-column type lookup.
+  :func:`record_dict` turns one into a dict without a per-column type lookup;
+* :class:`Prepared` statements skip even the statement's construction and its
+  cache key: the hot path of a turn (about a dozen statements) uses them.
 
 This is a measured change (``docs/performance.md``); it has no behaviour of its
 own. ``tests/test_compiled_cache.py`` holds it to that: the same values, the same
@@ -30,7 +32,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from databases.backends.common.records import Record, create_column_maps
 from databases.backends.postgres import PostgresBackend, PostgresConnection
@@ -58,6 +60,7 @@ class _Entry:
         "keys",
         "metadata",
         "names",
+        "plan",
         "read_only",
         "result_columns",
         "sql",
@@ -78,8 +81,34 @@ class _Entry:
         self.names: list[str] = [column[0] for column in self.result_columns or ()]
         # A plain SELECT (SQLite: a WITH clause may hide a write, so only SELECT counts).
         self.read_only = sql.lstrip()[:6].upper() == "SELECT"
+        # Prepared statements: per positional argument, the name of the call's value
+        # to read, or the constant (already processed) the statement was built with.
+        self.plan: list[tuple[str | None, _Processor, Any]] | None = None
 
-    def args(self, cache_key: Any) -> list[Any]:
+    def prepare(self) -> _Entry:
+        """Plan the arguments of a :class:`Prepared` statement from its bind parameters."""
+        binds = self.compiled.binds
+        plan: list[tuple[str | None, _Processor, Any]] = []
+        for key in self.keys:
+            bind = binds[key]
+            processor = self.bind_processors.get(key)
+            if bind.required:  # sa.bindparam("name") with no value: given per call
+                plan.append((bind.key, processor, None))
+            else:  # a literal of the statement ("complete"): the same on every call
+                value = bind.effective_value
+                plan.append((None, None, processor(value) if processor else value))
+        self.plan = plan
+        return self
+
+    def bound_args(self, values: dict[str, Any]) -> list[Any]:
+        """This call's positional arguments for a prepared statement."""
+        assert self.plan is not None
+        return [
+            constant if name is None else (processor(values[name]) if processor else values[name])
+            for name, processor, constant in self.plan
+        ]
+
+    def key_args(self, cache_key: Any) -> list[Any]:
         """This call's positional arguments: the values carried by ``cache_key``."""
         params = self.compiled.construct_params(extracted_parameters=cache_key[1])
         processors = self.bind_processors
@@ -119,9 +148,14 @@ class _StatementCache:
 
 
 def _lookup(
-    cache: _StatementCache, query: ClauseElement, build: Callable[[Any, Any], _Entry | None]
-) -> tuple[_Entry, Any] | None:
-    """The cached entry for ``query`` and its cache key, or None to compile as usual."""
+    cache: _StatementCache,
+    query: ClauseElement | Bound,
+    build: Callable[[Any, Any], _Entry | None],
+) -> tuple[_Entry, list[Any]] | None:
+    """The compiled entry for ``query`` and this call's arguments, or None to compile as usual."""
+    if isinstance(query, Bound):
+        entry = query.prepared.entry(build)
+        return entry, entry.bound_args(query.values)
     if isinstance(query, DDLElement):
         return None
     cache_key = query._generate_cache_key()
@@ -134,7 +168,60 @@ def _lookup(
     assert found is not True
     if found is None:
         return None
-    return found, cache_key
+    return found, found.key_args(cache_key)
+
+
+class Prepared:
+    """A statement built once with ``sa.bindparam`` placeholders; call it with their values.
+
+    For the dozen statements every turn runs, building the Core statement and
+    computing its cache key cost more than SQLite takes to run it. A prepared
+    statement is compiled once per dialect and bound by name::
+
+        GET = Prepared(sa.select(T).where(T.c.id == sa.bindparam("id")))
+        row = await conn.fetch_one(GET(id=7))
+
+    Literals written into the statement stay constants. Use it for hot paths;
+    everything else reads better as a plain statement and is cached anyway.
+    """
+
+    __slots__ = ("_entries", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._entries: dict[Any, _Entry] = {}
+
+    def __call__(self, **values: Any) -> ClauseElement:
+        # Typed as what databases' Connection methods accept: they pass it through
+        # untouched to the backends below, which recognise a Bound.
+        return cast(ClauseElement, Bound(self, values))
+
+    def entry(self, build: Callable[[Any, Any], _Entry | None]) -> _Entry:
+        """The compiled entry for the connection class that ``build`` belongs to."""
+        key = getattr(build, "__func__", build)
+        entry = self._entries.get(key)
+        if entry is None:
+            built = build(self.statement, None)
+            if built is None:
+                raise ValueError("a prepared statement's SQL must not depend on its values")
+            entry = self._entries[key] = built.prepare()
+        return entry
+
+
+class Bound:
+    """A :class:`Prepared` statement with one call's values, as connections accept it."""
+
+    __slots__ = ("prepared", "values")
+
+    def __init__(self, prepared: Prepared, values: dict[str, Any]) -> None:
+        self.prepared, self.values = prepared, values
+
+    def __str__(self) -> str:
+        return str(self.prepared.statement)
+
+    def compile(self, *args: Any, **kwargs: Any) -> Any:
+        """For a ``databases`` backend without the cache: the plain statement."""
+        return self.prepared.statement.params(**self.values).compile(*args, **kwargs)
 
 
 def _value_dependent(compiled: Any) -> bool:
@@ -168,8 +255,8 @@ class CachedSQLiteConnection(SQLiteConnection):
         found = _lookup(self._cache, query, self._build)
         if found is None:
             return super()._compile(query)
-        entry, cache_key = found
-        return entry.sql, entry.args(cache_key), entry.result_columns, CompilationContext(
+        entry, args = found
+        return entry.sql, args, entry.result_columns, CompilationContext(
             entry.context
         )
 
@@ -181,9 +268,9 @@ class CachedSQLiteConnection(SQLiteConnection):
                 record = await super().fetch_one(query)
                 return [] if record is None else [record]
             return await super().fetch_all(query)
-        entry, cache_key = found
+        entry, args = found
         description, rows = await run_sqlite(
-            self._connection, entry.read_only, _fetch, entry.sql, entry.args(cache_key), one
+            self._connection, entry.read_only, _fetch, entry.sql, args, one
         )
         if not rows:
             return []
@@ -206,9 +293,9 @@ class CachedSQLiteConnection(SQLiteConnection):
         if found is None:
             return await super().execute(query)
         assert self._connection is not None, "Connection is not acquired"
-        entry, cache_key = found
+        entry, args = found
         lastrowid, rowcount = await run_sqlite(
-            self._connection, entry.read_only, _execute, entry.sql, entry.args(cache_key)
+            self._connection, entry.read_only, _execute, entry.sql, args
         )
         return rowcount if lastrowid == 0 else lastrowid  # as databases returns it
 
@@ -329,16 +416,16 @@ class CachedPostgresConnection(PostgresConnection):
         found = _lookup(self._cache, query, self._build)
         if found is None:
             return super()._compile(query)
-        entry, cache_key = found
-        return entry.sql, entry.args(cache_key), entry.result_columns
+        entry, args = found
+        return entry.sql, args, entry.result_columns
 
     async def fetch_all(self, query: ClauseElement) -> list[RecordInterface]:
         found = _lookup(self._cache, query, self._build)
         if found is None:
             return await super().fetch_all(query)
         assert self._connection is not None, "Connection is not acquired"
-        entry, cache_key = found
-        rows = await self._connection.fetch(entry.sql, *entry.args(cache_key))
+        entry, args = found
+        rows = await self._connection.fetch(entry.sql, *args)
         return [_PostgresRecord(row, entry, self._dialect) for row in rows]
 
     async def fetch_one(self, query: ClauseElement) -> RecordInterface | None:
@@ -346,8 +433,8 @@ class CachedPostgresConnection(PostgresConnection):
         if found is None:
             return await super().fetch_one(query)
         assert self._connection is not None, "Connection is not acquired"
-        entry, cache_key = found
-        row = await self._connection.fetchrow(entry.sql, *entry.args(cache_key))
+        entry, args = found
+        row = await self._connection.fetchrow(entry.sql, *args)
         return None if row is None else _PostgresRecord(row, entry, self._dialect)
 
 

@@ -10,6 +10,7 @@ from databases.core import Connection
 
 from supportai.caller import Caller
 from supportai.store import tables
+from supportai.store.compiled import Prepared
 from supportai.store.database import row_dict
 
 C = tables.conversations
@@ -19,6 +20,31 @@ IC = tables.intent_classifications
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+#: ``updated_at`` of a conversation that just got a message (prepared: every turn runs it).
+TOUCH = Prepared(
+    C.update()
+    .where(C.c.id == sa.bindparam("conversation_id"))
+    .values(updated_at=sa.bindparam("moment"))
+)
+_GET_OWNED = Prepared(
+    sa.select(C)
+    .where(C.c.id == sa.bindparam("conversation_id"))
+    .where(C.c.tenant_id == sa.bindparam("tenant_id"))
+    .where(C.c.user_id == sa.bindparam("user_id"))
+)
+_HISTORY_PAGE = Prepared(
+    sa.select(M.c.id, M.c.role, M.c.content)
+    .where(M.c.conversation_id == sa.bindparam("conversation_id"))
+    .where(M.c.tenant_id == sa.bindparam("tenant_id"))
+    .where(M.c.id < sa.bindparam("before_id"))
+    # two comparisons, not IN (...): an expanding IN is compiled again on every call
+    .where(sa.or_(M.c.status == "complete", M.c.status == "interrupted"))
+    .where(M.c.content != "")
+    .order_by(M.c.id.desc())
+    .limit(sa.bindparam("limit"))
+)
 
 
 def owned(caller: Caller) -> sa.ColumnElement[bool]:
@@ -57,7 +83,11 @@ async def list_page(
 async def get_owned(
     conn: Connection, caller: Caller, conversation_id: int
 ) -> dict[str, Any] | None:
-    row = await conn.fetch_one(sa.select(C).where(C.c.id == conversation_id).where(owned(caller)))
+    row = await conn.fetch_one(
+        _GET_OWNED(
+            conversation_id=conversation_id, tenant_id=caller.tenant_id, user_id=caller.user_id
+        )
+    )
     return row_dict(row) if row is not None else None
 
 
@@ -94,15 +124,9 @@ async def history_page(
     not a load of every row with its classification.
     """
     rows = await conn.fetch_all(
-        sa.select(M.c.id, M.c.role, M.c.content)
-        .where(M.c.conversation_id == conversation_id)
-        .where(M.c.tenant_id == tenant_id)
-        .where(M.c.id < before_id)
-        # two comparisons, not IN (...): an expanding IN is compiled again on every call
-        .where(sa.or_(M.c.status == "complete", M.c.status == "interrupted"))
-        .where(M.c.content != "")
-        .order_by(M.c.id.desc())
-        .limit(limit)
+        _HISTORY_PAGE(
+            conversation_id=conversation_id, tenant_id=tenant_id, before_id=before_id, limit=limit
+        )
     )
     return [(row[0], row[1], row[2]) for row in rows]
 

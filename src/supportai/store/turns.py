@@ -19,11 +19,40 @@ from databases.core import Connection
 from supportai.caller import Caller
 from supportai.classifiers import Classification
 from supportai.store import tables
-from supportai.store.conversations import now
+from supportai.store.compiled import Prepared
+from supportai.store.conversations import TOUCH, now
 from supportai.store.database import row_dict
 
 M = tables.messages
 C = tables.conversations
+IC = tables.intent_classifications
+
+
+def _insert(table: sa.Table, *columns: str, returning: Any = None) -> Prepared:
+    """``INSERT INTO table (columns) VALUES (:columns)``, prepared (store/compiled.py)."""
+    statement = table.insert().values({c: sa.bindparam(f"v_{c}") for c in columns})
+    return Prepared(statement.returning(returning) if returning is not None else statement)
+
+
+# The writes of every turn, compiled once (bind names are the columns, prefixed v_).
+_MESSAGE = ("conversation_id", "tenant_id", "user_id", "created_at", "role", "content", "status")
+INSERT_USER_MESSAGE = _insert(M, *_MESSAGE, "idempotency_key", returning=M.c.id)
+INSERT_ASSISTANT_MESSAGE = _insert(
+    M, *_MESSAGE, "finish_reason", "reply_to_id", "citations", "input_tokens",
+    "output_tokens", "cost_micros", returning=M.c.id,
+)
+INSERT_CLASSIFICATION = _insert(
+    IC, "message_id", "tenant_id", "intent", "confidence", "refused", "classifier", "details",
+    "created_at",
+)
+INSERT_USAGE = _insert(
+    tables.usage, "tenant_id", "user_id", "conversation_id", "message_id", "model",
+    "input_tokens", "output_tokens", "cost_micros", "created_at",
+)
+
+
+def _values(**columns: Any) -> dict[str, Any]:
+    return {f"v_{name}": value for name, value in columns.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +96,24 @@ async def find_replay(
 
 
 async def _insert_message(
-    conn: Connection, caller: Caller, conversation_id: int, moment: datetime, **columns: Any
+    conn: Connection,
+    statement: Prepared,
+    caller: Caller,
+    conversation_id: int,
+    moment: datetime,
+    **columns: Any,
 ) -> int:
     """One message row owned by ``caller``; returns its id."""
     row = await conn.fetch_one(
-        M.insert()
-        .values(
-            conversation_id=conversation_id,
-            tenant_id=caller.tenant_id,
-            user_id=caller.user_id,
-            created_at=moment,
-            **columns,
+        statement(
+            **_values(
+                conversation_id=conversation_id,
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                created_at=moment,
+                **columns,
+            )
         )
-        .returning(M.c.id)
     )
     assert row is not None
     return int(row["id"])
@@ -98,6 +132,7 @@ async def insert_user_turn(
     async with conn.transaction():
         message_id = await _insert_message(
             conn,
+            INSERT_USER_MESSAGE,
             caller,
             conversation_id,
             moment,
@@ -107,18 +142,20 @@ async def insert_user_turn(
             idempotency_key=idempotency_key,
         )
         await conn.execute(
-            tables.intent_classifications.insert().values(
-                message_id=message_id,
-                tenant_id=caller.tenant_id,
-                intent=classification.intent,
-                confidence=classification.confidence,
-                refused=classification.refused,
-                classifier=classification.classifier or "none",
-                details=classification.details or None,
-                created_at=moment,
+            INSERT_CLASSIFICATION(
+                **_values(
+                    message_id=message_id,
+                    tenant_id=caller.tenant_id,
+                    intent=classification.intent,
+                    confidence=classification.confidence,
+                    refused=classification.refused,
+                    classifier=classification.classifier or "none",
+                    details=classification.details or None,
+                    created_at=moment,
+                )
             )
         )
-        await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
+        await conn.execute(TOUCH(conversation_id=conversation_id, moment=moment))
     return message_id
 
 
@@ -144,6 +181,7 @@ async def insert_assistant_turn(
     async with conn.transaction():
         message_id = await _insert_message(
             conn,
+            INSERT_ASSISTANT_MESSAGE,
             caller,
             conversation_id,
             moment,
@@ -186,7 +224,7 @@ async def insert_assistant_turn(
                 output_tokens,
                 cost_micros,
             )
-        await conn.execute(C.update().where(C.c.id == conversation_id).values(updated_at=moment))
+        await conn.execute(TOUCH(conversation_id=conversation_id, moment=moment))
         if also is not None:
             await also(conn)
     return message_id
@@ -213,15 +251,17 @@ async def insert_usage(
 ) -> None:
     """One billing row; references may be ``None`` (the conversation is gone)."""
     await conn.execute(
-        tables.usage.insert().values(
-            tenant_id=caller.tenant_id,
-            user_id=caller.user_id,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            model=model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost_micros=cost_micros,
-            created_at=now(),
+        INSERT_USAGE(
+            **_values(
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                model=model,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_micros=cost_micros,
+                created_at=now(),
+            )
         )
     )
