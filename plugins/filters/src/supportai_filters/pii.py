@@ -155,6 +155,8 @@ class _Detector:
     priority: int  # wins overlaps: a card is not also a phone number
     detect: _Detect
     precheck: Callable[[str], bool] | None = None
+    # Needs two digits at most three separators apart (see _NUMBERISH).
+    numeric: bool = False
 
 
 _DIGIT = re.compile(r"\d")
@@ -486,15 +488,25 @@ def _could_be_ip(text: str) -> bool:
     return _IPV4_HINT.search(text) is not None or (text.count(":") >= 2 and _has_digit(text))
 
 
+# One gate in front of the number detectors: each of them needs two digits at
+# most three separators apart. IBANs, NINOs and SSNs have adjacent digits, a card
+# has digits with at most one separator between, and every phone number the
+# checks accept has at least 7 digits in at most 26 characters, so two of them
+# are at most 3 apart. Prose with stray single digits ("step 2", "word3") fails
+# the gate in one search instead of five.
+_NUMBERISH = re.compile(r"\d[\d ().\-/]{0,3}\d")
+
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector("secret", 90, _secrets),
     _Detector("email", 80, _emails, lambda t: "@" in t),
-    _Detector("iban", 70, _ibans, _needs(r"\d\d")),  # country code, two check digits
-    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){12}")),  # 13+ digits
-    _Detector("ssn", 55, _ssns, _needs(r"\d{3}")),  # both forms start with AAA
-    _Detector("national_id", 50, _national_ids, _needs(r"\d\d")),
+    # country code, two check digits
+    _Detector("iban", 70, _ibans, _needs(r"\d\d"), numeric=True),
+    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){12}"), numeric=True),  # 13+ digits
+    _Detector("ssn", 55, _ssns, _needs(r"\d{3}"), numeric=True),  # both forms start with AAA
+    _Detector("national_id", 50, _national_ids, _needs(r"\d\d"), numeric=True),
     _Detector("ip", 45, _ips, _could_be_ip),
-    _Detector("phone", 30, _phones, _needs(r"\d[\d ().\-/]{5,}\d")),  # both patterns
+    # both patterns
+    _Detector("phone", 30, _phones, _needs(r"\d[\d ().\-/]{5,}\d"), numeric=True),
 )
 
 
@@ -521,7 +533,11 @@ def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
     def find(text: str) -> list[Span]:
         claimed: list[tuple[int, int, str | None, str]] = []
         masked = text
+        # Masking only removes digits, so the gate read on the whole text holds after.
+        numberish = _NUMBERISH.search(text) is not None
         for detector in detectors:
+            if detector.numeric and not numberish:
+                continue
             if detector.precheck is not None and not detector.precheck(masked):
                 continue
             candidates: list[tuple[int, int, str | None, str]] = []
