@@ -150,6 +150,63 @@ async def sse_request(client: httpx.AsyncClient, method: str, url: str, **kwargs
     return Sample((ended - started) * 1000, ((first or ended) - started) * 1000, ok)
 
 
+class RawSSEClient:
+    """A minimal HTTP/1.1 keep-alive client for timing SSE responses, one per worker.
+
+    httpx spends about 10 us per received chunk: a bare Starlette endpoint
+    that writes 200 events costs the load client more CPU than the server, and
+    at concurrency 16 the client, not the server, set the baseline's numbers
+    (it ran at 100 % CPU). This client reads the chunked body with a few
+    buffered reads per chunk and parses nothing else, so both sides of an A/B
+    comparison are measured by what the servers do.
+    """
+
+    def __init__(self, base: str) -> None:
+        host_port = base.removeprefix("http://")
+        host, _, port = host_port.partition(":")
+        self._host, self._port = host, int(port)
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._reader = self._writer = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Sample:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        reader, writer = self._reader, self._writer
+        assert reader is not None
+        lines = [f"POST {path} HTTP/1.1", f"host: {self._host}:{self._port}",
+                 "content-type: application/json", "accept: text/event-stream",
+                 f"content-length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        started = time.perf_counter()
+        first = 0.0
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        ok_status = head.startswith(b"HTTP/1.1 200")
+        if b"chunked" not in head.lower():
+            raise RuntimeError(f"expected a chunked SSE response, got {head[:200]!r}")
+        completed = False
+        edge = b""  # the end of the previous chunk: a marker may straddle two chunks
+        while True:
+            size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
+            data = edge + await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            if not first and b"event: delta" in data:
+                first = time.perf_counter()
+            if not completed:
+                completed = b"event: turn.completed" in data or b"event: done" in data
+            edge = data[-32:]
+        ended = time.perf_counter()
+        ok = ok_status and completed
+        return Sample((ended - started) * 1000, ((first or ended) - started) * 1000, ok)
+
+
 async def load(
     label: str,
     concurrency: int,

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from bench.common import RunStats, load, ratio, serve_process, sse_request
+from bench.common import RawSSEClient, RunStats, load, ratio, serve_process
 from supportai.llm import BackendEvent, BackendRequest, Finish, TextDelta, Usage
 from supportai.testing import HeaderCaller, as_user, backend_plugin
 
@@ -84,34 +84,29 @@ def supportai_app(database_url: str | None = None, quota_store: str | None = Non
 
 
 async def _run_pair(base_a: str, base_b: str, concurrency: int, requests: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60) as client:
         # one conversation per worker, so workers do not share a history
         conversations = []
         for worker in range(concurrency):
             headers = as_user("bench", f"user{worker}")
             created = await client.post(f"{base_a}/conversations", headers=headers)
             conversations.append(created.json()["conversation_id"])
+    body = json.dumps({"content": "How do I reset my password?"}).encode()
+    # One keep-alive connection per worker and server, as a connection pool would hold.
+    clients_a = [RawSSEClient(base_a) for _ in range(concurrency)]
+    clients_b = [RawSSEClient(base_b) for _ in range(concurrency)]
 
-        async def one_a(worker: int) -> Any:
-            headers = {**as_user("bench", f"user{worker}"), "accept": "text/event-stream"}
-            return await sse_request(
-                client,
-                "POST",
-                f"{base_a}/conversations/{conversations[worker]}/messages",
-                json={"content": "How do I reset my password?"},
-                headers=headers,
-            )
+    async def one_a(worker: int) -> Any:
+        return await clients_a[worker].post(
+            f"/conversations/{conversations[worker]}/messages",
+            body,
+            as_user("bench", f"user{worker}"),
+        )
 
-        async def one_b(worker: int) -> Any:
-            return await sse_request(
-                client,
-                "POST",
-                f"{base_b}/stream",
-                json={"content": "How do I reset my password?"},
-                headers={"accept": "text/event-stream"},
-            )
+    async def one_b(worker: int) -> Any:
+        return await clients_b[worker].post("/stream", body, {})
 
+    try:
         # warm-up, then alternate A/B twice and keep the better of each (noise guard)
         await load("warm-a", concurrency, concurrency * 2, one_a)
         await load("warm-b", concurrency, concurrency * 2, one_b)
@@ -120,6 +115,9 @@ async def _run_pair(base_a: str, base_b: str, concurrency: int, requests: int) -
         for _ in range(2):
             runs_a.append(await load("supportai", concurrency, requests, one_a))
             runs_b.append(await load("baseline", concurrency, requests, one_b))
+    finally:
+        for raw in (*clients_a, *clients_b):
+            await raw.close()
     a = min((r.summary() for r in runs_a), key=lambda s: s["p50_ms"])
     b = min((r.summary() for r in runs_b), key=lambda s: s["p50_ms"])
     return {

@@ -118,7 +118,7 @@ class HoldbackStream:
         # Scan only when ``step`` new characters arrived since the last scan: a span
         # straddling the cut must not make every later push rescan the whole buffer.
         if len(self._buffer) <= max(self._holdback, self._scanned_at) + self._step:
-            return FilterOutput()
+            return _HELD
         buffer = self._buffer
         self._scanned_at = len(buffer)
         self.examined_chars += len(buffer)
@@ -144,6 +144,11 @@ class HoldbackStream:
         self.examined_chars += len(buffer)
         spans = self._find(buffer)
         return FilterOutput(text=apply_spans(buffer, spans), redactions=[s.kind for s in spans])
+
+
+#: What a push that releases nothing returns: one shared object, never modified
+#: (the filter chain only reads outputs), instead of a new one for most deltas.
+_HELD = FilterOutput()
 
 
 def _safe_cut(text: str, at_most: int) -> int:

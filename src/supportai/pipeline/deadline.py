@@ -17,8 +17,6 @@ read per event, and a timer only every ``limit`` seconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 class IdleDeadline:
@@ -38,6 +36,7 @@ class IdleDeadline:
         self._since: float | None = None  # when the wait in progress began
         self._limit = 0.0
         self._expired = False
+        self._wait = _Wait(self)
 
     def __enter__(self) -> IdleDeadline:
         return self
@@ -50,12 +49,13 @@ class IdleDeadline:
             self._timer.cancel()
             self._timer = None
 
-    @contextmanager
-    def waiting(self, limit: float | None) -> Iterator[None]:
+    def waiting(self, limit: float | None) -> _Wait:
         """Around one ``await``: it raises ``TimeoutError`` after ``limit`` seconds."""
-        if limit is None:
-            yield
-            return
+        wait = self._wait
+        wait.limit = limit
+        return wait
+
+    def _start(self, limit: float) -> int:
         cancelling = self._task.cancelling()
         now = self._loop.time()
         self._since, self._limit = now, limit
@@ -63,18 +63,16 @@ class IdleDeadline:
         if self._timer is None or self._timer.when() > due:
             self.close()
             self._timer = self._loop.call_at(due, self._fire)
-        try:
-            yield
-        except asyncio.CancelledError:
-            if not self._expired:
-                raise
-            # Our cancellation, not someone else's: undo it, as asyncio.timeout does.
-            self._expired = False
-            if self._task.uncancel() <= cancelling:
-                raise TimeoutError from None
-            raise
-        finally:
-            self._since = None
+        return cancelling
+
+    def _end(self, cancelled: bool, cancelling: int) -> bool:
+        """Whether to turn the cancellation that ended the wait into ``TimeoutError``."""
+        self._since = None
+        if not cancelled or not self._expired:
+            return False
+        # Our cancellation, not someone else's: undo it, as asyncio.timeout does.
+        self._expired = False
+        return self._task.uncancel() <= cancelling
 
     def _fire(self) -> None:
         self._timer = None
@@ -87,3 +85,28 @@ class IdleDeadline:
             self._task.cancel()
         else:
             self._timer = self._loop.call_at(due, self._fire)
+
+
+class _Wait:
+    """The context manager :meth:`IdleDeadline.waiting` returns (reused: waits never overlap).
+
+    A class rather than ``@contextmanager``: it runs around every event of a
+    stream, and a generator-based manager costs a generator per wait.
+    """
+
+    __slots__ = ("_cancelling", "_deadline", "limit")
+
+    def __init__(self, deadline: IdleDeadline) -> None:
+        self._deadline = deadline
+        self.limit: float | None = None
+        self._cancelling = 0
+
+    def __enter__(self) -> None:
+        if self.limit is not None:
+            self._cancelling = self._deadline._start(self.limit)
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self.limit is None:
+            return
+        if self._deadline._end(kind is asyncio.CancelledError, self._cancelling):
+            raise TimeoutError from None

@@ -80,7 +80,10 @@ class Timings:
     values: dict[str, float] = field(default_factory=dict)
 
     def add(self, stage: str, started: float) -> None:
-        self.values[stage] = self.values.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+        self.add_seconds(stage, time.perf_counter() - started)
+
+    def add_seconds(self, stage: str, seconds: float) -> None:
+        self.values[stage] = self.values.get(stage, 0.0) + seconds * 1000
 
     def header(self) -> str:
         return ", ".join(f"{k};dur={v:.2f}" for k, v in self.values.items())
@@ -447,6 +450,7 @@ class Turn:
                 context=tuple(context),
             )
             started = time.perf_counter()
+            filter_s = 0.0  # summed here, not per delta in ``timings``
             try:
                 async for event in _with_timeouts(
                     backend.stream(request),
@@ -457,8 +461,9 @@ class Turn:
                         round_text += event.text
                         filter_started = time.perf_counter()
                         released = await chain.push(event.text)
-                        timings.add("filter", filter_started)
-                        await self._release(released)
+                        filter_s += time.perf_counter() - filter_started
+                        if released:
+                            await self._release(released)
                         if chain.blocked:
                             break
                     elif isinstance(event, ToolCallRequest):
@@ -471,6 +476,7 @@ class Turn:
                     elif isinstance(event, Finish):
                         self.finish_reason = event.reason
             finally:
+                timings.add_seconds("filter", filter_s)
                 # A round cut short (error, timeout, block, disconnect) never reports
                 # its usage, yet the provider billed what it generated: charge an estimate.
                 if not reported and (round_text or requested):
