@@ -26,7 +26,28 @@ EXAMPLES = [
     "alice@example.com", "Bearer abcdefghijklmnop0123456789",
     "api_key=Zx8kQ2mN5pL7vR3tY9wB", "password: hunter2hunter2",
     "https://bob:s3cretpass@db.example.com", "sk-proj-abcdefghijklmnopqrstuvwx",
+    # one of every token shape (the secret detector's own marker check)
+    "sk_live_abcdefghijklmnop1234", "rk-abcdefghijklmnop1234",
+    "ghp_abcdefghijklmnopqrstuvwxyz012345",
+    "github_pat_abcdefghijklmnopqrstuv_0123", "AKIAABCDEFGHIJKLMNOP", "ASIAABCDEFGHIJKLMNOP",
+    "xoxb-1234567890-abcdefghij", "AIzaSyA1234567890abcdefghijklmnopqrstu",
+    "glpat-abcdefghijklmnopqrst", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
 ]
+
+
+def test_the_token_marker_check_admits_every_token_shape() -> None:
+    for text in EXAMPLES:
+        if pii._TOKEN_SHAPES.search(text):
+            assert pii._could_be_token(text), text
+    tokens = [t for t in EXAMPLES if pii._TOKEN_SHAPES.search(t)]
+    assert len(tokens) >= 10  # every alternative of the pattern has an example
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="skrghpousr_-AKIASxobAIzalpteyJ0123456789", min_size=1, max_size=60))
+def test_no_token_is_refused_by_the_marker_check(text: str) -> None:
+    if pii._TOKEN_SHAPES.search(text):
+        assert pii._could_be_token(text), text
 
 
 def _assert_prechecks_admit(text: str) -> None:
