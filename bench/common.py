@@ -12,39 +12,10 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
-import uvicorn
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` with uvicorn on 127.0.0.1:<free port> in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def free_port() -> int:
@@ -133,21 +104,6 @@ class RunStats:
             "mean_ms": statistics.fmean(latency) if latency else float("nan"),
             "throughput_rps": len(ok) / self.wall_s if self.wall_s else 0.0,
         }
-
-
-async def sse_request(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Sample:
-    """Send one SSE request; time to the first ``delta`` event and to the end."""
-    started = time.perf_counter()
-    first = 0.0
-    ok = False
-    async with client.stream(method, url, **kwargs) as response:
-        async for chunk in response.aiter_bytes():
-            if not first and b"event: delta" in chunk:
-                first = time.perf_counter()
-            if b"event: turn.completed" in chunk or b"event: done" in chunk:
-                ok = response.status_code == 200
-    ended = time.perf_counter()
-    return Sample((ended - started) * 1000, ((first or ended) - started) * 1000, ok)
 
 
 class RawSSEClient:

@@ -31,6 +31,21 @@ def _reachable(port: int) -> bool:
         return False
 
 
+def _drop_postgres_database(url: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
 def _postgres_database() -> str | None:
     if not _reachable(5432):
         return None
@@ -83,23 +98,36 @@ def main() -> int:
             if _reachable(6379):
                 variants.append(("postgresql+redis", postgres, "redis"))
         results["turn"] = {}
-        for label, url, store in variants:
-            rows = turn_overhead.run(url, store, concurrencies, requests)
-            results["turn"][label] = rows
-            for row in rows:
-                print(
-                    f"{label} c={row['concurrency']}: p50 x{row['p50_ratio']:.2f} "
-                    f"p99 x{row['p99_ratio']:.2f} throughput x{row['throughput_ratio']:.2f} "
-                    f"overhead p50 {row['overhead_p50_ms']:.1f} ms "
-                    f"p99 {row['overhead_p99_ms']:.1f} ms",
-                    flush=True,
-                )
+        try:
+            _run_turn_variants(results["turn"], variants, concurrencies, requests)
+        finally:
+            if postgres:  # the benchmark's throw-away database
+                _drop_postgres_database(postgres)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"wrote {path}")
     return 0
+
+
+def _run_turn_variants(
+    into: dict[str, Any],
+    variants: list[tuple[str, str | None, str]],
+    concurrencies: tuple[int, ...],
+    requests: int,
+) -> None:
+    for label, url, store in variants:
+        rows = turn_overhead.run(url, store, concurrencies, requests)
+        into[label] = rows
+        for row in rows:
+            print(
+                f"{label} c={row['concurrency']}: p50 x{row['p50_ratio']:.2f} "
+                f"p99 x{row['p99_ratio']:.2f} throughput x{row['throughput_ratio']:.2f} "
+                f"overhead p50 {row['overhead_p50_ms']:.1f} ms "
+                f"p99 {row['overhead_p99_ms']:.1f} ms",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
