@@ -174,3 +174,19 @@ async def test_the_wal_is_checkpointed_without_sqlites_automatic_checkpoint(
     assert none == 0 and done >= 2
     # A checkpointed WAL is reused from its start: it stops growing with the commits.
     assert checked < unchecked / 2, (checked, unchecked)
+
+
+async def test_statements_run_inline_only_in_wal_mode(db: Database) -> None:
+    assert db._db._backend._pool.inline  # a file database: WAL
+    memory = Database("sqlite+aiosqlite:///file:inline_memdb?mode=memory&cache=shared&uri=true")
+    await memory.connect()
+    try:
+        # an in-memory database cannot use WAL: every statement keeps aiosqlite's thread
+        assert not memory._db._backend._pool.inline
+        async with memory.connection() as conn, conn.transaction():
+            await conn.execute("CREATE TABLE t (x INTEGER)")
+            await conn.execute("INSERT INTO t VALUES (1)")
+        async with memory.connection() as conn:
+            assert await conn.fetch_val("SELECT count(*) FROM t") == 1
+    finally:
+        await memory.disconnect()

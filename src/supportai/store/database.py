@@ -80,6 +80,9 @@ class _PragmaSQLitePool(SQLitePool):
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
         self.checkpoints = 0  # completed, for tests and diagnostics
+        # Statements run on the event loop only once the database is known to be in
+        # WAL mode (Database.connect): without WAL, readers and COMMIT can wait.
+        self.inline = False
 
     async def acquire(self) -> Any:
         if self._idle:
@@ -190,7 +193,7 @@ class _ImmediateTransactions:
         and ``COMMIT`` cannot wait in WAL mode once the automatic checkpoint is
         off (:data:`SQLITE_PRAGMAS`). Decision record 0006 has the measurements.
         """
-        return self._holds_lock or read_only
+        return self._pool.inline and (self._holds_lock or read_only)
 
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         if sql == "BEGIN":
@@ -233,7 +236,9 @@ class _Statement:
             owner._holds_lock = True
         try:
             raw = owner._connection._conn
-            if self._begin:
+            if not owner._pool.inline:  # not in WAL mode: every statement may wait
+                await run_on_sqlite_thread(owner._connection, _run_and_close, self._sql)
+            elif self._begin:
                 await _begin_immediate(owner._connection, raw, self._sql)
             else:  # COMMIT/ROLLBACK: on the loop (WAL, no automatic checkpoint: no wait)
                 _run_and_close(raw, self._sql, self._args)
@@ -323,7 +328,10 @@ class Database:
         self.connected = True
         if self.is_sqlite:
             async with self.connection() as conn:
-                await conn.execute("PRAGMA journal_mode=WAL")
+                mode = await conn.fetch_val("PRAGMA journal_mode=WAL")
+            # An in-memory database, or a file system without shared memory, stays in
+            # another journal mode, where statements can wait: then none runs inline.
+            self._db._backend._pool.inline = str(mode).lower() == "wal"
 
     async def disconnect(self, timeout_s: float = DISCONNECT_TIMEOUT_S) -> None:
         """Close every connection; never wait more than ``timeout_s`` for that.
