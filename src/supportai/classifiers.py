@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ClassifierInput:
+    """A user message to classify, with the past turns the model will be sent before it.
+
+    ``history`` is oldest first and within the history budget; it holds only
+    turns that were answered (refused and failed ones are left out), so a
+    classifier can judge an attack split across several messages as a whole.
+    """
+
     text: str
     caller: Caller
     conversation_id: int

@@ -23,6 +23,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from databases.core import Connection
+
 from supportai.caller import Caller
 from supportai.classifiers import Classification, ClassifierInput, combine
 from supportai.errors import Reason, SupportAIError, not_found
@@ -100,6 +102,9 @@ class Prepared:
     timings: Timings
     refusal: SupportAIError | None = None
     replay: dict[str, Any] | None = None
+    #: Past turns within the history budget, oldest first: what the classifiers
+    #: judged the message with, and what the model is sent before it.
+    history: tuple[ChatMessage, ...] = ()
 
 
 async def prepare(
@@ -162,17 +167,20 @@ async def prepare(
         # 4. ownership (404 across users and tenants), read-only once escalated
         async with runtime.database.connection() as conn:
             conversation = await conversations.get_owned(conn, caller, conversation_id)
-        if conversation is None:
-            raise not_found("conversation")
-        if conversation["status"] == "escalated":
-            raise SupportAIError(
-                Reason.conversation_escalated,
-                "this conversation was handed to a human and is read-only",
+            if conversation is None:
+                raise not_found("conversation")
+            if conversation["status"] == "escalated":
+                raise SupportAIError(
+                    Reason.conversation_escalated,
+                    "this conversation was handed to a human and is read-only",
+                )
+            # 5. classifiers, concurrently, with the history the model will see (read
+            # once here: an attack split across messages is judged as a whole)
+            started = time.perf_counter()
+            history = await read_history(
+                conn, caller, conversation_id, settings.history_char_budget - len(content)
             )
-
-        # 5. classifiers, concurrently
-        started = time.perf_counter()
-        classification = await _classify(runtime, caller, conversation_id, content)
+        classification = await _classify(runtime, caller, conversation_id, content, history)
         timings.add("classify", started)
 
         started = time.perf_counter()
@@ -195,7 +203,9 @@ async def prepare(
             ) from None
         raise
 
-    prepared = Prepared(conversation_id, message_id, classification, reservation, timings)
+    prepared = Prepared(
+        conversation_id, message_id, classification, reservation, timings, history=history
+    )
     if classification.refused:
         # A refused intent never reaches the model; the turn still counts
         # against the rate limit but costs nothing.
@@ -214,6 +224,34 @@ async def prepare(
     return prepared
 
 
+async def read_history(
+    conn: Connection, caller: Caller, conversation_id: int, budget: int
+) -> tuple[ChatMessage, ...]:
+    """Past turns, oldest first, trimmed oldest-first to ``budget`` characters.
+
+    Pages back from the newest message only as far as the budget reaches (at
+    most :data:`HISTORY_MAX_MESSAGES`), so a long conversation costs what its
+    prompt uses, not what it holds. Refused, blocked and failed turns are not
+    part of it: the model never saw them answered.
+    """
+    past: list[ChatMessage] = []
+    before: int | None = None
+    while budget >= 0 and len(past) < HISTORY_MAX_MESSAGES:
+        page = await conversations.history_page(
+            conn, conversation_id, caller.tenant_id, before, HISTORY_PAGE
+        )
+        for message_id, role, content in page:
+            budget -= len(content)
+            if budget < 0 or len(past) == HISTORY_MAX_MESSAGES:
+                break
+            past.append(ChatMessage(role, content))
+            before = message_id
+        if len(page) < HISTORY_PAGE:
+            break
+    past.reverse()
+    return tuple(past)
+
+
 def _is_unique_violation(exc: BaseException) -> bool:
     from supportai.store.database import is_unique_violation
 
@@ -221,9 +259,15 @@ def _is_unique_violation(exc: BaseException) -> bool:
 
 
 async def _classify(
-    runtime: Runtime, caller: Caller, conversation_id: int, content: str
+    runtime: Runtime,
+    caller: Caller,
+    conversation_id: int,
+    content: str,
+    history: tuple[ChatMessage, ...],
 ) -> Classification:
-    message = ClassifierInput(text=content, caller=caller, conversation_id=conversation_id)
+    message = ClassifierInput(
+        text=content, caller=caller, conversation_id=conversation_id, history=history
+    )
     results = await asyncio.gather(*(c.classify(message) for c in runtime.classifiers))
     return combine(results, runtime.settings.refused_intents)
 
@@ -430,7 +474,7 @@ class Turn:
             context=runtime.context,
         ):
             context.extend(found)
-        messages = await self._history(system_prompt or "")
+        messages = self._history(system_prompt or "")
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = FilterChain(
             runtime.filters,
@@ -551,33 +595,10 @@ class Turn:
         )
         return record
 
-    async def _history(self, system_prompt: str) -> list[ChatMessage]:
-        """System prompt, then past turns trimmed oldest-first to the character budget.
-
-        Pages back from the newest message only as far as the budget reaches
-        (at most :data:`HISTORY_MAX_MESSAGES`), so a long conversation costs what
-        its prompt uses, not what it holds.
-        """
-        budget = self.runtime.settings.history_char_budget - len(self.content)
-        past: list[ChatMessage] = []
-        before = self.prepared.user_message_id
-        async with self.runtime.database.connection() as conn:
-            while budget >= 0 and len(past) < HISTORY_MAX_MESSAGES:
-                page = await conversations.history_page(
-                    conn, self.prepared.conversation_id, self.caller.tenant_id, before,
-                    HISTORY_PAGE,
-                )
-                for message_id, role, content in page:
-                    budget -= len(content)
-                    if budget < 0 or len(past) == HISTORY_MAX_MESSAGES:
-                        break
-                    past.append(ChatMessage(role, content))
-                    before = message_id
-                if len(page) < HISTORY_PAGE:
-                    break
-        past.reverse()
+    def _history(self, system_prompt: str) -> list[ChatMessage]:
+        """System prompt, past turns (read in stage 5, see :func:`read_history`), the message."""
         head = [ChatMessage("system", system_prompt)] if system_prompt else []
-        return [*head, *past, ChatMessage("user", self.content)]
+        return [*head, *self.prepared.history, ChatMessage("user", self.content)]
 
     async def _charge_without_conversation(self) -> None:
         """The answer could not be saved (e.g. its conversation was deleted meanwhile).

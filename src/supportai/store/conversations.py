@@ -34,17 +34,24 @@ _GET_OWNED = Prepared(
     .where(C.c.tenant_id == sa.bindparam("tenant_id"))
     .where(C.c.user_id == sa.bindparam("user_id"))
 )
-_HISTORY_PAGE = Prepared(
-    sa.select(M.c.id, M.c.role, M.c.content)
-    .where(M.c.conversation_id == sa.bindparam("conversation_id"))
-    .where(M.c.tenant_id == sa.bindparam("tenant_id"))
-    .where(M.c.id < sa.bindparam("before_id"))
-    # two comparisons, not IN (...): an expanding IN is compiled again on every call
-    .where(sa.or_(M.c.status == "complete", M.c.status == "interrupted"))
-    .where(M.c.content != "")
-    .order_by(M.c.id.desc())
-    .limit(sa.bindparam("limit"))
-)
+
+
+def _history_statement(bounded: bool) -> Prepared:
+    query = (
+        sa.select(M.c.id, M.c.role, M.c.content)
+        .where(M.c.conversation_id == sa.bindparam("conversation_id"))
+        .where(M.c.tenant_id == sa.bindparam("tenant_id"))
+        # two comparisons, not IN (...): an expanding IN is compiled again on every call
+        .where(sa.or_(M.c.status == "complete", M.c.status == "interrupted"))
+        .where(M.c.content != "")
+        .order_by(M.c.id.desc())
+        .limit(sa.bindparam("limit"))
+    )
+    return Prepared(query.where(M.c.id < sa.bindparam("before_id")) if bounded else query)
+
+
+_HISTORY_FIRST_PAGE = _history_statement(bounded=False)
+_HISTORY_PAGE = _history_statement(bounded=True)
 
 
 def owned(caller: Caller) -> sa.ColumnElement[bool]:
@@ -114,20 +121,21 @@ async def messages_with_classification(
 
 
 async def history_page(
-    conn: Connection, conversation_id: int, tenant_id: str, before_id: int, limit: int
+    conn: Connection, conversation_id: int, tenant_id: str, before_id: int | None, limit: int
 ) -> list[tuple[int, Any, str]]:
     """Past turns a prompt can use, newest first: ``(id, role, content)`` before ``before_id``.
 
     Only finished messages with text, and only the three columns the prompt needs:
     the turn pipeline pages through this until its character budget is spent, so
     a conversation with thousands of messages costs one small index range scan,
-    not a load of every row with its classification.
+    not a load of every row with its classification. ``before_id=None`` starts
+    from the newest message.
     """
-    rows = await conn.fetch_all(
-        _HISTORY_PAGE(
-            conversation_id=conversation_id, tenant_id=tenant_id, before_id=before_id, limit=limit
-        )
-    )
+    values = {"conversation_id": conversation_id, "tenant_id": tenant_id, "limit": limit}
+    if before_id is None:
+        rows = await conn.fetch_all(_HISTORY_FIRST_PAGE(**values))
+    else:
+        rows = await conn.fetch_all(_HISTORY_PAGE(before_id=before_id, **values))
     return [(row[0], row[1], row[2]) for row in rows]
 
 
