@@ -132,9 +132,12 @@ class _PragmaSQLitePool(SQLitePool):
 
     async def _run_checkpoint(self) -> None:
         try:
-            # Holding the writers' lock, as SQLite's own checkpoint runs inside the
-            # committing writer: with writes going on, a checkpoint never copies the
-            # whole WAL, and the WAL only starts over (stops growing) after one that did.
+            # Twice: first while writers go on (it copies almost everything), then
+            # holding the writers' lock to copy the few pages written meanwhile. With
+            # writes going on, a checkpoint never copies the whole WAL, and the WAL
+            # only starts over (stops growing) after one that did; SQLite's own
+            # checkpoint holds the writers off for all of it.
+            await asyncio.to_thread(self._checkpoint_now)
             async with self._write_lock:
                 await asyncio.to_thread(self._checkpoint_now)
             self.checkpoints += 1
