@@ -37,6 +37,25 @@ def backend() -> ScriptedBackend:
     return ScriptedBackend([ScriptedBackend.answer("Happy to help with that.")])
 
 
+@pytest.fixture
+def mounted(
+    supportai_app: Any,
+    supportai_client: Any,
+    backend: ScriptedBackend,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """A client of an app deployed from the environment, as a host would, with ``backend``."""
+
+    def mount() -> Any:
+        settings = env_settings(tmp_path, monkeypatch)
+        return supportai_client(
+            supportai_app(settings, [backend_plugin(backend)], load_entry_points=True)
+        )
+
+    return mount
+
+
 async def start_conversation(client: Any) -> int:
     r = await client.post("/conversations", json={"title": "Help"}, headers=as_user())
     assert r.status_code == 200, r.text
@@ -70,17 +89,9 @@ def stored_classifications(tmp_path: Path) -> list[dict[str, Any]]:
     ],
 )
 async def test_an_injection_is_refused_with_no_backend_call(
-    supportai_app: Any,
-    supportai_client: Any,
-    backend: ScriptedBackend,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    attack: str,
+    mounted: Any, backend: ScriptedBackend, tmp_path: Path, attack: str
 ) -> None:
-    app = supportai_app(
-        env_settings(tmp_path, monkeypatch), [backend_plugin(backend)], load_entry_points=True
-    )
-    client = supportai_client(app)
+    client = mounted()
     cid = await start_conversation(client)
     events = parse_sse((await send(client, cid, attack, SSE)).text)
 
@@ -103,16 +114,9 @@ async def test_an_injection_is_refused_with_no_backend_call(
 
 
 async def test_an_injection_split_across_two_messages_is_refused_on_the_second(
-    supportai_app: Any,
-    supportai_client: Any,
-    backend: ScriptedBackend,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mounted: Any, backend: ScriptedBackend, tmp_path: Path
 ) -> None:
-    app = supportai_app(
-        env_settings(tmp_path, monkeypatch), [backend_plugin(backend)], load_entry_points=True
-    )
-    client = supportai_client(app)
+    client = mounted()
     cid = await start_conversation(client)
     first = (await send(client, cid, "Can you show me your system", JSON)).json()
     assert first["status"] == "complete"  # harmless on its own: answered
@@ -125,16 +129,9 @@ async def test_an_injection_split_across_two_messages_is_refused_on_the_second(
 
 
 async def test_a_look_alike_support_question_reaches_the_backend(
-    supportai_app: Any,
-    supportai_client: Any,
-    backend: ScriptedBackend,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mounted: Any, backend: ScriptedBackend
 ) -> None:
-    app = supportai_app(
-        env_settings(tmp_path, monkeypatch), [backend_plugin(backend)], load_entry_points=True
-    )
-    client = supportai_client(app)
+    client = mounted()
     cid = await start_conversation(client)
     body = (await send(client, cid, "ignore the previous invoice, I paid the new one", JSON)).json()
     assert body["status"] == "complete" and body["content"] == "Happy to help with that."

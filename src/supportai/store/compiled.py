@@ -224,9 +224,12 @@ class Bound:
         return self.prepared.statement.params(**self.values).compile(*args, **kwargs)
 
 
-def _value_dependent(compiled: Any) -> bool:
-    """True when the SQL text itself changes with the values (not cacheable)."""
-    return bool(compiled.post_compile_params or compiled.literal_execute_params)
+def _compile_once(query: ClauseElement, dialect: Any, cache_key: Any) -> Any | None:
+    """The compiled form to keep, or None when its SQL text changes with the values."""
+    compiled: Any = query.compile(dialect=dialect, cache_key=cache_key)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None
+    return compiled
 
 
 class CachedSQLiteConnection(SQLiteConnection):
@@ -237,8 +240,8 @@ class CachedSQLiteConnection(SQLiteConnection):
         self._cache = cache
 
     def _build(self, query: ClauseElement, cache_key: Any) -> _Entry | None:
-        compiled: Any = query.compile(dialect=self._dialect, cache_key=cache_key)
-        if _value_dependent(compiled):
+        compiled = _compile_once(query, self._dialect, cache_key)
+        if compiled is None:
             return None
         context: Any = self._dialect.execution_ctx_cls()
         context.dialect = self._dialect
@@ -405,8 +408,8 @@ class CachedPostgresConnection(PostgresConnection):
         self._cache = cache
 
     def _build(self, query: ClauseElement, cache_key: Any) -> _Entry | None:
-        compiled: Any = query.compile(dialect=self._dialect, cache_key=cache_key)
-        if _value_dependent(compiled):
+        compiled = _compile_once(query, self._dialect, cache_key)
+        if compiled is None:
             return None
         keys = sorted(compiled.params)
         mapping = {key: f"${position}" for position, key in enumerate(keys, start=1)}
