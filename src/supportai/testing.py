@@ -273,7 +273,7 @@ def count_queries() -> Any:
     from contextlib import contextmanager
 
     from databases import core
-    from databases.backends import postgres, sqlite
+    from databases.backends import sqlite
 
     @contextmanager
     def patched() -> Iterator[QueryCounter]:
@@ -300,8 +300,13 @@ def count_queries() -> Any:
         # so backends that override the driver calls (store/compiled.py) are counted too.
         for method in ("fetch_all", "fetch_one", "fetch_val", "execute", "execute_many"):
             wrap(core.Connection, method)
-        for module, tx_cls in ((sqlite, "SQLiteTransaction"), (postgres, "PostgresTransaction")):
-            wrap(getattr(module, tx_cls), "start", transaction=True)
+        wrap(sqlite.SQLiteTransaction, "start", transaction=True)
+        try:  # asyncpg is optional (supportai[postgresql])
+            from databases.backends import postgres
+        except ImportError:
+            pass
+        else:
+            wrap(postgres.PostgresTransaction, "start", transaction=True)
         try:
             yield counter
         finally:

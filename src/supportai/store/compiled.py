@@ -19,6 +19,9 @@ do the same in front of ``databases``' drivers:
 * :class:`Prepared` statements skip even the statement's construction and its
   cache key: the hot path of a turn (about a dozen statements) uses them.
 
+The PostgreSQL side is in :mod:`supportai.store.postgres`, imported only for a
+PostgreSQL URL: asyncpg is an optional dependency (``supportai[postgresql]``).
+
 This is a measured change (``docs/performance.md``); it has no behaviour of its
 own. ``tests/test_compiled_cache.py`` holds it to that: the same values, the same
 decoded types, on both engines, for every statement shape the store uses.
@@ -35,9 +38,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from databases.backends.common.records import Record, create_column_maps
-from databases.backends.postgres import PostgresBackend, PostgresConnection
 from databases.backends.sqlite import CompilationContext, SQLiteBackend, SQLiteConnection
-from databases.interfaces import Record as RecordInterface
 from sqlalchemy.engine.cursor import CursorResultMetaData
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.ddl import DDLElement
@@ -400,77 +401,6 @@ class _SQLiteRecord(Record):
         return dict(zip(names, self._row, strict=True)) if names else None
 
 
-class CachedPostgresConnection(PostgresConnection):
-    """``databases``' asyncpg connection with the statement cache in front."""
-
-    def __init__(self, database: Any, dialect: Any, cache: _StatementCache) -> None:
-        super().__init__(database, dialect)
-        self._cache = cache
-
-    def _build(self, query: ClauseElement, cache_key: Any) -> _Entry | None:
-        compiled = _compile_once(query, self._dialect, cache_key)
-        if compiled is None:
-            return None
-        keys = sorted(compiled.params)
-        mapping = {key: f"${position}" for position, key in enumerate(keys, start=1)}
-        return _Entry(compiled, compiled.string % mapping, keys)
-
-    def _compile(self, query: ClauseElement) -> Any:
-        found = _lookup(self._cache, query, self._build)
-        if found is None:
-            return super()._compile(query)
-        entry, args = found
-        return entry.sql, args, entry.result_columns
-
-    async def fetch_all(self, query: ClauseElement) -> list[RecordInterface]:
-        found = _lookup(self._cache, query, self._build)
-        if found is None:
-            return await super().fetch_all(query)
-        assert self._connection is not None, "Connection is not acquired"
-        entry, args = found
-        rows = await self._connection.fetch(entry.sql, *args)
-        return [_PostgresRecord(row, entry, self._dialect) for row in rows]
-
-    async def fetch_one(self, query: ClauseElement) -> RecordInterface | None:
-        found = _lookup(self._cache, query, self._build)
-        if found is None:
-            return await super().fetch_one(query)
-        assert self._connection is not None, "Connection is not acquired"
-        entry, args = found
-        row = await self._connection.fetchrow(entry.sql, *args)
-        return None if row is None else _PostgresRecord(row, entry, self._dialect)
-
-
-class _PostgresRecord(Record):
-    """A ``Record`` over an asyncpg row that decodes a whole row with cached processors."""
-
-    __slots__ = ("_entry",)
-
-    def __init__(self, row: Any, entry: _Entry, dialect: Any) -> None:
-        super().__init__(row, entry.result_columns, dialect, entry.column_maps)
-        self._entry = entry
-
-    def as_dict(self) -> dict[str, Any] | None:
-        entry = self._entry
-        if not entry.names:
-            return None
-        if entry.decoders is None:
-            # The same rule as Record.__getitem__ on PostgreSQL, looked up once per shape.
-            entry.decoders = [
-                (name, index, column[3]._cached_result_processor(self._dialect, None))
-                for index, (name, column) in enumerate(zip(entry.names, entry.result_columns,
-                                                           strict=True))
-            ]
-        raw = self._row
-        decoded: dict[str, Any] = {}
-        for name, index, processor in entry.decoders:
-            value = raw[index]
-            if processor is not None and isinstance(value, int | str | float):
-                value = processor(value)
-            decoded[name] = value
-        return decoded
-
-
 class CachedSQLiteBackend(SQLiteBackend):
     """``SQLiteBackend`` whose connections share one statement cache."""
 
@@ -480,17 +410,6 @@ class CachedSQLiteBackend(SQLiteBackend):
 
     def connection(self) -> CachedSQLiteConnection:
         return CachedSQLiteConnection(self._pool, self._dialect, self.statements)
-
-
-class CachedPostgresBackend(PostgresBackend):
-    """``PostgresBackend`` whose connections share one statement cache."""
-
-    def __init__(self, database_url: Any, **options: Any) -> None:
-        super().__init__(database_url, **options)
-        self.statements = _StatementCache()
-
-    def connection(self) -> CachedPostgresConnection:
-        return CachedPostgresConnection(self, self._dialect, self.statements)
 
 
 def record_dict(row: Any) -> dict[str, Any] | None:

@@ -30,17 +30,11 @@ from typing import Any
 import aiosqlite
 import databases
 import sqlalchemy as sa
-from databases.backends.postgres import PostgresBackend
 from databases.backends.sqlite import SQLitePool
 from databases.core import Connection
 from sqlalchemy.engine import Dialect
 
-from supportai.store.compiled import (
-    CachedPostgresBackend,
-    CachedSQLiteBackend,
-    record_dict,
-    run_on_sqlite_thread,
-)
+from supportai.store.compiled import CachedSQLiteBackend, record_dict, run_on_sqlite_thread
 
 log = logging.getLogger("supportai.database")
 
@@ -312,7 +306,9 @@ class Database:
         if self.is_sqlite:
             backend: Any = CachedSQLiteBackend(self._db.url, **self._db.options)
             backend._pool = _PragmaSQLitePool(backend._database_url, **backend._options)
-        elif isinstance(self._db._backend, PostgresBackend):
+        elif type(self._db._backend).__name__ == "PostgresBackend":
+            from supportai.store.postgres import CachedPostgresBackend  # needs asyncpg
+
             backend = CachedPostgresBackend(self._db.url, **self._db.options)
         else:  # another engine databases supports: left as it is
             backend = self._db._backend
