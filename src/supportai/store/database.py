@@ -234,7 +234,9 @@ class _Statement:
         try:
             raw = owner._connection._conn
             if not owner._pool.inline:  # not in WAL mode: every statement may wait
-                await run_on_sqlite_thread(owner._connection, _run_and_close, self._sql)
+                await run_on_sqlite_thread(
+                    owner._connection, _run_and_close, self._sql, self._args
+                )
             elif self._begin:
                 await _begin_immediate(owner._connection, raw, self._sql)
             else:  # COMMIT/ROLLBACK: on the loop (WAL, no automatic checkpoint: no wait)
@@ -281,7 +283,8 @@ async def _begin_immediate(connection: Any, raw: sqlite3.Connection, sql: str) -
         _run_and_close(raw, sql)
         return
     except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) != sqlite3.SQLITE_BUSY:
+        # the primary code: extended ones (SQLITE_BUSY_RECOVERY...) are waits too
+        if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF != sqlite3.SQLITE_BUSY:
             raise
     finally:
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}").close()
