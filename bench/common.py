@@ -134,9 +134,13 @@ class RawSSEClient:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         reader, writer = self._reader, self._writer
         assert reader is not None
-        lines = [f"POST {path} HTTP/1.1", f"host: {self._host}:{self._port}",
-                 "content-type: application/json", "accept: text/event-stream",
-                 f"content-length: {len(body)}"]
+        lines = [
+            f"POST {path} HTTP/1.1",
+            f"host: {self._host}:{self._port}",
+            "content-type: application/json",
+            "accept: text/event-stream",
+            f"content-length: {len(body)}",
+        ]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
         started = time.perf_counter()

@@ -29,9 +29,10 @@ async def _measure(database_url: str) -> dict[str, Any]:
             await client.post(f"/conversations/{cid}/messages", json=body, headers=headers)
         result["turn"] = vars(turn).copy()
         for rows in (1, 50):
-            while len((await client.get("/conversations?limit=200", headers=headers)).json()[
-                "items"
-            ]) < rows:
+            while (
+                len((await client.get("/conversations?limit=200", headers=headers)).json()["items"])
+                < rows
+            ):
                 await client.post("/conversations", json={"title": "filler"}, headers=headers)
             with count_queries() as listed:
                 await client.get("/conversations?limit=200", headers=headers)

@@ -24,6 +24,4 @@ def create() -> Any:
     egress_guard.install()
     usage = Usage(int(os.environ["BURST_INPUT_TOKENS"]), int(os.environ["BURST_OUTPUT_TOKENS"]))
     backend = ScriptedBackend([[TextDelta("Open Settings, then Export."), usage, Finish("stop")]])
-    return create_app(
-        Settings(), [HeaderCaller(), backend_plugin(backend)], load_entry_points=True
-    )
+    return create_app(Settings(), [HeaderCaller(), backend_plugin(backend)], load_entry_points=True)

@@ -29,13 +29,36 @@ PII_COMMENT = (
 PII_ANSWER = "I updated the address jane.doe@example.com for Zebulon and card 4111111111111111."
 PII_FRAGMENTS = (
     # fragments long or punctuated enough never to occur in ids or timestamps
-    "jane.doe", "example.com", "zeb.q", "mail.example.org",
-    "555-0134", "(415)", "1234 5678",
-    "4111 1111", "4111111111111111", "1111 1111", "5500-0000", "0000-0004",
-    "DE89", "3704 0044", "0532 0130", "GB82", "WEST1234", "98765432",
-    "123-45", "45-6789", "078-05", "05-1120",
-    "203.0.113", "113.42", "198.51.100", "100.7", "2001:db8",
-    "Zebulon", "Quartermaine", "Nightjar",
+    "jane.doe",
+    "example.com",
+    "zeb.q",
+    "mail.example.org",
+    "555-0134",
+    "(415)",
+    "1234 5678",
+    "4111 1111",
+    "4111111111111111",
+    "1111 1111",
+    "5500-0000",
+    "0000-0004",
+    "DE89",
+    "3704 0044",
+    "0532 0130",
+    "GB82",
+    "WEST1234",
+    "98765432",
+    "123-45",
+    "45-6789",
+    "078-05",
+    "05-1120",
+    "203.0.113",
+    "113.42",
+    "198.51.100",
+    "100.7",
+    "2001:db8",
+    "Zebulon",
+    "Quartermaine",
+    "Nightjar",
 )
 #: Names the host marks as sensitive: one through settings, one through the hook.
 SENSITIVE_SETTING = ["Zebulon Quartermaine", "Zebulon", "Quartermaine"]
@@ -49,8 +72,9 @@ def sensitive_terms_plugin(terms: Sequence[str] = SENSITIVE_HOOK) -> object:
     return plugin(supportai_sensitive_terms=supportai_sensitive_terms)
 
 
-def loop_app(supportai_app: Any, answer: str = "Here is how to do that.", *extra: object,
-             **overrides: Any) -> Any:
+def loop_app(
+    supportai_app: Any, answer: str = "Here is how to do that.", *extra: object, **overrides: Any
+) -> Any:
     """An app answering ``answer`` to every turn, with the host's sensitive terms set."""
     backend = ScriptedBackend([ScriptedBackend.answer(answer)])
     overrides.setdefault("sensitive_terms", SENSITIVE_SETTING)

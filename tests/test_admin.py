@@ -20,8 +20,9 @@ T = tables.training_candidates
 A = tables.audit_events
 
 
-async def _negative(client: httpx.AsyncClient, headers: dict[str, str] = ME,
-                    comment: str = "wrong answer") -> tuple[int, int]:
+async def _negative(
+    client: httpx.AsyncClient, headers: dict[str, str] = ME, comment: str = "wrong answer"
+) -> tuple[int, int]:
     """A conversation with negative feedback: ``(conversation_id, candidate_id)``."""
     cid, _ = await chat(client, headers)
     response = await feedback(client, headers, cid, helpful=False, comment=comment)
@@ -36,8 +37,9 @@ async def _case(client: httpx.AsyncClient, headers: dict[str, str] = ME, **extra
     return int(response.json()["case_id"])
 
 
-async def _audit(client: httpx.AsyncClient, headers: dict[str, str] = ADMIN,
-                 **params: Any) -> list[dict[str, Any]]:
+async def _audit(
+    client: httpx.AsyncClient, headers: dict[str, str] = ADMIN, **params: Any
+) -> list[dict[str, Any]]:
     response = await client.get("/admin/audit-events", params=params, headers=headers)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
@@ -101,8 +103,12 @@ async def test_admin_of_another_tenant_sees_and_changes_nothing(
     # tenant 1's admin leaves traces the other admin must not see either
     assert (await client.get(f"/admin/conversations/{cid}", headers=ADMIN)).status_code == 200
 
-    for path in ("/admin/candidates", "/admin/conversations", "/admin/cases",
-                 "/admin/audit-events"):
+    for path in (
+        "/admin/candidates",
+        "/admin/conversations",
+        "/admin/cases",
+        "/admin/audit-events",
+    ):
         response = await client.get(path, headers=OTHER_ADMIN)
         assert response.status_code == 200, response.text
         assert response.json() == {"items": [], "next_cursor": None}, path
@@ -143,8 +149,7 @@ async def test_list_filters_and_paginates_candidates(
     client = supportai_client(app)
     ids = [(await _negative(client, comment=f"bad {n}"))[1] for n in range(5)]
     await client.post(f"/admin/candidates/{ids[1]}/approve", json={}, headers=ADMIN)
-    await client.post(f"/admin/candidates/{ids[3]}/reject", json={"reason": "noise"},
-                      headers=ADMIN)
+    await client.post(f"/admin/candidates/{ids[3]}/reject", json={"reason": "noise"}, headers=ADMIN)
 
     seen: list[int] = []
     params: dict[str, Any] = {"limit": 2}
@@ -168,8 +173,13 @@ async def test_list_filters_and_paginates_candidates(
     assert await listed(status="exported") == []
     assert await listed(candidate_type="negative_feedback", status="queued", limit=1) == [ids[4]]
     assert await listed(candidate_type="output_blocked") == []
-    for bad in ({"status": "done"}, {"candidate_type": "x"}, {"limit": 0}, {"limit": 201},
-                {"before": 0}):
+    for bad in (
+        {"status": "done"},
+        {"candidate_type": "x"},
+        {"limit": 0},
+        {"limit": 201},
+        {"before": 0},
+    ):
         response = await client.get("/admin/candidates", params=bad, headers=ADMIN)
         assert response.status_code == 422, bad
 
@@ -203,8 +213,10 @@ async def test_approve_and_reject_record_the_review_and_audit_it(
 
     approve = await client.post(
         f"/admin/candidates/{candidate_id}/approve",
-        json={"note": "Real gap, reported by jane.doe@example.com",
-              "corrected_answer": "Open Settings > Data > Export."},
+        json={
+            "note": "Real gap, reported by jane.doe@example.com",
+            "corrected_answer": "Open Settings > Data > Export.",
+        },
         headers=ADMIN,
     )
     assert approve.status_code == 200, approve.text
@@ -216,14 +228,20 @@ async def test_approve_and_reject_record_the_review_and_audit_it(
     assert body["reviewed_at"] is not None
 
     # approving again replaces the note and the corrected answer
-    again = await client.post(f"/admin/candidates/{candidate_id}/approve",
-                              json={"corrected_answer": "Settings > Export."}, headers=ADMIN)
+    again = await client.post(
+        f"/admin/candidates/{candidate_id}/approve",
+        json={"corrected_answer": "Settings > Export."},
+        headers=ADMIN,
+    )
     assert again.status_code == 200, again.text
     assert again.json()["corrected_answer"] == "Settings > Export."
     assert again.json()["review_note"] is None
 
-    reject = await client.post(f"/admin/candidates/{candidate_id}/reject",
-                               json={"reason": "On second thought: user error"}, headers=ADMIN)
+    reject = await client.post(
+        f"/admin/candidates/{candidate_id}/reject",
+        json={"reason": "On second thought: user error"},
+        headers=ADMIN,
+    )
     assert reject.status_code == 200, reject.text
     assert reject.json()["status"] == "rejected"
     assert reject.json()["review_note"] == "On second thought: user error"
@@ -260,8 +278,9 @@ async def test_review_bodies_are_validated(supportai_app: Any, supportai_client:
         ("approve", {"verdict": "yes"}),
     ]
     for action, body in bad:
-        response = await client.post(f"/admin/candidates/{candidate_id}/{action}", json=body,
-                                     headers=ADMIN)
+        response = await client.post(
+            f"/admin/candidates/{candidate_id}/{action}", json=body, headers=ADMIN
+        )
         assert response.status_code == 422, (action, body, response.text)
     (candidate,) = await rows(app, T)
     assert candidate["status"] == "queued"
@@ -278,8 +297,9 @@ async def test_an_exported_candidate_is_final(supportai_app: Any, supportai_clie
     async with app.state.supportai.database.connection() as conn:
         await conn.execute(T.update().values(status="exported"))
     for action, body in (("approve", {}), ("reject", {"reason": "too late"})):
-        response = await client.post(f"/admin/candidates/{candidate_id}/{action}", json=body,
-                                     headers=ADMIN)
+        response = await client.post(
+            f"/admin/candidates/{candidate_id}/{action}", json=body, headers=ADMIN
+        )
         assert response.status_code == 409, response.text
         assert response.json()["reason"] == "invalid_transition"
     assert len(await _audit(client)) == 1
@@ -331,10 +351,10 @@ async def test_flagged_conversations_are_listed_and_readable_and_reads_are_audit
 
     listing = (await client.get("/admin/conversations", headers=ADMIN)).json()
     assert [(c["conversation_id"], c["user_id"]) for c in listing["items"]] == [
-        (bobs, "bob"), (flagged, "alice")
+        (bobs, "bob"),
+        (flagged, "alice"),
     ]
-    page = (await client.get("/admin/conversations", params={"limit": 1},
-                             headers=ADMIN)).json()
+    page = (await client.get("/admin/conversations", params={"limit": 1}, headers=ADMIN)).json()
     assert len(page["items"]) == 1 and page["next_cursor"] == bobs
 
     response = await client.get(f"/admin/conversations/{flagged}", headers=ADMIN)
@@ -369,11 +389,11 @@ async def test_admin_lists_every_case_of_the_tenant(
     assert response.status_code == 200, response.text
     items = response.json()["items"]
     assert [(c["case_id"], c["user_id"], c["priority"]) for c in items] == [
-        (second, "bob", "urgent"), (first, "alice", "normal")
+        (second, "bob", "urgent"),
+        (first, "alice", "normal"),
     ]
     await client.post(f"/admin/cases/{first}/status", json={"status": "pending"}, headers=ADMIN)
-    pending = await client.get("/admin/cases", params={"status_filter": "pending"},
-                               headers=ADMIN)
+    pending = await client.get("/admin/cases", params={"status_filter": "pending"}, headers=ADMIN)
     assert [c["case_id"] for c in pending.json()["items"]] == [first]
     page = await client.get("/admin/cases", params={"limit": 1}, headers=ADMIN)
     assert page.json()["next_cursor"] == second
@@ -392,8 +412,9 @@ async def test_internal_comments_never_reach_the_case_owner(
     app = supportai_app(plugins=[plugin(supportai_case_commented=supportai_case_commented)])
     client = supportai_client(app)
     case_id = await _case(client)
-    public = await client.post(f"/admin/cases/{case_id}/comments",
-                               json={"body": "We refunded you."}, headers=ADMIN)
+    public = await client.post(
+        f"/admin/cases/{case_id}/comments", json={"body": "We refunded you."}, headers=ADMIN
+    )
     assert public.status_code == 200, public.text
     assert public.json()["visibility"] == "public"
     assert public.json()["author_role"] == "agent"
@@ -407,7 +428,8 @@ async def test_internal_comments_never_reach_the_case_owner(
 
     owner_view = (await client.get(f"/cases/{case_id}", headers=ME)).json()
     assert [(c["author_role"], c["body"]) for c in owner_view["comments"]] == [
-        ("agent", "We refunded you."), ("user", "Thanks!")
+        ("agent", "We refunded you."),
+        ("user", "Thanks!"),
     ]
     assert "fraud" not in str(owner_view)
     owner_list = (await client.get("/cases", headers=ME)).json()
@@ -415,19 +437,22 @@ async def test_internal_comments_never_reach_the_case_owner(
 
     admin_view = (await client.get(f"/admin/cases/{case_id}", headers=ADMIN)).json()
     assert [(c["visibility"], c["author_id"]) for c in admin_view["comments"]] == [
-        ("public", "root"), ("internal", "root"), ("public", "alice")
+        ("public", "root"),
+        ("internal", "root"),
+        ("public", "alice"),
     ]
     assert admin_view["description"] == "I was charged twice."
 
     assert [(e["author_role"], e["visibility"]) for e in commented] == [
-        ("agent", "public"), ("agent", "internal"), ("user", "public")
+        ("agent", "public"),
+        ("agent", "internal"),
+        ("user", "public"),
     ]
     assert all("body" not in e for e in commented)
     events = await _audit(client, action="case.commented")
     assert [e["details"]["visibility"] for e in events] == ["internal", "public"]
     for bad in ({"body": ""}, {"body": "x", "visibility": "secret"}, {"body": "x" * 10_001}):
-        response = await client.post(f"/admin/cases/{case_id}/comments", json=bad,
-                                     headers=ADMIN)
+        response = await client.post(f"/admin/cases/{case_id}/comments", json=bad, headers=ADMIN)
         assert response.status_code == 422, bad
 
 
@@ -437,30 +462,36 @@ async def test_case_status_changes_are_audited_with_before_and_after(
     client = supportai_client(supportai_app())
     case_id = await _case(client)
     for status in ("pending", "resolved", "closed", "open"):
-        response = await client.post(f"/admin/cases/{case_id}/status", json={"status": status},
-                                     headers=ADMIN)
+        response = await client.post(
+            f"/admin/cases/{case_id}/status", json={"status": status}, headers=ADMIN
+        )
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
         assert (await client.get(f"/cases/{case_id}", headers=ME)).json()["status"] == status
-    same = await client.post(f"/admin/cases/{case_id}/status", json={"status": "open"},
-                             headers=ADMIN)
+    same = await client.post(
+        f"/admin/cases/{case_id}/status", json={"status": "open"}, headers=ADMIN
+    )
     assert same.status_code == 409 and same.json()["reason"] == "invalid_transition"
-    bad = await client.post(f"/admin/cases/{case_id}/status", json={"status": "escalated"},
-                            headers=ADMIN)
+    bad = await client.post(
+        f"/admin/cases/{case_id}/status", json={"status": "escalated"}, headers=ADMIN
+    )
     assert bad.status_code == 422
     events = await _audit(client, target_type="case", target_id=case_id)
     assert [(e["before_status"], e["after_status"]) for e in reversed(events)] == [
-        ("open", "pending"), ("pending", "resolved"), ("resolved", "closed"), ("closed", "open")
+        ("open", "pending"),
+        ("pending", "resolved"),
+        ("resolved", "closed"),
+        ("closed", "open"),
     ]
     assert {e["action"] for e in events} == {"case.status_changed"}
 
     # a resolved case takes no more comments from its owner, but an agent may still add one
-    await client.post(f"/admin/cases/{case_id}/status", json={"status": "resolved"},
-                      headers=ADMIN)
+    await client.post(f"/admin/cases/{case_id}/status", json={"status": "resolved"}, headers=ADMIN)
     owner = await client.post(f"/cases/{case_id}/comments", json={"body": "hm"}, headers=ME)
     assert owner.status_code == 409
-    agent = await client.post(f"/admin/cases/{case_id}/comments",
-                              json={"body": "Closing note"}, headers=ADMIN)
+    agent = await client.post(
+        f"/admin/cases/{case_id}/comments", json={"body": "Closing note"}, headers=ADMIN
+    )
     assert agent.status_code == 200
 
 
@@ -476,21 +507,20 @@ async def test_audit_events_survive_the_gdpr_delete_which_is_itself_not_audited(
     case_id = await _case(client, conversation_id=cid)
     await client.get(f"/admin/conversations/{cid}", headers=ADMIN)
     await client.post(f"/admin/candidates/{candidate_id}/approve", json={}, headers=ADMIN)
-    await client.post(f"/admin/cases/{case_id}/status", json={"status": "pending"},
-                      headers=ADMIN)
+    await client.post(f"/admin/cases/{case_id}/status", json={"status": "pending"}, headers=ADMIN)
     before = await _audit(client)
     assert len(before) == 3
 
     assert (await client.delete(f"/conversations/{cid}", headers=ME)).status_code == 200
 
     assert await rows(app, T) == []  # the candidate went with the conversation
-    assert (await client.get(f"/admin/candidates/{candidate_id}", headers=ADMIN)).status_code \
-        == 404
+    assert (await client.get(f"/admin/candidates/{candidate_id}", headers=ADMIN)).status_code == 404
     assert (await client.get(f"/admin/conversations/{cid}", headers=ADMIN)).status_code == 404
     after = await _audit(client)
     assert after == before  # retained, and the user's own deletion added nothing
-    mentioning = [e for e in after if e["details"].get("conversation_id") == cid
-                  or e["target_id"] == cid]
+    mentioning = [
+        e for e in after if e["details"].get("conversation_id") == cid or e["target_id"] == cid
+    ]
     assert len(mentioning) == 3
     assert leaked(await rows(app, A)) == []
 
@@ -500,10 +530,10 @@ async def test_audit_log_filters_and_paginates(supportai_app: Any, supportai_cli
     case_id = await _case(client)
     other = await _case(client)
     for status in ("pending", "resolved", "closed"):
-        await client.post(f"/admin/cases/{case_id}/status", json={"status": status},
-                          headers=ADMIN)
-    await client.post(f"/admin/cases/{other}/comments", json={"body": "x"},
-                      headers=as_admin("t1", "second"))
+        await client.post(f"/admin/cases/{case_id}/status", json={"status": status}, headers=ADMIN)
+    await client.post(
+        f"/admin/cases/{other}/comments", json={"body": "x"}, headers=as_admin("t1", "second")
+    )
     everything = await _audit(client)
     assert len(everything) == 4
     assert [e["actor_id"] for e in everything] == ["second", "root", "root", "root"]

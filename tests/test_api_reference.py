@@ -134,36 +134,67 @@ MINI: dict[str, Any] = {
                 "summary": "Poke Thing",
                 "description": "Poke it | gently.",
                 "parameters": [
-                    {"name": "thing_id", "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 1}},
-                    {"name": "mode", "in": "query", "required": False,
-                     "schema": {"anyOf": [{"$ref": "#/components/schemas/Mode"},
-                                          {"type": "null"}]}},
+                    {
+                        "name": "thing_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    {
+                        "name": "mode",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "anyOf": [{"$ref": "#/components/schemas/Mode"}, {"type": "null"}]
+                        },
+                    },
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Poke"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Poke"}}
+                    },
                 },
                 "responses": {
-                    "200": {"description": "Poked", "content": {
-                        "application/json": {"schema": {"type": "array", "items": {
-                            "$ref": "#/components/schemas/Poke"}}},
-                        "text/event-stream": {"schema": {"type": "string"}}}},
+                    "200": {
+                        "description": "Poked",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Poke"},
+                                }
+                            },
+                            "text/event-stream": {"schema": {"type": "string"}},
+                        },
+                    },
                     "404": {"description": "No | such thing"},
                 },
             }
         }
     },
-    "components": {"schemas": {
-        "Mode": {"type": "string", "enum": ["soft", "hard"], "title": "Mode"},
-        "Poke": {"type": "object", "additionalProperties": False, "required": ["force"],
-                 "properties": {
-                     "force": {"type": "integer", "minimum": 0, "maximum": 10,
-                               "description": "How hard"},
-                     "note": {"anyOf": [{"type": "string", "maxLength": 50}, {"type": "null"}],
-                              "default": None}}},
-    }},
+    "components": {
+        "schemas": {
+            "Mode": {"type": "string", "enum": ["soft", "hard"], "title": "Mode"},
+            "Poke": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["force"],
+                "properties": {
+                    "force": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 10,
+                        "description": "How hard",
+                    },
+                    "note": {
+                        "anyOf": [{"type": "string", "maxLength": 50}, {"type": "null"}],
+                        "default": None,
+                    },
+                },
+            },
+        }
+    },
 }
 
 

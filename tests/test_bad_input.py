@@ -59,8 +59,9 @@ async def world(supportai_app: Any, supportai_client: Any) -> AsyncIterator[Any]
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=ME)).json()["conversation_id"]
-    case = (await client.post("/cases", json={"subject": "s", "description": "d"},
-                              headers=ME)).json()["case_id"]
+    case = (
+        await client.post("/cases", json={"subject": "s", "description": "d"}, headers=ME)
+    ).json()["case_id"]
 
     class World:
         pass
@@ -90,15 +91,21 @@ async def test_oversized_bodies_everywhere(world: Any) -> None:
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
         for start in range(0, len(big), 65536):
-            yield big[start:start + 65536]
+            yield big[start : start + 65536]
 
     for path, headers in BODY_ENDPOINTS:
         url = fill(path, w)
         h = {**headers, "content-type": "application/json"}
-        await rejected(w, await w.client.post(url, content=big, headers=h), 413,
-                       "payload_too_large", before)
-        await rejected(w, await w.client.post(url, content=chunks(), headers=h), 413,
-                       "payload_too_large", before)
+        await rejected(
+            w, await w.client.post(url, content=big, headers=h), 413, "payload_too_large", before
+        )
+        await rejected(
+            w,
+            await w.client.post(url, content=chunks(), headers=h),
+            413,
+            "payload_too_large",
+            before,
+        )
     assert w.backend.requests == []
 
 
@@ -108,13 +115,19 @@ async def test_invalid_utf8_and_wrong_content_types_everywhere(world: Any) -> No
     for path, headers in BODY_ENDPOINTS:
         url = fill(path, w)
         for raw in (b'{"content": "\xff\xfe caf\xe9"}', b"\xc3\x28", b'{"title": "\xed\xa0\x80"}'):
-            r = await w.client.post(url, content=raw,
-                                    headers={**headers, "content-type": "application/json"})
+            r = await w.client.post(
+                url, content=raw, headers={**headers, "content-type": "application/json"}
+            )
             await rejected(w, r, 422, "validation_error", before)
             assert isinstance(r.json()["detail"], list)
         good = json.dumps({"content": "hi", "title": "t"}).encode()
-        for content_type in ("text/plain", "application/x-www-form-urlencoded",
-                             "multipart/form-data; boundary=x", "application/xml", None):
+        for content_type in (
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/xml",
+            None,
+        ):
             h = dict(headers)
             if content_type:
                 h["content-type"] = content_type
@@ -128,8 +141,9 @@ async def test_message_too_long_and_control_characters(world: Any) -> None:
     quota_before = await quota_snapshot(w.client)
     url = f"/conversations/{w.cid}/messages"
     settings = w.app.state.supportai.settings
-    r = await w.client.post(url, json={"content": "y" * (settings.max_message_chars + 1)},
-                            headers=ME)
+    r = await w.client.post(
+        url, json={"content": "y" * (settings.max_message_chars + 1)}, headers=ME
+    )
     await rejected(w, r, 422, "validation_error", before)
     r = await w.client.post(url, json={"content": "z" * 20_001}, headers=ME)
     await rejected(w, r, 422, "validation_error", before)
@@ -169,11 +183,13 @@ async def test_huge_accept_header(world: Any) -> None:
     r = await w.client.post(url, json={"content": "one"}, headers={**ME, "accept": huge})
     assert r.status_code == 200 and r.json()["status"] == "complete"
     # "text/event-stream" only past the first KiB is not honoured: JSON, not a slow scan.
-    r = await w.client.post(url, json={"content": "two"},
-                            headers={**ME, "accept": huge + ", text/event-stream"})
+    r = await w.client.post(
+        url, json={"content": "two"}, headers={**ME, "accept": huge + ", text/event-stream"}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
-    r = await w.client.post(url, json={"content": "three"},
-                            headers={**ME, "accept": "text/event-stream, " + huge})
+    r = await w.client.post(
+        url, json={"content": "three"}, headers={**ME, "accept": "text/event-stream, " + huge}
+    )
     assert r.status_code == 200 and parse_sse(r.text)[-1][0] == "turn.completed"
 
 
@@ -197,8 +213,9 @@ async def test_negative_zero_and_huge_ids(world: Any) -> None:
     # In range but missing: 404, same shape.
     r = await w.client.get("/conversations/2147483647", headers=ME)
     await rejected(w, r, 404, "not_found", before)
-    r = await w.client.post("/cases", json={"subject": "s", "description": "d",
-                                            "conversation_id": -5}, headers=ME)
+    r = await w.client.post(
+        "/cases", json={"subject": "s", "description": "d", "conversation_id": -5}, headers=ME
+    )
     await rejected(w, r, 422, "validation_error", before)
 
 
@@ -221,8 +238,7 @@ async def test_duplicated_submits_are_answered_once(world: Any) -> None:
     quota = await quota_snapshot(w.client)
     # Sequential retries, and a burst of simultaneous ones: the same turn, never a new one.
     again = [await w.client.post(url, json=body, headers=ME) for _ in range(3)]
-    again += await asyncio.gather(*(w.client.post(url, json=body, headers=ME)
-                                    for _ in range(10)))
+    again += await asyncio.gather(*(w.client.post(url, json=body, headers=ME) for _ in range(10)))
     for r in again:
         assert r.status_code == 200, r.text
         assert r.json()["replayed"] is True
@@ -233,14 +249,12 @@ async def test_duplicated_submits_are_answered_once(world: Any) -> None:
     assert len(w.backend.requests) == 1
     # The same key from another user is that user's own first submit, not a replay.
     other = as_user("t1", "u2")
-    cid2 = (await w.client.post("/conversations", json={}, headers=other)).json()[
-        "conversation_id"]
+    cid2 = (await w.client.post("/conversations", json={}, headers=other)).json()["conversation_id"]
     r = await w.client.post(f"/conversations/{cid2}/messages", json=body, headers=other)
     assert r.status_code == 200 and r.json()["replayed"] is False
     # Simultaneous first submits with one key: one turn; the rest replay or are told to wait.
     body2 = {"content": "race", "idempotency_key": "race-1"}
-    racers = await asyncio.gather(*(w.client.post(url, json=body2, headers=ME)
-                                    for _ in range(8)))
+    racers = await asyncio.gather(*(w.client.post(url, json=body2, headers=ME) for _ in range(8)))
     fresh = [r for r in racers if r.status_code == 200 and not r.json()["replayed"]]
     assert len(fresh) == 1, [r.text[:120] for r in racers]
     for r in racers:

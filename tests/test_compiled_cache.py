@@ -35,16 +35,30 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     async with db.connection() as conn:
         for user in ("alice", "bob"):
             conversation = await conn.fetch_one(
-                C.insert().values(tenant_id="t1", user_id=user, title=f"{user}'s", status="open",
-                                  flagged=False, created_at=MOMENT, updated_at=MOMENT)
+                C.insert()
+                .values(
+                    tenant_id="t1",
+                    user_id=user,
+                    title=f"{user}'s",
+                    status="open",
+                    flagged=False,
+                    created_at=MOMENT,
+                    updated_at=MOMENT,
+                )
                 .returning(C.c.id)
             )
             assert conversation is not None
             await conn.execute(
-                M.insert().values(conversation_id=conversation[0], tenant_id="t1", user_id=user,
-                                  role="assistant", content=f"hello {user}", status="complete",
-                                  citations=[{"source_id": user, "title": "T", "url": None}],
-                                  created_at=MOMENT)
+                M.insert().values(
+                    conversation_id=conversation[0],
+                    tenant_id="t1",
+                    user_id=user,
+                    role="assistant",
+                    content=f"hello {user}",
+                    status="complete",
+                    citations=[{"source_id": user, "title": "T", "url": None}],
+                    created_at=MOMENT,
+                )
             )
     yield db
     await db.disconnect()
@@ -154,11 +168,13 @@ async def test_prepared_statements_bind_each_calls_values(database: Database) ->
     async with database.connection() as conn:
         for user in ("alice", "bob", "alice"):
             rows = [row_dict(r) for r in await conn.fetch_all(MESSAGES_OF(user=user, limit=5))]
-            assert rows == [{
-                "content": f"hello {user}",
-                "citations": [{"source_id": user, "title": "T", "url": None}],
-                "created_at": MOMENT,
-            }]
+            assert rows == [
+                {
+                    "content": f"hello {user}",
+                    "citations": [{"source_id": user, "title": "T", "url": None}],
+                    "created_at": MOMENT,
+                }
+            ]
         await conn.execute(TOUCH_TITLE(user="bob", title="renamed"))
         titles = {r["user_id"]: r["title"] for r in await conn.fetch_all(sa.select(C))}
     assert titles == {"alice": "alice's", "bob": "renamed"}
@@ -173,8 +189,9 @@ async def test_prepared_statements_read_like_plain_databases(database: Database)
 
 
 async def test_a_prepared_statement_must_not_depend_on_its_values(database: Database) -> None:
-    expanding = Prepared(sa.select(M.c.id).where(M.c.user_id.in_(sa.bindparam("users",
-                                                                            expanding=True))))
+    expanding = Prepared(
+        sa.select(M.c.id).where(M.c.user_id.in_(sa.bindparam("users", expanding=True)))
+    )
     async with database.connection() as conn:
         with pytest.raises(ValueError, match="must not depend on its values"):
             await conn.fetch_all(expanding(users=["alice"]))

@@ -38,25 +38,29 @@ ADMIN = as_admin("t1", "root")
 T = tables.training_candidates
 
 
-async def _candidate(client: httpx.AsyncClient, question: str = "How do I export?",
-                     headers: dict[str, str] = ME, comment: str = "wrong") -> int:
+async def _candidate(
+    client: httpx.AsyncClient,
+    question: str = "How do I export?",
+    headers: dict[str, str] = ME,
+    comment: str = "wrong",
+) -> int:
     cid, _ = await chat(client, headers, question)
     response = await feedback(client, headers, cid, helpful=False, comment=comment)
     assert response.status_code == 200, response.text
     return int(response.json()["training_candidate_id"])
 
 
-async def _approve(client: httpx.AsyncClient, candidate_id: int, admin: dict[str, str] = ADMIN,
-                   **body: Any) -> None:
-    response = await client.post(f"/admin/candidates/{candidate_id}/approve", json=body,
-                                 headers=admin)
+async def _approve(
+    client: httpx.AsyncClient, candidate_id: int, admin: dict[str, str] = ADMIN, **body: Any
+) -> None:
+    response = await client.post(
+        f"/admin/candidates/{candidate_id}/approve", json=body, headers=admin
+    )
     assert response.status_code == 200, response.text
 
 
 async def _cli(database_url: str, *argv: str) -> int:
-    return await asyncio.to_thread(
-        main, ["export-training", "--database-url", database_url, *argv]
-    )
+    return await asyncio.to_thread(main, ["export-training", "--database-url", database_url, *argv])
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +68,10 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 async def test_openai_chat_export_writes_corrected_answers_and_is_idempotent(
-    supportai_app: Any, supportai_client: Any, database_url: str, tmp_path: Path,
+    supportai_app: Any,
+    supportai_client: Any,
+    database_url: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     app = loop_app(supportai_app, "Bad answer.")
@@ -77,23 +84,38 @@ async def test_openai_chat_export_writes_corrected_answers_and_is_idempotent(
     await _approve(client, first, corrected_answer="Open Settings > Data > Export.")
     await _approve(client, second, corrected_answer="Billing > Invoices.", note="fine")
     await _approve(client, uncorrected, note="needs an answer")
-    await client.post(f"/admin/candidates/{rejected}/reject", json={"reason": "noise"},
-                      headers=ADMIN)
+    await client.post(
+        f"/admin/candidates/{rejected}/reject", json={"reason": "noise"}, headers=ADMIN
+    )
 
     out = tmp_path / "train.jsonl"
-    assert await _cli(database_url, "--format", "openai-chat", "--output", str(out),
-                      "--system-prompt", "You are Lumen's support assistant.") == 0
+    assert (
+        await _cli(
+            database_url,
+            "--format",
+            "openai-chat",
+            "--output",
+            str(out),
+            "--system-prompt",
+            "You are Lumen's support assistant.",
+        )
+        == 0
+    )
     assert _lines(out) == [
-        {"messages": [
-            {"role": "system", "content": "You are Lumen's support assistant."},
-            {"role": "user", "content": "How do I export my data?"},
-            {"role": "assistant", "content": "Open Settings > Data > Export."},
-        ]},
-        {"messages": [
-            {"role": "system", "content": "You are Lumen's support assistant."},
-            {"role": "user", "content": "Where is the invoice?"},
-            {"role": "assistant", "content": "Billing > Invoices."},
-        ]},
+        {
+            "messages": [
+                {"role": "system", "content": "You are Lumen's support assistant."},
+                {"role": "user", "content": "How do I export my data?"},
+                {"role": "assistant", "content": "Open Settings > Data > Export."},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "system", "content": "You are Lumen's support assistant."},
+                {"role": "user", "content": "Where is the invoice?"},
+                {"role": "assistant", "content": "Billing > Invoices."},
+            ]
+        },
     ]
     err = capsys.readouterr().err
     assert "exported 2 candidate(s) as openai-chat" in err
@@ -101,8 +123,10 @@ async def test_openai_chat_export_writes_corrected_answers_and_is_idempotent(
 
     statuses = {r["id"]: (r["status"], r["exported_at"] is not None) for r in await rows(app, T)}
     assert statuses == {
-        first: ("exported", True), second: ("exported", True),
-        uncorrected: ("approved", False), queued: ("queued", False),
+        first: ("exported", True),
+        second: ("exported", True),
+        uncorrected: ("approved", False),
+        queued: ("queued", False),
         rejected: ("rejected", False),
     }
     shown = (await client.get(f"/admin/candidates/{first}", headers=ADMIN)).json()
@@ -117,7 +141,10 @@ async def test_openai_chat_export_writes_corrected_answers_and_is_idempotent(
 
 
 async def test_eval_export_has_question_bad_answer_and_reviewer_note(
-    supportai_app: Any, supportai_client: Any, database_url: str, tmp_path: Path,
+    supportai_app: Any,
+    supportai_client: Any,
+    database_url: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     app = loop_app(supportai_app, "Restart your router.")
@@ -130,8 +157,9 @@ async def test_eval_export_has_question_bad_answer_and_reviewer_note(
     assert await _cli(database_url, "--format", "eval") == 0  # to stdout
     captured = capsys.readouterr()
     lines = [json.loads(line) for line in captured.out.splitlines()]
-    assert [(x["question"], x["bad_answer"], x["reviewer_note"], x["corrected_answer"])
-            for x in lines] == [
+    assert [
+        (x["question"], x["bad_answer"], x["reviewer_note"], x["corrected_answer"]) for x in lines
+    ] == [
         ("Why is sync slow?", "Restart your router.", "The answer ignored the question", None),
         ("How do I add a guest?", "Restart your router.", "wrong article", "People > Invite."),
     ]
@@ -152,8 +180,12 @@ async def test_export_contains_no_personal_data(
     app = loop_app(supportai_app, PII_ANSWER)
     client = supportai_client(app)
     candidate_id = await _candidate(client, PII_QUESTION, comment=PII_COMMENT)
-    await _approve(client, candidate_id, note="user jane.doe@example.com, IP 203.0.113.42",
-                   corrected_answer="Call us, Zebulon, at +1 (415) 555-0134.")
+    await _approve(
+        client,
+        candidate_id,
+        note="user jane.doe@example.com, IP 203.0.113.42",
+        corrected_answer="Call us, Zebulon, at +1 (415) 555-0134.",
+    )
     out = tmp_path / "eval.jsonl"
     assert await _cli(database_url, "--format", "eval", "--output", str(out)) == 0
     (line,) = _lines(out)
@@ -172,22 +204,28 @@ async def test_status_exported_rewrites_without_marking_and_tenant_filter(
     await _approve(client, theirs, as_admin("t2", "boss"), corrected_answer="two")
 
     only_t1 = tmp_path / "t1.jsonl"
-    assert await _cli(database_url, "--tenant", "t1", "-o", str(only_t1),
-                      "--system-prompt", "") == 0
+    assert (
+        await _cli(database_url, "--tenant", "t1", "-o", str(only_t1), "--system-prompt", "") == 0
+    )
     assert [x["messages"][0]["content"] for x in _lines(only_t1)] == ["tenant one question"]
     status = {r["tenant_id"]: r["status"] for r in await rows(app, T)}
     assert status == {"t1": "exported", "t2": "approved"}
     marked_at = {r["id"]: r["exported_at"] for r in await rows(app, T)}
 
     again = tmp_path / "again.jsonl"
-    assert await _cli(database_url, "--status", "exported", "-o", str(again),
-                      "--system-prompt", "") == 0
+    assert (
+        await _cli(database_url, "--status", "exported", "-o", str(again), "--system-prompt", "")
+        == 0
+    )
     assert again.read_bytes() == only_t1.read_bytes()
     assert {r["id"]: r["exported_at"] for r in await rows(app, T)} == marked_at
 
 
 async def test_an_existing_output_is_not_replaced_without_overwrite(
-    supportai_app: Any, supportai_client: Any, database_url: str, tmp_path: Path,
+    supportai_app: Any,
+    supportai_client: Any,
+    database_url: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     app = loop_app(supportai_app)
@@ -209,7 +247,9 @@ async def test_an_existing_output_is_not_replaced_without_overwrite(
 
 
 async def test_a_candidate_re_reviewed_mid_export_aborts_without_marking(
-    supportai_app: Any, supportai_client: Any, database_url: str,
+    supportai_app: Any,
+    supportai_client: Any,
+    database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = loop_app(supportai_app)
@@ -225,8 +265,11 @@ async def test_a_candidate_re_reviewed_mid_export_aborts_without_marking(
         nonlocal calls
         calls += 1
         if calls == 2:  # the first candidate is already in the file when a reviewer rejects it
-            response = await client.post(f"/admin/candidates/{ids[0]}/reject",
-                                         json={"reason": "changed my mind"}, headers=ADMIN)
+            response = await client.post(
+                f"/admin/candidates/{ids[0]}/reject",
+                json={"reason": "changed my mind"},
+                headers=ADMIN,
+            )
             assert response.status_code == 200
         return await real_batch(*args, **kwargs)
 
@@ -254,7 +297,10 @@ async def test_a_candidate_re_reviewed_mid_export_aborts_without_marking(
 
 
 async def test_progress_bar_on_a_long_run(
-    supportai_app: Any, supportai_client: Any, database_url: str, tmp_path: Path,
+    supportai_app: Any,
+    supportai_client: Any,
+    database_url: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     app = supportai_app()
@@ -266,16 +312,22 @@ async def test_progress_bar_on_a_long_run(
         await conn.execute_many(
             T.insert(),
             [
-                {"tenant_id": "t1", "candidate_type": "negative_feedback", "status": "approved",
-                 "snapshot": {"question": f"q{n}", "answer": "bad"}, "corrected_answer": f"a{n}",
-                 "created_at": moment}
+                {
+                    "tenant_id": "t1",
+                    "candidate_type": "negative_feedback",
+                    "status": "approved",
+                    "snapshot": {"question": f"q{n}", "answer": "bad"},
+                    "corrected_answer": f"a{n}",
+                    "created_at": moment,
+                }
                 for n in range(total)
             ],
         )
     out = tmp_path / "big.jsonl"
     started = time.perf_counter()
-    assert await _cli(database_url, "-o", str(out), "--progress", "always",
-                      "--system-prompt", "") == 0
+    assert (
+        await _cli(database_url, "-o", str(out), "--progress", "always", "--system-prompt", "") == 0
+    )
     elapsed = time.perf_counter() - started
     err = capsys.readouterr().err
     assert f"{total}/{total} 100%" in err
@@ -302,8 +354,15 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         main(["export-training", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--status", "--format", "--output", "--database-url", "--progress",
-                   "openai-chat", "eval"):
+    for option in (
+        "--status",
+        "--format",
+        "--output",
+        "--database-url",
+        "--progress",
+        "openai-chat",
+        "eval",
+    ):
         assert option in text
     with pytest.raises(SystemExit):
         main(["export-training", "--format", "csv"])

@@ -78,29 +78,72 @@ def tool_call(name: str) -> list[Any]:
 
 
 FAULTS = [
-    Fault("backend fails before the first token", [[BackendError("503 from vendor")]],
-          "vendor_outage", "error"),
-    Fault("backend fails mid-stream",
-          [[TextDelta("Partial "), TextDelta("answer"), BackendError("reset")]],
-          "vendor_outage", "interrupted", "Partial answer"),
-    Fault("backend stalls before the first token", [[forever]], "vendor_outage", "error",
-          settings={"backend_first_token_timeout_s": 0.3}),
-    Fault("backend stalls mid-stream", [[TextDelta("Half "), forever]], "vendor_outage",
-          "interrupted", "Half ", settings={"backend_idle_timeout_s": 0.3}),
-    Fault("backend sends a non-event object",
-          [[TextDelta("Before "), Malformed(), TextDelta("after")]],
-          "vendor_outage", "interrupted", "Before "),
-    Fault("backend sends a delta without text", [[TextDelta("Ok "), TextDelta(None)]],  # type: ignore[arg-type]
-          "vendor_outage", "interrupted", "Ok "),
-    Fault("backend raises ValueError mid-stream",
-          [[TextDelta("So far "), ValueError("bad chunk")]],
-          "internal_error", "interrupted", "So far "),
-    Fault("a tool raises", [tool_call("explode"), ScriptedBackend.answer("Sorry, no data.")],
-          None, "complete", "Sorry, no data.",
-          tools=[Tool("explode", "raises", raising_tool)]),
-    Fault("a tool hangs", [tool_call("hang"), ScriptedBackend.answer("It timed out.")],
-          None, "complete", "It timed out.",
-          tools=[Tool("hang", "hangs", hanging_tool)], settings={"tool_timeout_s": 0.3}),
+    Fault(
+        "backend fails before the first token",
+        [[BackendError("503 from vendor")]],
+        "vendor_outage",
+        "error",
+    ),
+    Fault(
+        "backend fails mid-stream",
+        [[TextDelta("Partial "), TextDelta("answer"), BackendError("reset")]],
+        "vendor_outage",
+        "interrupted",
+        "Partial answer",
+    ),
+    Fault(
+        "backend stalls before the first token",
+        [[forever]],
+        "vendor_outage",
+        "error",
+        settings={"backend_first_token_timeout_s": 0.3},
+    ),
+    Fault(
+        "backend stalls mid-stream",
+        [[TextDelta("Half "), forever]],
+        "vendor_outage",
+        "interrupted",
+        "Half ",
+        settings={"backend_idle_timeout_s": 0.3},
+    ),
+    Fault(
+        "backend sends a non-event object",
+        [[TextDelta("Before "), Malformed(), TextDelta("after")]],
+        "vendor_outage",
+        "interrupted",
+        "Before ",
+    ),
+    Fault(
+        "backend sends a delta without text",
+        [[TextDelta("Ok "), TextDelta(None)]],  # type: ignore[arg-type]
+        "vendor_outage",
+        "interrupted",
+        "Ok ",
+    ),
+    Fault(
+        "backend raises ValueError mid-stream",
+        [[TextDelta("So far "), ValueError("bad chunk")]],
+        "internal_error",
+        "interrupted",
+        "So far ",
+    ),
+    Fault(
+        "a tool raises",
+        [tool_call("explode"), ScriptedBackend.answer("Sorry, no data.")],
+        None,
+        "complete",
+        "Sorry, no data.",
+        tools=[Tool("explode", "raises", raising_tool)],
+    ),
+    Fault(
+        "a tool hangs",
+        [tool_call("hang"), ScriptedBackend.answer("It timed out.")],
+        None,
+        "complete",
+        "It timed out.",
+        tools=[Tool("hang", "hangs", hanging_tool)],
+        settings={"tool_timeout_s": 0.3},
+    ),
 ]
 
 
@@ -117,8 +160,15 @@ async def db_rows(app: Any, query: Any) -> list[dict[str, Any]]:
         return [row_dict(r) for r in await conn.fetch_all(query)]
 
 
-async def check_promises(app: Any, client: Any, cid: int, events: list[tuple[str, Any]],
-                         reason: str | None, status: str, partial: str) -> None:
+async def check_promises(
+    app: Any,
+    client: Any,
+    cid: int,
+    events: list[tuple[str, Any]],
+    reason: str | None,
+    status: str,
+    partial: str,
+) -> None:
     names = [name for name, _ in events]
     assert names[0] == "turn.started" and names[-1] == "turn.completed", names
     errors = [data for name, data in events if name == "error"]
@@ -151,23 +201,32 @@ async def settled(app: Any, client: Any, cost: int) -> None:
     for bucket in ("user_turns", "tenant_turns", "user_cost_micros", "tenant_cost_micros"):
         assert quota[bucket]["reserved"] == 0, (bucket, quota[bucket])
     u = tables.usage
-    recorded = await db_rows(app, sa.select(sa.func.coalesce(sa.func.sum(u.c.cost_micros), 0)
-                                            .label("spent")))
+    recorded = await db_rows(
+        app, sa.select(sa.func.coalesce(sa.func.sum(u.c.cost_micros), 0).label("spent"))
+    )
     assert quota["user_cost_micros"]["used"] == recorded[0]["spent"] == cost
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
-async def test_backend_and_tool_faults(supportai_app: Any, supportai_client: Any,
-                                       fault: Fault) -> None:
+async def test_backend_and_tool_faults(
+    supportai_app: Any, supportai_client: Any, fault: Fault
+) -> None:
     backend = ScriptedBackend(fault.rounds)
-    app = supportai_app(plugins=[backend_plugin(backend), tools_plugin(fault.tools)],
-                        llm_backend="scripted", **fault.settings)
+    app = supportai_app(
+        plugins=[backend_plugin(backend), tools_plugin(fault.tools)],
+        llm_backend="scripted",
+        **fault.settings,
+    )
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
-    r = await asyncio.wait_for(client.post(f"/conversations/{cid}/messages",
-                                           json={"content": "Where is my order?"}, headers=SSE),
-                               30)
+        "conversation_id"
+    ]
+    r = await asyncio.wait_for(
+        client.post(
+            f"/conversations/{cid}/messages", json={"content": "Where is my order?"}, headers=SSE
+        ),
+        30,
+    )
     assert r.status_code == 200, r.text
     events = parse_sse(r.text)
     await check_promises(app, client, cid, events, fault.reason, fault.status, fault.partial)
@@ -198,7 +257,8 @@ async def test_store_fails_once_while_saving_the_answer(
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=SSE)
     assert r.status_code == 200
     events = parse_sse(r.text)
@@ -239,19 +299,23 @@ async def test_postgres_connection_terminated_mid_turn(
         try:
             rows = await conn.fetch(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
         finally:
             await conn.close()
         killed.append(len(rows))
         return {"terminated": len(rows)}
 
     backend = ScriptedBackend([tool_call("terminate"), ScriptedBackend.answer("Recovered.")])
-    app = supportai_app(plugins=[backend_plugin(backend),
-                                 tools_plugin([Tool("terminate", "kills", terminate)])],
-                        llm_backend="scripted")
+    app = supportai_app(
+        plugins=[backend_plugin(backend), tools_plugin([Tool("terminate", "kills", terminate)])],
+        llm_backend="scripted",
+    )
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=SSE)
     assert r.status_code == 200, r.text
     assert killed and killed[0] >= 1
@@ -278,9 +342,15 @@ def redis_down_settings(fail_open: bool) -> dict[str, Any]:
     return {
         "plugins": ["redis"],
         "quota_store": "redis",
-        "plugin_options": {"redis": {"url": "redis://127.0.0.1:1/0", "fail_open": fail_open,
-                                     "key_prefix": f"down-{uuid.uuid4().hex[:6]}:",
-                                     "socket_connect_timeout_s": 0.5, "retries": 0}},
+        "plugin_options": {
+            "redis": {
+                "url": "redis://127.0.0.1:1/0",
+                "fail_open": fail_open,
+                "key_prefix": f"down-{uuid.uuid4().hex[:6]}:",
+                "socket_connect_timeout_s": 0.5,
+                "retries": 0,
+            }
+        },
     }
 
 
@@ -290,14 +360,17 @@ async def test_redis_down_fail_closed_refuses_and_persists_nothing(
     pytest.importorskip("supportai_redis")
     backend = ScriptedBackend([ScriptedBackend.answer("never")])
     settings = supportai_settings.model_copy(
-        update={"llm_backend": "scripted", **redis_down_settings(False)})
+        update={"llm_backend": "scripted", **redis_down_settings(False)}
+    )
     app = supportai_app(settings, plugins=[backend_plugin(backend)], load_entry_points=True)
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     for headers in (SSE, as_user()):
-        r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                              headers=headers)
+        r = await client.post(
+            f"/conversations/{cid}/messages", json={"content": "hi"}, headers=headers
+        )
         assert r.status_code == 503, r.text
         assert r.json()["reason"] == "quota_store_unavailable"
     assert backend.requests == []
@@ -313,19 +386,23 @@ async def test_redis_down_fail_open_lets_the_turn_through(
     pytest.importorskip("supportai_redis")
     backend = ScriptedBackend([ScriptedBackend.answer("Unmetered answer.")])
     settings = supportai_settings.model_copy(
-        update={"llm_backend": "scripted", **redis_down_settings(True)})
+        update={"llm_backend": "scripted", **redis_down_settings(True)}
+    )
     app = supportai_app(settings, plugins=[backend_plugin(backend)], load_entry_points=True)
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=SSE)
     assert r.status_code == 200, r.text
     events = parse_sse(r.text)
     assert events[-1][1]["status"] == "complete"
     m = tables.messages
     messages = await db_rows(app, sa.select(m).order_by(m.c.id))
-    assert [(x["role"], x["status"]) for x in messages] == [("user", "complete"),
-                                                          ("assistant", "complete")]
+    assert [(x["role"], x["status"]) for x in messages] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
     # The spend is still recorded where the database can hold it.
     spent = await db_rows(app, sa.select(sa.func.sum(tables.usage.c.cost_micros).label("s")))
     assert spent[0]["s"] == events[-1][1]["cost_micros"] > 0
@@ -341,7 +418,8 @@ async def test_client_disconnects_mid_stream(supportai_app: Any, supportai_clien
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     body = json.dumps({"content": "hi"}).encode()
     gone = asyncio.Event()
     received: list[bytes] = []
@@ -363,12 +441,23 @@ async def test_client_disconnects_mid_stream(supportai_app: Any, supportai_clien
 
     path = f"/conversations/{cid}/messages"
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
-        "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"accept", b"text/event-stream"),
-                    (TENANT_HEADER.encode(), b"t1"), (USER_HEADER.encode(), b"u1")],
-        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (TENANT_HEADER.encode(), b"t1"),
+            (USER_HEADER.encode(), b"u1"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
     }
     call = asyncio.create_task(app(scope, receive, send))
     await asyncio.wait_for(seen_delta.wait(), 10)
@@ -383,8 +472,7 @@ async def test_client_disconnects_mid_stream(supportai_app: Any, supportai_clien
         await asyncio.sleep(0.05)
     assert [x["role"] for x in messages] == ["user", "assistant"]
     assert messages[1]["status"] == "interrupted"
-    shown = "".join(d["text"] for n, d in parse_sse(b"".join(received).decode())
-                    if n == "delta")
+    shown = "".join(d["text"] for n, d in parse_sse(b"".join(received).decode()) if n == "delta")
     assert messages[1]["content"] == shown == "Hello wor"
     cost = messages[1]["cost_micros"]
     assert cost > 0

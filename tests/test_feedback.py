@@ -78,8 +78,9 @@ async def test_invalid_bodies_are_422_naming_the_field(
 async def test_bad_conversation_id_is_422(supportai_app: Any, supportai_client: Any) -> None:
     client = supportai_client(supportai_app())
     for bad in ("0", "abc", str(2**31)):
-        response = await client.post(f"/conversations/{bad}/feedback", json={"helpful": True},
-                                     headers=ME)
+        response = await client.post(
+            f"/conversations/{bad}/feedback", json={"helpful": True}, headers=ME
+        )
         assert response.status_code == 422, (bad, response.text)
 
 
@@ -120,8 +121,9 @@ async def test_positive_feedback_is_stored_without_candidate_or_flag(
     app = loop_app(supportai_app)
     client = supportai_client(app)
     cid, answered = await chat(client, ME)
-    response = await feedback(client, ME, cid, helpful=True, rating=3,
-                              message_id=answered["assistant_message_id"])
+    response = await feedback(
+        client, ME, cid, helpful=True, rating=3, message_id=answered["assistant_message_id"]
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body == {
@@ -172,13 +174,23 @@ async def test_negative_feedback_queues_one_candidate_about_the_exchange(
     async def supportai_feedback_received(event: dict[str, Any]) -> None:
         received.append(dict(event))
 
-    app = loop_app(supportai_app, "Click Export in Settings.",
-                   plugin(supportai_feedback_received=supportai_feedback_received))
+    app = loop_app(
+        supportai_app,
+        "Click Export in Settings.",
+        plugin(supportai_feedback_received=supportai_feedback_received),
+    )
     client = supportai_client(app)
     cid, first = await chat(client, ME, "How do I export my data?")
     await turn(client, ME, cid, "And how do I import it?")
-    response = await feedback(client, ME, cid, helpful=False, rating=1,
-                              comment="Did not work", message_id=first["assistant_message_id"])
+    response = await feedback(
+        client,
+        ME,
+        cid,
+        helpful=False,
+        rating=1,
+        comment="Did not work",
+        message_id=first["assistant_message_id"],
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     (candidate,) = await rows(app, T)
@@ -199,12 +211,21 @@ async def test_negative_feedback_queues_one_candidate_about_the_exchange(
     assert snapshot["helpful"] is False and snapshot["rating"] == 1
     (conversation_row,) = await rows(app, C)
     assert conversation_row["flagged"] is True
-    assert received == [{
-        "tenant_id": "t1", "user_id": "alice", "conversation_id": cid,
-        "message_id": first["assistant_message_id"], "feedback_id": body["feedback_id"],
-        "helpful": False, "rating": 1, "has_comment": True, "negative": True,
-        "training_candidate_id": candidate["id"], "updated": False,
-    }]
+    assert received == [
+        {
+            "tenant_id": "t1",
+            "user_id": "alice",
+            "conversation_id": cid,
+            "message_id": first["assistant_message_id"],
+            "feedback_id": body["feedback_id"],
+            "helpful": False,
+            "rating": 1,
+            "has_comment": True,
+            "negative": True,
+            "training_candidate_id": candidate["id"],
+            "updated": False,
+        }
+    ]
 
 
 async def test_feedback_naming_a_user_message_snapshots_that_turn_and_its_answer(
@@ -307,9 +328,11 @@ async def test_a_reviewed_candidate_is_not_changed_by_later_feedback(
     cid, _ = await chat(client, ME)
     created = (await feedback(client, ME, cid, helpful=False, comment="first")).json()
     candidate_id = created["training_candidate_id"]
-    approve = await client.post(f"/admin/candidates/{candidate_id}/approve",
-                                json={"note": "good catch"}, headers=as_user("t1", "root",
-                                                                            ["support_ai_admin"]))
+    approve = await client.post(
+        f"/admin/candidates/{candidate_id}/approve",
+        json={"note": "good catch"},
+        headers=as_user("t1", "root", ["support_ai_admin"]),
+    )
     assert approve.status_code == 200, approve.text
     for body in ({"helpful": False, "comment": "edited"}, {"helpful": True}):
         response = await feedback(client, ME, cid, **body)
@@ -365,8 +388,15 @@ async def test_candidate_never_stores_personal_data(
     app = loop_app(supportai_app, PII_ANSWER)
     client = supportai_client(app)
     cid, answered = await chat(client, ME, PII_QUESTION)
-    response = await feedback(client, ME, cid, helpful=False, rating=1, comment=PII_COMMENT,
-                              message_id=answered["assistant_message_id"])
+    response = await feedback(
+        client,
+        ME,
+        cid,
+        helpful=False,
+        rating=1,
+        comment=PII_COMMENT,
+        message_id=answered["assistant_message_id"],
+    )
     assert response.status_code == 200, response.text
     (candidate,) = await rows(app, T)
     assert leaked(candidate) == []
@@ -407,8 +437,9 @@ class _Refuse:
     name = "refuse-all"
 
     async def classify(self, message: ClassifierInput) -> Classification:
-        return Classification(intent="account_takeover", confidence=0.99, refused=True,
-                              classifier=self.name)
+        return Classification(
+            intent="account_takeover", confidence=0.99, refused=True, classifier=self.name
+        )
 
 
 class _BlockStream:
@@ -439,9 +470,11 @@ async def test_refused_intent_is_queued_redacted_when_configured(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     app = loop_app(
-        supportai_app, "never said",
+        supportai_app,
+        "never said",
         _provider("supportai_register_classifiers", "refuse-all", _Refuse()),
-        classifiers=["refuse-all"], queue_refusals_for_review=True,
+        classifiers=["refuse-all"],
+        queue_refusals_for_review=True,
     )
     client = supportai_client(app)
     cid = await conversation(client, ME)
@@ -460,7 +493,8 @@ async def test_refused_intent_is_not_queued_by_default(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     app = loop_app(
-        supportai_app, "never said",
+        supportai_app,
+        "never said",
         _provider("supportai_register_classifiers", "refuse-all", _Refuse()),
         classifiers=["refuse-all"],
     )
@@ -475,9 +509,11 @@ async def test_blocked_output_is_queued_redacted_unless_switched_off(
     supportai_app: Any, supportai_client: Any, enabled: bool
 ) -> None:
     app = loop_app(
-        supportai_app, PII_ANSWER,
+        supportai_app,
+        PII_ANSWER,
         _provider("supportai_register_output_filters", "block-all", _BlockAll()),
-        output_filters=["block-all"], queue_blocked_for_review=enabled,
+        output_filters=["block-all"],
+        queue_blocked_for_review=enabled,
     )
     client = supportai_client(app)
     cid = await conversation(client, ME)

@@ -65,8 +65,9 @@ class _SecretStream:
 
     def _judge(self, out: FilterOutput) -> FilterOutput:
         if "\0" in out.text:
-            return FilterOutput(text=out.text.split("\0")[0],
-                                blocked=Block("a credential appeared in the answer"))
+            return FilterOutput(
+                text=out.text.split("\0")[0], blocked=Block("a credential appeared in the answer")
+            )
         return out
 
     async def push(self, text: str) -> FilterOutput:
@@ -114,19 +115,27 @@ def deltas(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
 async def test_redaction_of_a_value_split_across_two_deltas(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    backend = ScriptedBackend([[
-        TextDelta("Thanks! The card on file is 4111-1111-"),
-        TextDelta("1111-1234 and it expires soon. "),
-        TextDelta("Anything else I can help you with today? " * 3),
-        Usage(20, 30),
-        Finish("stop"),
-    ]])
-    app = supportai_app(plugins=[backend_plugin(backend), filters_plugin(CardFilter())],
-                        llm_backend="scripted", output_filters=["cards"])
+    backend = ScriptedBackend(
+        [
+            [
+                TextDelta("Thanks! The card on file is 4111-1111-"),
+                TextDelta("1111-1234 and it expires soon. "),
+                TextDelta("Anything else I can help you with today? " * 3),
+                Usage(20, 30),
+                Finish("stop"),
+            ]
+        ]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend), filters_plugin(CardFilter())],
+        llm_backend="scripted",
+        output_filters=["cards"],
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "my card?"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "my card?"}, headers={**as_user(), **SSE}
+    )
     events = parse_sse(r.text)
     seen = "".join(deltas(events))
     assert "4111" not in r.text and "1234" not in r.text
@@ -139,8 +148,11 @@ async def test_redaction_of_a_value_split_across_two_deltas(
     (row,) = await assistant_rows(app)
     assert row["content"] == seen  # persisted == what the user saw
 
-    body = (await client.post(f"/conversations/{cid}/messages", json={"content": "again"},
-                              headers=as_user())).json()
+    body = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "again"}, headers=as_user()
+        )
+    ).json()
     assert body["content"] == seen
 
 
@@ -152,33 +164,44 @@ async def test_block_stops_the_answer_with_a_refusal_event(
     async def mark() -> None:
         after_block.set()
 
-    backend = ScriptedBackend([[
-        TextDelta("Here are the connection details you asked for. "),
-        TextDelta("Use the key SECRET-"),
-        TextDelta("93841 when you log in. More text follows here, "),
-        TextDelta("and it goes on for a while so the holdback releases it."),
-        mark,
-        Usage(20, 30),
-        Finish("stop"),
-    ]])
+    backend = ScriptedBackend(
+        [
+            [
+                TextDelta("Here are the connection details you asked for. "),
+                TextDelta("Use the key SECRET-"),
+                TextDelta("93841 when you log in. More text follows here, "),
+                TextDelta("and it goes on for a while so the holdback releases it."),
+                mark,
+                Usage(20, 30),
+                Finish("stop"),
+            ]
+        ]
+    )
     app = supportai_app(
         plugins=[backend_plugin(backend), filters_plugin(CardFilter(), SecretBlocker())],
-        llm_backend="scripted", output_filters=["cards", "no_secrets"],
+        llm_backend="scripted",
+        output_filters=["cards", "no_secrets"],
     )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "key?"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "key?"}, headers={**as_user(), **SSE}
+    )
     assert "SECRET" not in r.text and "93841" not in r.text
     events = parse_sse(r.text)
     names = [n for n, _ in events]
     assert names[-2:] == ["refusal", "turn.completed"]
     refusal = events[-2][1]
-    assert refusal == {"stage": "output_filter", "reason": "output_blocked",
-                       "filter": "no_secrets", "detail": "a credential appeared in the answer"}
+    assert refusal == {
+        "stage": "output_filter",
+        "reason": "output_blocked",
+        "filter": "no_secrets",
+        "detail": "a credential appeared in the answer",
+    }
     seen = "".join(deltas(events))
-    assert seen == ("Here are the connection details you asked for. Use the key "
-                    + Block("x").message)
+    assert seen == (
+        "Here are the connection details you asked for. Use the key " + Block("x").message
+    )
     done = events[-1][1]
     assert done["status"] == "blocked" and done["finish_reason"] == "output_blocked"
     (row,) = await assistant_rows(app)
@@ -188,8 +211,11 @@ async def test_block_stops_the_answer_with_a_refusal_event(
     q = (await client.get("/quota", headers=as_user())).json()
     assert q["user_cost_micros"]["reserved"] == 0
 
-    body = (await client.post(f"/conversations/{cid}/messages", json={"content": "key?"},
-                              headers=as_user())).json()
+    body = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "key?"}, headers=as_user()
+        )
+    ).json()
     assert body["status"] == "blocked" and body["content"] == seen
 
 
@@ -268,15 +294,22 @@ async def test_first_delta_leaves_before_the_backend_finishes(
     gate = asyncio.Event()
     head = long_answer(400)
     tail = long_answer(100_000)
-    backend = ScriptedBackend([[
-        *(TextDelta(p) for p in pieces(head)),
-        gate.wait,
-        *(TextDelta(p) for p in pieces(tail)),
-        Usage(10, 30_000),
-        Finish("stop"),
-    ]])
-    app = supportai_app(plugins=[backend_plugin(backend), filters_plugin(CardFilter())],
-                        llm_backend="scripted", output_filters=["cards"])
+    backend = ScriptedBackend(
+        [
+            [
+                *(TextDelta(p) for p in pieces(head)),
+                gate.wait,
+                *(TextDelta(p) for p in pieces(tail)),
+                Usage(10, 30_000),
+                Finish("stop"),
+            ]
+        ]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend), filters_plugin(CardFilter())],
+        llm_backend="scripted",
+        output_filters=["cards"],
+    )
     client = supportai_client(app)
     cid = await conversation(client)
     runtime = app.state.supportai

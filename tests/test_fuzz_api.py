@@ -49,8 +49,11 @@ from supportai.testing import (
     postgres_url,
 )
 
-EXAMPLES = int(os.environ.get("SUPPORTAI_FUZZ_EXAMPLES", "300" if os.environ.get(
-    "SUPPORTAI_LONG_TESTS") == "1" else "25"))
+EXAMPLES = int(
+    os.environ.get(
+        "SUPPORTAI_FUZZ_EXAMPLES", "300" if os.environ.get("SUPPORTAI_LONG_TESTS") == "1" else "25"
+    )
+)
 REASONS = {r.value for r in Reason}
 CALLERS = {"user": as_user("fz", "fuzzer"), "admin": as_admin("fz", "fuzz-admin")}
 
@@ -89,8 +92,9 @@ OPERATIONS = {op.ok().label: op.ok() for op in SCHEMA.get_all_operations()}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-             ) -> Iterator[Any]:
+def fuzz_app(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """One seeded app per engine for the whole module (PostgreSQL rejects what SQLite
     silently stores, e.g. NUL characters, so both are fuzzed)."""
     if request.param == "sqlite":
@@ -116,14 +120,21 @@ def _seed(client: Any) -> None:
         r = client.post("/conversations", json={"title": f"seed {n}"}, headers=user)
         assert r.status_code == 200, r.text
         cid = r.json()["conversation_id"]
-        r = client.post(f"/conversations/{cid}/messages", json={"content": "How to export?"},
-                        headers=user)
+        r = client.post(
+            f"/conversations/{cid}/messages", json={"content": "How to export?"}, headers=user
+        )
         assert r.status_code == 200, r.text
-        r = client.post(f"/conversations/{cid}/feedback",
-                        json={"helpful": False, "comment": "wrong"}, headers=user)
+        r = client.post(
+            f"/conversations/{cid}/feedback",
+            json={"helpful": False, "comment": "wrong"},
+            headers=user,
+        )
         assert r.status_code == 200, r.text
-        r = client.post("/cases", json={"subject": "s", "description": "d",
-                                        "conversation_id": cid}, headers=user)
+        r = client.post(
+            "/cases",
+            json={"subject": "s", "description": "d", "conversation_id": cid},
+            headers=user,
+        )
         assert r.status_code == 200, r.text
     r = client.post("/disclosure/accept", json={"version": "2026-01"}, headers=user)
     assert r.status_code == 200, r.text
@@ -143,8 +154,12 @@ def _typed_error(response: Any, label: str) -> None:
         assert isinstance(body["detail"], str), body
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def _has_input(label: str) -> bool:
@@ -171,8 +186,13 @@ def test_fuzz_operation(fuzz_app: Any, label: str, mode: Any, role: str) -> None
     checks = [*CHECKS, negative_data_rejection] if mode.is_negative else CHECKS
     with asgi.get_client(fuzz_app) as session:
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode), sse=st.booleans())
         def run(case: Any, sse: bool) -> None:
             egress_guard.count("fuzz cases")

@@ -36,22 +36,38 @@ async def test_no_copy_of_a_deleted_conversation_survives(
     tag = uuid.uuid4().hex[:12]
     markers = {k: f"GDPR{k}{tag}" for k in ("title", "question", "answer", "comment")}
     backend = ScriptedBackend([ScriptedBackend.answer(f"Answer {markers['answer']}")])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        queue_refusals_for_review=True)
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", queue_refusals_for_review=True
+    )
     client = supportai_client(app)
     me, admin = as_user(), as_admin()
-    cid = (await client.post("/conversations", json={"title": markers["title"]},
-                             headers=me)).json()["conversation_id"]
-    turn = (await client.post(f"/conversations/{cid}/messages",
-                              json={"content": f"Question {markers['question']}"},
-                              headers=me)).json()
-    fb = (await client.post(f"/conversations/{cid}/feedback",
-                            json={"helpful": False, "comment": markers["comment"],
-                                  "message_id": turn["assistant_message_id"]},
-                            headers=me)).json()
+    cid = (
+        await client.post("/conversations", json={"title": markers["title"]}, headers=me)
+    ).json()["conversation_id"]
+    turn = (
+        await client.post(
+            f"/conversations/{cid}/messages",
+            json={"content": f"Question {markers['question']}"},
+            headers=me,
+        )
+    ).json()
+    fb = (
+        await client.post(
+            f"/conversations/{cid}/feedback",
+            json={
+                "helpful": False,
+                "comment": markers["comment"],
+                "message_id": turn["assistant_message_id"],
+            },
+            headers=me,
+        )
+    ).json()
     assert (await client.get(f"/admin/conversations/{cid}", headers=admin)).status_code == 200
-    approved = await client.post(f"/admin/candidates/{fb['training_candidate_id']}/approve",
-                                 json={"note": "ok"}, headers=admin)
+    approved = await client.post(
+        f"/admin/candidates/{fb['training_candidate_id']}/approve",
+        json={"note": "ok"},
+        headers=admin,
+    )
     assert approved.status_code == 200, approved.text
 
     before = await dump(app)

@@ -75,8 +75,22 @@ def headers_of(party: str, a: World, b: World) -> dict[str, str]:
 async def build_world(client: Any, tenant: str) -> World:
     tag = uuid.uuid4().hex[:10]
     world = World(tenant=tenant, owner=f"own{tag}")
-    m = {k: f"MK{k}{tag}" for k in ("title", "msg", "fb", "subj", "desc", "ucom", "pub",
-                                      "int", "note", "title2", "reason")}
+    m = {
+        k: f"MK{k}{tag}"
+        for k in (
+            "title",
+            "msg",
+            "fb",
+            "subj",
+            "desc",
+            "ucom",
+            "pub",
+            "int",
+            "note",
+            "title2",
+            "reason",
+        )
+    }
     user = as_user(tenant, world.owner)
     admin = as_admin(tenant, "admin-" + tenant)
 
@@ -84,34 +98,74 @@ async def build_world(client: Any, tenant: str) -> World:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
-    world.conversation_id = (await ok(await client.post(
-        "/conversations", json={"title": m["title"]}, headers=user)))["conversation_id"]
-    turn = await ok(await client.post(
-        f"/conversations/{world.conversation_id}/messages",
-        json={"content": f"help with {m['msg']}"}, headers=user))
+    world.conversation_id = (
+        await ok(await client.post("/conversations", json={"title": m["title"]}, headers=user))
+    )["conversation_id"]
+    turn = await ok(
+        await client.post(
+            f"/conversations/{world.conversation_id}/messages",
+            json={"content": f"help with {m['msg']}"},
+            headers=user,
+        )
+    )
     world.message_id = turn["assistant_message_id"]
-    fb = await ok(await client.post(
-        f"/conversations/{world.conversation_id}/feedback",
-        json={"helpful": False, "comment": f"bad {m['fb']}", "message_id": world.message_id},
-        headers=user))
+    fb = await ok(
+        await client.post(
+            f"/conversations/{world.conversation_id}/feedback",
+            json={"helpful": False, "comment": f"bad {m['fb']}", "message_id": world.message_id},
+            headers=user,
+        )
+    )
     world.candidate_id = fb["training_candidate_id"]
     assert world.candidate_id
-    case = await ok(await client.post("/cases", json={
-        "subject": m["subj"], "description": m["desc"],
-        "conversation_id": world.conversation_id}, headers=user))
+    case = await ok(
+        await client.post(
+            "/cases",
+            json={
+                "subject": m["subj"],
+                "description": m["desc"],
+                "conversation_id": world.conversation_id,
+            },
+            headers=user,
+        )
+    )
     world.case_id = case["case_id"]
-    await ok(await client.post(f"/cases/{world.case_id}/comments",
-                               json={"body": m["ucom"]}, headers=user))
-    await ok(await client.post(f"/admin/cases/{world.case_id}/comments",
-                               json={"body": m["pub"], "visibility": "public"}, headers=admin))
-    await ok(await client.post(f"/admin/cases/{world.case_id}/comments",
-                               json={"body": m["int"], "visibility": "internal"}, headers=admin))
-    world.escalated_id = (await ok(await client.post(
-        "/conversations", json={"title": m["title2"]}, headers=user)))["conversation_id"]
-    await ok(await client.post(f"/conversations/{world.escalated_id}/escalate",
-                               json={"reason": "other", "note": m["note"]}, headers=user))
-    await ok(await client.post(f"/admin/candidates/{world.candidate_id}/reject",
-                               json={"reason": m["reason"]}, headers=admin))
+    await ok(
+        await client.post(
+            f"/cases/{world.case_id}/comments", json={"body": m["ucom"]}, headers=user
+        )
+    )
+    await ok(
+        await client.post(
+            f"/admin/cases/{world.case_id}/comments",
+            json={"body": m["pub"], "visibility": "public"},
+            headers=admin,
+        )
+    )
+    await ok(
+        await client.post(
+            f"/admin/cases/{world.case_id}/comments",
+            json={"body": m["int"], "visibility": "internal"},
+            headers=admin,
+        )
+    )
+    world.escalated_id = (
+        await ok(await client.post("/conversations", json={"title": m["title2"]}, headers=user))
+    )["conversation_id"]
+    await ok(
+        await client.post(
+            f"/conversations/{world.escalated_id}/escalate",
+            json={"reason": "other", "note": m["note"]},
+            headers=user,
+        )
+    )
+    await ok(
+        await client.post(
+            f"/admin/candidates/{world.candidate_id}/reject",
+            json={"reason": m["reason"]},
+            headers=admin,
+        )
+    )
     world.markers = (*m.values(), world.owner)
     world.internal = m["int"]
     return world
@@ -133,46 +187,102 @@ def endpoints(a: World) -> list[Endpoint]:
     c, k, d = a.conversation_id, a.case_id, a.candidate_id
     return [
         Endpoint("list conversations", "GET", "/conversations", object_bound=False),
-        Endpoint("create conversation", "POST", "/conversations", {"title": "x"},
-                 object_bound=False),
+        Endpoint(
+            "create conversation", "POST", "/conversations", {"title": "x"}, object_bound=False
+        ),
         Endpoint("get conversation", "GET", f"/conversations/{c}"),
-        Endpoint("post message (json)", "POST", f"/conversations/{c}/messages",
-                 {"content": "more please"}, mutates=True),
-        Endpoint("post message (sse)", "POST", f"/conversations/{c}/messages",
-                 {"content": "stream please"}, mutates=True, sse=True),
-        Endpoint("feedback", "POST", f"/conversations/{c}/feedback",
-                 {"helpful": True, "message_id": a.message_id}, mutates=True),
+        Endpoint(
+            "post message (json)",
+            "POST",
+            f"/conversations/{c}/messages",
+            {"content": "more please"},
+            mutates=True,
+        ),
+        Endpoint(
+            "post message (sse)",
+            "POST",
+            f"/conversations/{c}/messages",
+            {"content": "stream please"},
+            mutates=True,
+            sse=True,
+        ),
+        Endpoint(
+            "feedback",
+            "POST",
+            f"/conversations/{c}/feedback",
+            {"helpful": True, "message_id": a.message_id},
+            mutates=True,
+        ),
         Endpoint("disclosure status", "GET", "/disclosure/status", object_bound=False),
-        Endpoint("accept disclosure", "POST", "/disclosure/accept", {"version": "2026-01"},
-                 object_bound=False),
+        Endpoint(
+            "accept disclosure",
+            "POST",
+            "/disclosure/accept",
+            {"version": "2026-01"},
+            object_bound=False,
+        ),
         Endpoint("list my cases", "GET", "/cases", object_bound=False),
-        Endpoint("create case on A's conversation", "POST", "/cases",
-                 {"subject": "s", "description": "d", "conversation_id": c}, mutates=True),
+        Endpoint(
+            "create case on A's conversation",
+            "POST",
+            "/cases",
+            {"subject": "s", "description": "d", "conversation_id": c},
+            mutates=True,
+        ),
         Endpoint("get my case", "GET", f"/cases/{k}"),
-        Endpoint("comment my case", "POST", f"/cases/{k}/comments", {"body": "me too"},
-                 mutates=True),
+        Endpoint(
+            "comment my case", "POST", f"/cases/{k}/comments", {"body": "me too"}, mutates=True
+        ),
         Endpoint("quota", "GET", "/quota", object_bound=False),
-        Endpoint("admin list candidates", "GET", "/admin/candidates", admin=True,
-                 object_bound=False),
+        Endpoint(
+            "admin list candidates", "GET", "/admin/candidates", admin=True, object_bound=False
+        ),
         Endpoint("admin get candidate", "GET", f"/admin/candidates/{d}", admin=True),
-        Endpoint("admin approve candidate", "POST", f"/admin/candidates/{d}/approve",
-                 {"note": "fine"}, admin=True, mutates=True),
-        Endpoint("admin reject candidate", "POST", f"/admin/candidates/{d}/reject",
-                 {"reason": "nope"}, admin=True, mutates=True),
-        Endpoint("admin list flagged", "GET", "/admin/conversations", admin=True,
-                 object_bound=False),
+        Endpoint(
+            "admin approve candidate",
+            "POST",
+            f"/admin/candidates/{d}/approve",
+            {"note": "fine"},
+            admin=True,
+            mutates=True,
+        ),
+        Endpoint(
+            "admin reject candidate",
+            "POST",
+            f"/admin/candidates/{d}/reject",
+            {"reason": "nope"},
+            admin=True,
+            mutates=True,
+        ),
+        Endpoint(
+            "admin list flagged", "GET", "/admin/conversations", admin=True, object_bound=False
+        ),
         Endpoint("admin get flagged", "GET", f"/admin/conversations/{c}", admin=True),
         Endpoint("admin list cases", "GET", "/admin/cases", admin=True, object_bound=False),
         Endpoint("admin get case", "GET", f"/admin/cases/{k}", admin=True),
-        Endpoint("admin comment case", "POST", f"/admin/cases/{k}/comments",
-                 {"body": "agent here", "visibility": "internal"}, admin=True, mutates=True),
-        Endpoint("admin case status", "POST", f"/admin/cases/{k}/status", {"status": "pending"},
-                 admin=True, mutates=True),
-        Endpoint("admin audit events", "GET", "/admin/audit-events", admin=True,
-                 object_bound=False),
+        Endpoint(
+            "admin comment case",
+            "POST",
+            f"/admin/cases/{k}/comments",
+            {"body": "agent here", "visibility": "internal"},
+            admin=True,
+            mutates=True,
+        ),
+        Endpoint(
+            "admin case status",
+            "POST",
+            f"/admin/cases/{k}/status",
+            {"status": "pending"},
+            admin=True,
+            mutates=True,
+        ),
+        Endpoint(
+            "admin audit events", "GET", "/admin/audit-events", admin=True, object_bound=False
+        ),
         # destructive ones last: their owner cells change what the others would see
-        Endpoint("escalate", "POST", f"/conversations/{c}/escalate", {"reason": "other"},
-                 mutates=True),
+        Endpoint(
+            "escalate", "POST", f"/conversations/{c}/escalate", {"reason": "other"}, mutates=True
+        ),
         Endpoint("delete conversation", "DELETE", f"/conversations/{c}", mutates=True),
     ]
 
@@ -213,8 +323,12 @@ async def snapshot_of_a(client: Any, a: World) -> Any:
 
 
 async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_client: Any) -> None:
-    app = supportai_app(plugins=[backend_plugin(EchoBackend(), "echo")], llm_backend="echo",
-                        rate_limit_user_turns=1000, rate_limit_tenant_turns=1000)
+    app = supportai_app(
+        plugins=[backend_plugin(EchoBackend(), "echo")],
+        llm_backend="echo",
+        rate_limit_user_turns=1000,
+        rate_limit_tenant_turns=1000,
+    )
     client = supportai_client(app)
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
@@ -223,8 +337,9 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}
-        r = await client.request(endpoint.method, endpoint.path, json=endpoint.body,
-                                 headers=headers)
+        r = await client.request(
+            endpoint.method, endpoint.path, json=endpoint.body, headers=headers
+        )
         want = expected_status(endpoint, party)
         label = f"{endpoint.name} as {party}"
         assert r.status_code == want, (label, r.status_code, r.text[:300])
@@ -255,6 +370,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     b_owner = as_user(b.tenant, b.owner)
     b_conv = (await client.get(f"/conversations/{b.conversation_id}", headers=b_owner)).json()
     assert b_conv["status"] == "open" and len(b_conv["messages"]) == 2
-    gone = await client.get(f"/conversations/{a.conversation_id}", headers=as_user(a.tenant,
-                                                                                  a.owner))
+    gone = await client.get(
+        f"/conversations/{a.conversation_id}", headers=as_user(a.tenant, a.owner)
+    )
     assert gone.status_code == 404

@@ -93,7 +93,11 @@ def test_swallowed_attempts_still_fail_the_test(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(egress_guard.__file__).parent)}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 passed, 1 error" in result.stdout, result.stdout
@@ -112,11 +116,27 @@ def test_loopback_and_unix_sockets_pass(tmp_path: Any) -> None:
     finally:
         server.close()
     assert egress_guard.is_local_address(str(tmp_path / "s.sock"))
-    for host in ("127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST.", None,
-                 "::ffff:127.0.0.1", "0.0.0.0"):
+    for host in (
+        "127.0.0.1",
+        "127.3.4.5",
+        "::1",
+        "[::1]",
+        "localhost",
+        "LOCALHOST.",
+        None,
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+    ):
         assert egress_guard.is_local_host(host), host
-    for host in ("10.0.0.1", "192.168.1.1", "8.8.8.8", "example.com", "::ffff:8.8.8.8",
-                 "127.0.0.1.nip.io", "2001:db8::1"):
+    for host in (
+        "10.0.0.1",
+        "192.168.1.1",
+        "8.8.8.8",
+        "example.com",
+        "::ffff:8.8.8.8",
+        "127.0.0.1.nip.io",
+        "2001:db8::1",
+    ):
         assert not egress_guard.is_local_host(host), host
 
 

@@ -72,8 +72,15 @@ def cap_for(settings: Settings) -> int:
 
 
 def full_cost_backend() -> ScriptedBackend:
-    return ScriptedBackend([[TextDelta("Open Settings, then Export."),
-                             Usage(INPUT_TOKENS, OUTPUT_TOKENS), Finish("stop")]])
+    return ScriptedBackend(
+        [
+            [
+                TextDelta("Open Settings, then Export."),
+                Usage(INPUT_TOKENS, OUTPUT_TOKENS),
+                Finish("stop"),
+            ]
+        ]
+    )
 
 
 async def redis_or_skip() -> None:
@@ -102,13 +109,21 @@ async def drop_redis_prefix(prefix: str) -> None:
 
 async def burst(send: Callable[[int, int], Any], conversations: list[int]) -> list[httpx.Response]:
     """All turns at once; ``send(i, conversation_id)`` posts turn ``i``."""
-    return list(await asyncio.gather(*(
-        send(i, conversations[i % len(conversations)]) for i in range(TURNS)
-    )))
+    return list(
+        await asyncio.gather(
+            *(send(i, conversations[i % len(conversations)]) for i in range(TURNS))
+        )
+    )
 
 
-async def check_outcome(responses: list[httpx.Response], quota: dict[str, Any], cap: int,
-                        unit: int, store: Any, spent_in_db: int | None) -> None:
+async def check_outcome(
+    responses: list[httpx.Response],
+    quota: dict[str, Any],
+    cap: int,
+    unit: int,
+    store: Any,
+    spent_in_db: int | None,
+) -> None:
     statuses = [r.status_code for r in responses]
     admitted = statuses.count(200)
     assert set(statuses) <= {200, 429}, statuses
@@ -133,11 +148,13 @@ async def check_outcome(responses: list[httpx.Response], quota: dict[str, Any], 
     egress_guard.count("burst turns", len(responses))
 
 
-async def in_process_burst(supportai_app: Any, supportai_client: Any, settings: Settings,
-                           load_entry_points: bool = False) -> None:
+async def in_process_burst(
+    supportai_app: Any, supportai_client: Any, settings: Settings, load_entry_points: bool = False
+) -> None:
     settings = settings.model_copy(update={"user_daily_cost_cap_micros": cap_for(settings)})
-    app = supportai_app(settings, plugins=[backend_plugin(full_cost_backend())],
-                        load_entry_points=load_entry_points)
+    app = supportai_app(
+        settings, plugins=[backend_plugin(full_cost_backend())], load_entry_points=load_entry_points
+    )
     client = supportai_client(app)
     user = as_user("burst", "spender")
     conversations = [
@@ -146,40 +163,55 @@ async def in_process_burst(supportai_app: Any, supportai_client: Any, settings: 
     ]
 
     async def send(i: int, cid: int) -> httpx.Response:
-        return await client.post(f"/conversations/{cid}/messages",
-                                 json={"content": CONTENT}, headers=user)
+        return await client.post(
+            f"/conversations/{cid}/messages", json={"content": CONTENT}, headers=user
+        )
 
     with egress_guard.timed("bursts"):
         responses = await burst(send, conversations)
     quota = (await client.get("/quota", headers=user)).json()
     runtime = app.state.supportai
     async with runtime.database.connection() as conn:
-        spent = await conn.fetch_val(sa.select(sa.func.coalesce(
-            sa.func.sum(tables.usage.c.cost_micros), 0)))
-    await check_outcome(responses, quota, settings.user_daily_cost_cap_micros, worst(settings),
-                        runtime.quota, int(spent))
+        spent = await conn.fetch_val(
+            sa.select(sa.func.coalesce(sa.func.sum(tables.usage.c.cost_micros), 0))
+        )
+    await check_outcome(
+        responses,
+        quota,
+        settings.user_daily_cost_cap_micros,
+        worst(settings),
+        runtime.quota,
+        int(spent),
+    )
     status = await runtime.quota.status(Caller("burst", "spender"), time.time())
     assert all(b.reserved == 0 for b in status.buckets)
 
 
-async def test_burst_sql_store(supportai_app: Any, supportai_client: Any,
-                               supportai_settings: Settings) -> None:
+async def test_burst_sql_store(
+    supportai_app: Any, supportai_client: Any, supportai_settings: Settings
+) -> None:
     """SQLite and PostgreSQL (the ``engine`` fixture)."""
-    await in_process_burst(supportai_app, supportai_client,
-                           supportai_settings.model_copy(update=COMMON))
+    await in_process_burst(
+        supportai_app, supportai_client, supportai_settings.model_copy(update=COMMON)
+    )
 
 
 @pytest.mark.redis
-async def test_burst_redis_store(supportai_app: Any, supportai_client: Any,
-                                 supportai_settings: Settings, engine: str) -> None:
+async def test_burst_redis_store(
+    supportai_app: Any, supportai_client: Any, supportai_settings: Settings, engine: str
+) -> None:
     if engine != "sqlite":
         pytest.skip("the Redis store does not depend on the database engine: once is enough")
     await redis_or_skip()
     prefix = f"supportai-burst-{uuid.uuid4().hex[:8]}:"
-    settings = supportai_settings.model_copy(update={
-        **COMMON, "plugins": ["redis"], "quota_store": "redis",
-        "plugin_options": {"redis": {"url": REDIS_URL, "key_prefix": prefix}},
-    })
+    settings = supportai_settings.model_copy(
+        update={
+            **COMMON,
+            "plugins": ["redis"],
+            "quota_store": "redis",
+            "plugin_options": {"redis": {"url": REDIS_URL, "key_prefix": prefix}},
+        }
+    )
     try:
         await in_process_burst(supportai_app, supportai_client, settings, load_entry_points=True)
     finally:
@@ -202,16 +234,30 @@ def shared_postgres() -> Iterator[str]:
 
 def spawn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "burst_app:create", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=TESTS, stdout=(log_dir / f"worker{port}.log").open("w"),
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "burst_app:create",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=TESTS,
+        stdout=(log_dir / f"worker{port}.log").open("w"),
         stderr=subprocess.STDOUT,
     )
 
 
 def crashes_in_logs(log_dir: Path) -> list[str]:
-    return [p.read_text()[-3000:] for p in log_dir.glob("worker*.log")
-            if "Traceback" in p.read_text()]
+    return [
+        p.read_text()[-3000:] for p in log_dir.glob("worker*.log") if "Traceback" in p.read_text()
+    ]
 
 
 async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[list[str]]:
@@ -224,7 +270,7 @@ async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[li
             for url, process in zip(urls, processes, strict=True):
                 deadline = time.monotonic() + 30
                 while True:
-                    assert process.poll() is None, (log_dir / f"worker{url[-5:]}.log")
+                    assert process.poll() is None, log_dir / f"worker{url[-5:]}.log"
                     try:
                         if (await probe.get(url + "/openapi.json")).status_code == 200:
                             break
@@ -245,8 +291,7 @@ async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[li
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("store", ["sql", "redis"])
-async def test_burst_two_uvicorn_workers(shared_postgres: str, store: str,
-                                         tmp_path: Path) -> None:
+async def test_burst_two_uvicorn_workers(shared_postgres: str, store: str, tmp_path: Path) -> None:
     from supportai.app import create_app
 
     if store == "redis":
@@ -255,8 +300,10 @@ async def test_burst_two_uvicorn_workers(shared_postgres: str, store: str,
     settings = Settings(database_url=shared_postgres, disclosure_required=False, **COMMON)
     cap = cap_for(settings)
     # Migrate once, before the workers start (two workers must not both migrate).
-    migrator = create_app(settings.model_copy(update={"auto_migrate": True, "llm_backend": None}),
-                          load_entry_points=False)
+    migrator = create_app(
+        settings.model_copy(update={"auto_migrate": True, "llm_backend": None}),
+        load_entry_points=False,
+    )
     await migrator.state.supportai.start()
     await migrator.state.supportai.stop()
 
@@ -285,37 +332,47 @@ async def test_burst_two_uvicorn_workers(shared_postgres: str, store: str,
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
                 conversations = []
                 for i in range(8):
-                    r = await client.post(urls[i % 2] + "/conversations", json={},
-                                          headers=user)
+                    r = await client.post(urls[i % 2] + "/conversations", json={}, headers=user)
                     conversations.append(r.json()["conversation_id"])
 
                 async def send(i: int, cid: int) -> httpx.Response:
-                    return await client.post(f"{urls[i % 2]}/conversations/{cid}/messages",
-                                             json={"content": CONTENT}, headers=user)
+                    return await client.post(
+                        f"{urls[i % 2]}/conversations/{cid}/messages",
+                        json={"content": CONTENT},
+                        headers=user,
+                    )
 
                 with egress_guard.timed("bursts"):
                     responses = await burst(send, conversations)
                 quota = (await client.get(urls[0] + "/quota", headers=user)).json()
                 assert (await client.get(urls[1] + "/quota", headers=user)).json()[
-                    "user_cost_micros"] == quota["user_cost_micros"]
+                    "user_cost_micros"
+                ] == quota["user_cost_micros"]
         finally:
             await workers.aclose()
         assert crashes_in_logs(tmp_path) == []
 
         # A fresh process reads the shared stores: the settled figures are the real ones.
-        checker = create_app(settings.model_copy(update={
-            "user_daily_cost_cap_micros": cap, "quota_store": store, "llm_backend": None,
-            "plugins": ["redis"] if store == "redis" else [],
-            "plugin_options": {"redis": {"url": REDIS_URL, "key_prefix": prefix}},
-        }), load_entry_points=store == "redis")
+        checker = create_app(
+            settings.model_copy(
+                update={
+                    "user_daily_cost_cap_micros": cap,
+                    "quota_store": store,
+                    "llm_backend": None,
+                    "plugins": ["redis"] if store == "redis" else [],
+                    "plugin_options": {"redis": {"url": REDIS_URL, "key_prefix": prefix}},
+                }
+            ),
+            load_entry_points=store == "redis",
+        )
         runtime = checker.state.supportai
         await runtime.start()
         try:
             async with runtime.database.connection() as conn:
-                spent = await conn.fetch_val(sa.select(sa.func.coalesce(
-                    sa.func.sum(tables.usage.c.cost_micros), 0)))
-            await check_outcome(responses, quota, cap, worst(settings), runtime.quota,
-                                int(spent))
+                spent = await conn.fetch_val(
+                    sa.select(sa.func.coalesce(sa.func.sum(tables.usage.c.cost_micros), 0))
+                )
+            await check_outcome(responses, quota, cap, worst(settings), runtime.quota, int(spent))
         finally:
             await runtime.stop()
     finally:

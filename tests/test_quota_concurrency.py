@@ -28,33 +28,47 @@ def full_cost_backend(settings_budget: int, max_output: int) -> ScriptedBackend:
     """Reports exactly the worst-case tokens of a no-tool turn: settling frees nothing,
     so the outcome cannot depend on how the turns interleave."""
     input_tokens = -(-(settings_budget + len(CONTENT) + 8000) // CHARS_PER_TOKEN)
-    return ScriptedBackend([[TextDelta("Open Settings, then Export."),
-                             Usage(input_tokens, max_output), Finish("stop")]])
+    return ScriptedBackend(
+        [
+            [
+                TextDelta("Open Settings, then Export."),
+                Usage(input_tokens, max_output),
+                Finish("stop"),
+            ]
+        ]
+    )
 
 
 async def test_fifty_simultaneous_turns_admit_exactly_ten(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    common = {"llm_backend": "scripted", "tool_max_rounds": 0, "max_output_tokens": 256,
-              "history_char_budget": 2000, "rate_limit_user_turns": 1000,
-              "rate_limit_tenant_turns": 1000}
+    common = {
+        "llm_backend": "scripted",
+        "tool_max_rounds": 0,
+        "max_output_tokens": 256,
+        "history_char_budget": 2000,
+        "rate_limit_user_turns": 1000,
+        "rate_limit_tenant_turns": 1000,
+    }
     backend = full_cost_backend(2000, 256)
     probe = supportai_app(plugins=[backend_plugin(backend)], **common)
     worst = worst_case_cost(probe.state.supportai, CONTENT)
     cap = ADMITTED * worst + worst - 1  # room for ten, not eleven
-    app = supportai_app(plugins=[backend_plugin(backend)], user_daily_cost_cap_micros=cap,
-                        **common)
+    app = supportai_app(plugins=[backend_plugin(backend)], user_daily_cost_cap_micros=cap, **common)
     client = supportai_client(app)
     conversations = []
     for _ in range(TURNS):
         r = await client.post("/conversations", json={}, headers=as_user())
         conversations.append(r.json()["conversation_id"])
 
-    responses = await asyncio.gather(*(
-        client.post(f"/conversations/{cid}/messages", json={"content": CONTENT},
-                    headers=as_user())
-        for cid in conversations
-    ))
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/conversations/{cid}/messages", json={"content": CONTENT}, headers=as_user()
+            )
+            for cid in conversations
+        )
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * ADMITTED + [429] * (TURNS - ADMITTED), statuses
     for r in responses:
@@ -69,7 +83,8 @@ async def test_fifty_simultaneous_turns_admit_exactly_ten(
     async with app.state.supportai.database.connection() as conn:
         spent = await conn.fetch_val(sa.select(sa.func.sum(tables.usage.c.cost_micros)))
         assistants = await conn.fetch_val(
-            sa.select(sa.func.count()).select_from(tables.messages)
+            sa.select(sa.func.count())
+            .select_from(tables.messages)
             .where(tables.messages.c.role == "assistant")
         )
     assert assistants == ADMITTED
@@ -87,19 +102,25 @@ async def test_fifty_simultaneous_turns_with_cheap_answers_never_overspend(
     fifty requests were decided, so exactly ten fit; afterwards the spend is tiny."""
     gate = asyncio.Event()
     backend = ScriptedBackend([[gate.wait, TextDelta("ok"), Usage(10, 2), Finish("stop")]])
-    common = {"llm_backend": "scripted", "rate_limit_user_turns": 1000,
-              "rate_limit_tenant_turns": 1000}
+    common = {
+        "llm_backend": "scripted",
+        "rate_limit_user_turns": 1000,
+        "rate_limit_tenant_turns": 1000,
+    }
     probe = supportai_app(plugins=[backend_plugin(backend)], **common)
     worst = worst_case_cost(probe.state.supportai, CONTENT)
     cap = ADMITTED * worst
-    app = supportai_app(plugins=[backend_plugin(backend)], user_daily_cost_cap_micros=cap,
-                        **common)
+    app = supportai_app(plugins=[backend_plugin(backend)], user_daily_cost_cap_micros=cap, **common)
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     tasks = [
-        asyncio.create_task(client.post(f"/conversations/{cid}/messages",
-                                        json={"content": CONTENT}, headers=as_user()))
+        asyncio.create_task(
+            client.post(
+                f"/conversations/{cid}/messages", json={"content": CONTENT}, headers=as_user()
+            )
+        )
         for _ in range(TURNS)
     ]
     deadline = time.monotonic() + 60
@@ -123,16 +144,22 @@ async def test_fifty_simultaneous_turns_respect_the_rate_limit(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     backend = ScriptedBackend([ScriptedBackend.answer("ok")])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        rate_limit_user_turns=ADMITTED, rate_limit_window_s=3600)
+    app = supportai_app(
+        plugins=[backend_plugin(backend)],
+        llm_backend="scripted",
+        rate_limit_user_turns=ADMITTED,
+        rate_limit_window_s=3600,
+    )
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
-    responses = await asyncio.gather(*(
-        client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                    headers=as_user())
-        for _ in range(TURNS)
-    ))
+        "conversation_id"
+    ]
+    responses = await asyncio.gather(
+        *(
+            client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=as_user())
+            for _ in range(TURNS)
+        )
+    )
     assert sorted(r.status_code for r in responses) == [200] * ADMITTED + [429] * 40
     assert {r.json()["reason"] for r in responses if r.status_code == 429} == {"rate_limited"}
     q = (await client.get("/quota", headers=as_user())).json()
@@ -141,8 +168,9 @@ async def test_fifty_simultaneous_turns_respect_the_rate_limit(
 
 async def test_store_level_race_admits_exactly_the_cap(supportai_app: Any) -> None:
     """Fifty reservations raced straight against the SQL store, then settled at full cost."""
-    app = supportai_app(user_daily_cost_cap_micros=10_000, rate_limit_user_turns=1000,
-                        rate_limit_tenant_turns=1000)
+    app = supportai_app(
+        user_daily_cost_cap_micros=10_000, rate_limit_user_turns=1000, rate_limit_tenant_turns=1000
+    )
     runtime = app.state.supportai
     await runtime.start()
     store = runtime.quota

@@ -25,10 +25,15 @@ CAROL = Caller("t2", "carol")
 @pytest.fixture
 def make_store(supportai_app: Any) -> Any:
     async def make(**limits: Any) -> SQLQuotaStore:
-        settings = {"rate_limit_user_turns": 100, "rate_limit_tenant_turns": 1000,
-                    "rate_limit_window_s": 60, "user_daily_cost_cap_micros": 10_000,
-                    "tenant_monthly_cost_cap_micros": 100_000, "reservation_ttl_s": 300,
-                    **limits}
+        settings = {
+            "rate_limit_user_turns": 100,
+            "rate_limit_tenant_turns": 1000,
+            "rate_limit_window_s": 60,
+            "user_daily_cost_cap_micros": 10_000,
+            "tenant_monthly_cost_cap_micros": 100_000,
+            "reservation_ttl_s": 300,
+            **limits,
+        }
         app = supportai_app(**settings)
         runtime = app.state.supportai
         await runtime.start()
@@ -50,12 +55,16 @@ async def test_reserve_holds_in_every_bucket(make_store: Any) -> None:
     assert isinstance(reservation, Reservation)
     assert reservation.amount_micros == 700 and reservation.expires_at == NOW + 300
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (0, 1), "tenant_turns": (0, 1), "user_cost": (0, 700),
+        "user_turns": (0, 1),
+        "tenant_turns": (0, 1),
+        "user_cost": (0, 700),
         "tenant_cost": (0, 700),
     }
     # Bob shares the tenant's buckets, not Alice's; Carol shares nothing.
     assert view(await store.status(BOB, NOW)) == {
-        "user_turns": (0, 0), "tenant_turns": (0, 1), "user_cost": (0, 0),
+        "user_turns": (0, 0),
+        "tenant_turns": (0, 1),
+        "user_cost": (0, 0),
         "tenant_cost": (0, 700),
     }
     assert set(view(await store.status(CAROL, NOW)).values()) == {(0, 0)}
@@ -66,8 +75,12 @@ async def test_settle_replaces_the_hold_by_the_real_cost_once(make_store: Any) -
     reservation = await store.reserve(ALICE, 700, NOW)
     await store.settle(reservation, 120)
     settled = view(await store.status(ALICE, NOW))
-    assert settled == {"user_turns": (1, 0), "tenant_turns": (1, 0), "user_cost": (120, 0),
-                       "tenant_cost": (120, 0)}
+    assert settled == {
+        "user_turns": (1, 0),
+        "tenant_turns": (1, 0),
+        "user_cost": (120, 0),
+        "tenant_cost": (120, 0),
+    }
     await store.settle(reservation, 120)  # a retry must not charge twice
     await store.settle(reservation, 999)
     await store.release(reservation)  # nor give back a turn that was settled
@@ -82,7 +95,9 @@ async def test_release_gives_everything_back_once(make_store: Any) -> None:
     await store.release(first)
     await store.settle(first, 50)  # a released turn stays uncharged
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (0, 1), "tenant_turns": (0, 1), "user_cost": (0, 300),
+        "user_turns": (0, 1),
+        "tenant_turns": (0, 1),
+        "user_cost": (0, 300),
         "tenant_cost": (0, 300),
     }
     await store.settle(other, 300)
@@ -107,7 +122,9 @@ async def test_cost_cap_denies_and_charges_no_bucket(make_store: Any) -> None:
     assert denied.value.retry_after_s == 86400 - (int(NOW) % 86400)
     # All or nothing: the denied reservation left no turn counted or held.
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (0, 1), "tenant_turns": (0, 1), "user_cost": (0, 600),
+        "user_turns": (0, 1),
+        "tenant_turns": (0, 1),
+        "user_cost": (0, 600),
         "tenant_cost": (0, 600),
     }
     exact = await store.reserve(ALICE, 400, NOW)  # exactly up to the cap fits
@@ -125,8 +142,9 @@ async def test_tenant_cap_counts_every_user_of_the_tenant(make_store: Any) -> No
 
 
 async def test_rate_limit_per_user_and_per_tenant(make_store: Any) -> None:
-    store = await make_store(rate_limit_user_turns=2, rate_limit_tenant_turns=3,
-                             rate_limit_window_s=60)
+    store = await make_store(
+        rate_limit_user_turns=2, rate_limit_tenant_turns=3, rate_limit_window_s=60
+    )
     await store.reserve(ALICE, 0, NOW)
     await store.reserve(ALICE, 0, NOW)
     with pytest.raises(QuotaDenied) as denied:
@@ -159,20 +177,26 @@ async def test_release_expired_gives_back_only_expired_holds(make_store: Any) ->
     assert await store.release_expired(NOW + 61) == 1
     assert await store.release_expired(NOW + 62) == 0  # idempotent
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (0, 1), "tenant_turns": (0, 1), "user_cost": (0, 100),
+        "user_turns": (0, 1),
+        "tenant_turns": (0, 1),
+        "user_cost": (0, 100),
         "tenant_cost": (0, 100),
     }
     # A worker that comes back late still records the real spend of the old turn,
     # without giving back the hold a second time (the fresh one stays held).
     await store.settle(old, 250)
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (1, 1), "tenant_turns": (1, 1), "user_cost": (250, 100),
+        "user_turns": (1, 1),
+        "tenant_turns": (1, 1),
+        "user_cost": (250, 100),
         "tenant_cost": (250, 100),
     }
     await store.settle(old, 250)
     await store.settle(fresh, 80)
     assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (2, 0), "tenant_turns": (2, 0), "user_cost": (330, 0),
+        "user_turns": (2, 0),
+        "tenant_turns": (2, 0),
+        "user_cost": (330, 0),
         "tenant_cost": (330, 0),
     }
     assert await store.release_expired(NOW + 10_000) == 0  # settled holds are never swept
@@ -218,8 +242,9 @@ async def test_an_exhausted_bucket_refuses_even_a_zero_amount(tmp_path) -> None:
     from supportai.store.database import Database
     from supportai.store.migrations import upgrade
 
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}",
-                        user_daily_cost_cap_micros=0)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}", user_daily_cost_cap_micros=0
+    )
     database = Database(settings.database_url)
     await database.connect()
     await upgrade(database)

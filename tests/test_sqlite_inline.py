@@ -41,8 +41,15 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 def insert(title: str) -> sa.Insert:
     moment = datetime.now(UTC)
-    return C.insert().values(tenant_id="t", user_id="u", title=title, status="open",
-                             flagged=False, created_at=moment, updated_at=moment)
+    return C.insert().values(
+        tenant_id="t",
+        user_id="u",
+        title=title,
+        status="open",
+        flagged=False,
+        created_at=moment,
+        updated_at=moment,
+    )
 
 
 @contextmanager

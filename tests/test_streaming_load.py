@@ -83,12 +83,23 @@ async def slow_sse_turn(app: Any, user: str, cid: int) -> str:
             await asyncio.sleep(0.002)  # a slow reader
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
-        "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"accept", b"text/event-stream"),
-                    (TENANT_HEADER.encode(), b"load"), (USER_HEADER.encode(), user.encode())],
-        "client": ("127.0.0.1", 40000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (TENANT_HEADER.encode(), b"load"),
+            (USER_HEADER.encode(), user.encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
     }
     await app(scope, receive, send)
     return b"".join(chunks).decode()
@@ -96,15 +107,20 @@ async def slow_sse_turn(app: Any, user: str, cid: int) -> str:
 
 async def test_two_hundred_slow_sse_streams(supportai_app: Any, supportai_client: Any) -> None:
     backend = HeldBackend()
-    app = supportai_app(plugins=[backend_plugin(backend, "held")], llm_backend="held",
-                        rate_limit_user_turns=10, rate_limit_tenant_turns=10 * STREAMS,
-                        rate_limit_window_s=86_400)
+    app = supportai_app(
+        plugins=[backend_plugin(backend, "held")],
+        llm_backend="held",
+        rate_limit_user_turns=10,
+        rate_limit_tenant_turns=10 * STREAMS,
+        rate_limit_window_s=86_400,
+    )
     client = supportai_client(app)
     users = [f"reader{i}" for i in range(STREAMS)]
     conversations = []
     for user in users:
-        r = await client.post("/conversations", json={},
-                              headers={TENANT_HEADER: "load", USER_HEADER: user})
+        r = await client.post(
+            "/conversations", json={}, headers={TENANT_HEADER: "load", USER_HEADER: user}
+        )
         conversations.append(r.json()["conversation_id"])
 
     gc.collect()
@@ -112,10 +128,15 @@ async def test_two_hundred_slow_sse_streams(supportai_app: Any, supportai_client
     baseline, _ = tracemalloc.get_traced_memory()
     started = time.perf_counter()
     with egress_guard.timed("streaming load"):
-        bodies = await asyncio.wait_for(asyncio.gather(*(
-            slow_sse_turn(app, user, cid)
-            for user, cid in zip(users, conversations, strict=True)
-        )), 60 + STREAMS)
+        bodies = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    slow_sse_turn(app, user, cid)
+                    for user, cid in zip(users, conversations, strict=True)
+                )
+            ),
+            60 + STREAMS,
+        )
     _, peak = tracemalloc.get_traced_memory()
     elapsed = time.perf_counter() - started
 
@@ -136,17 +157,21 @@ async def test_two_hundred_slow_sse_streams(supportai_app: Any, supportai_client
     retained_mib = (retained - baseline) / 2**20
     egress_guard.count("load streams", STREAMS)
     egress_guard.count("load peak heap KiB", int((peak - baseline) / 1024))
-    print(f"{STREAMS} streams in {elapsed:.1f}s, heap peak +{growth_mib:.1f} MiB, "
-          f"retained +{retained_mib:.1f} MiB")
+    print(
+        f"{STREAMS} streams in {elapsed:.1f}s, heap peak +{growth_mib:.1f} MiB, "
+        f"retained +{retained_mib:.1f} MiB"
+    )
     assert growth_mib < PEAK_BOUND_MIB, growth_mib
     assert retained_mib < RETAINED_BOUND_MIB, retained_mib
 
     async with app.state.supportai.database.connection() as conn:
         m = tables.messages
-        rows = await conn.fetch_all(sa.select(m.c.status, sa.func.count()).where(
-            m.c.role == "assistant").group_by(m.c.status))
+        rows = await conn.fetch_all(
+            sa.select(m.c.status, sa.func.count())
+            .where(m.c.role == "assistant")
+            .group_by(m.c.status)
+        )
     assert {r[0]: r[1] for r in rows} == {"complete": STREAMS}
     for user in users[:: max(STREAMS // 10, 1)]:
-        q = (await client.get("/quota", headers={TENANT_HEADER: "load",
-                                                 USER_HEADER: user})).json()
+        q = (await client.get("/quota", headers={TENANT_HEADER: "load", USER_HEADER: user})).json()
         assert q["user_cost_micros"]["reserved"] == 0 and q["user_turns"]["used"] == 1

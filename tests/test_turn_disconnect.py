@@ -82,8 +82,9 @@ class SSEClient:
         self._buffer += message.get("body", b"").decode()
         while "\n\n" in self._buffer:
             block, self._buffer = self._buffer.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in block.split("\n")
-                          if not line.startswith(":"))
+            fields = dict(
+                line.split(": ", 1) for line in block.split("\n") if not line.startswith(":")
+            )
             if "event" in fields:
                 self.events.put_nowait((fields["event"], json.loads(fields["data"])))
 
@@ -127,10 +128,17 @@ async def test_disconnect_mid_stream_saves_partial_turn_and_settles(
     supportai_app: Any, supportai_client: Any, spec_version: str
 ) -> None:
     never = asyncio.Event()
-    backend = ScriptedBackend([[TextDelta("Step one: open Settings. "),
-                                TextDelta("Step two: "), never.wait, TextDelta("unseen")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        heartbeat_s=0.05)
+    backend = ScriptedBackend(
+        [
+            [
+                TextDelta("Step one: open Settings. "),
+                TextDelta("Step two: "),
+                never.wait,
+                TextDelta("unseen"),
+            ]
+        ]
+    )
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted", heartbeat_s=0.05)
     client = supportai_client(app)
     r = await client.post("/conversations", json={"title": "x"}, headers=as_user())
     cid = r.json()["conversation_id"]
@@ -154,7 +162,8 @@ async def test_disconnect_mid_stream_saves_partial_turn_and_settles(
     assert row["reply_to_id"] == started["user_message_id"]
     detail = (await client.get(f"/conversations/{cid}", headers=as_user())).json()
     assert [(m["role"], m["status"]) for m in detail["messages"]] == [
-        ("user", "complete"), ("assistant", "interrupted")
+        ("user", "complete"),
+        ("assistant", "interrupted"),
     ]
     assert not never.is_set() and len(backend.requests) == 1
 
@@ -178,8 +187,9 @@ class LoopbackServer:
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     def __enter__(self) -> str:
         self.thread.start()
@@ -197,18 +207,28 @@ class LoopbackServer:
 
 async def test_disconnect_through_a_real_server(supportai_app: Any) -> None:
     # The backend runs in the server's event loop: pause with a sleep, not an Event.
-    backend = ScriptedBackend([[TextDelta("First, "), TextDelta("second, "),
-                                lambda: asyncio.sleep(30), TextDelta("never")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        heartbeat_s=0.05)
+    backend = ScriptedBackend(
+        [
+            [
+                TextDelta("First, "),
+                TextDelta("second, "),
+                lambda: asyncio.sleep(30),
+                TextDelta("never"),
+            ]
+        ]
+    )
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted", heartbeat_s=0.05)
     with LoopbackServer(app) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
             cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-                "conversation_id"]
+                "conversation_id"
+            ]
             seen: list[str] = []
             started = time.monotonic()
             async with client.stream(
-                "POST", f"/conversations/{cid}/messages", json={"content": "hi"},
+                "POST",
+                f"/conversations/{cid}/messages",
+                json={"content": "hi"},
                 headers={**as_user(), "accept": "text/event-stream"},
             ) as response:
                 assert response.status_code == 200
@@ -250,7 +270,8 @@ async def test_client_leaving_while_the_turn_is_being_saved_still_settles(
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     runtime = app.state.supportai
     store = runtime.quota
     settling, proceed = asyncio.Event(), asyncio.Event()

@@ -33,8 +33,9 @@ async def test_context_from_every_plugin_reaches_the_backend(
     asked: list[tuple[str, str, int]] = []
 
     def docs(prefix: str) -> object:
-        def supportai_retrieve_context(query: str, caller: Any, limit: int,
-                                       context: Any) -> list[ContextDocument]:
+        def supportai_retrieve_context(
+            query: str, caller: Any, limit: int, context: Any
+        ) -> list[ContextDocument]:
             asked.append((prefix, query, limit))
             assert context.settings.llm_backend == "scripted"  # this app's own settings
             return [ContextDocument(f"{prefix}-1", f"{prefix} article", f"{prefix} text")]
@@ -42,12 +43,14 @@ async def test_context_from_every_plugin_reaches_the_backend(
         return plugin(supportai_retrieve_context=supportai_retrieve_context)
 
     backend = ScriptedBackend([ScriptedBackend.answer("ok")])
-    app = supportai_app(plugins=[backend_plugin(backend), docs("kb"), docs("faq")],
-                        llm_backend="scripted")
+    app = supportai_app(
+        plugins=[backend_plugin(backend), docs("kb"), docs("faq")], llm_backend="scripted"
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    await client.post(f"/conversations/{cid}/messages", json={"content": "reset password"},
-                      headers=as_user())
+    await client.post(
+        f"/conversations/{cid}/messages", json={"content": "reset password"}, headers=as_user()
+    )
     assert sorted(asked) == [("faq", "reset password", 3), ("kb", "reset password", 3)]
     assert sorted(d.source_id for d in backend.requests[0].context) == ["faq-1", "kb-1"]
 
@@ -66,23 +69,38 @@ async def test_turn_completed_observers_see_every_outcome(
         register("guard", lambda context: Guard())
 
     events: list[dict[str, Any]] = []
-    backend = ScriptedBackend([
-        ScriptedBackend.answer("Fine.", usage=(10, 2)),
-        [TextDelta("Half"), BackendError("reset")],
-    ])
+    backend = ScriptedBackend(
+        [
+            ScriptedBackend.answer("Fine.", usage=(10, 2)),
+            [TextDelta("Half"), BackendError("reset")],
+        ]
+    )
     app = supportai_app(
-        plugins=[backend_plugin(backend), observer(events),
-                 plugin(supportai_register_classifiers=supportai_register_classifiers)],
-        llm_backend="scripted", classifiers=["guard"],
+        plugins=[
+            backend_plugin(backend),
+            observer(events),
+            plugin(supportai_register_classifiers=supportai_register_classifiers),
+        ],
+        llm_backend="scripted",
+        classifiers=["guard"],
     )
     client = supportai_client(app)
     cid = await conversation(client)
-    done = (await client.post(f"/conversations/{cid}/messages", json={"content": "hello"},
-                              headers=as_user())).json()
-    refused = (await client.post(f"/conversations/{cid}/messages",
-                                 json={"content": "jailbreak now"}, headers=as_user())).json()
-    failed = (await client.post(f"/conversations/{cid}/messages", json={"content": "more"},
-                                headers=as_user())).json()
+    done = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "hello"}, headers=as_user()
+        )
+    ).json()
+    refused = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "jailbreak now"}, headers=as_user()
+        )
+    ).json()
+    failed = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "more"}, headers=as_user()
+        )
+    ).json()
 
     assert [e["status"] for e in events] == ["complete", "refused", "interrupted"]
     first, second, third = events
@@ -107,14 +125,17 @@ async def test_a_failing_observer_does_not_fail_the_turn(
         raise RuntimeError("observer bug")
 
     app = supportai_app(
-        plugins=[backend_plugin(ScriptedBackend([ScriptedBackend.answer("ok")])),
-                 plugin(supportai_turn_completed=supportai_turn_completed)],
+        plugins=[
+            backend_plugin(ScriptedBackend([ScriptedBackend.answer("ok")])),
+            plugin(supportai_turn_completed=supportai_turn_completed),
+        ],
         llm_backend="scripted",
     )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers=as_user()
+    )
     assert r.status_code == 200 and r.json()["status"] == "complete"
     q = (await client.get("/quota", headers=as_user())).json()
     assert q["user_cost_micros"]["reserved"] == 0

@@ -46,19 +46,24 @@ def price(input_tokens: int, output_tokens: int) -> int:
 
 
 async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any) -> None:
-    backend = ScriptedBackend([[
-        TextDelta("To export, "),
-        Citation("kb-7", "Exporting data", "https://help.example/export"),
-        TextDelta("open Settings > Data."),
-        Citation("kb-7", "Exporting data", "https://help.example/export"),  # deduplicated
-        Usage(120, 9),
-        Finish("stop"),
-    ]])
+    backend = ScriptedBackend(
+        [
+            [
+                TextDelta("To export, "),
+                Citation("kb-7", "Exporting data", "https://help.example/export"),
+                TextDelta("open Settings > Data."),
+                Citation("kb-7", "Exporting data", "https://help.example/export"),  # deduplicated
+                Usage(120, 9),
+                Finish("stop"),
+            ]
+        ]
+    )
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "export?"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "export?"}, headers={**as_user(), **SSE}
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     assert r.headers["cache-control"] == "no-cache"
@@ -71,12 +76,19 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
 
     started = events[0][1]
     assert started["conversation_id"] == cid
-    assert started["classification"] == {"intent": "unclassified", "confidence": 0.0,
-                                         "refused": False, "classifier": "none"}
+    assert started["classification"] == {
+        "intent": "unclassified",
+        "confidence": 0.0,
+        "refused": False,
+        "classifier": "none",
+    }
     text = "".join(data["text"] for name, data in events if name == "delta")
     assert text == "To export, open Settings > Data."
-    assert events[2][1] == {"source_id": "kb-7", "title": "Exporting data",
-                            "url": "https://help.example/export"}
+    assert events[2][1] == {
+        "source_id": "kb-7",
+        "title": "Exporting data",
+        "url": "https://help.example/export",
+    }
     done = events[-1][1]
     assert done["status"] == "complete"
     assert done["finish_reason"] == "stop"
@@ -85,8 +97,10 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     assert set(done["timings_ms"]) >= {"quota", "backend", "persist"}
 
     msgs = await messages_of(app, cid)
-    assert [(m["role"], m["status"]) for m in msgs] == [("user", "complete"),
-                                                       ("assistant", "complete")]
+    assert [(m["role"], m["status"]) for m in msgs] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
     assert msgs[0]["id"] == started["user_message_id"] == done["user_message_id"]
     assert msgs[1]["id"] == done["message_id"]
     assert msgs[1]["content"] == text
@@ -112,10 +126,14 @@ async def test_json_client_gets_the_same_turn_as_one_object(
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    sse = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                            headers={**as_user(), **SSE})
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), "accept": "application/json"})
+    sse = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
+    r = await client.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "hi"},
+        headers={**as_user(), "accept": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/json"
     body = r.json()
@@ -141,8 +159,9 @@ async def test_backend_error_before_first_token(supportai_app: Any, supportai_cl
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     assert r.status_code == 200
     events = parse_sse(r.text)
     assert [n for n, _ in events] == ["turn.started", "error", "turn.completed"]
@@ -154,7 +173,8 @@ async def test_backend_error_before_first_token(supportai_app: Any, supportai_cl
 
     msgs = await messages_of(app, cid)
     assert [(m["role"], m["status"], m["content"]) for m in msgs] == [
-        ("user", "complete", "hi"), ("assistant", "error", "")
+        ("user", "complete", "hi"),
+        ("assistant", "error", ""),
     ]
     assert await rows(app, sa.select(tables.usage)) == []
     q = await quota(client)
@@ -162,8 +182,9 @@ async def test_backend_error_before_first_token(supportai_app: Any, supportai_cl
     assert q["user_turns"]["used"] == 1
 
     # A JSON client sees the same outcome as the turn's refusal.
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers=as_user()
+    )
     body = r.json()
     assert body["status"] == "error"
     assert body["refusal"]["reason"] == "vendor_outage"
@@ -172,13 +193,15 @@ async def test_backend_error_before_first_token(supportai_app: Any, supportai_cl
 async def test_backend_error_mid_stream_keeps_partial_text(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    backend = ScriptedBackend([[TextDelta("First part, "), TextDelta("second part"),
-                                BackendError("stream reset")]])
+    backend = ScriptedBackend(
+        [[TextDelta("First part, "), TextDelta("second part"), BackendError("stream reset")]]
+    )
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     events = parse_sse(r.text)
     names = [n for n, _ in events]
     assert names[0] == "turn.started" and names[-2:] == ["error", "turn.completed"]
@@ -206,8 +229,9 @@ async def test_reported_usage_is_charged_even_when_the_stream_then_fails(
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers=as_user()
+    )
     body = r.json()
     assert body["status"] == "interrupted"
     assert body["usage"] == {"input_tokens": 50, "output_tokens": 5, "cost_micros": price(50, 5)}
@@ -219,13 +243,15 @@ async def test_stalled_backend_times_out_as_vendor_outage(
 ) -> None:
     never = asyncio.Event()
     backend = ScriptedBackend([[never.wait, TextDelta("too late")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        backend_first_token_timeout_s=0.2)
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", backend_first_token_timeout_s=0.2
+    )
     client = supportai_client(app)
     cid = await conversation(client)
     started = asyncio.get_running_loop().time()
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     elapsed = asyncio.get_running_loop().time() - started
     assert elapsed < 5
     events = parse_sse(r.text)
@@ -241,12 +267,14 @@ async def test_backend_going_idle_mid_stream_times_out(
 ) -> None:
     never = asyncio.Event()
     backend = ScriptedBackend([[TextDelta("Let me check"), never.wait, TextDelta("...")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        backend_idle_timeout_s=0.2)
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", backend_idle_timeout_s=0.2
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     events = parse_sse(r.text)
     assert events[-2] == ("error", events[-2][1]) and events[-2][1]["reason"] == "vendor_outage"
     assert events[-1][1]["status"] == "interrupted"
@@ -261,8 +289,9 @@ async def test_unexpected_backend_exception_is_internal_error_without_stack_trac
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     assert "0xdead" not in r.text and "Traceback" not in r.text
     events = parse_sse(r.text)
     assert events[-2][0] == "error" and events[-2][1]["reason"] == "internal_error"
@@ -276,12 +305,12 @@ async def test_heartbeat_comments_while_backend_is_silent(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     backend = ScriptedBackend([[lambda: asyncio.sleep(0.5), *ScriptedBackend.answer("Done.")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        heartbeat_s=0.05)
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted", heartbeat_s=0.05)
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "hi"}, headers={**as_user(), **SSE}
+    )
     blocks = sse_blocks(r.text)
     first_delta = next(i for i, b in enumerate(blocks) if b.get("event") == "delta")
     pings = [b for b in blocks[:first_delta] if b.get("comment") == "ping"]
@@ -298,20 +327,27 @@ async def test_history_is_trimmed_oldest_first_to_the_budget(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     answers = [f"answer {i} " + "a" * 41 for i in range(3)]  # 50 chars each
-    backend = ScriptedBackend([ScriptedBackend.answer(a) for a in answers]
-                              + [ScriptedBackend.answer("final")])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        history_char_budget=200, system_prompt="Be brief.")
+    backend = ScriptedBackend(
+        [ScriptedBackend.answer(a) for a in answers] + [ScriptedBackend.answer("final")]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend)],
+        llm_backend="scripted",
+        history_char_budget=200,
+        system_prompt="Be brief.",
+    )
     client = supportai_client(app)
     cid = await conversation(client)
     questions = [f"question {i} " + "q" * 39 for i in range(3)]  # 50 chars each
     for q in questions:
-        r = await client.post(f"/conversations/{cid}/messages", json={"content": q},
-                              headers=as_user())
+        r = await client.post(
+            f"/conversations/{cid}/messages", json={"content": q}, headers=as_user()
+        )
         assert r.json()["status"] == "complete"
     last = "x" * 20
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": last},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": last}, headers=as_user()
+    )
     assert r.status_code == 200
     # Budget 200 - 20 (the new message) = 180: the newest three 50-char messages fit.
     sent = list(backend.requests[3].messages)
@@ -324,7 +360,8 @@ async def test_history_is_trimmed_oldest_first_to_the_budget(
     ]
     # The first request had only the system prompt and the question.
     assert list(backend.requests[0].messages) == [
-        ChatMessage("system", "Be brief."), ChatMessage("user", questions[0])
+        ChatMessage("system", "Be brief."),
+        ChatMessage("user", questions[0]),
     ]
 
 
@@ -334,22 +371,29 @@ async def test_history_pages_back_across_many_short_turns_in_order(
     # The pipeline reads history a page at a time (HISTORY_PAGE rows); 20 turns are
     # 40 messages, more than two pages, and all of them fit the default budget.
     turns = 20
-    backend = ScriptedBackend([ScriptedBackend.answer(f"a{i}") for i in range(turns)]
-                              + [ScriptedBackend.answer("final")])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        rate_limit_user_turns=100)
+    backend = ScriptedBackend(
+        [ScriptedBackend.answer(f"a{i}") for i in range(turns)] + [ScriptedBackend.answer("final")]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", rate_limit_user_turns=100
+    )
     client = supportai_client(app)
     cid = await conversation(client)
     for i in range(turns):
-        r = await client.post(f"/conversations/{cid}/messages", json={"content": f"q{i}"},
-                              headers=as_user())
+        r = await client.post(
+            f"/conversations/{cid}/messages", json={"content": f"q{i}"}, headers=as_user()
+        )
         assert r.json()["status"] == "complete"
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "last"},
-                          headers=as_user())
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "last"}, headers=as_user()
+    )
     assert r.status_code == 200
     sent = [m for m in backend.requests[turns].messages if m.role != "system"]
-    expected = [ChatMessage(role, f"{letter}{i}") for i in range(turns)
-                for role, letter in (("user", "q"), ("assistant", "a"))]
+    expected = [
+        ChatMessage(role, f"{letter}{i}")
+        for i in range(turns)
+        for role, letter in (("user", "q"), ("assistant", "a"))
+    ]
     assert sent == [*expected, ChatMessage("user", "last")]
 
 
@@ -357,17 +401,18 @@ async def test_refused_and_failed_turns_are_not_replayed_to_the_model(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     backend = ScriptedBackend([[BackendError("down")], ScriptedBackend.answer("ok")])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        system_prompt="S")
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", system_prompt="S"
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    await client.post(f"/conversations/{cid}/messages", json={"content": "one"},
-                      headers=as_user())
-    await client.post(f"/conversations/{cid}/messages", json={"content": "two"},
-                      headers=as_user())
+    await client.post(f"/conversations/{cid}/messages", json={"content": "one"}, headers=as_user())
+    await client.post(f"/conversations/{cid}/messages", json={"content": "two"}, headers=as_user())
     # The failed assistant row (empty, status error) is skipped; the user's words stay.
     assert list(backend.requests[1].messages) == [
-        ChatMessage("system", "S"), ChatMessage("user", "one"), ChatMessage("user", "two")
+        ChatMessage("system", "S"),
+        ChatMessage("user", "one"),
+        ChatMessage("user", "two"),
     ]
 
 
@@ -380,14 +425,14 @@ async def test_system_prompt_hook_is_per_tenant(supportai_app: Any, supportai_cl
     backend = ScriptedBackend([ScriptedBackend.answer("ok")])
     app = supportai_app(
         plugins=[backend_plugin(backend), plugin(supportai_system_prompt=supportai_system_prompt)],
-        llm_backend="scripted", system_prompt="Default prompt.",
+        llm_backend="scripted",
+        system_prompt="Default prompt.",
     )
     client = supportai_client(app)
     for tenant in ("t1", "t2"):
         headers = as_user(tenant=tenant)
         cid = await conversation(client, headers)
-        await client.post(f"/conversations/{cid}/messages", json={"content": "hi"},
-                          headers=headers)
+        await client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=headers)
     assert backend.requests[0].messages[0] == ChatMessage("system", "Default prompt.")
     assert backend.requests[1].messages[0] == ChatMessage("system", "You support tenant t2.")
     assert backend.requests[1].caller.tenant_id == "t2"
@@ -400,23 +445,37 @@ async def test_system_prompt_hook_is_per_tenant(supportai_app: Any, supportai_cl
 async def test_retried_submit_returns_the_original_turn(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    backend = ScriptedBackend([ScriptedBackend.answer("Original answer.", usage=(30, 4)),
-                               ScriptedBackend.answer("A second, different answer.")])
+    backend = ScriptedBackend(
+        [
+            ScriptedBackend.answer("Original answer.", usage=(30, 4)),
+            ScriptedBackend.answer("A second, different answer."),
+        ]
+    )
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
     payload = {"content": "hi", "idempotency_key": "submit-1"}
-    first = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                               headers=as_user())).json()
+    first = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=as_user())
+    ).json()
     assert first["replayed"] is False
-    again = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                               headers=as_user())).json()
+    again = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=as_user())
+    ).json()
     assert again["replayed"] is True
-    for key in ("user_message_id", "assistant_message_id", "content", "status", "usage",
-                "finish_reason", "classification"):
+    for key in (
+        "user_message_id",
+        "assistant_message_id",
+        "content",
+        "status",
+        "usage",
+        "finish_reason",
+        "classification",
+    ):
         assert again[key] == first[key], key
-    sse = await client.post(f"/conversations/{cid}/messages", json=payload,
-                            headers={**as_user(), **SSE})
+    sse = await client.post(
+        f"/conversations/{cid}/messages", json=payload, headers={**as_user(), **SSE}
+    )
     events = parse_sse(sse.text)
     assert [n for n, _ in events] == ["turn.started", "delta", "turn.completed"]
     assert events[1][1]["text"] == "Original answer."
@@ -433,8 +492,9 @@ async def test_retried_submit_returns_the_original_turn(
     # The key is the caller's: another user reusing it in their own conversation is new.
     other = as_user(user="u2")
     cid2 = await conversation(client, other)
-    fresh = (await client.post(f"/conversations/{cid2}/messages", json=payload,
-                               headers=other)).json()
+    fresh = (
+        await client.post(f"/conversations/{cid2}/messages", json=payload, headers=other)
+    ).json()
     assert fresh["replayed"] is False and fresh["content"] == "A second, different answer."
 
 
@@ -479,17 +539,22 @@ async def test_refused_turn_replays_as_refused(supportai_app: Any, supportai_cli
 
     backend = ScriptedBackend([ScriptedBackend.answer("never")])
     app = supportai_app(
-        plugins=[backend_plugin(backend),
-                 plugin(supportai_register_classifiers=supportai_register_classifiers)],
-        llm_backend="scripted", classifiers=["refuser"],
+        plugins=[
+            backend_plugin(backend),
+            plugin(supportai_register_classifiers=supportai_register_classifiers),
+        ],
+        llm_backend="scripted",
+        classifiers=["refuser"],
     )
     client = supportai_client(app)
     cid = await conversation(client)
     payload = {"content": "...", "idempotency_key": "r-1"}
-    first = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                               headers=as_user())).json()
-    again = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                               headers=as_user())).json()
+    first = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=as_user())
+    ).json()
+    again = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=as_user())
+    ).json()
     assert first["status"] == again["status"] == "refused"
     assert again["replayed"] is True and again["user_message_id"] == first["user_message_id"]
     assert again["refusal"]["reason"] == "intent_refused"
@@ -501,30 +566,56 @@ async def test_refused_turn_replays_as_refused(supportai_app: Any, supportai_cli
 
 
 async def test_quota_endpoint_after_turns(supportai_app: Any, supportai_client: Any) -> None:
-    backend = ScriptedBackend([ScriptedBackend.answer("one", usage=(100, 10)),
-                               ScriptedBackend.answer("two", usage=(200, 20))])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted",
-                        rate_limit_user_turns=5, rate_limit_tenant_turns=50,
-                        rate_limit_window_s=600, user_daily_cost_cap_micros=1_000_000,
-                        tenant_monthly_cost_cap_micros=9_000_000)
+    backend = ScriptedBackend(
+        [
+            ScriptedBackend.answer("one", usage=(100, 10)),
+            ScriptedBackend.answer("two", usage=(200, 20)),
+        ]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend)],
+        llm_backend="scripted",
+        rate_limit_user_turns=5,
+        rate_limit_tenant_turns=50,
+        rate_limit_window_s=600,
+        user_daily_cost_cap_micros=1_000_000,
+        tenant_monthly_cost_cap_micros=9_000_000,
+    )
     client = supportai_client(app)
     empty = await quota(client)
-    assert empty["user_turns"] == {**empty["user_turns"], "limit": 5, "used": 0, "reserved": 0,
-                                   "remaining": 5}
+    assert empty["user_turns"] == {
+        **empty["user_turns"],
+        "limit": 5,
+        "used": 0,
+        "reserved": 0,
+        "remaining": 5,
+    }
     cid = await conversation(client)
     for content in ("a", "b"):
-        r = await client.post(f"/conversations/{cid}/messages", json={"content": content},
-                              headers=as_user())
+        r = await client.post(
+            f"/conversations/{cid}/messages", json={"content": content}, headers=as_user()
+        )
         assert r.status_code == 200
     spent = price(100, 10) + price(200, 20)
     q = await quota(client)
     assert q["window_s"] == 600
     assert {k: q["user_turns"][k] for k in ("limit", "used", "reserved", "remaining")} == {
-        "limit": 5, "used": 2, "reserved": 0, "remaining": 3}
+        "limit": 5,
+        "used": 2,
+        "reserved": 0,
+        "remaining": 3,
+    }
     assert {k: q["tenant_turns"][k] for k in ("limit", "used", "remaining")} == {
-        "limit": 50, "used": 2, "remaining": 48}
+        "limit": 50,
+        "used": 2,
+        "remaining": 48,
+    }
     assert {k: q["user_cost_micros"][k] for k in ("limit", "used", "reserved", "remaining")} == {
-        "limit": 1_000_000, "used": spent, "reserved": 0, "remaining": 1_000_000 - spent}
+        "limit": 1_000_000,
+        "used": spent,
+        "reserved": 0,
+        "remaining": 1_000_000 - spent,
+    }
     assert q["tenant_cost_micros"]["used"] == spent
     assert q["tenant_cost_micros"]["remaining"] == 9_000_000 - spent
     from datetime import datetime

@@ -31,8 +31,7 @@ def tools_plugin(*tools: Tool) -> object:
 
 
 async def conversation(client: Any, headers: dict[str, str] | None = None) -> int:
-    r = await client.post("/conversations", json={"title": "Orders"},
-                          headers=headers or as_user())
+    r = await client.post("/conversations", json={"title": "Orders"}, headers=headers or as_user())
     assert r.status_code == 200, r.text
     return int(r.json()["conversation_id"])
 
@@ -55,31 +54,42 @@ async def test_tool_runs_with_callers_scope_is_persisted_and_fed_back(
 
     async def lookup_order(context: ToolContext, arguments: dict[str, Any]) -> Any:
         seen.append((context, arguments))
-        return {"order_id": arguments["order_id"], "status": "shipped",
-                "owner": context.caller.user_id}
+        return {
+            "order_id": arguments["order_id"],
+            "status": "shipped",
+            "owner": context.caller.user_id,
+        }
 
     call = ToolCallRequest("call-1", "lookup_order", {"order_id": "A-42"})
-    backend = ScriptedBackend([
-        tool_round(call, text="Let me check. "),
-        ScriptedBackend.answer("Order A-42 has shipped.", usage=(80, 7)),
-    ])
+    backend = ScriptedBackend(
+        [
+            tool_round(call, text="Let me check. "),
+            ScriptedBackend.answer("Order A-42 has shipped.", usage=(80, 7)),
+        ]
+    )
     app = supportai_app(
-        plugins=[backend_plugin(backend),
-                 tools_plugin(Tool("lookup_order", "Look up an order", lookup_order,
-                                   ORDER_SCHEMA))],
+        plugins=[
+            backend_plugin(backend),
+            tools_plugin(Tool("lookup_order", "Look up an order", lookup_order, ORDER_SCHEMA)),
+        ],
         llm_backend="scripted",
     )
     client = supportai_client(app)
     headers = as_user(tenant="acme", user="alice", roles=("billing",))
     cid = await conversation(client, headers)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "where is A-42?"},
-                          headers={**headers, **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "where is A-42?"},
+        headers={**headers, **SSE},
+    )
     events = parse_sse(r.text)
     names = [n for n, _ in events]
-    assert names == ["turn.started", "delta", "tool.call", "tool.result", "delta",
-                     "turn.completed"]
-    assert events[2][1] == {"call_id": "call-1", "name": "lookup_order",
-                            "arguments": {"order_id": "A-42"}}
+    assert names == ["turn.started", "delta", "tool.call", "tool.result", "delta", "turn.completed"]
+    assert events[2][1] == {
+        "call_id": "call-1",
+        "name": "lookup_order",
+        "arguments": {"order_id": "A-42"},
+    }
     result_event = events[3][1]
     assert result_event["result"] == {"order_id": "A-42", "status": "shipped", "owner": "alice"}
     assert result_event["error"] is None and result_event["duration_ms"] >= 0
@@ -115,13 +125,21 @@ async def test_tool_runs_with_callers_scope_is_persisted_and_fed_back(
     backend.requests.clear()
     backend.rounds = [tool_round(call), ScriptedBackend.answer("Shipped.")]
     payload = {"content": "and now?", "idempotency_key": "tools-1"}
-    body = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                              headers=headers)).json()
-    assert body["tool_calls"] == [{"call_id": "call-1", "name": "lookup_order",
-                                   "arguments": {"order_id": "A-42"},
-                                   "result": result_event["result"], "error": None}]
-    replay = (await client.post(f"/conversations/{cid}/messages", json=payload,
-                                headers=headers)).json()
+    body = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=headers)
+    ).json()
+    assert body["tool_calls"] == [
+        {
+            "call_id": "call-1",
+            "name": "lookup_order",
+            "arguments": {"order_id": "A-42"},
+            "result": result_event["result"],
+            "error": None,
+        }
+    ]
+    replay = (
+        await client.post(f"/conversations/{cid}/messages", json=payload, headers=headers)
+    ).json()
     assert replay["replayed"] is True and replay["tool_calls"] == body["tool_calls"]
 
 
@@ -131,16 +149,21 @@ async def test_tool_error_is_recorded_and_shown_to_the_model(
     async def broken(context: ToolContext, arguments: dict[str, Any]) -> Any:
         raise ValueError("database password is hunter2")
 
-    backend = ScriptedBackend([
-        tool_round(ToolCallRequest("c1", "broken", {})),
-        ScriptedBackend.answer("Sorry, I could not look that up."),
-    ])
-    app = supportai_app(plugins=[backend_plugin(backend), tools_plugin(Tool("broken", "", broken))],
-                        llm_backend="scripted")
+    backend = ScriptedBackend(
+        [
+            tool_round(ToolCallRequest("c1", "broken", {})),
+            ScriptedBackend.answer("Sorry, I could not look that up."),
+        ]
+    )
+    app = supportai_app(
+        plugins=[backend_plugin(backend), tools_plugin(Tool("broken", "", broken))],
+        llm_backend="scripted",
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "x"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "x"}, headers={**as_user(), **SSE}
+    )
     assert "hunter2" not in r.text  # the exception message never reaches the client
     events = dict(parse_sse(r.text))
     assert events["tool.result"]["error"] == "tool 'broken' failed: ValueError"
@@ -153,9 +176,7 @@ async def test_tool_error_is_recorded_and_shown_to_the_model(
     assert json.loads(fed_back.content) == {"error": "tool 'broken' failed: ValueError"}
 
 
-async def test_tool_timeout_is_recorded_as_error(
-    supportai_app: Any, supportai_client: Any
-) -> None:
+async def test_tool_timeout_is_recorded_as_error(supportai_app: Any, supportai_client: Any) -> None:
     async def slow(context: ToolContext, arguments: dict[str, Any]) -> Any:
         await asyncio.sleep(10)
 
@@ -163,20 +184,28 @@ async def test_tool_timeout_is_recorded_as_error(
         await asyncio.sleep(0.3)  # longer than the setting, shorter than its own override
         return "ok"
 
-    backend = ScriptedBackend([
-        tool_round(ToolCallRequest("c1", "slow", {}), ToolCallRequest("c2", "quick", {})),
-        ScriptedBackend.answer("done"),
-    ])
+    backend = ScriptedBackend(
+        [
+            tool_round(ToolCallRequest("c1", "slow", {}), ToolCallRequest("c2", "quick", {})),
+            ScriptedBackend.answer("done"),
+        ]
+    )
     app = supportai_app(
-        plugins=[backend_plugin(backend),
-                 tools_plugin(Tool("slow", "", slow), Tool("quick", "", quick, timeout_s=5))],
-        llm_backend="scripted", tool_timeout_s=0.1,
+        plugins=[
+            backend_plugin(backend),
+            tools_plugin(Tool("slow", "", slow), Tool("quick", "", quick, timeout_s=5)),
+        ],
+        llm_backend="scripted",
+        tool_timeout_s=0.1,
     )
     client = supportai_client(app)
     cid = await conversation(client)
     started = asyncio.get_running_loop().time()
-    body = (await client.post(f"/conversations/{cid}/messages", json={"content": "x"},
-                              headers=as_user())).json()
+    body = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "x"}, headers=as_user()
+        )
+    ).json()
     assert asyncio.get_running_loop().time() - started < 5
     assert body["status"] == "complete"
     slow_row, quick_row = await tool_rows(app)
@@ -189,15 +218,20 @@ async def test_tool_timeout_is_recorded_as_error(
 async def test_unknown_tool_is_an_error_result_not_a_crash(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    backend = ScriptedBackend([
-        tool_round(ToolCallRequest("c1", "delete_everything", {"really": True})),
-        ScriptedBackend.answer("I can't do that."),
-    ])
+    backend = ScriptedBackend(
+        [
+            tool_round(ToolCallRequest("c1", "delete_everything", {"really": True})),
+            ScriptedBackend.answer("I can't do that."),
+        ]
+    )
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
     client = supportai_client(app)
     cid = await conversation(client)
-    body = (await client.post(f"/conversations/{cid}/messages", json={"content": "x"},
-                              headers=as_user())).json()
+    body = (
+        await client.post(
+            f"/conversations/{cid}/messages", json={"content": "x"}, headers=as_user()
+        )
+    ).json()
     assert body["status"] == "complete" and body["content"] == "I can't do that."
     (row,) = await tool_rows(app)
     assert row["error"] == "unknown tool 'delete_everything'"
@@ -214,12 +248,16 @@ async def test_tool_rounds_are_bounded(supportai_app: Any, supportai_client: Any
 
     # A model that asks for the tool forever.
     backend = ScriptedBackend([tool_round(ToolCallRequest("c", "again", {}), text="...")])
-    app = supportai_app(plugins=[backend_plugin(backend), tools_plugin(Tool("again", "", again))],
-                        llm_backend="scripted", tool_max_rounds=2)
+    app = supportai_app(
+        plugins=[backend_plugin(backend), tools_plugin(Tool("again", "", again))],
+        llm_backend="scripted",
+        tool_max_rounds=2,
+    )
     client = supportai_client(app)
     cid = await conversation(client)
-    r = await client.post(f"/conversations/{cid}/messages", json={"content": "x"},
-                          headers={**as_user(), **SSE})
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "x"}, headers={**as_user(), **SSE}
+    )
     events = parse_sse(r.text)
     done = events[-1][1]
     assert done["status"] == "complete"
@@ -241,9 +279,12 @@ async def test_tools_setting_narrows_what_the_model_is_offered(
 
     backend = ScriptedBackend([ScriptedBackend.answer("ok")])
     app = supportai_app(
-        plugins=[backend_plugin(backend),
-                 tools_plugin(Tool("a", "A", handler), Tool("b", "B", handler))],
-        llm_backend="scripted", tools=["b"],
+        plugins=[
+            backend_plugin(backend),
+            tools_plugin(Tool("a", "A", handler), Tool("b", "B", handler)),
+        ],
+        llm_backend="scripted",
+        tools=["b"],
     )
     client = supportai_client(app)
     cid = await conversation(client)

@@ -170,8 +170,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                 "degraded": True,
                 "reason": Reason.validation_error.value,
                 "detail": [
-                    {"loc": ["body"], "msg": "the body is not valid UTF-8 JSON",
-                     "type": "json_invalid"}
+                    {
+                        "loc": ["body"],
+                        "msg": "the body is not valid UTF-8 JSON",
+                        "type": "json_invalid",
+                    }
                 ],
             },
             status_code=422,

@@ -72,8 +72,9 @@ class Progress:
     at least that many candidates to go through.
     """
 
-    def __init__(self, stream: TextIO, *, enabled: bool, min_total: int = 1,
-                 width: int = 30) -> None:
+    def __init__(
+        self, stream: TextIO, *, enabled: bool, min_total: int = 1, width: int = 30
+    ) -> None:
         self.stream = stream
         self.wanted = enabled
         self.min_total = min_total
@@ -208,12 +209,17 @@ def register(subparsers: Any) -> None:
         "nothing new. See docs/improvement-loop.md.",
     )
     parser.add_argument(
-        "--status", choices=("approved", "exported"), default="approved",
+        "--status",
+        choices=("approved", "exported"),
+        default="approved",
         help="approved: export new candidates and mark them exported (default); "
         "exported: write already exported ones again, marking nothing",
     )
     parser.add_argument(
-        "--format", dest="fmt", choices=FORMATS, default="openai-chat",
+        "--format",
+        dest="fmt",
+        choices=FORMATS,
+        default="openai-chat",
         help="openai-chat (default): needs a corrected answer; eval: every candidate",
     )
     parser.add_argument("-o", "--output", help="file to write (default: stdout)")
@@ -227,7 +233,9 @@ def register(subparsers: Any) -> None:
         "'' for none)",
     )
     parser.add_argument(
-        "--progress", choices=("auto", "always", "never"), default="auto",
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
         help="progress bar on stderr (auto: when stderr is a terminal and the run is long)",
     )
     parser.add_argument("--database-url", help="default: SUPPORTAI_DATABASE_URL")

@@ -46,9 +46,7 @@ def seeded_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def host_app(
-    tmp_path: Path, host_env: None, seeded_data: Path
-) -> AsyncIterator[Starlette]:
+async def host_app(tmp_path: Path, host_env: None, seeded_data: Path) -> AsyncIterator[Starlette]:
     """The app with its lifespan running, on a copy of the seeded data folder."""
     data = tmp_path / "data"
     shutil.copytree(seeded_data, data)

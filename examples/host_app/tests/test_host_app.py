@@ -234,9 +234,7 @@ async def test_a_question_is_answered_from_the_articles_with_a_link(
 
 async def test_escalation_points_to_the_host_ticket_form(client: httpx.AsyncClient) -> None:
     await sign_in(client, "bob@acme.example")
-    conversation_id = (await client.post(f"{API}/conversations", json={})).json()[
-        "conversation_id"
-    ]
+    conversation_id = (await client.post(f"{API}/conversations", json={})).json()["conversation_id"]
     escalated = await client.post(
         f"{API}/conversations/{conversation_id}/escalate", json={"reason": "customer_request"}
     )

@@ -49,7 +49,8 @@ class _HeaderAuth(AuthenticationBackend):
 
 def test_the_snippet_is_ten_lines_of_code() -> None:
     code = [
-        line for line in mount_snippet().splitlines()
+        line
+        for line in mount_snippet().splitlines()
         if line.strip() and not line.startswith(("import ", "from ", "#"))
     ]
     assert len(code) <= 10, code

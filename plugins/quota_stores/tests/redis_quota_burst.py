@@ -37,8 +37,9 @@ async def burst(spec: dict[str, Any]) -> dict[str, Any]:
         )
     finally:
         await store.aclose()
-    unexpected = [r for r in results if isinstance(r, BaseException)
-                  and not isinstance(r, QuotaDenied)]
+    unexpected = [
+        r for r in results if isinstance(r, BaseException) and not isinstance(r, QuotaDenied)
+    ]
     if unexpected:
         raise unexpected[0]
     return {

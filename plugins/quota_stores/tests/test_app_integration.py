@@ -95,8 +95,9 @@ async def turn(client: httpx.AsyncClient, cid: int) -> httpx.Response:
 
 
 @pytest.fixture
-def caps(supportai_app: Any, supportai_settings: Settings, redis_url: str,
-         clean_prefix: str) -> tuple[int, int]:
+def caps(
+    supportai_app: Any, supportai_settings: Settings, redis_url: str, clean_prefix: str
+) -> tuple[int, int]:
     """(worst case, actual cost) of one turn, from an app that never serves a request."""
     probe = build(supportai_app, redis_settings(supportai_settings, redis_url, clean_prefix))
     runtime = probe.state.supportai
@@ -108,8 +109,12 @@ def caps(supportai_app: Any, supportai_settings: Settings, redis_url: str,
 
 
 async def test_fifty_concurrent_turns_through_the_app_admit_exactly_ten(
-    supportai_app: Any, supportai_client: Any, supportai_settings: Settings,
-    redis_url: str, clean_prefix: str, caps: tuple[int, int],
+    supportai_app: Any,
+    supportai_client: Any,
+    supportai_settings: Settings,
+    redis_url: str,
+    clean_prefix: str,
+    caps: tuple[int, int],
 ) -> None:
     worst, actual = caps
     settings = redis_settings(
@@ -148,8 +153,12 @@ async def test_fifty_concurrent_turns_through_the_app_admit_exactly_ten(
 
 
 async def test_two_app_workers_share_one_budget(
-    supportai_app: Any, supportai_client: Any, supportai_settings: Settings,
-    redis_url: str, clean_prefix: str, caps: tuple[int, int],
+    supportai_app: Any,
+    supportai_client: Any,
+    supportai_settings: Settings,
+    redis_url: str,
+    clean_prefix: str,
+    caps: tuple[int, int],
 ) -> None:
     # Two apps (as two workers behind a load balancer would be) on one database and
     # one Redis: 25 turns each, at once, against room for 10.

@@ -63,21 +63,47 @@ def cluster_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int
         for port in ports:
             node_dir = base / str(port)
             node_dir.mkdir()
-            processes.append(subprocess.Popen(
-                [server, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", "nodes.conf", "--save", "", "--appendonly", "no",
-                 "--dir", str(node_dir)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        server,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(node_dir),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         deadline = time.monotonic() + 10
         while any("PONG" not in _info(port, "ping") for port in ports):
             if time.monotonic() > deadline:
                 raise RuntimeError("cluster nodes did not start")
             time.sleep(0.05)
         subprocess.run(
-            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
-             "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, capture_output=True, timeout=30,
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         deadline = time.monotonic() + 15
         while any("cluster_state:ok" not in _info(port, "cluster", "info") for port in ports):
@@ -125,8 +151,9 @@ async def test_exact_admission_and_every_operation_on_a_cluster(cluster_ports: l
                 return_exceptions=True,
             )
             admitted = [r for r in results if isinstance(r, Reservation)]
-            assert len(admitted) == ADMITS, [r for r in results if not isinstance(r, Reservation
-                                                                                   | QuotaDenied)]
+            assert len(admitted) == ADMITS, [
+                r for r in results if not isinstance(r, Reservation | QuotaDenied)
+            ]
             assert sum(isinstance(r, QuotaDenied) for r in results) == 50 - ADMITS
             await store.settle(admitted[0], 300)
             await store.release(admitted[1])
@@ -134,7 +161,8 @@ async def test_exact_admission_and_every_operation_on_a_cluster(cluster_ports: l
         for tenant in tenants:
             status = {b.kind: b for b in (await store.status(caller("alice", tenant), NOW)).buckets}
             assert (status["user_cost"].used, status["user_cost"].reserved) == (
-                300, (ADMITS - 2) * WORST_CASE
+                300,
+                (ADMITS - 2) * WORST_CASE,
             )
             assert (status["user_turns"].used, status["user_turns"].reserved) == (1, ADMITS - 2)
         # The sweep reaches every tenant, whichever node holds it.

@@ -126,9 +126,19 @@ def own_redis_server(closed_port: int) -> Iterator[Any]:
 
     def start() -> None:
         process = subprocess.Popen(
-            [binary, "--port", str(closed_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(closed_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         processes.append(process)
         deadline = time.monotonic() + 10

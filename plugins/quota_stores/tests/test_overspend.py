@@ -106,8 +106,11 @@ async def test_two_processes_sharing_redis_admit_exactly_ten(
     script = str(Path(__file__).with_name("redis_quota_burst.py"))
     workers = [
         await asyncio.create_subprocess_exec(
-            sys.executable, script, json.dumps(spec),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            script,
+            json.dumps(spec),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for _ in range(2)
     ]

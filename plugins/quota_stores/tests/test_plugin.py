@@ -63,7 +63,9 @@ def test_settings_key_and_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTAI_REDIS_SOCKET_TIMEOUT_S", "0.25")
     options = RedisQuotaSettings()
     assert (options.key_prefix, options.fail_open, options.socket_timeout_s) == (
-        "prod-eu:", True, 0.25
+        "prod-eu:",
+        True,
+        0.25,
     )
 
 

@@ -21,9 +21,7 @@ def view(status: QuotaStatus) -> dict[BucketKind, tuple[int, int]]:
     return {bucket.kind: (bucket.used, bucket.reserved) for bucket in status.buckets}
 
 
-def counts(
-    turns: tuple[int, int], cost: tuple[int, int]
-) -> dict[BucketKind, tuple[int, int]]:
+def counts(turns: tuple[int, int], cost: tuple[int, int]) -> dict[BucketKind, tuple[int, int]]:
     """The expected view when one user is the tenant's only user.
 
     ``turns`` is (settled turns, turns in flight), ``cost`` (micros spent, micros held).

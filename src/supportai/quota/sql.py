@@ -119,8 +119,10 @@ _FINISH_RESERVATION = Prepared(
 )
 _INSERT_RESERVATION = Prepared(
     R.insert().values(
-        {c: sa.bindparam(f"v_{c}") for c in
-         ("id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at")}
+        {
+            c: sa.bindparam(f"v_{c}")
+            for c in ("id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at")
+        }
     )
 )
 _TENANT_LOCK = Prepared(

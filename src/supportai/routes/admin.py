@@ -61,9 +61,7 @@ def _transition(what: str, current: str, wanted: str) -> SupportAIError:
 # -- training candidates ----------------------------------------------------------------
 
 
-@router.get(
-    "/candidates", summary="List Training Candidates", response_model=schemas.CandidateList
-)
+@router.get("/candidates", summary="List Training Candidates", response_model=schemas.CandidateList)
 async def list_candidates(
     admin: AdminDep,
     conn: ConnectionDep,
@@ -239,8 +237,12 @@ async def get_flagged_conversation(
     feedback = await feedback_store.for_conversation(conn, admin.tenant_id, conversation_id)
     async with conn.transaction():
         await audit.record(
-            conn, admin, "conversation.viewed", target_type="conversation",
-            target_id=conversation_id, details={"user_id": row["user_id"]},
+            conn,
+            admin,
+            "conversation.viewed",
+            target_type="conversation",
+            target_id=conversation_id,
+            details={"user_id": row["user_id"]},
         )
     return schemas.FlaggedConversationDetail(
         **store.flagged_out(row),
@@ -276,7 +278,10 @@ async def list_tenant_cases(
     """Every case of the tenant, newest first (``status_filter`` as on ``GET /cases``)."""
     size = _page(runtime, limit)
     rows = await store.cases_page(
-        conn, admin.tenant_id, limit=size + 1, before=before,
+        conn,
+        admin.tenant_id,
+        limit=size + 1,
+        before=before,
         status=status_filter.value if status_filter else None,
     )
     return schemas.AdminCaseList(
@@ -334,12 +339,21 @@ async def add_case_comment(
         if row is None:
             raise not_found("case")
         comment = await case_store.add_comment(
-            conn, row, author_id=admin.user_id, author_role="agent",
-            visibility=body.visibility.value, body=body.body,
+            conn,
+            row,
+            author_id=admin.user_id,
+            author_role="agent",
+            visibility=body.visibility.value,
+            body=body.body,
         )
         await audit.record(
-            conn, admin, "case.commented", target_type="case", target_id=case_id,
-            before_status=row["status"], after_status=row["status"],
+            conn,
+            admin,
+            "case.commented",
+            target_type="case",
+            target_id=case_id,
+            before_status=row["status"],
+            after_status=row["status"],
             details={"comment_id": comment["id"], "visibility": body.visibility.value},
         )
     await runtime.hooks.notify(
@@ -385,8 +399,13 @@ async def change_case_status(
         if updated is None:
             raise _transition(f"case {case_id}", "being changed", wanted)
         await audit.record(
-            conn, admin, "case.status_changed", target_type="case", target_id=case_id,
-            before_status=row["status"], after_status=wanted,
+            conn,
+            admin,
+            "case.status_changed",
+            target_type="case",
+            target_id=case_id,
+            before_status=row["status"],
+            after_status=wanted,
             details={"conversation_id": row["conversation_id"]},
         )
     return await _case_detail(conn, admin.tenant_id, updated)
@@ -400,9 +419,7 @@ async def list_audit_events(
     admin: AdminDep,
     conn: ConnectionDep,
     runtime: RuntimeDep,
-    action: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
-    ] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] = None,
     target_type: Annotated[schemas.AuditTarget | None, Query()] = None,
     target_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Limit = None,
@@ -411,8 +428,13 @@ async def list_audit_events(
     """The tenant's audit events, newest first. They outlive GDPR deletes of what they mention."""
     size = _page(runtime, limit)
     rows = await audit.list_page(
-        conn, admin.tenant_id, limit=size + 1, before=before, action=action,
-        target_type=target_type, target_id=target_id,
+        conn,
+        admin.tenant_id,
+        limit=size + 1,
+        before=before,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
     )
     return schemas.AuditEventList(
         items=[schemas.AuditEventOut(**audit.event_out(r)) for r in rows[:size]],

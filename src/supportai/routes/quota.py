@@ -29,9 +29,7 @@ def _bucket(b: BucketStatus) -> schemas.QuotaBucketOut:
     "/quota",
     summary="Get Quota Status",
     response_model=schemas.QuotaStatusResponse,
-    responses={
-        503: {"model": schemas.DegradedResponse, "description": "quota_store_unavailable"}
-    },
+    responses={503: {"model": schemas.DegradedResponse, "description": "quota_store_unavailable"}},
 )
 async def get_quota_status(caller: CallerDep, runtime: RuntimeDep) -> schemas.QuotaStatusResponse:
     """Return the caller's current AI Support quota status."""

@@ -88,8 +88,10 @@ async def exchange_of(
     if message_id is None:
         anchor = await _one(
             conn,
-            sa.select(M).where(in_conversation, M.c.role == "assistant")
-            .order_by(M.c.id.desc()).limit(1),
+            sa.select(M)
+            .where(in_conversation, M.c.role == "assistant")
+            .order_by(M.c.id.desc())
+            .limit(1),
         )
         if anchor is None:
             anchor = await _one(

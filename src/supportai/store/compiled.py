@@ -114,8 +114,7 @@ class _Entry:
         params = self.compiled.construct_params(extracted_parameters=cache_key[1])
         processors = self.bind_processors
         return [
-            processors[key](params[key]) if key in processors else params[key]
-            for key in self.keys
+            processors[key](params[key]) if key in processors else params[key] for key in self.keys
         ]
 
 
@@ -260,9 +259,7 @@ class CachedSQLiteConnection(SQLiteConnection):
         if found is None:
             return super()._compile(query)
         entry, args = found
-        return entry.sql, args, entry.result_columns, CompilationContext(
-            entry.context
-        )
+        return entry.sql, args, entry.result_columns, CompilationContext(entry.context)
 
     async def _rows(self, query: ClauseElement, one: bool) -> list[Record]:
         found = _lookup(self._cache, query, self._build)

@@ -234,9 +234,7 @@ class _Statement:
         try:
             raw = owner._connection._conn
             if not owner._pool.inline:  # not in WAL mode: every statement may wait
-                await run_on_sqlite_thread(
-                    owner._connection, _run_and_close, self._sql, self._args
-                )
+                await run_on_sqlite_thread(owner._connection, _run_and_close, self._sql, self._args)
             elif self._begin:
                 await _begin_immediate(owner._connection, raw, self._sql)
             else:  # COMMIT/ROLLBACK: on the loop (WAL, no automatic checkpoint: no wait)

@@ -100,7 +100,6 @@ async def for_conversation(
     return [row_dict(r) for r in rows]
 
 
-
 async def flag_conversation(conn: Connection, caller: Caller, conversation_id: int) -> None:
     """Mark the conversation for the admins' review list (negative feedback on it).
 

@@ -75,8 +75,9 @@ class _PostgresRecord(Record):
             # The same rule as Record.__getitem__ on PostgreSQL, looked up once per shape.
             entry.decoders = [
                 (name, index, column[3]._cached_result_processor(self._dialect, None))
-                for index, (name, column) in enumerate(zip(entry.names, entry.result_columns,
-                                                           strict=True))
+                for index, (name, column) in enumerate(
+                    zip(entry.names, entry.result_columns, strict=True)
+                )
             ]
         raw = self._row
         decoded: dict[str, Any] = {}

@@ -38,16 +38,38 @@ def _insert(table: sa.Table, *columns: str, returning: Any = None) -> Prepared:
 _MESSAGE = ("conversation_id", "tenant_id", "user_id", "created_at", "role", "content", "status")
 INSERT_USER_MESSAGE = _insert(M, *_MESSAGE, "idempotency_key", returning=M.c.id)
 INSERT_ASSISTANT_MESSAGE = _insert(
-    M, *_MESSAGE, "finish_reason", "reply_to_id", "citations", "input_tokens",
-    "output_tokens", "cost_micros", returning=M.c.id,
+    M,
+    *_MESSAGE,
+    "finish_reason",
+    "reply_to_id",
+    "citations",
+    "input_tokens",
+    "output_tokens",
+    "cost_micros",
+    returning=M.c.id,
 )
 INSERT_CLASSIFICATION = _insert(
-    IC, "message_id", "tenant_id", "intent", "confidence", "refused", "classifier", "details",
+    IC,
+    "message_id",
+    "tenant_id",
+    "intent",
+    "confidence",
+    "refused",
+    "classifier",
+    "details",
     "created_at",
 )
 INSERT_USAGE = _insert(
-    tables.usage, "tenant_id", "user_id", "conversation_id", "message_id", "model",
-    "input_tokens", "output_tokens", "cost_micros", "created_at",
+    tables.usage,
+    "tenant_id",
+    "user_id",
+    "conversation_id",
+    "message_id",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cost_micros",
+    "created_at",
 )
 
 

@@ -25,7 +25,8 @@ def inline(text: str) -> str:
         out.append(html.escape(text[position : match.start()]))
         bold, code = match.groups()
         out.append(
-            f"<strong>{html.escape(bold)}</strong>" if bold is not None
+            f"<strong>{html.escape(bold)}</strong>"
+            if bold is not None
             else f"<code>{html.escape(code)}</code>"
         )
         position = match.end()

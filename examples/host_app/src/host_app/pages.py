@@ -184,7 +184,10 @@ async def chat(request: Request) -> Response:
         # (which comes back here) rather than a redirect.
         return _login_page(request, next_path=CHAT_PATH)
     return render(
-        request, "chat", "Assistant", template("chat.html").substitute(),
+        request,
+        "chat",
+        "Assistant",
+        template("chat.html").substitute(),
         scripts=("common.js", "chat.js"),
     )
 
@@ -193,7 +196,10 @@ async def cases(request: Request) -> Response:
     if not _user(request):
         return _login_redirect(request)
     return render(
-        request, "cases", "My cases", template("cases.html").substitute(),
+        request,
+        "cases",
+        "My cases",
+        template("cases.html").substitute(),
         scripts=("common.js", "cases.js"),
     )
 
@@ -203,7 +209,10 @@ async def ticket_form(request: Request) -> Response:
     if not _user(request):
         return _login_redirect(request)
     return render(
-        request, "ticket", "Contact support", template("ticket.html").substitute(),
+        request,
+        "ticket",
+        "Contact support",
+        template("ticket.html").substitute(),
         scripts=("common.js", "ticket.js"),
     )
 

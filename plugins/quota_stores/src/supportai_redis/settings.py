@@ -69,8 +69,7 @@ class RedisQuotaSettings(BaseSettings):
         default=2.0,
         gt=0,
         description=(
-            "How long a command waits for a free connection before Redis counts as "
-            "unavailable."
+            "How long a command waits for a free connection before Redis counts as unavailable."
         ),
     )
     health_check_interval_s: int = Field(

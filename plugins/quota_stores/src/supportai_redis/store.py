@@ -309,8 +309,9 @@ class RedisQuotaStore:
         if actual_micros < 0:
             # A bug upstream, but settle runs in cleanup paths: record no spend
             # rather than raise and leave the hold until it expires.
-            log.warning("settle of %s with negative cost %d recorded as 0",
-                        reservation.id, actual_micros)
+            log.warning(
+                "settle of %s with negative cost %d recorded as 0", reservation.id, actual_micros
+            )
             actual_micros = 0
         if self._unmetered(reservation):
             return
