@@ -45,6 +45,10 @@ def serve_process(factory: str, env: dict[str, str] | None = None) -> Iterator[s
         "--log-level",
         "warning",
         "--no-access-log",
+        # The same server for both sides of a comparison, named explicitly: uvicorn's
+        # "auto" picks uvloop and httptools whenever they happen to be installed.
+        # BENCH_UVICORN_ARGS="--loop uvloop --http httptools" measures that setup.
+        *os.environ.get("BENCH_UVICORN_ARGS", "--loop asyncio --http h11").split(),
     ]
     process = subprocess.Popen(command, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
