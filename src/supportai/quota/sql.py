@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from supportai.quota.base import (
     denial_for,
 )
 from supportai.store import tables
-from supportai.store.compiled import Prepared
+from supportai.store.compiled import Prepared, column_values, prepared_insert
 
 if TYPE_CHECKING:
     from databases.core import Connection
@@ -66,7 +66,7 @@ def _case(values: str, buckets: int) -> Any:
 
 def _any_key(buckets: int) -> Any:
     """``bucket_key = :k0 OR ...``; not ``IN``, whose SQL changes with its values."""
-    return sa.or_(*(B.c.bucket_key == sa.bindparam(f"k{i}") for i in range(buckets)))
+    return sa.or_(sa.false(), *(B.c.bucket_key == sa.bindparam(f"k{i}") for i in range(buckets)))
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class _BucketStatements:
     charge: Prepared
     give_back: Prepared
     give_back_and_use: Prepared
+    read: Prepared
 
 
 @functools.cache
@@ -99,6 +100,7 @@ def _bucket_statements(buckets: int) -> _BucketStatements:
         give_back_and_use=Prepared(
             adjust.values(reserved=returned, used=B.c.used + _case("u", buckets))
         ),
+        read=Prepared(sa.select(B.c.bucket_key, B.c.used, B.c.reserved).where(_any_key(buckets))),
     )
 
 
@@ -117,13 +119,8 @@ _FINISH_RESERVATION = Prepared(
     .values(state=sa.bindparam("new_state"))
     .returning(R.c.expires_at)
 )
-_INSERT_RESERVATION = Prepared(
-    R.insert().values(
-        {
-            c: sa.bindparam(f"v_{c}")
-            for c in ("id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at")
-        }
-    )
+_INSERT_RESERVATION = prepared_insert(
+    R, "id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at"
 )
 _TENANT_LOCK = Prepared(
     sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.bindparam("lock", type_=sa.Text))))
@@ -153,16 +150,6 @@ class SQLQuotaStore:
         ]
         insert = sqlite.insert(B) if self.database.is_sqlite else postgresql.insert(B)
         return insert.values(rows).on_conflict_do_nothing()
-
-    @staticmethod
-    def _keys(keys: Iterable[str]) -> Any:
-        """``bucket_key = k1 OR bucket_key = k2 ...``.
-
-        Not ``IN (...)``: an expanding IN is rendered again for every call, so
-        the statement could not be compiled once (store/compiled.py); a few ORed
-        equalities use the primary key index the same way on both engines.
-        """
-        return sa.or_(sa.false(), *(B.c.bucket_key == key for key in keys))
 
     async def _charge_all(
         self, conn: Connection, buckets: tuple[Bucket, ...], amount: int
@@ -229,13 +216,15 @@ class SQLQuotaStore:
                             raise _Rollback(refused[0])
                         await conn.execute(
                             _INSERT_RESERVATION(
-                                v_id=reservation.id,
-                                v_tenant_id=caller.tenant_id,
-                                v_user_id=caller.user_id,
-                                v_amount=amount_micros,
-                                v_bucket_keys=list(reservation.bucket_keys),
-                                v_state="held",
-                                v_expires_at=reservation.expires_at,
+                                **column_values(
+                                    id=reservation.id,
+                                    tenant_id=caller.tenant_id,
+                                    user_id=caller.user_id,
+                                    amount=amount_micros,
+                                    bucket_keys=list(reservation.bucket_keys),
+                                    state="held",
+                                    expires_at=reservation.expires_at,
+                                )
                             )
                         )
                     return reservation
@@ -295,9 +284,7 @@ class SQLQuotaStore:
         buckets = buckets_for(caller, self.policy, now)
         async with self.database.connection() as conn:
             rows = await conn.fetch_all(
-                sa.select(B.c.bucket_key, B.c.used, B.c.reserved).where(
-                    self._keys(b.key for b in buckets)
-                )
+                _bucket_statements(len(buckets)).read(**_per_bucket([b.key for b in buckets]))
             )
         found = {row["bucket_key"]: (int(row["used"]), int(row["reserved"])) for row in rows}
         return QuotaStatus(

@@ -37,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
+import sqlalchemy as sa
 from databases.backends.common.records import Record, create_column_maps
 from databases.backends.sqlite import CompilationContext, SQLiteBackend, SQLiteConnection
 from sqlalchemy.engine.cursor import CursorResultMetaData
@@ -206,6 +207,21 @@ class Prepared:
                 raise ValueError("a prepared statement's SQL must not depend on its values")
             entry = self._entries[key] = built.prepare()
         return entry
+
+
+def prepared_insert(table: Any, *columns: str, returning: Any = None) -> Prepared:
+    """``INSERT INTO table (columns) VALUES (...)``, prepared; bind it with :func:`column_values`.
+
+    The bind names are the column names prefixed ``v_``: SQLAlchemy reserves a
+    column's own name for the VALUES clause it generates itself.
+    """
+    statement = table.insert().values({c: sa.bindparam(f"v_{c}") for c in columns})
+    return Prepared(statement.returning(returning) if returning is not None else statement)
+
+
+def column_values(**columns: Any) -> dict[str, Any]:
+    """The bind values of a :func:`prepared_insert` statement, given by column name."""
+    return {f"v_{name}": value for name, value in columns.items()}
 
 
 class Bound:

@@ -19,7 +19,7 @@ from databases.core import Connection
 from supportai.caller import Caller
 from supportai.classifiers import Classification
 from supportai.store import tables
-from supportai.store.compiled import Prepared
+from supportai.store.compiled import Prepared, column_values, prepared_insert
 from supportai.store.conversations import TOUCH, now
 from supportai.store.database import row_dict
 
@@ -28,16 +28,10 @@ C = tables.conversations
 IC = tables.intent_classifications
 
 
-def _insert(table: sa.Table, *columns: str, returning: Any = None) -> Prepared:
-    """``INSERT INTO table (columns) VALUES (:columns)``, prepared (store/compiled.py)."""
-    statement = table.insert().values({c: sa.bindparam(f"v_{c}") for c in columns})
-    return Prepared(statement.returning(returning) if returning is not None else statement)
-
-
-# The writes of every turn, compiled once (bind names are the columns, prefixed v_).
+# The writes of every turn, compiled once.
 _MESSAGE = ("conversation_id", "tenant_id", "user_id", "created_at", "role", "content", "status")
-INSERT_USER_MESSAGE = _insert(M, *_MESSAGE, "idempotency_key", returning=M.c.id)
-INSERT_ASSISTANT_MESSAGE = _insert(
+INSERT_USER_MESSAGE = prepared_insert(M, *_MESSAGE, "idempotency_key", returning=M.c.id)
+INSERT_ASSISTANT_MESSAGE = prepared_insert(
     M,
     *_MESSAGE,
     "finish_reason",
@@ -48,7 +42,7 @@ INSERT_ASSISTANT_MESSAGE = _insert(
     "cost_micros",
     returning=M.c.id,
 )
-INSERT_CLASSIFICATION = _insert(
+INSERT_CLASSIFICATION = prepared_insert(
     IC,
     "message_id",
     "tenant_id",
@@ -59,7 +53,7 @@ INSERT_CLASSIFICATION = _insert(
     "details",
     "created_at",
 )
-INSERT_USAGE = _insert(
+INSERT_USAGE = prepared_insert(
     tables.usage,
     "tenant_id",
     "user_id",
@@ -71,10 +65,6 @@ INSERT_USAGE = _insert(
     "cost_micros",
     "created_at",
 )
-
-
-def _values(**columns: Any) -> dict[str, Any]:
-    return {f"v_{name}": value for name, value in columns.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +118,7 @@ async def _insert_message(
     """One message row owned by ``caller``; returns its id."""
     row = await conn.fetch_one(
         statement(
-            **_values(
+            **column_values(
                 conversation_id=conversation_id,
                 tenant_id=caller.tenant_id,
                 user_id=caller.user_id,
@@ -165,7 +155,7 @@ async def insert_user_turn(
         )
         await conn.execute(
             INSERT_CLASSIFICATION(
-                **_values(
+                **column_values(
                     message_id=message_id,
                     tenant_id=caller.tenant_id,
                     intent=classification.intent,
@@ -274,7 +264,7 @@ async def insert_usage(
     """One billing row; references may be ``None`` (the conversation is gone)."""
     await conn.execute(
         INSERT_USAGE(
-            **_values(
+            **column_values(
                 tenant_id=caller.tenant_id,
                 user_id=caller.user_id,
                 conversation_id=conversation_id,
