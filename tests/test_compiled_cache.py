@@ -31,7 +31,7 @@ MOMENT = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
 async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     await db.connect()
-    await upgrade(db)
+    await upgrade(db.url)
     async with db.connection() as conn:
         for user in ("alice", "bob"):
             conversation = await conn.fetch_one(

@@ -247,7 +247,7 @@ async def test_an_exhausted_bucket_refuses_even_a_zero_amount(tmp_path) -> None:
     )
     database = Database(settings.database_url)
     await database.connect()
-    await upgrade(database)
+    await upgrade(database.url)
     store = SQLQuotaStore(database, settings)
     try:
         denied = None

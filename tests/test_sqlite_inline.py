@@ -34,7 +34,7 @@ HOLD_S = 0.4
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
     await database.connect()
-    await upgrade(database)
+    await upgrade(database.url)
     yield database
     await database.disconnect()
 
@@ -157,7 +157,7 @@ async def wal_bytes_after_commits(path: Path, commits: int) -> tuple[int, int]:
     """WAL file size and checkpoints done after ``commits`` small transactions."""
     database = Database(f"sqlite+aiosqlite:///{path}")
     await database.connect()
-    await upgrade(database)
+    await upgrade(database.url)
     pool = database._db._backend._pool
     async with database.connection() as conn:
         assert await conn.fetch_val("PRAGMA wal_autocheckpoint") == 0

@@ -59,38 +59,43 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    return str(_settings(args).database_url)
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from supportai.store.database import Database
     from supportai.store.migrations import upgrade
 
-    async def run() -> list[int]:
-        database = Database(_settings(args).database_url)
-        await database.connect()
-        try:
-            return await upgrade(database)
-        finally:
-            await database.disconnect()
+    progress = asyncio.run(upgrade(_database_url(args), args.revision))
+    if progress.adopted:
+        print("adopted a database of the previous migration runner: stamped 0001")
+    print("applied: " + (", ".join(progress.steps) or "nothing (up to date)"))
+    return 0
 
-    applied = asyncio.run(run())
-    print("applied: " + (", ".join(map(str, applied)) if applied else "nothing (up to date)"))
+
+def cmd_db_downgrade(args: argparse.Namespace) -> int:
+    from supportai.store.migrations import downgrade
+
+    progress = asyncio.run(downgrade(_database_url(args), args.revision))
+    print("undone: " + (", ".join(progress.steps) or "nothing"))
     return 0
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
-    from supportai.store.database import Database
-    from supportai.store.migrations import HEAD, current_version
+    from supportai.store.migrations import current, head
 
-    async def run() -> int:
-        database = Database(_settings(args).database_url)
-        await database.connect()
-        try:
-            return await current_version(database)
-        finally:
-            await database.disconnect()
+    revisions = asyncio.run(current(_database_url(args)))
+    print(f"current: {', '.join(revisions) or 'none (not migrated)'}, head: {head()}")
+    return 0 if revisions == (head(),) else 1
 
-    version = asyncio.run(run())
-    print(f"current: {version}, head: {HEAD}")
-    return 0 if version == HEAD else 1
+
+def cmd_db_history(args: argparse.Namespace) -> int:
+    """The revisions, newest first; needs no database."""
+    from supportai.store.migrations import script_directory
+
+    for script in script_directory().walk_revisions():
+        print(f"{script.revision}  {script.doc}")
+    return 0
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
@@ -114,15 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=cmd_plugins)
 
-    db = sub.add_parser("db", help="database migrations")
+    db = sub.add_parser("db", help="database migrations (Alembic revisions)")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     for name, func, text in (
-        ("upgrade", cmd_db_upgrade, "apply pending migrations"),
-        ("current", cmd_db_current, "show the applied version (exit 1 if behind)"),
+        ("upgrade", cmd_db_upgrade, "apply pending revisions"),
+        ("downgrade", cmd_db_downgrade, "undo revisions down to REVISION"),
+        ("current", cmd_db_current, "show the applied revision (exit 1 if not at head)"),
     ):
         command = db_sub.add_parser(name, help=text)
         command.add_argument("--database-url", help="default: SUPPORTAI_DATABASE_URL")
+        if name == "upgrade":
+            command.add_argument("revision", nargs="?", default="head", help="default: head")
+        elif name == "downgrade":
+            command.add_argument("revision", help="a revision id, -1 (one step) or base")
         command.set_defaults(func=func)
+    history = db_sub.add_parser("history", help="list the revisions, newest first")
+    history.set_defaults(func=cmd_db_history)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("-o", "--output")

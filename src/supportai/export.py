@@ -272,12 +272,12 @@ def cmd_export_training(args: argparse.Namespace) -> int:
 async def _run(
     args: argparse.Namespace, url: str, system_prompt: str | None, output: Path | None
 ) -> ExportResult:
-    from supportai.store.migrations import HEAD, current_version
+    from supportai.store.migrations import is_up_to_date
 
     database = Database(url)
     await database.connect()
     try:
-        if await current_version(database) < HEAD:
+        if not await is_up_to_date(url):
             raise ConfigurationError("the database is not migrated: run `supportai db upgrade`")
         directory = output.parent if output is not None else None
         fd, temp_name = tempfile.mkstemp(prefix=".export-training-", suffix=".tmp", dir=directory)

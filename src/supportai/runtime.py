@@ -132,7 +132,7 @@ class Runtime:
             if self.settings.should_auto_migrate:
                 from supportai.store.migrations import upgrade
 
-                await upgrade(self.database)
+                await upgrade(self.database.url)
             self._started = True
 
     def sweep_expired_reservations(self, now: float) -> None:

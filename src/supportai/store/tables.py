@@ -62,14 +62,6 @@ def _fk(target: str, on_delete: str) -> sa.ForeignKey:
     return sa.ForeignKey(target, ondelete=on_delete)
 
 
-schema_migrations = sa.Table(
-    "support_ai_schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("applied_at", ts, nullable=False),
-)
-
 conversations = sa.Table(
     "support_ai_conversations",
     metadata,

@@ -1,0 +1,232 @@
+"""Alembic revisions (decision 0007): the migrated schema is tables.py, on both engines.
+
+* the schema at head has an empty autogenerate diff against ``tables.metadata``;
+* every revision upgrades, downgrades to exactly the schema before it, and
+  upgrades again;
+* one head, ``NNNN_<slug>.py`` files with ids ``"0001"``, ``"0002"``... in order;
+* a database of the old hand-written runner is adopted in place, data kept;
+* upgraders starting together apply each revision once;
+* ``supportai db upgrade|downgrade|current|history``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from supportai.cli import main
+from supportai.errors import ConfigurationError
+from supportai.store import migrations, tables
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy_schema"
+T = TypeVar("T")
+
+
+async def on_connection(url: str, work: Callable[[Connection], T]) -> T:
+    engine = migrations.create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+def schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "version_table": migrations.VERSION_TABLE,
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": lambda name, type_, parents: (
+                type_ != "table" or name.startswith("support_ai_")
+            ),
+        },
+    )
+    with warnings.catch_warnings():
+        # Alembic cannot compare expression indexes (uq_support_ai_feedback_subject);
+        # test_expression_index_exists checks that one.
+        warnings.filterwarnings("ignore", message=".*expression-based index.*")
+        warnings.filterwarnings("ignore", message=".*functional index.*")
+        return list(compare_metadata(context, tables.metadata))
+
+
+def snapshot(connection: Connection) -> dict[str, Any]:
+    """Tables, columns, indexes, unique and foreign keys of supportai, comparable."""
+    inspector = sa.inspect(connection)
+    shape: dict[str, Any] = {}
+    for name in sorted(inspector.get_table_names()):
+        if not name.startswith("support_ai_") or name == migrations.VERSION_TABLE:
+            continue
+        shape[name] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(name)
+            ],
+            "indexes": sorted(
+                (i["name"], tuple(map(str, i["column_names"])), bool(i["unique"]))
+                for i in inspector.get_indexes(name)
+            ),
+            "unique": sorted(str(u["name"]) for u in inspector.get_unique_constraints(name)),
+            "foreign_keys": sorted(
+                (f["referred_table"], tuple(f["constrained_columns"]), str(f["options"]))
+                for f in inspector.get_foreign_keys(name)
+            ),
+        }
+    return shape
+
+
+def revision_ids() -> list[str]:
+    """Every revision, oldest first."""
+    return [s.revision for s in reversed(list(migrations.script_directory().walk_revisions()))]
+
+
+def test_one_head_and_numbered_revision_files() -> None:
+    script = migrations.script_directory()
+    assert len(script.get_heads()) == 1
+    ids = revision_ids()
+    assert ids == [f"{n:04d}" for n in range(1, len(ids) + 1)]
+    for revision in ids:
+        module = script.get_revision(revision)
+        assert module is not None
+        assert re.fullmatch(rf"{revision}_[a-z0-9_]+\.py", Path(module.path).name), module.path
+    files = sorted(p.name for p in (migrations.SCRIPT_LOCATION / "versions").glob("*.py"))
+    assert len(files) == len(ids), "a file in versions/ that is not a revision"
+
+
+async def test_migrated_schema_equals_tables_py(database_url: str) -> None:
+    progress = await migrations.upgrade(database_url)
+    assert progress.steps == revision_ids()
+    assert await on_connection(database_url, schema_diff) == []
+    assert await migrations.current(database_url) == (migrations.head(),)
+    again = await migrations.upgrade(database_url)
+    assert again.steps == [] and not again.adopted
+
+
+async def test_expression_index_exists(database_url: str) -> None:
+    """The one index autogenerate cannot compare: one feedback per caller and subject."""
+    await migrations.upgrade(database_url)
+    when = "'2026-11-28 12:00:00+00:00'"
+
+    def feedback_twice(connection: Connection) -> None:
+        connection.execute(
+            sa.text(
+                "INSERT INTO support_ai_conversations (id, tenant_id, user_id, created_at,"
+                f" updated_at) VALUES (1, 't1', 'u1', {when}, {when})"
+            )
+        )
+        for _ in range(2):  # message_id NULL: feedback on the whole conversation
+            connection.execute(
+                sa.text(
+                    "INSERT INTO support_ai_feedback (conversation_id, tenant_id, user_id,"
+                    f" created_at, updated_at) VALUES (1, 't1', 'u1', {when}, {when})"
+                )
+            )
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await on_connection(database_url, feedback_twice)
+
+
+async def test_every_revision_downgrades_to_the_schema_before_it(database_url: str) -> None:
+    shapes: list[dict[str, Any]] = [await on_connection(database_url, snapshot)]
+    assert shapes[0] == {}
+    for revision in revision_ids():
+        assert (await migrations.upgrade(database_url, revision)).steps == [revision]
+        shapes.append(await on_connection(database_url, snapshot))
+    assert shapes[-1].keys() == {t for t in tables.metadata.tables}
+    for revision, before in zip(reversed(revision_ids()), reversed(shapes[:-1]), strict=True):
+        assert (await migrations.downgrade(database_url, "-1")).steps == [revision]
+        assert await on_connection(database_url, snapshot) == before
+    assert await migrations.current(database_url) == ()
+    assert (await migrations.upgrade(database_url)).steps == revision_ids()
+    assert await on_connection(database_url, schema_diff) == []
+
+
+async def test_a_database_of_the_old_runner_is_adopted_in_place(
+    database_url: str, engine: str
+) -> None:
+    statements = [s for s in (LEGACY / f"{engine}.sql").read_text().split(";\n") if s.strip()]
+
+    def create_legacy(connection: Connection) -> None:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+        connection.execute(
+            sa.text(
+                "INSERT INTO support_ai_conversations (tenant_id, user_id, created_at, updated_at)"
+                " VALUES ('t1', 'u1', '2026-11-28 12:00:00+00:00', '2026-11-28 12:00:00+00:00')"
+            )
+        )
+
+    await migrations.run_in_transaction(database_url, create_legacy)
+    assert await migrations.current(database_url) == ()
+
+    progress = await migrations.upgrade(database_url)
+    assert progress.adopted
+    assert progress.steps == revision_ids()[1:]  # 0001 is stamped, not run again
+    assert await migrations.current(database_url) == (migrations.head(),)
+    assert await on_connection(database_url, schema_diff) == []
+
+    def kept(connection: Connection) -> tuple[bool, list[Any]]:
+        legacy = sa.inspect(connection).has_table(migrations.LEGACY_TABLE)
+        rows = connection.execute(sa.text("SELECT tenant_id FROM support_ai_conversations"))
+        return legacy, list(rows.scalars())
+
+    assert await on_connection(database_url, kept) == (False, ["t1"])
+
+
+async def test_an_unknown_legacy_version_is_refused(database_url: str) -> None:
+    def legacy_at_two(connection: Connection) -> None:
+        connection.exec_driver_sql(
+            "CREATE TABLE support_ai_schema_migrations (version INTEGER PRIMARY KEY,"
+            " name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO support_ai_schema_migrations VALUES (1, 'a', 'x'), (2, 'b', 'x')"
+        )
+
+    await migrations.run_in_transaction(database_url, legacy_at_two)
+    with pytest.raises(ConfigurationError, match="version 2"):
+        await migrations.upgrade(database_url)
+    assert await migrations.current(database_url) == ()
+
+
+async def test_upgraders_starting_together_apply_each_revision_once(database_url: str) -> None:
+    """Several workers migrating at start-up: the lock makes them take turns."""
+    results = await asyncio.gather(*(migrations.upgrade(database_url) for _ in range(3)))
+    applied = sorted((r.steps for r in results), key=len)
+    assert applied == [[], [], revision_ids()]
+    assert await on_connection(database_url, schema_diff) == []
+
+
+def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = ["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"]
+    head = migrations.head()
+    assert main(["db", "current", *url]) == 1
+    assert "current: none (not migrated)" in capsys.readouterr().out
+    assert main(["db", "upgrade", *url]) == 0
+    assert capsys.readouterr().out == f"applied: {', '.join(revision_ids())}\n"
+    assert main(["db", "current", *url]) == 0
+    assert capsys.readouterr().out == f"current: {head}, head: {head}\n"
+    assert main(["db", "upgrade", *url]) == 0
+    assert "nothing (up to date)" in capsys.readouterr().out
+    assert main(["db", "history"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(reversed(revision_ids()))
+    assert main(["db", "downgrade", "base", *url]) == 0
+    assert capsys.readouterr().out == f"undone: {', '.join(reversed(revision_ids()))}\n"
+    assert main(["db", "current", *url]) == 1
+
+
+def test_an_unsupported_database_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade", "--database-url", "mysql+aiomysql://localhost/x"]) == 2
+    assert "SQLite and PostgreSQL" in capsys.readouterr().err
