@@ -97,13 +97,14 @@ def migration_url(database_url: str) -> sa.URL:
     return url.set(drivername=drivername).difference_update_query(_POOL_OPTIONS)
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, exclusive: bool = True) -> AsyncEngine:
     """An engine for one migration command: no pool, one transaction per connection.
 
-    On SQLite the driver's implicit transactions are switched off and the
-    engine's transaction starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's recipe for
-    transactional DDL on SQLite): the write lock is taken before the version is
-    read, so two processes never both decide to apply the same revision.
+    On SQLite the driver's implicit transactions are switched off and, when
+    ``exclusive``, the engine's transaction starts with ``BEGIN IMMEDIATE``
+    (SQLAlchemy's recipe for transactional DDL on SQLite): the write lock is
+    taken before the version is read, so two processes never both decide to
+    apply the same revision. Read-only callers pass ``exclusive=False``.
     """
     url = migration_url(database_url)
     if url.get_backend_name() != "sqlite":
@@ -116,9 +117,11 @@ def create_engine(database_url: str) -> AsyncEngine:
     def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
 
-    @sa.event.listens_for(engine.sync_engine, "begin")
-    def _begin_immediate(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if exclusive:
+
+        @sa.event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -201,7 +204,7 @@ async def downgrade(database_url: str, target: str) -> Progress:
 
 async def current(database_url: str) -> tuple[str, ...]:
     """The revisions the database is at (empty: not migrated). Changes nothing."""
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, exclusive=False)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(current_heads)
