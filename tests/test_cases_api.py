@@ -16,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 
 from supportai.store import tables
-from supportai.testing import as_user
+from supportai.testing import QueryCounter, as_user, count_queries
 
 ME = as_user("t1", "alice")
 NEIGHBOUR = as_user("t1", "bob")
@@ -24,6 +24,33 @@ STRANGER = as_user("t2", "alice")
 
 K = tables.cases
 KC = tables.case_comments
+
+#: Blocked on another process's lock: a backend that the holder's transaction keeps waiting.
+BLOCKED_BY_ME = (
+    "SELECT count(*) FROM pg_locks"
+    " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+)
+
+
+async def waiting_behind(holder: Any, is_sqlite: bool, seen: QueryCounter) -> None:
+    """Return once a request is held up by ``holder``'s open transaction.
+
+    PostgreSQL shows it: a backend whose lock ``holder`` blocks (``pg_locks`` is
+    live, unlike ``pg_stat_activity`` inside a transaction). SQLite's waits are
+    in this process (the pool's write lock, or SQLite's busy handler on the
+    driver's thread), so there the evidence is that the request has begun its
+    transaction or sent its write, neither of which can finish while ``holder``
+    has the write lock. Polls a condition, bounded, instead of sleeping a guess.
+    """
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        if is_sqlite:
+            if seen.transactions + seen.writes > 0:
+                return
+        elif await holder.fetch_val(BLOCKED_BY_ME) > 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the request never reached the lock"
+        await asyncio.sleep(0.005)
 
 
 async def _conversation(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -251,12 +278,14 @@ async def test_comment_racing_a_close_is_refused(supportai_app, supportai_client
     client = supportai_client(app)
     case_id = (await _case(client, ME))["case_id"]
 
-    async with app.state.supportai.database.connection() as agent, agent.transaction():
+    database = app.state.supportai.database
+    async with database.connection() as agent, agent.transaction():
         await agent.execute(K.update().where(K.c.id == case_id).values(status="closed"))
-        comment = asyncio.create_task(
-            client.post(f"/cases/{case_id}/comments", json={"body": "too late?"}, headers=ME)
-        )
-        await asyncio.sleep(0.5)
+        with count_queries() as seen:
+            comment = asyncio.create_task(
+                client.post(f"/cases/{case_id}/comments", json={"body": "too late?"}, headers=ME)
+            )
+            await waiting_behind(agent, database.is_sqlite, seen)
         assert not comment.done()  # waiting on the agent's transaction
     response = await asyncio.wait_for(comment, 10)
     assert response.status_code == 409, response.text
@@ -276,10 +305,12 @@ async def test_linking_a_conversation_deleted_meanwhile_is_404(supportai_app, su
     cid = await _conversation(client, ME)
     body = {"subject": "s", "description": "d", "conversation_id": cid}
 
-    async with app.state.supportai.database.connection() as other, other.transaction():
+    database = app.state.supportai.database
+    async with database.connection() as other, other.transaction():
         await other.execute(tables.conversations.delete().where(tables.conversations.c.id == cid))
-        create = asyncio.create_task(client.post("/cases", json=body, headers=ME))
-        await asyncio.sleep(0.5)
+        with count_queries() as seen:
+            create = asyncio.create_task(client.post("/cases", json=body, headers=ME))
+            await waiting_behind(other, database.is_sqlite, seen)
         assert not create.done()
     response = await asyncio.wait_for(create, 10)
     assert response.status_code == 404, response.text

@@ -84,8 +84,14 @@ def full_cost_backend() -> ScriptedBackend:
 
 
 async def redis_or_skip() -> None:
-    from redis.asyncio import Redis
-
+    """Skip (fail with CI=true) without the supportai-redis plugin, its client or the server."""
+    try:
+        import supportai_redis  # noqa: F401
+        from redis.asyncio import Redis
+    except ImportError as exc:
+        require_service(
+            "Redis", f"{exc.name} is not installed (pip install ./plugins/quota_stores)"
+        )
     client = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         await client.ping()
