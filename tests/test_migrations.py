@@ -5,7 +5,7 @@
   upgrades again;
 * one head, ``NNNN_<slug>.py`` files with ids ``"0001"``, ``"0002"``... in order;
 * a database of the old hand-written runner is adopted in place, data kept;
-* upgraders starting together apply each revision once;
+* upgraders starting together apply each revision once; a failing one changes nothing;
 * ``supportai db upgrade|downgrade|current|history``.
 """
 
@@ -206,6 +206,23 @@ async def test_an_unknown_legacy_version_is_refused(database_url: str) -> None:
     assert await migrations.current(database_url) == ()
 
 
+async def test_a_failing_upgrade_leaves_the_schema_as_it_was(database_url: str) -> None:
+    """One transaction per command: a revision failing halfway undoes its earlier DDL too."""
+
+    def squatter(connection: Connection) -> None:  # a table 0001 creates near its end
+        connection.exec_driver_sql("CREATE TABLE support_ai_usage (id INTEGER PRIMARY KEY)")
+
+    await migrations.run_in_transaction(database_url, squatter)
+    with pytest.raises(sa.exc.DBAPIError):
+        await migrations.upgrade(database_url)
+
+    def names(connection: Connection) -> list[str]:
+        return sorted(sa.inspect(connection).get_table_names())
+
+    assert await on_connection(database_url, names) == ["support_ai_usage"]
+    assert await migrations.current(database_url) == ()
+
+
 async def test_upgraders_starting_together_apply_each_revision_once(database_url: str) -> None:
     """Several workers migrating at start-up: the lock makes them take turns."""
     results = await asyncio.gather(*(migrations.upgrade(database_url) for _ in range(3)))
@@ -236,3 +253,20 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_an_unsupported_database_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade", "--database-url", "mysql+aiomysql://localhost/x"]) == 2
     assert "SQLite and PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("sqlite+aiosqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
+        ("postgresql://u@h:5432/db", "postgresql+asyncpg://u@h:5432/db"),
+        (
+            "postgresql+asyncpg://u@h/db?min_size=2&max_size=9&ssl=require",
+            "postgresql+asyncpg://u@h/db?ssl=require",
+        ),
+    ],
+)
+def test_the_app_url_maps_to_the_same_async_driver(given: str, expected: str) -> None:
+    """``databases`` URLs (driver implied, pool options in the query) work unchanged."""
+    assert migrations.migration_url(given).render_as_string(hide_password=False) == expected
