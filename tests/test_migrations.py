@@ -248,6 +248,8 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["db", "downgrade", "base", *url]) == 0
     assert capsys.readouterr().out == f"undone: {', '.join(reversed(revision_ids()))}\n"
     assert main(["db", "current", *url]) == 1
+    assert main(["db", "upgrade", "9999", *url]) == 2
+    assert "9999" in capsys.readouterr().err
 
 
 def test_an_unsupported_database_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,10 +63,20 @@ def _database_url(args: argparse.Namespace) -> str:
     return str(_settings(args).database_url)
 
 
+def _migrate(work: Any) -> Any:
+    """Run a migration coroutine; Alembic's own errors (an unknown revision) are ours."""
+    from alembic.util import CommandError
+
+    try:
+        return asyncio.run(work)
+    except CommandError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from supportai.store.migrations import upgrade
 
-    progress = asyncio.run(upgrade(_database_url(args), args.revision))
+    progress = _migrate(upgrade(_database_url(args), args.revision))
     if progress.adopted:
         print("adopted a database of the previous migration runner: stamped 0001")
     print("applied: " + (", ".join(progress.steps) or "nothing (up to date)"))
@@ -76,7 +86,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_downgrade(args: argparse.Namespace) -> int:
     from supportai.store.migrations import downgrade
 
-    progress = asyncio.run(downgrade(_database_url(args), args.revision))
+    progress = _migrate(downgrade(_database_url(args), args.revision))
     print("undone: " + (", ".join(progress.steps) or "nothing"))
     return 0
 
