@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from supportai.settings import DEFAULT_DISCLOSURE_TEXT
 from supportai.store import tables
 from supportai.testing import as_user
 
@@ -46,6 +47,8 @@ async def test_status_then_accept_then_accept_again(supportai_app, supportai_cli
         "current_version": "2026-01",
         "accepted_at": None,
         "required": False,
+        "text": DEFAULT_DISCLOSURE_TEXT,
+        "url": None,
     }
 
     first = await client.post("/disclosure/accept", json={"version": "2026-01"}, headers=ME)

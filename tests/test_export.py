@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -344,9 +345,13 @@ async def test_progress_bar_on_a_long_run(
 async def test_unmigrated_database_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # a database file that was never migrated
+    url = f"sqlite+aiosqlite:///{path}"
     assert await _cli(url, "-o", str(tmp_path / "x.jsonl")) == 2
-    assert "supportai db upgrade" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "supportai db upgrade" in err
+    assert str(path) in err  # the advice names the database it is about
 
 
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,6 +90,19 @@ def type_of(schema: Schema | None, *, local: bool = False) -> str:
     return str(kind) if kind else "any"
 
 
+# Patterns with a plainer name than their regex.
+KNOWN_PATTERNS = {"^[^\\u0000]*$": "no NUL characters"}
+
+
+def one_of_required(schema: Schema) -> list[str]:
+    """A model-level rule "give at least one of these fields", in words (or nothing)."""
+    branches = schema.get("anyOf", [])
+    names = [b["required"][0] for b in branches if len(b.get("required", [])) == 1]
+    if names and len(names) == len(branches):
+        return [f"Give at least one of {', '.join(f'`{n}`' for n in names)}.", ""]
+    return []
+
+
 def constraints(schema: Schema | None) -> str:
     """Limits worth knowing before a 422: lengths, ranges, patterns, defaults."""
     if not schema:
@@ -112,7 +125,8 @@ def constraints(schema: Schema | None) -> str:
         elif high is not None:
             notes.append(f"≤ {high}")
         if option.get("pattern"):
-            notes.append(f"pattern `{option['pattern']}`")
+            pattern = option["pattern"]
+            notes.append(KNOWN_PATTERNS.get(pattern, f"pattern `{pattern}`"))
     if "default" in schema and schema["default"] is not None:
         notes.append(f"default `{json.dumps(schema['default'])}`")
     return "; ".join(dict.fromkeys(notes))
@@ -209,6 +223,7 @@ def render_operation(method: str, path: str, operation: Schema, doc: Schema) -> 
             resolved = resolve(schema, doc)
             if resolved.get("properties"):
                 lines += [*field_rows(resolved), ""]
+                lines += one_of_required(resolved)
 
     responses = operation.get("responses", {})
     if responses:
@@ -268,6 +283,7 @@ def render_schemas(doc: Schema) -> str:
             ]
         elif schema.get("properties"):
             lines += [*field_rows(schema, local=True), ""]
+            lines += one_of_required(schema)
             if schema.get("additionalProperties") is False:
                 lines += ["Unknown fields are rejected (422).", ""]
         else:

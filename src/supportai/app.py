@@ -16,9 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from supportai import __version__
-from supportai.errors import Reason, SupportAIError
+from supportai.errors import Reason, SupportAIError, validation_error_response
 from supportai.http_limits import RequestLimits
 from supportai.runtime import Runtime
 from supportai.settings import Settings
@@ -71,7 +72,7 @@ def create_app(
     for module in (conversations, turns, feedback, disclosure, cases, quota, admin):
         app.include_router(module.router)
 
-    _document_errors(app)
+    _document_errors(app, settings)
     app.add_middleware(RequestLimits)
     app.add_exception_handler(SupportAIError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -80,7 +81,7 @@ def create_app(
     return app
 
 
-def _document_errors(app: FastAPI) -> None:
+def _document_errors(app: FastAPI, settings: Settings) -> None:
     """Make the served document list every typed error an operation can answer.
 
     FastAPI documents only what the decorators declare, and its default 422 schema
@@ -88,8 +89,10 @@ def _document_errors(app: FastAPI) -> None:
     document as the contract, so the refusals that come from the app as a whole are
     added here: 404 wherever a path names an object (missing, another user's and
     another tenant's objects all look the same), 413/415 wherever there is a body
-    (``RequestLimits``) and the real 422 shape everywhere.
+    (``RequestLimits``) and the real 422 shape everywhere. The limits that come from
+    settings are stated too (``openapi_limits``).
     """
+    from supportai.openapi_limits import state_limits
     from supportai.schemas import DegradedResponse, ValidationErrorResponse
 
     build = app.openapi
@@ -121,6 +124,7 @@ def _document_errors(app: FastAPI) -> None:
                     responses.setdefault("415", typed("unsupported_media_type", degraded))
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
+        state_limits(doc, settings)
         app.openapi_schema = doc
         return doc
 
@@ -165,34 +169,48 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
-        return JSONResponse(
-            {
-                "degraded": True,
-                "reason": Reason.validation_error.value,
-                "detail": [
-                    {
-                        "loc": ["body"],
-                        "msg": "the body is not valid UTF-8 JSON",
-                        "type": "json_invalid",
-                    }
-                ],
-            },
-            status_code=422,
+        undecodable = isinstance(exc.__cause__, UnicodeDecodeError)
+        return validation_error_response(
+            ["body"],
+            "the body is not valid UTF-8" if undecodable else "the body is not valid JSON",
+            "json_invalid",
         )
     if exc.status_code == 404:
         return SupportAIError(Reason.not_found, "no such endpoint").response()
     if exc.status_code == 405:
+        allowed = allowed_methods(request)
         response = SupportAIError(
-            Reason.method_not_allowed, f"{request.method} is not allowed here"
+            Reason.method_not_allowed,
+            f"{request.method} is not allowed here; allowed: {', '.join(allowed)}",
         ).response()
-        if exc.headers:
-            response.headers.update(exc.headers)
+        response.headers["Allow"] = ", ".join(allowed)
         return response
     return SupportAIError(
         Reason.internal_error if exc.status_code >= 500 else Reason.validation_error,
         str(exc.detail),
         status=exc.status_code,
     ).response()
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Starlette answers 405 from the first route whose path matches, and FastAPI makes
+    one route per operation, so its ``Allow`` named only that route's method
+    (``GET`` on ``/conversations``, which also takes ``POST``). Each method is
+    probed through the routes' public ``matches`` (a full match is path and method).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

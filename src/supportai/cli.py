@@ -13,7 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from supportai import __version__
+from supportai.cli_database import choose_database
 from supportai.errors import ConfigurationError
+
+DESCRIPTION = (
+    "Operate a supportai installation: list the installed plugins and their settings, "
+    "migrate the database, export reviewed training data, print the OpenAPI document "
+    "and start a new plugin. Settings come from SUPPORTAI_* environment variables "
+    "(docs/configuration.md)."
+)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -59,10 +68,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _database_url(args: argparse.Namespace) -> str:
-    return str(_settings(args).database_url)
-
-
 def _migrate(work: Any) -> Any:
     """Run a migration coroutine; Alembic's own errors (an unknown revision) are ours."""
     from alembic.util import CommandError
@@ -76,7 +81,9 @@ def _migrate(work: Any) -> Any:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from supportai.store.migrations import upgrade
 
-    progress = _migrate(upgrade(_database_url(args), args.revision))
+    choice = choose_database(args)
+    choice.announce()
+    progress = _migrate(upgrade(choice.url, args.revision))
     if progress.adopted:
         print("adopted a database of the previous migration runner: stamped 0001")
     print("applied: " + (", ".join(progress.steps) or "nothing (up to date)"))
@@ -86,7 +93,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_downgrade(args: argparse.Namespace) -> int:
     from supportai.store.migrations import downgrade
 
-    progress = _migrate(downgrade(_database_url(args), args.revision))
+    choice = choose_database(args)
+    choice.require_existing()
+    choice.announce()
+    progress = _migrate(downgrade(choice.url, args.revision))
     print("undone: " + (", ".join(progress.steps) or "nothing"))
     return 0
 
@@ -94,7 +104,10 @@ def cmd_db_downgrade(args: argparse.Namespace) -> int:
 def cmd_db_current(args: argparse.Namespace) -> int:
     from supportai.store.migrations import current, head
 
-    revisions = asyncio.run(current(_database_url(args)))
+    choice = choose_database(args)
+    choice.require_existing()
+    choice.announce()
+    revisions = asyncio.run(current(choice.url))
     print(f"current: {', '.join(revisions) or 'none (not migrated)'}, head: {head()}")
     return 0 if revisions == (head(),) else 1
 
@@ -122,7 +135,8 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="supportai", description=__doc__)
+    parser = argparse.ArgumentParser(prog="supportai", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"supportai {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")

@@ -103,6 +103,13 @@ def degraded_body(reason: Reason, detail: str, retry_after_s: int | None = None)
     return body
 
 
+def validation_error_response(loc: list[str | int], msg: str, type_: str) -> JSONResponse:
+    """A 422 in the one validation shape (a ``detail`` list), for checks made outside FastAPI."""
+    item = {"loc": loc, "msg": msg, "type": type_}
+    body = {"degraded": True, "reason": Reason.validation_error.value, "detail": [item]}
+    return JSONResponse(body, status_code=STATUS[Reason.validation_error])
+
+
 def not_found(what: str = "object") -> SupportAIError:
     """Missing, foreign tenant and foreign user all look the same: a 404."""
     return SupportAIError(Reason.not_found, f"{what} not found")

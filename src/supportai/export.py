@@ -44,9 +44,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from supportai.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from supportai.cli_database import DatabaseChoice
 from supportai.store import candidates
 from supportai.store.database import Database
 
@@ -243,15 +246,19 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_export_training(args: argparse.Namespace) -> int:
+    from supportai.cli_database import choose_database
     from supportai.settings import Settings
 
-    settings = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    choice = choose_database(args)
+    choice.require_existing()  # an export never creates the database it reads
+    choice.announce()
+    settings = Settings(database_url=choice.url)
     system_prompt = settings.system_prompt if args.system_prompt is None else args.system_prompt
     output = Path(args.output) if args.output else None
     if output is not None and not output.parent.is_dir():
         raise ConfigurationError(f"{output.parent} is not a directory")
     try:
-        result = asyncio.run(_run(args, settings.database_url, system_prompt or None, output))
+        result = asyncio.run(_run(args, choice, system_prompt or None, output))
     except ExportConflict as exc:
         print(f"supportai export-training: {exc}", file=sys.stderr)
         return 1
@@ -270,15 +277,22 @@ def cmd_export_training(args: argparse.Namespace) -> int:
 
 
 async def _run(
-    args: argparse.Namespace, url: str, system_prompt: str | None, output: Path | None
+    args: argparse.Namespace,
+    choice: DatabaseChoice,
+    system_prompt: str | None,
+    output: Path | None,
 ) -> ExportResult:
     from supportai.store.migrations import is_up_to_date
 
-    database = Database(url)
+    database = Database(choice.url)
     await database.connect()
     try:
-        if not await is_up_to_date(url):
-            raise ConfigurationError("the database is not migrated: run `supportai db upgrade`")
+        if not await is_up_to_date(choice.url):
+            raise ConfigurationError(
+                f"the database {choice.describe()} ({choice.source}) is not migrated to the "
+                "current schema: is it your app's database? If so, run `supportai db upgrade` "
+                "with the same URL"
+            )
         directory = output.parent if output is not None else None
         fd, temp_name = tempfile.mkstemp(prefix=".export-training-", suffix=".tmp", dir=directory)
         temp = Path(temp_name)

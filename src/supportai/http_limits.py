@@ -1,4 +1,4 @@
-"""Request-level limits applied before routing: body size and content type.
+"""Request-level limits applied before routing: body size, content type, JSON depth.
 
 A pure ASGI middleware (not ``BaseHTTPMiddleware``) so streaming responses pass
 through untouched. Bodies are small JSON documents, so the body is read once
@@ -7,12 +7,40 @@ here (at most ``max_body_bytes``) and replayed to the app.
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from supportai.errors import Reason, SupportAIError
+from supportai.errors import Reason, SupportAIError, validation_error_response
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32
+"""No request body of the API nests deeper than a few levels. Without a bound of our
+own, a body nested about a thousand deep hits the interpreter's recursion limit in
+the JSON parser and could only be reported as "not valid JSON"."""
 _WITH_BODY = {"POST", "PUT", "PATCH"}
+# A JSON string, removed before counting so that brackets inside text do not count.
+# The closing quote is optional so that an unterminated string ends the scan instead
+# of being retried from every later quote (which would make the scan quadratic).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [1 if b in b"[{" else -1 for b in range(256)]
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Does the body open more than ``limit`` arrays/objects inside each other?
+
+    Only bodies with more brackets than the limit are scanned, so an ordinary
+    request costs two ``bytes.count`` calls; the scan itself runs in C-level loops
+    (a regex, ``bytes.translate``, ``accumulate``). Malformed JSON is left to the parser.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    return max(accumulate(map(_STEP.__getitem__, brackets))) > limit
 
 
 class RequestLimits:
@@ -54,6 +82,14 @@ class RequestLimits:
                 send,
                 SupportAIError(Reason.unsupported_media_type, "send the body as application/json"),
             )
+            return
+        if json_depth_exceeds(body):
+            response = validation_error_response(
+                ["body"],
+                f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels",
+                "json_too_deep",
+            )
+            await response(scope, receive, send)
             return
 
         replayed = False

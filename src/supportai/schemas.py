@@ -31,8 +31,22 @@ IdempotencyKey = Annotated[
 ]
 
 
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+"""JSON Schema for "no NUL character", stated on every request string (see ``_no_nul``)."""
+
+
+def _state_no_nul(schema: dict[str, Any]) -> None:
+    """Put the NUL rule into the document, so clients and fuzzers see what is enforced."""
+    for prop in schema.get("properties", {}).values():
+        for branch in prop.get("anyOf", [prop]):
+            if branch.get("type") == "string" and "pattern" not in branch:
+                branch["pattern"] = NO_NUL_PATTERN
+
+
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=False, json_schema_extra=_state_no_nul
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -215,7 +229,20 @@ class EscalateResponse(BaseModel):
 # -- feedback -------------------------------------------------------------------------------
 
 
+def _state_helpful_or_rating(schema: dict[str, Any]) -> None:
+    """The model validator's rule, in JSON Schema: a body without either is a 422."""
+    _state_no_nul(schema)
+    schema["anyOf"] = [
+        {"required": ["helpful"], "properties": {"helpful": {"type": "boolean"}}},
+        {"required": ["rating"], "properties": {"rating": {"type": "integer"}}},
+    ]
+
+
 class FeedbackRequest(Request):
+    """Feedback on a conversation or one answer: ``helpful``, ``rating`` or both."""
+
+    model_config = ConfigDict(json_schema_extra=_state_helpful_or_rating)
+
     helpful: bool | None = None
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     comment: Annotated[str, StringConstraints(max_length=4000)] | None = None
@@ -251,6 +278,14 @@ class DisclosureStatus(BaseModel):
     current_version: str
     accepted_at: datetime | None
     required: bool
+    text: str = Field(
+        description="The current disclosure to show before the first turn "
+        "(SUPPORTAI_DISCLOSURE_TEXT, plain text)."
+    )
+    url: str | None = Field(
+        default=None,
+        description="Link to the full disclosure or policy page (SUPPORTAI_DISCLOSURE_URL).",
+    )
 
 
 class AcceptDisclosureRequest(Request):

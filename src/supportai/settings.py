@@ -16,6 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Intents that are refused unless the host configures otherwise.
 DEFAULT_REFUSED_INTENTS = ("prompt_injection", "jailbreak", "abusive")
 
+#: What ``disclosure/status`` shows users until the host writes its own.
+DEFAULT_DISCLOSURE_TEXT = (
+    "You are talking to an AI assistant, not a person. Its answers are generated "
+    "automatically from our help center and can be wrong: check anything important, and "
+    "ask for a human whenever you want one. Your messages are stored to answer you and "
+    "to improve the assistant."
+)
+
 
 class ModelPrice(BaseModel):
     """What one model costs, in integer micro-dollars per 1,000 tokens.
@@ -57,6 +65,17 @@ class Settings(BaseSettings):
     disclosure_version: str = Field(default="2026-01", min_length=1, max_length=64)
     disclosure_required: bool = Field(
         default=True, description="Refuse turns until the current disclosure is accepted."
+    )
+    disclosure_text: str = Field(
+        default=DEFAULT_DISCLOSURE_TEXT,
+        min_length=1,
+        max_length=10_000,
+        description="The disclosure users accept, returned by disclosure/status (plain text).",
+    )
+    disclosure_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Link to the full disclosure or policy page, returned by disclosure/status.",
     )
     required_scope: str | None = Field(
         default=None, description="If set, callers need this role/scope to use the assistant."

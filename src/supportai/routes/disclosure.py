@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 
 from supportai import schemas
 from supportai.routes.deps import CallerDep, ConnectionDep, RuntimeDep
+from supportai.settings import Settings
 from supportai.store import disclosure as store
 
 router = APIRouter(tags=["disclosure"])
@@ -21,12 +24,10 @@ async def disclosure_status(
     """Has the user accepted the current AI-disclosure version?"""
     current = runtime.settings.disclosure_version
     row = await store.latest(conn, caller, current)
-    return schemas.DisclosureStatus(
-        accepted=row is not None and row["version"] == current,
+    return _status(
+        runtime.settings,
         accepted_version=row["version"] if row else None,
-        current_version=current,
         accepted_at=row["accepted_at"] if row else None,
-        required=runtime.settings.disclosure_required,
     )
 
 
@@ -61,10 +62,20 @@ async def accept_disclosure(
             ]
         )
     accepted_at = await store.accept(conn, caller, current, runtime.database.is_sqlite)
+    return _status(runtime.settings, accepted_version=current, accepted_at=accepted_at)
+
+
+def _status(
+    settings: Settings, *, accepted_version: str | None, accepted_at: datetime | None
+) -> schemas.DisclosureStatus:
+    """The status both endpoints answer, with the text and link a client shows."""
+    current = settings.disclosure_version
     return schemas.DisclosureStatus(
-        accepted=True,
-        accepted_version=current,
+        accepted=accepted_version == current,
+        accepted_version=accepted_version,
         current_version=current,
         accepted_at=accepted_at,
-        required=runtime.settings.disclosure_required,
+        required=settings.disclosure_required,
+        text=settings.disclosure_text,
+        url=settings.disclosure_url,
     )
