@@ -16,16 +16,24 @@ Helpers: :class:`ScriptedBackend` (an LLM backend that plays a script),
 Entry points installed in the environment are **not** loaded by these apps
 unless asked (``load_entry_points=True``): a core test must not change because
 a plugin happens to be installed next to it.
+
+The async fixtures are declared with ``pytest_asyncio.fixture``, so they work in
+pytest-asyncio's default *strict* mode as well as with ``asyncio_mode = "auto"``
+(with plain ``pytest.fixture`` strict mode refuses them: "requested an async
+fixture ... with no plugin or hook that handled it"). In strict mode mark the
+tests themselves (``pytestmark = pytest.mark.asyncio``). ``pip install
+"supportai[testing]"`` brings pytest, pytest-asyncio and httpx.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import pytest
 
@@ -38,6 +46,11 @@ if TYPE_CHECKING:
     from supportai.settings import Settings
 
 from supportai.hookspecs import hookimpl
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - supportai[testing] installs it
+    pytest_asyncio = None
 
 TENANT_HEADER = "x-test-tenant"
 USER_HEADER = "x-test-user"
@@ -183,9 +196,26 @@ def supportai_settings(tmp_path: Path) -> Settings:
 
 
 AppFactory = Callable[..., Any]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@pytest.fixture
+def _async_fixture(function: F) -> F:
+    """``pytest_asyncio.fixture`` when pytest-asyncio is installed (any mode), else a
+    fixture that says what to install instead of pytest's puzzling error."""
+    if pytest_asyncio is not None:
+        return cast(F, pytest_asyncio.fixture(function))
+
+    @functools.wraps(function)
+    def missing(*args: Any, **kwargs: Any) -> Any:
+        pytest.fail(
+            f"the {function.__name__} fixture needs pytest-asyncio: "
+            'pip install "supportai[testing]"'
+        )
+
+    return cast(F, pytest.fixture(missing))
+
+
+@_async_fixture
 async def supportai_app(supportai_settings: Settings) -> AsyncIterator[AppFactory]:
     from supportai.app import create_app
 
@@ -210,7 +240,7 @@ async def supportai_app(supportai_settings: Settings) -> AsyncIterator[AppFactor
         await app.state.supportai.stop()
 
 
-@pytest.fixture
+@_async_fixture
 async def supportai_client() -> AsyncIterator[Callable[[Any], httpx.AsyncClient]]:
     import httpx
 
