@@ -50,7 +50,7 @@ from supportai.hookspecs import hookimpl
 try:
     import pytest_asyncio
 except ImportError:  # pragma: no cover - supportai[testing] installs it
-    pytest_asyncio = None
+    pytest_asyncio = None  # type: ignore[assignment]
 
 TENANT_HEADER = "x-test-tenant"
 USER_HEADER = "x-test-user"
