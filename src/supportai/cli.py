@@ -164,9 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("-o", "--output")
     openapi.set_defaults(func=cmd_openapi)
 
-    from supportai import export
+    from supportai import export, scaffold
 
     export.register(sub)
+    scaffold.register(sub)
     return parser
 
 
