@@ -359,3 +359,86 @@ def test_an_admin_rejects_a_candidate_only_with_a_reason(page: Page, server: Liv
     page.select_option("#candidate-status", "rejected")
     rejected = page.locator("li.candidate", has_text="How do I change my plan?")
     expect(rejected).to_contain_text("Review note: The answer was right")
+
+
+# -- a 390 px phone -------------------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+OVERFLOW_JS = """() => {
+    // Elements sticking out of the viewport, except inside a container that scrolls or
+    // clips them itself (an article's code block scrolls sideways on purpose).
+    const width = document.documentElement.clientWidth;
+    const contained = (element) => {
+        for (let up = element.parentElement; up && up !== document.body; up = up.parentElement) {
+            if (getComputedStyle(up).overflowX !== "visible") return true;
+        }
+        return false;
+    };
+    const out = [];
+    for (const element of document.body.querySelectorAll("*")) {
+        const box = element.getBoundingClientRect();
+        if (box.width === 0 || box.height === 0) continue;
+        if ((box.right > width + 0.5 || box.left < -0.5) && !contained(element)) {
+            const name = element.id ? "#" + element.id : "." + element.className;
+            out.push(`${element.tagName}${name} ${Math.round(box.left)}..${Math.round(box.right)}`);
+        }
+    }
+    return {page: document.documentElement.scrollWidth, width, out};
+}"""
+
+
+def assert_fits_a_phone(page: Page, name: str) -> None:
+    from playwright.sync_api import expect
+
+    report = page.evaluate(OVERFLOW_JS)
+    assert report["page"] <= report["width"], (name, report)
+    assert report["out"] == [], (name, report["out"])
+    logout = page.locator("form.logout button")
+    if logout.count():
+        expect(logout).to_be_visible()
+        box = logout.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    shot(page, f"phone-{name}")
+
+
+def test_every_page_fits_a_390_px_phone(page: Page, server: LiveServer) -> None:
+    """The header wraps so that "Sign out" stays on screen; nothing scrolls sideways."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(PHONE)
+    page.goto("/login")
+    assert_fits_a_phone(page, "login")
+    sign_in(page, "carol@acme.example")  # an admin: the longest navigation
+    page.locator("#disclosure:visible, #chat-panel:visible").first.wait_for()
+    if page.locator("#disclosure").is_visible():
+        assert_fits_a_phone(page, "disclosure")
+        page.click("#accept-disclosure")
+    page.fill("#question", "How do I reset my password? " + "Please explain it step by step. " * 4)
+    page.press("#question", "Enter")
+    answer = page.locator("li.message.assistant").last
+    expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
+    answer.locator("button.thumb.down").click()
+    assert_fits_a_phone(page, "chat")
+    answer.locator(".feedback button", has_text="Send feedback").click()  # a candidate
+    expect(answer.locator(".feedback-status")).to_contain_text("Our team will review")
+    conversation_id = int(page.url.rsplit("=", 1)[1])
+    page.goto(f"/support/tickets/new?conversation_id={conversation_id}")
+    expect(page.locator("#ticket-subject")).not_to_have_value("")
+    assert_fits_a_phone(page, "ticket")
+    page.click("#ticket-submit")
+    page.wait_for_url(re.compile(r"/support/cases#case-\d+$"))
+    expect(page.locator("#case-detail h2")).to_be_visible()
+    assert_fits_a_phone(page, "cases")
+    page.goto("/admin/support")
+    candidate = page.locator("li.candidate").first
+    expect(candidate).to_be_visible()
+    assert_fits_a_phone(page, "admin")
+    candidate.locator("textarea").fill("Number the steps, and say where the reset link goes.")
+    candidate.locator("button.approve").click()  # an audit row for the audit tab
+    expect(page.locator("#admin-notice")).to_contain_text("approved")
+    for tab in ("cases", "audit"):
+        page.click(f"button.tab[data-tab={tab}]")
+        page.wait_for_timeout(300)
+        assert_fits_a_phone(page, f"admin-{tab}")
+    page.goto("/help/password-reset")
+    assert_fits_a_phone(page, "help-article")
