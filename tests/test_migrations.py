@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -234,6 +235,11 @@ async def test_upgraders_starting_together_apply_each_revision_once(database_url
 def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = ["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"]
     head = migrations.head()
+    # Reading a database never creates it (only upgrade may): a missing file is an error.
+    assert main(["db", "current", *url]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "cli.db").exists()
+    sqlite3.connect(tmp_path / "cli.db").close()
     assert main(["db", "current", *url]) == 1
     assert "current: none (not migrated)" in capsys.readouterr().out
     assert main(["db", "upgrade", *url]) == 0
