@@ -5,12 +5,15 @@ the disclosure text and link in ``disclosure/status``.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from supportai.http_limits import MAX_JSON_DEPTH
+from supportai.http_limits import MAX_JSON_DEPTH, json_depth_exceeds
 from supportai.testing import as_user
 
 ME = as_user()
@@ -215,3 +218,36 @@ async def test_the_default_disclosure_says_it_is_an_ai(
     assert {"accepted", "accepted_version", "current_version", "accepted_at", "required"} <= set(
         status
     )
+
+
+# -- the depth scan itself ---------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,: \n'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=JSON_VALUES, limit=st.integers(min_value=0, max_value=6))
+def test_the_depth_scan_agrees_with_the_parsed_depth(value: Any, limit: int) -> None:
+    """Brackets and quotes inside strings (escaped or not) never count as nesting."""
+    body = json.dumps(value).encode()
+    assert json_depth_exceeds(body, limit) == (_depth(value) > limit)
+
+
+def test_an_unterminated_string_ends_the_scan() -> None:
+    body = b"[" * 40 + b'"' + b'\\"' * 100_000
+    assert json_depth_exceeds(body)  # the brackets before the string still count
