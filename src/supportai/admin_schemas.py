@@ -174,7 +174,7 @@ class CaseStatusRequest(Request):
 # -- audit log --------------------------------------------------------------------------------
 
 
-AuditTarget = Literal["candidate", "case", "conversation"]
+AuditTarget = Literal["article", "candidate", "case", "conversation"]
 
 
 class AuditEventOut(BaseModel):

@@ -299,3 +299,62 @@ quota_reservations = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Index("ix_support_ai_quota_reservations_expiry", "state", "expires_at"),
 )
+
+# -- the knowledge base (docs/articles.md) ---------------------------------------------------
+# Articles are the tenant's help center: public text written by the tenant's admins,
+# never a user's personal data. Tags live in their own table so that a list can
+# filter by tag in SQL on both engines; the version row tells every worker that a
+# tenant's articles changed (its retrieval index is stale); embeddings are keyed by
+# the content hash the retrieval side chose, so an unchanged chunk is never re-embedded.
+
+articles = sa.Table(
+    "support_ai_articles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("slug", sa.String(128), nullable=False),
+    sa.Column("locale", sa.String(35), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("url", sa.String(2000)),
+    sa.Column("published", sa.Boolean, nullable=False, server_default=sa.true()),
+    # bumped by every change: the optimistic-concurrency token of the admin API
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.UniqueConstraint("tenant_id", "locale", "slug", name="uq_support_ai_articles_slug"),
+    sa.Index("ix_support_ai_articles_tenant", "tenant_id", "id"),
+)
+
+article_tags = sa.Table(
+    "support_ai_article_tags",
+    metadata,
+    sa.Column(
+        "article_id",
+        sa.Integer,
+        _fk("support_ai_articles.id", "CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Index("ix_support_ai_article_tags_tag", "tenant_id", "tag"),
+)
+
+knowledge_versions = sa.Table(
+    "support_ai_knowledge_versions",
+    metadata,
+    sa.Column("tenant_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+)
+
+embeddings = sa.Table(
+    "support_ai_embeddings",
+    metadata,
+    sa.Column("tenant_id", sa.String(128), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", ts, nullable=False),
+)

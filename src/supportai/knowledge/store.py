@@ -1,0 +1,116 @@
+"""The read side of the knowledge base, for retrieval: articles, version, embeddings.
+
+A retrieval index (``supportai-llm-backends``) is built per tenant from
+:meth:`KnowledgeStore.published_articles` and is stale once
+:meth:`KnowledgeStore.version` has moved: the version lives in the database, so
+a worker notices changes another worker (or ``supportai kb import``) made.
+Embeddings are cached here under the keys the caller chose (content hashes of
+chunks), per model, so a restart or a changed article re-embeds only the
+chunks that are new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from supportai.knowledge import queries
+from supportai.knowledge.articles import Article
+from supportai.store import tables
+from supportai.store.conversations import now
+from supportai.store.database import Database
+
+E = tables.embeddings
+
+#: Rows per multi-row INSERT: 4 parameters each stays below every engine's limit.
+SAVE_BATCH = 200
+
+
+class KnowledgeStore:
+    """Tenant-scoped reads of articles and a persistent embedding cache.
+
+    Each call holds one connection for its queries (``Database.connection``),
+    so it is cheap to call ``version`` before every retrieval.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def version(self, tenant_id: str) -> int:
+        """The tenant's knowledge version: 0 before any article was written, then only grows."""
+        async with self.database.connection() as conn:
+            return await queries.version(conn, tenant_id)
+
+    async def published_articles(self, tenant_id: str) -> list[Article]:
+        """Every published article of the tenant, all locales, oldest first."""
+        async with self.database.connection() as conn:
+            return await queries.all_of(conn, tenant_id, published_only=True)
+
+    async def articles(self, tenant_id: str) -> list[Article]:
+        """Every article of the tenant, drafts included, oldest first."""
+        async with self.database.connection() as conn:
+            return await queries.all_of(conn, tenant_id)
+
+    async def load_embeddings(
+        self, tenant_id: str, model: str, keys: Sequence[str]
+    ) -> dict[str, bytes]:
+        """The stored vectors among ``keys`` (missing keys are simply absent)."""
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(keys))
+        async with self.database.connection() as conn:
+            for chunk in queries.batched(unique):
+                rows = await conn.fetch_all(
+                    sa.select(E.c.key, E.c.vector).where(
+                        E.c.tenant_id == tenant_id, E.c.model == model, E.c.key.in_(chunk)
+                    )
+                )
+                for row in rows:
+                    found[str(row[0])] = bytes(row[1])
+        return found
+
+    async def save_embeddings(
+        self, tenant_id: str, model: str, vectors: Mapping[str, bytes]
+    ) -> None:
+        """Store vectors by key (an existing key's vector is replaced), in one transaction."""
+        if not vectors:
+            return
+        moment = now()
+        rows = [
+            {"tenant_id": tenant_id, "model": model, "key": key, "vector": bytes(vector)}
+            for key, vector in vectors.items()
+        ]
+        async with self.database.connection() as conn, conn.transaction():
+            for chunk in queries.batched(rows, SAVE_BATCH):
+                insert = (
+                    sqlite.insert(E) if self.database.is_sqlite else postgresql.insert(E)
+                ).values([{**row, "created_at": moment} for row in chunk])
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[E.c.tenant_id, E.c.model, E.c.key],
+                        set_={"vector": insert.excluded.vector, "created_at": moment},
+                    )
+                )
+
+    async def prune_embeddings(self, tenant_id: str, model: str, keep: Collection[str]) -> int:
+        """Delete the tenant's vectors of ``model`` whose key is not in ``keep``; returns how many.
+
+        The store cannot tell which chunks an edited or deleted article had (the
+        keys are the caller's), so the caller, after rebuilding an index, passes
+        the keys it still uses.
+        """
+        keep_set = set(keep)
+        async with self.database.connection() as conn:
+            stored = await conn.fetch_all(
+                sa.select(E.c.key).where(E.c.tenant_id == tenant_id, E.c.model == model)
+            )
+            stale = [str(row[0]) for row in stored if str(row[0]) not in keep_set]
+            async with conn.transaction():
+                for chunk in queries.batched(stale):
+                    await conn.execute(
+                        E.delete().where(
+                            E.c.tenant_id == tenant_id, E.c.model == model, E.c.key.in_(chunk)
+                        )
+                    )
+        return len(stale)

@@ -1,0 +1,131 @@
+"""The knowledge base as data, below the API: writes, the version, and the embedding cache.
+
+What retrieval relies on (``KnowledgeStore``): only a tenant's own published
+articles, a version that grows with every change (and only then), and
+embeddings that survive a new store object (a restart) per tenant and model.
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from supportai.caller import Caller
+from supportai.knowledge import Article, ArticleDraft, ArticleError, KnowledgeStore, changes
+
+ADMIN_A = Caller("kb-a", "admin-a")
+ADMIN_B = Caller("kb-b", "admin-b")
+
+
+def draft(slug: str, **fields: Any) -> ArticleDraft:
+    values = {"title": f"About {slug}", "body": f"# About {slug}\n\nText of {slug}."}
+    return ArticleDraft(slug=slug, **{**values, **fields})
+
+
+@pytest.fixture
+async def runtime(supportai_app: Any) -> Any:
+    app = supportai_app()
+    runtime = app.state.supportai
+    await runtime.start()
+    return runtime
+
+
+async def write(runtime: Any, actor: Caller, *drafts: ArticleDraft, **kw: Any) -> Any:
+    async with runtime.database.connection() as conn:
+        return await changes.import_articles(
+            conn, actor, list(drafts), is_sqlite=runtime.database.is_sqlite, **kw
+        )
+
+
+async def test_published_articles_are_the_tenants_own_and_published(runtime: Any) -> None:
+    store = KnowledgeStore(runtime.database)
+    assert await store.version("kb-a") == 0
+    await write(
+        runtime,
+        ADMIN_A,
+        draft("refunds", tags=("billing", "money")),
+        draft("secret-plans", published=False),
+        draft("refunds", locale="de", title="Rückerstattung"),
+    )
+    await write(runtime, ADMIN_B, draft("b-only"))
+    published = await store.published_articles("kb-a")
+    assert [(a.slug, a.locale) for a in published] == [("refunds", "en"), ("refunds", "de")]
+    first = published[0]
+    assert isinstance(first, Article) and first.tenant_id == "kb-a"
+    assert first.tags == ("billing", "money") and first.url is None and first.published
+    assert first.updated_at.tzinfo is not None
+    assert [a.slug for a in await store.published_articles("kb-b")] == ["b-only"]
+    assert await store.published_articles("nobody") == []
+
+
+async def test_version_grows_with_every_change_and_only_then(runtime: Any) -> None:
+    store = KnowledgeStore(runtime.database)
+    db = runtime.database
+    result = await write(runtime, ADMIN_A, draft("one"), draft("two"))
+    assert result.created == 2 and await store.version("kb-a") == result.version == 1
+    assert await store.version("kb-b") == 0, "another tenant's version did not move"
+
+    again = await write(runtime, ADMIN_A, draft("one"), draft("two"))
+    assert again.unchanged == 2 and await store.version("kb-a") == 1, "a no-op bumps nothing"
+
+    one = next(a for a in await store.articles("kb-a") if a.slug == "one")
+    async with db.connection() as conn:
+        updated = await changes.update(
+            conn,
+            ADMIN_A,
+            one.id,
+            lambda a: dataclasses.replace(draft(a.slug), body="New text."),
+            expected_revision=one.revision,
+            is_sqlite=db.is_sqlite,
+        )
+        assert updated is not None and updated.revision == 2
+        assert await store.version("kb-a") == 2
+        deleted = await changes.delete(
+            conn, ADMIN_A, one.id, expected_revision=None, is_sqlite=db.is_sqlite
+        )
+        assert deleted is not None
+    assert await store.version("kb-a") == 3
+    # a fresh store object (another worker, a restart) reads the same version
+    assert await KnowledgeStore(db).version("kb-a") == 3
+
+
+async def test_import_is_all_or_nothing(runtime: Any) -> None:
+    store = KnowledgeStore(runtime.database)
+    await write(runtime, ADMIN_A, draft("kept"))
+    with pytest.raises(ArticleError) as error:
+        await write(runtime, ADMIN_A, draft("new"), draft("kept", title="changed"), draft("new"))
+    assert error.value.field == "articles[2].slug"
+    assert [a.title for a in await store.articles("kb-a")] == ["About kept"]
+    assert await store.version("kb-a") == 1
+
+
+async def test_prune_makes_the_tenant_equal_to_the_import(runtime: Any) -> None:
+    store = KnowledgeStore(runtime.database)
+    await write(runtime, ADMIN_A, draft("old"), draft("stays"))
+    await write(runtime, ADMIN_B, draft("old"))
+    result = await write(runtime, ADMIN_A, draft("stays"), draft("fresh"), prune=True)
+    assert (result.created, result.unchanged, result.deleted) == (1, 1, 1)
+    assert sorted(a.slug for a in await store.articles("kb-a")) == ["fresh", "stays"]
+    assert [a.slug for a in await store.articles("kb-b")] == ["old"], "B untouched"
+
+
+async def test_embeddings_persist_per_tenant_and_model(runtime: Any) -> None:
+    store = KnowledgeStore(runtime.database)
+    vectors = {f"k{i}": bytes([i % 256]) * 1024 for i in range(700)}  # more than one batch
+    await store.save_embeddings("kb-a", "m1", vectors)
+    await store.save_embeddings("kb-a", "m1", {"k1": b"new"})  # upsert
+    await store.save_embeddings("kb-b", "m1", {"k1": b"other tenant"})
+
+    restarted = KnowledgeStore(runtime.database)
+    loaded = await restarted.load_embeddings("kb-a", "m1", [*vectors, "missing"])
+    assert len(loaded) == 700 and loaded["k1"] == b"new" and loaded["k2"] == vectors["k2"]
+    assert await restarted.load_embeddings("kb-a", "m2", ["k1"]) == {}
+    assert await restarted.load_embeddings("kb-b", "m1", ["k1", "k2"]) == {"k1": b"other tenant"}
+
+    pruned = await restarted.prune_embeddings("kb-a", "m1", keep={"k1", "k2"})
+    assert pruned == 698
+    assert set(await restarted.load_embeddings("kb-a", "m1", list(vectors))) == {"k1", "k2"}
+    assert await restarted.load_embeddings("kb-b", "m1", ["k1"]) == {"k1": b"other tenant"}
