@@ -1,8 +1,9 @@
 """Tenant isolation matrix (issue 8.2): every endpoint x every kind of caller.
 
 Tenant A's owner builds a full data set (conversation, turns, feedback, a training
-candidate, a case with user, public and internal comments, an escalation note); tenant
-B does the same. Every text carries a unique marker. Then each endpoint is called by:
+candidate, a case with user, public and internal comments, an escalation note) and
+A's admin a help-center article; tenant B does the same. Every text carries a unique
+marker. Then each endpoint is called by:
 
 * ``owner``          - the user who owns A's objects;
 * ``peer``           - another user of tenant A;
@@ -57,6 +58,7 @@ class World:
     case_id: int = 0
     candidate_id: int = 0
     message_id: int = 0
+    article_id: int = 0
     markers: tuple[str, ...] = ()
     internal: str = ""  # the internal comment: only admins of this tenant may see it
 
@@ -89,8 +91,11 @@ async def build_world(client: Any, tenant: str) -> World:
             "note",
             "title2",
             "reason",
+            "atitle",
+            "abody",
         )
     }
+    m["aslug"] = f"mkaslug{tag}"  # slugs are lower-case; audit details carry them
     user = as_user(tenant, world.owner)
     admin = as_admin(tenant, "admin-" + tenant)
 
@@ -166,6 +171,15 @@ async def build_world(client: Any, tenant: str) -> World:
             headers=admin,
         )
     )
+    world.article_id = (
+        await ok(
+            await client.post(
+                "/admin/articles",
+                json={"slug": m["aslug"], "title": m["atitle"], "body": f"# {m['abody']}"},
+                headers=admin,
+            )
+        )
+    )["article_id"]
     world.markers = (*m.values(), world.owner)
     world.internal = m["int"]
     return world
@@ -184,7 +198,8 @@ class Endpoint:
 
 
 def endpoints(a: World) -> list[Endpoint]:
-    c, k, d = a.conversation_id, a.case_id, a.candidate_id
+    c, k, d, r = a.conversation_id, a.case_id, a.candidate_id, a.article_id
+    new_article = {"slug": "matrix-created", "title": "t", "body": "b"}
     return [
         Endpoint("list conversations", "GET", "/conversations", object_bound=False),
         Endpoint(
@@ -279,11 +294,47 @@ def endpoints(a: World) -> list[Endpoint]:
         Endpoint(
             "admin audit events", "GET", "/admin/audit-events", admin=True, object_bound=False
         ),
+        Endpoint("admin list articles", "GET", "/admin/articles", admin=True, object_bound=False),
+        Endpoint(
+            "admin create article",
+            "POST",
+            "/admin/articles",
+            new_article,
+            admin=True,
+            object_bound=False,
+        ),
+        Endpoint(
+            "admin export articles",
+            "GET",
+            "/admin/articles/export",
+            admin=True,
+            object_bound=False,
+        ),
+        Endpoint(
+            "admin import articles",
+            "POST",
+            "/admin/articles/import",
+            {"articles": [{**new_article, "slug": "matrix-imported"}]},
+            admin=True,
+            object_bound=False,
+        ),
+        Endpoint("admin get article", "GET", f"/admin/articles/{r}", admin=True),
+        Endpoint(
+            "admin update article",
+            "PATCH",
+            f"/admin/articles/{r}",
+            {"published": False},
+            admin=True,
+            mutates=True,
+        ),
         # destructive ones last: their owner cells change what the others would see
         Endpoint(
             "escalate", "POST", f"/conversations/{c}/escalate", {"reason": "other"}, mutates=True
         ),
         Endpoint("delete conversation", "DELETE", f"/conversations/{c}", mutates=True),
+        Endpoint(
+            "admin delete article", "DELETE", f"/admin/articles/{r}", admin=True, mutates=True
+        ),
     ]
 
 
@@ -319,7 +370,8 @@ async def snapshot_of_a(client: Any, a: World) -> Any:
     case = (await client.get(f"/admin/cases/{a.case_id}", headers=admin)).json()
     candidate = (await client.get(f"/admin/candidates/{a.candidate_id}", headers=admin)).json()
     cases = (await client.get("/cases", headers=owner)).json()
-    return conversation, case, candidate, cases
+    articles = (await client.get("/admin/articles/export", headers=admin)).json()["articles"]
+    return conversation, case, candidate, cases, articles
 
 
 async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_client: Any) -> None:
@@ -333,7 +385,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
     routes = endpoints(a)
-    assert len([e for e in routes if not e.sse]) == 14 + 11, "every endpoint, each once"
+    assert len([e for e in routes if not e.sse]) == 14 + 11 + 7, "every endpoint, each once"
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}

@@ -97,7 +97,7 @@ async def test_import_is_all_or_nothing(runtime: Any) -> None:
     await write(runtime, ADMIN_A, draft("kept"))
     with pytest.raises(ArticleError) as error:
         await write(runtime, ADMIN_A, draft("new"), draft("kept", title="changed"), draft("new"))
-    assert error.value.field == "articles[2].slug"
+    assert (error.value.index, error.value.field) == (2, "slug")
     assert [a.title for a in await store.articles("kb-a")] == ["About kept"]
     assert await store.version("kb-a") == 1
 

@@ -42,7 +42,16 @@ def create_app(
     (``async with support.router.lifespan_context(support): ...``) or rely on
     the lazy start on the first request.
     """
-    from supportai.routes import admin, cases, conversations, disclosure, feedback, quota, turns
+    from supportai.routes import (
+        admin,
+        articles,
+        cases,
+        conversations,
+        disclosure,
+        feedback,
+        quota,
+        turns,
+    )
 
     settings = settings if settings is not None else Settings()
     runtime = Runtime.build(settings, plugins, load_entry_points=load_entry_points)
@@ -69,11 +78,14 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    for module in (conversations, turns, feedback, disclosure, cases, quota, admin):
+    for module in (conversations, turns, feedback, disclosure, cases, quota, admin, articles):
         app.include_router(module.router)
 
     _document_errors(app, settings)
-    app.add_middleware(RequestLimits)
+    app.add_middleware(
+        RequestLimits,
+        larger_bodies={"/admin/articles/import": settings.kb_import_max_bytes},
+    )
     app.add_exception_handler(SupportAIError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

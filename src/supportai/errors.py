@@ -26,6 +26,8 @@ class Reason(StrEnum):
     case_closed = "case_closed"
     duplicate_request = "duplicate_request"
     invalid_transition = "invalid_transition"
+    slug_taken = "slug_taken"
+    edit_conflict = "edit_conflict"
     rate_limited = "rate_limited"
     cost_cap_exceeded = "cost_cap_exceeded"
     intent_refused = "intent_refused"
@@ -51,6 +53,8 @@ STATUS: dict[Reason, int] = {
     Reason.case_closed: 409,
     Reason.duplicate_request: 409,
     Reason.invalid_transition: 409,
+    Reason.slug_taken: 409,
+    Reason.edit_conflict: 409,
     Reason.payload_too_large: 413,
     Reason.unsupported_media_type: 415,
     Reason.method_not_allowed: 405,

@@ -2,12 +2,15 @@
 
 A pure ASGI middleware (not ``BaseHTTPMiddleware``) so streaming responses pass
 through untouched. Bodies are small JSON documents, so the body is read once
-here (at most ``max_body_bytes``) and replayed to the app.
+here (at most ``max_body_bytes``) and replayed to the app. A few endpoints take
+bulk documents (the article import): ``larger_bodies`` gives those paths, and
+only those, their own limit.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from itertools import accumulate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,9 +47,28 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        larger_bodies: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger_bodies = dict(larger_bodies or {})
+
+    def limit_for(self, scope: Scope) -> int:
+        """The limit of this request's path (relative to where the app is mounted).
+
+        The path is compared after the mount point (``root_path``): a host may
+        mount the app anywhere, and a path that merely ends like a bulk endpoint
+        elsewhere must not get its limit.
+        """
+        path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return self.larger_bodies.get(path.rstrip("/"), self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
@@ -55,9 +77,10 @@ class RequestLimits:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
+        limit = self.limit_for(scope)
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(scope, receive, send, self._too_large())
+        if declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, receive, send, self._too_large(limit))
             return
         chunks: list[bytes] = []
         size = 0
@@ -68,8 +91,8 @@ class RequestLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._reject(scope, receive, send, self._too_large())
+            if size > limit:
+                await self._reject(scope, receive, send, self._too_large(limit))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -103,10 +126,9 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> SupportAIError:
-        return SupportAIError(
-            Reason.payload_too_large, f"request body is larger than {self.max_body_bytes} bytes"
-        )
+    @staticmethod
+    def _too_large(limit: int) -> SupportAIError:
+        return SupportAIError(Reason.payload_too_large, f"request body is larger than {limit} bytes")
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, error: SupportAIError) -> None:

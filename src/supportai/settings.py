@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra words (names...) redacted from candidates."
     )
 
+    # -- knowledge base ----------------------------------------------------------
+    kb_import_max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /admin/articles/import (other bodies: 256 KiB).",
+    )
+
     # -- pagination ---------------------------------------------------------------
     page_size: int = Field(default=20, ge=1, le=200)
 

@@ -67,11 +67,17 @@ class ArticleDraft:
 
 
 class ArticleError(ValueError):
-    """One field of one article is invalid; ``field`` names it for a 422's ``loc``."""
+    """One field of one article is invalid.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    ``field`` names it, and ``index`` the article's position in an import, so an
+    API can point a 422's ``loc`` at it and the CLI can name the file.
+    """
+
+    def __init__(self, field: str, message: str, *, index: int | None = None) -> None:
+        where = field if index is None else f"articles[{index}].{field}"
+        super().__init__(f"{where}: {message}")
         self.field = field
+        self.index = index
         self.message = message
 
 

@@ -252,8 +252,9 @@ def check_unique(drafts: Sequence[ArticleDraft]) -> None:
         key = (draft.locale, draft.slug)
         if key in seen:
             raise ArticleError(
-                f"articles[{index}].slug",
+                "slug",
                 f"{draft.slug!r} ({draft.locale}) is also articles[{seen[key]}]",
+                index=index,
             )
         seen[key] = index
 
