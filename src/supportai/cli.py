@@ -165,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.set_defaults(func=cmd_openapi)
 
     from supportai import export, scaffold
+    from supportai.knowledge import cli as kb_cli
 
     export.register(sub)
     scaffold.register(sub)
+    kb_cli.register(sub)
     return parser
 
 

@@ -76,9 +76,16 @@ class Progress:
     """
 
     def __init__(
-        self, stream: TextIO, *, enabled: bool, min_total: int = 1, width: int = 30
+        self,
+        stream: TextIO,
+        *,
+        enabled: bool,
+        min_total: int = 1,
+        width: int = 30,
+        label: str = "export-training",
     ) -> None:
         self.stream = stream
+        self.label = label
         self.wanted = enabled
         self.min_total = min_total
         self.width = width
@@ -102,7 +109,7 @@ class Progress:
         share = min(self.done / self.total, 1.0)
         filled = int(share * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\rexport-training [{bar}] {self.done}/{self.total} {share:4.0%}")
+        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {share:4.0%}")
         self.stream.flush()
 
     def close(self) -> None:
