@@ -18,8 +18,9 @@ from starlette.staticfiles import StaticFiles
 import supportai
 from host_app.auth import SessionBackend
 from host_app.config import MOUNT_PATH, HostConfig, apply_supportai_defaults
+from host_app.knowledge import seed_help_center
 from host_app.pages import routes
-from host_app.users import UserStore
+from host_app.users import TENANTS, UserStore
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -64,6 +65,9 @@ def create_host_app(
         # Starlette does not run a mounted app's lifespan: compose supportai's
         # into ours so that it connects and migrates before the first request.
         async with support.router.lifespan_context(support):
+            app.state.help_center_seeded = await seed_help_center(
+                support.state.supportai.database, config.articles_dir, TENANTS
+            )
             yield {}
 
     app = Starlette(
