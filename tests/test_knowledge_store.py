@@ -59,6 +59,11 @@ async def test_published_articles_are_the_tenants_own_and_published(runtime: Any
     assert first.updated_at.tzinfo is not None
     assert [a.slug for a in await store.published_articles("kb-b")] == ["b-only"]
     assert await store.published_articles("nobody") == []
+    german = await store.published_article("kb-a", "refunds", "de")
+    assert german is not None and german.title == "Rückerstattung"
+    assert (await store.published_article("kb-a", "refunds")) == first
+    assert await store.published_article("kb-a", "secret-plans") is None, "drafts are not served"
+    assert await store.published_article("kb-b", "refunds") is None
 
 
 async def test_version_grows_with_every_change_and_only_then(runtime: Any) -> None:

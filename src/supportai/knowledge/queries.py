@@ -79,6 +79,24 @@ async def get(conn: Connection, tenant_id: str, article_id: int) -> Article | No
     return (await _with_tags(conn, tenant_id, [row]))[0]
 
 
+async def published_by_slug(
+    conn: Connection, tenant_id: str, slug: str, locale: str | None
+) -> Article | None:
+    """The published article with this slug (in ``locale``, else the oldest of any locale)."""
+    query = (
+        sa.select(A)
+        .where(A.c.tenant_id == tenant_id, A.c.slug == slug, A.c.published.is_(True))
+        .order_by(A.c.id)
+        .limit(1)
+    )
+    if locale is not None:
+        query = query.where(A.c.locale == locale)
+    row = await conn.fetch_one(query)
+    if row is None:
+        return None
+    return (await _with_tags(conn, tenant_id, [row]))[0]
+
+
 async def list_page(
     conn: Connection,
     tenant_id: str,

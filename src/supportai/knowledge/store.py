@@ -48,6 +48,13 @@ class KnowledgeStore:
         async with self.database.connection() as conn:
             return await queries.all_of(conn, tenant_id, published_only=True)
 
+    async def published_article(
+        self, tenant_id: str, slug: str, locale: str | None = None
+    ) -> Article | None:
+        """One published article by slug (what a citation names), or ``None``."""
+        async with self.database.connection() as conn:
+            return await queries.published_by_slug(conn, tenant_id, slug, locale)
+
     async def articles(self, tenant_id: str) -> list[Article]:
         """Every article of the tenant, drafts included, oldest first."""
         async with self.database.connection() as conn:
