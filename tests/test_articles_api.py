@@ -8,13 +8,19 @@ admin's edit, and a bulk import either lands completely or not at all, with a
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from supportai.knowledge import KnowledgeStore
+from supportai.store import tables
+from supportai.store.database import row_dict
 from supportai.testing import as_admin, as_user
 
 ADMIN = as_admin("t1", "root")
@@ -301,3 +307,52 @@ async def test_only_admins_of_the_tenant(client: httpx.AsyncClient) -> None:
     foreign_export = await ok(await client.get("/admin/articles/export", headers=OTHER_ADMIN))
     assert foreign_export["articles"] == []
     assert (await ok(await client.get(f"/admin/articles/{aid}", headers=ADMIN)))["revision"] == 1
+
+
+async def test_concurrent_edits_one_wins_and_every_change_counts(
+    client: httpx.AsyncClient,
+) -> None:
+    aid = (await create(client))["article_id"]
+    store = KnowledgeStore(client.app_.state.supportai.database)  # type: ignore[attr-defined]
+    edits = await asyncio.gather(
+        *(
+            client.patch(
+                f"/admin/articles/{aid}", json={"body": f"Edit {i}.", "revision": 1}, headers=ADMIN
+            )
+            for i in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in edits) == [200, 409, 409, 409]
+    winner = next(r.json() for r in edits if r.status_code == 200)
+    stored = await ok(await client.get(f"/admin/articles/{aid}", headers=ADMIN))
+    assert stored["body"] == winner["body"] and stored["revision"] == 2
+
+    created = await asyncio.gather(
+        *(client.post("/admin/articles", json=article(f"c{i}"), headers=ADMIN) for i in range(5))
+    )
+    assert all(r.status_code == 200 for r in created)
+    assert await store.version("t1") == 1 + 1 + 5, "no bump is lost to a concurrent writer"
+
+
+async def test_a_deleted_article_leaves_no_copy_of_its_text(client: httpx.AsyncClient) -> None:
+    marker = f"RESIDUE{uuid.uuid4().hex[:10]}"
+    aid = (
+        await create(
+            client, slug="gone", title=f"Title {marker}", body=f"Body {marker}", tags=["t"]
+        )
+    )["article_id"]
+    await ok(await client.patch(f"/admin/articles/{aid}", json={"title": marker}, headers=ADMIN))
+    await ok(await client.delete(f"/admin/articles/{aid}", headers=ADMIN))
+    database = client.app_.state.supportai.database  # type: ignore[attr-defined]
+    async with database.connection() as conn:
+        dump = {
+            t.name: [row_dict(r) for r in await conn.fetch_all(sa.select(t))]
+            for t in tables.metadata.sorted_tables
+        }
+    assert marker not in json.dumps(dump, default=str)
+    assert dump["support_ai_article_tags"] == [] and dump["support_ai_articles"] == []
+    assert [e["action"] for e in dump["support_ai_audit_events"]] == [
+        "article.created",
+        "article.updated",
+        "article.deleted",
+    ], "the audit trail is retained"
