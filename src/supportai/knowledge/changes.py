@@ -90,9 +90,7 @@ async def _audit(
     )
 
 
-async def _insert(
-    conn: Connection, actor: Caller, draft: ArticleDraft, *, is_sqlite: bool, source: str
-) -> Article:
+async def _insert(conn: Connection, actor: Caller, draft: ArticleDraft, *, source: str) -> Article:
     try:
         article = await queries.insert(conn, actor.tenant_id, draft, now())
     except Exception as exc:
@@ -112,13 +110,7 @@ async def _insert(
 
 
 async def _replace(
-    conn: Connection,
-    actor: Caller,
-    current: Article,
-    draft: ArticleDraft,
-    *,
-    is_sqlite: bool,
-    source: str,
+    conn: Connection, actor: Caller, current: Article, draft: ArticleDraft, *, source: str
 ) -> Article:
     try:
         article = await queries.update(
@@ -149,7 +141,7 @@ async def create(
 ) -> Article:
     """A new article in the actor's tenant (``SlugTaken`` if slug+locale is in use)."""
     async with conn.transaction():
-        article = await _insert(conn, actor, draft, is_sqlite=is_sqlite, source=source)
+        article = await _insert(conn, actor, draft, source=source)
         await queries.bump_version(conn, actor.tenant_id, is_sqlite, now())
     return article
 
@@ -179,7 +171,7 @@ async def update(
         draft = patch(current)
         if same_content(draft, current):
             return current
-        article = await _replace(conn, actor, current, draft, is_sqlite=is_sqlite, source=source)
+        article = await _replace(conn, actor, current, draft, source=source)
         await queries.bump_version(conn, actor.tenant_id, is_sqlite, now())
     return article
 
@@ -284,14 +276,14 @@ async def import_articles(
             current = existing.pop((draft.locale, draft.slug), None)
             if current is None:
                 result.add(
-                    await _insert(conn, actor, draft, is_sqlite=is_sqlite, source=source),
+                    await _insert(conn, actor, draft, source=source),
                     "created",
                 )
             elif same_content(draft, current):
                 result.add(current, "unchanged")
             else:
                 result.add(
-                    await _replace(conn, actor, current, draft, is_sqlite=is_sqlite, source=source),
+                    await _replace(conn, actor, current, draft, source=source),
                     "updated",
                 )
             if progress is not None:

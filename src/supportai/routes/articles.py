@@ -15,8 +15,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 
 from supportai.errors import Reason, SupportAIError, not_found
-from supportai.knowledge import changes, queries
-from supportai.knowledge import schemas as schemas
+from supportai.knowledge import changes, queries, schemas
 from supportai.knowledge.articles import ArticleError, check_locale, check_tags
 from supportai.routes.deps import MAX_ID, AdminDep, ConnectionDep, RuntimeDep
 from supportai.schemas import DegradedResponse
