@@ -119,18 +119,23 @@ async def test_prune_makes_the_tenant_equal_to_the_import(runtime: Any) -> None:
 
 async def test_embeddings_persist_per_tenant_and_model(runtime: Any) -> None:
     store = KnowledgeStore(runtime.database)
-    vectors = {f"k{i}": bytes([i % 256]) * 1024 for i in range(700)}  # more than one batch
+    # more than one batch, and more keys than a load asks for with IN lists
+    vectors = {f"k{i}": bytes([i % 256]) * 1024 for i in range(1300)}
     await store.save_embeddings("kb-a", "m1", vectors)
     await store.save_embeddings("kb-a", "m1", {"k1": b"new"})  # upsert
     await store.save_embeddings("kb-b", "m1", {"k1": b"other tenant"})
 
     restarted = KnowledgeStore(runtime.database)
     loaded = await restarted.load_embeddings("kb-a", "m1", [*vectors, "missing"])
-    assert len(loaded) == 700 and loaded["k1"] == b"new" and loaded["k2"] == vectors["k2"]
+    assert len(loaded) == 1300 and loaded["k1"] == b"new" and loaded["k2"] == vectors["k2"]
+    few = await restarted.load_embeddings("kb-a", "m1", ["k7", "k1299", "k7", "missing"])
+    assert few == {"k7": vectors["k7"], "k1299": vectors["k1299"]}
+    most = await restarted.load_embeddings("kb-a", "m1", [f"k{i}" for i in range(1100)])
+    assert set(most) == {f"k{i}" for i in range(1100)}, "only the keys asked for"
     assert await restarted.load_embeddings("kb-a", "m2", ["k1"]) == {}
     assert await restarted.load_embeddings("kb-b", "m1", ["k1", "k2"]) == {"k1": b"other tenant"}
 
     pruned = await restarted.prune_embeddings("kb-a", "m1", keep={"k1", "k2"})
-    assert pruned == 698
+    assert pruned == 1298
     assert set(await restarted.load_embeddings("kb-a", "m1", list(vectors))) == {"k1", "k2"}
     assert await restarted.load_embeddings("kb-b", "m1", ["k1"]) == {"k1": b"other tenant"}
