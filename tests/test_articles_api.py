@@ -356,3 +356,11 @@ async def test_a_deleted_article_leaves_no_copy_of_its_text(client: httpx.AsyncC
         "article.updated",
         "article.deleted",
     ], "the audit trail is retained"
+
+
+async def test_a_deleted_articles_id_is_never_reused(client: httpx.AsyncClient) -> None:
+    await create(client, slug="first")
+    newest = (await create(client, slug="newest"))["article_id"]
+    await ok(await client.delete(f"/admin/articles/{newest}", headers=ADMIN))
+    again = (await create(client, slug="again"))["article_id"]
+    assert again > newest, "the audit chain of the deleted article must not continue"

@@ -114,7 +114,8 @@ def fuzz_app(
 
 def _seed(client: Any) -> None:
     """Objects with small ids for the fuzzed caller: conversations, turns, a case,
-    negative feedback (so candidates and flagged conversations exist for the admin)."""
+    negative feedback (so candidates and flagged conversations exist for the admin),
+    help-center articles."""
     user = CALLERS["user"]
     for n in range(3):
         r = client.post("/conversations", json={"title": f"seed {n}"}, headers=user)
@@ -138,6 +139,13 @@ def _seed(client: Any) -> None:
         assert r.status_code == 200, r.text
     r = client.post("/disclosure/accept", json={"version": "2026-01"}, headers=user)
     assert r.status_code == 200, r.text
+    for n in range(3):  # help-center articles, so article ids 1..3 are real for the admin
+        r = client.post(
+            "/admin/articles",
+            json={"slug": f"seed-{n}", "title": f"Seed {n}", "body": "# Seed\n\nText."},
+            headers=CALLERS["admin"],
+        )
+        assert r.status_code == 200, r.text
 
 
 def _typed_error(response: Any, label: str) -> None:

@@ -324,6 +324,9 @@ articles = sa.Table(
     sa.Column("updated_at", ts, nullable=False),
     sa.UniqueConstraint("tenant_id", "locale", "slug", name="uq_support_ai_articles_slug"),
     sa.Index("ix_support_ai_articles_tenant", "tenant_id", "id"),
+    # SQLite would reuse the id of the newest article once it is deleted; the audit
+    # trail and retrieval caches name articles by id, so ids are never reused.
+    sqlite_autoincrement=True,
 )
 
 article_tags = sa.Table(
