@@ -442,3 +442,31 @@ def test_every_page_fits_a_390_px_phone(page: Page, server: LiveServer) -> None:
         assert_fits_a_phone(page, f"admin-{tab}")
     page.goto("/help/password-reset")
     assert_fits_a_phone(page, "help-article")
+
+
+def test_an_admin_edits_the_help_center_the_assistant_answers_from(
+    page: Page, server: LiveServer
+) -> None:
+    """Globex's admin (so the acme journey above is unaffected) turns an article into a
+    draft with a new title; the list, the API and the audit log agree."""
+    from playwright.sync_api import expect
+
+    sign_in(page, "erin@globex.example", start="/admin/support")
+    page.click("button.tab[data-tab=articles]")
+    page.locator("#article-list a", has_text="Keyboard shortcuts").click()
+    form = page.locator("#article-detail form")
+    form.locator("input[aria-label=Title]").fill("Keyboard shortcuts (being rewritten)")
+    form.locator("input[aria-label=Published]").uncheck()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#admin-notice")).to_contain_text("Saved")
+    row = page.locator("#article-list li", has_text="being rewritten")
+    expect(row.locator(".badge")).to_have_text("draft")
+    page.select_option("#article-published", "false")
+    expect(page.locator("#article-list li")).to_have_count(1)
+    drafts = page.request.get("/api/support/ai/admin/articles?published=false").json()
+    assert [a["slug"] for a in drafts["items"]] == ["keyboard-shortcuts"]
+    page.locator("#article-list a").first.click()
+    expect(page.locator("#article-detail")).to_contain_text("revision 2")
+    shot(page, "admin-articles")
+    page.click("button.tab[data-tab=audit]")
+    expect(page.locator("#audit-rows")).to_contain_text("article.updated")

@@ -1,5 +1,6 @@
 // The support admin's page: review training candidates (approve / reject), work the
-// tenant's cases (public or internal comments, status), and read the audit log.
+// tenant's cases (public or internal comments, status), edit the help-center articles the
+// assistant answers from, and read the audit log.
 // Everything goes through supportai's admin API, which scopes it to the admin's tenant.
 "use strict";
 
@@ -7,6 +8,7 @@
   const { call, el, rich, errorText, when, show, notice, latestOnly } = Lumen;
   const candidateLoads = latestOnly();
   const caseLoads = latestOnly();
+  const articleLoads = latestOnly();
   const $ = (id) => document.getElementById(id);
   const TYPES = {
     negative_feedback: "Negative feedback",
@@ -18,7 +20,7 @@
 
   // -- tabs -------------------------------------------------------------------------
 
-  const loaders = { queue: loadCandidates, cases: loadCases, audit: loadAudit };
+  const loaders = { queue: loadCandidates, cases: loadCases, articles: loadArticles, audit: loadAudit };
   for (const tab of document.querySelectorAll(".tab")) {
     tab.addEventListener("click", () => {
       for (const other of document.querySelectorAll(".tab")) other.classList.toggle("active", other === tab);
@@ -186,6 +188,84 @@
   }
 
   $("admin-case-status").addEventListener("change", loadCases);
+
+  // -- help-center articles -----------------------------------------------------------
+
+  async function loadArticles() {
+    const published = $("article-published").value;
+    const query = published ? `?published=${published}&limit=200` : "?limit=200";
+    const ticket = articleLoads.start();
+    try {
+      const page = await call("GET", `/admin/articles${query}`);
+      if (!articleLoads.isCurrent(ticket)) return;
+      const items = [...page.items].sort((a, b) => a.title.localeCompare(b.title));
+      $("article-list").replaceChildren(...items.map((a) => el("li", {},
+        el("a", { href: "#", dataset: { articleId: a.article_id }, onclick: (e) => { e.preventDefault(); openArticle(a.article_id); } }, a.title),
+        el("span", { class: `badge status-${a.published ? "published" : "draft"}` }, a.published ? "published" : "draft"),
+        el("div", { class: "small muted" }, `${a.slug} · ${a.locale}${a.tags.length ? " · " + a.tags.join(", ") : ""} · ${when(a.updated_at)}`))));
+      if (!items.length) $("article-list").replaceChildren(el("li", { class: "muted" }, "No articles."));
+    } catch (err) {
+      $("article-list").replaceChildren(el("li", {}, errorText(err)));
+    }
+  }
+
+  async function openArticle(id) {
+    const box = $("article-detail");
+    try {
+      const a = await call("GET", `/admin/articles/${id}`);
+      const title = el("input", { type: "text", value: a.title, maxlength: 300, required: true, "aria-label": "Title" });
+      const body = el("textarea", { rows: 14, maxlength: 200000, required: true, "aria-label": "Article body (Markdown)" });
+      body.value = a.body;
+      const published = el("input", { type: "checkbox", checked: a.published, "aria-label": "Published" });
+      const form = el("form", { class: "stack" },
+        el("label", {}, "Title", title),
+        el("label", {}, "Body (Markdown)", body),
+        el("label", { class: "inline" }, published, " Published (drafts are never used in answers)"),
+        el("button", { type: "submit", class: "primary" }, "Save"));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        try {
+          // The revision we read: if another admin saved meanwhile, nothing is overwritten.
+          const saved = await call("PATCH", `/admin/articles/${id}`, {
+            title: title.value, body: body.value, published: published.checked, revision: a.revision,
+          });
+          say(saved.revision === a.revision ? "Nothing changed." : `Saved “${saved.title}”.`);
+          await Promise.all([openArticle(id), loadArticles()]);
+        } catch (err) {
+          say(err.reason === "edit_conflict"
+            ? "Someone else changed this article meanwhile. Reload it, then apply your change again."
+            : errorText(err), "error");
+        }
+      });
+      const remove = el("button", { type: "button", class: "secondary" }, "Delete article");
+      remove.addEventListener("click", async () => {
+        if (remove.dataset.armed !== "yes") {
+          remove.dataset.armed = "yes";
+          remove.textContent = "Click again to delete";
+          return;
+        }
+        try {
+          await call("DELETE", `/admin/articles/${id}?revision=${a.revision}`);
+          say(`Deleted “${a.title}”.`);
+          show(box, false);
+          await loadArticles();
+        } catch (err) { say(errorText(err), "error"); }
+      });
+      box.replaceChildren(
+        el("h2", {}, a.title),
+        el("p", { class: "small" }, `${a.slug} · ${a.locale} · revision ${a.revision}${a.url ? " · " : ""}`,
+          a.url ? el("a", { href: a.url }, a.url) : null),
+        form,
+        el("div", { class: "actions" }, remove),
+      );
+      show(box);
+    } catch (err) {
+      box.replaceChildren(el("p", {}, errorText(err)));
+      show(box);
+    }
+  }
+
+  $("article-published").addEventListener("change", loadArticles);
 
   // -- audit --------------------------------------------------------------------------
 
