@@ -55,3 +55,36 @@ async def test_every_tenant_gets_the_help_center_and_its_admin_owns_it(
         acme = {a.slug for a in await store.published_articles("acme")}
         globex = {a.slug for a in await store.published_articles("globex")}
         assert "refunds" not in acme and "refunds" in globex
+
+
+async def test_signed_in_customers_read_their_companys_help_center(
+    client: httpx.AsyncClient,
+) -> None:
+    """What the admin edits is what the customer's citation links show; visitors still read
+    the public help center shipped with Lumen."""
+    await sign_in(client, "carol@acme.example")
+    listed = (await client.get(f"{API}/admin/articles?limit=200")).json()["items"]
+    reset = next(a for a in listed if a["slug"] == "password-reset")
+    edited = await client.patch(
+        f"{API}/admin/articles/{reset['article_id']}",
+        json={"title": "Resetting your password (new)", "revision": reset["revision"]},
+    )
+    assert edited.status_code == 200
+    billing = next(a for a in listed if a["slug"] == "billing-overview")
+    await client.patch(f"{API}/admin/articles/{billing['article_id']}", json={"published": False})
+
+    page = await client.get("/help/password-reset")
+    assert page.status_code == 200 and "<h1>Resetting your password (new)</h1>" in page.text
+    assert "<strong>Forgot password?</strong>" in page.text
+    index = await client.get("/help")
+    assert "Resetting your password (new)" in index.text
+    assert '<a href="/help/billing-overview">' not in index.text, "drafts are not shown"
+    assert (await client.get("/help/billing-overview")).status_code == 404
+    await client.post("/logout")
+
+    await sign_in(client, "dave@globex.example")  # another company: untouched
+    other = await client.get("/help/password-reset")
+    assert "<h1>Resetting your password</h1>" in other.text
+    await client.post("/logout")
+    public = await client.get("/help/password-reset")
+    assert "<h1>Resetting your password</h1>" in public.text

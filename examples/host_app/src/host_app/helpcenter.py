@@ -1,8 +1,10 @@
-"""Lumen's help center: the same Markdown articles the assistant answers from, as pages.
+"""Lumen's help center as pages: the Markdown articles the assistant answers from.
 
-The knowledge-base backend cites articles by file stem; Lumen sets
-``SUPPORTAI_KB_URL_TEMPLATE=/help/{source_id}`` so every citation in the chat is
-a link to the article here. The Markdown subset the articles use (headings,
+Signed-in customers read their company's articles from supportai's knowledge base
+(what its admins edit, and what the assistant cites); visitors read the public
+files shipped with Lumen, from which every company's knowledge base was seeded.
+Citations link to ``/help/{slug}`` (the seeded articles' URL), so every citation
+in the chat is a link to the article here. The Markdown subset the articles use (headings,
 paragraphs, lists, fenced code, bold, inline code) is rendered by a few lines
 below, escaping all text first, rather than adding a Markdown dependency.
 """

@@ -23,6 +23,7 @@ from host_app import helpcenter
 from host_app.auth import SESSION_KEY, LumenUser
 from host_app.config import MOUNT_PATH, TICKET_FORM_PATH
 from host_app.users import UserStore
+from supportai.knowledge import KnowledgeStore
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CHAT_PATH = "/support/chat"
@@ -234,31 +235,46 @@ async def admin(request: Request) -> Response:
 
 
 async def help_index(request: Request) -> Response:
-    folder: Path = request.app.state.config.articles_dir
-    links = "".join(
-        f'<li><a href="/help/{_e(slug)}">{_e(title)}</a></li>'
-        for slug, title in helpcenter.articles(folder)
-    )
+    """Signed in: the company's help center (its admins' articles, what the assistant
+    answers from). Visitors: the public one shipped with Lumen."""
+    user = _user(request)
+    if user is None:
+        found = helpcenter.articles(request.app.state.config.articles_dir)
+    else:
+        published = await _knowledge(request).published_articles(user.tenant_id)
+        found = sorted(((a.slug, a.title) for a in published), key=lambda i: i[1].lower())
+    links = "".join(f'<li><a href="/help/{_e(slug)}">{_e(title)}</a></li>' for slug, title in found)
     content = f'<section class="card article"><h1>Lumen help center</h1><ul>{links}</ul></section>'
     return render(request, "help", "Help center", content)
 
 
 async def help_article(request: Request) -> Response:
     slug = str(request.path_params["slug"])
-    folder: Path = request.app.state.config.articles_dir
-    path = helpcenter.article_path(folder, slug)
-    if path is None:
+    user = _user(request)
+    title, body = "", ""
+    if user is None:
+        path = helpcenter.article_path(request.app.state.config.articles_dir, slug)
+        if path is not None:
+            title, body = helpcenter.render_markdown(path.read_text(encoding="utf-8"))
+    else:
+        article = await _knowledge(request).published_article(user.tenant_id, slug)
+        if article is not None:
+            title, body = article.title, helpcenter.render_markdown(article.body)[1]
+    if not title:
         content = (
             '<section class="card article"><h1>Article not found</h1>'
             '<p><a href="/help">All help articles</a></p></section>'
         )
         return render(request, "help", "Not found", content, status_code=404)
-    title, body = helpcenter.render_markdown(path.read_text(encoding="utf-8"))
     content = (
         f'<article class="card article"><p class="small"><a href="/help">Help center</a></p>'
         f"<h1>{_e(title)}</h1>{body}</article>"
     )
     return render(request, "help", title or slug, content)
+
+
+def _knowledge(request: Request) -> KnowledgeStore:
+    return KnowledgeStore(request.app.state.support.state.supportai.database)
 
 
 async def healthz(request: Request) -> Response:
