@@ -197,3 +197,16 @@ def test_progress_bar(migrated: str, capsys: pytest.CaptureFixture[str]) -> None
     assert "kb import [" in capsys.readouterr().err
     assert kb(migrated, "export", "--tenant", "p") == 0
     assert json.loads(capsys.readouterr().out)["articles"]
+
+
+def test_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["kb", "import", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--tenant", "--locale", "--url-template", "--prune", "--dry-run", "--actor"):
+        assert option in text
+    with pytest.raises(SystemExit):
+        main(["kb", "import", str(HELP_CENTER), "--tenant", ""])
+    assert main(["kb", "import", str(HELP_CENTER), "--tenant", "t", "--locale", "x!"]) == 2
+    assert "--locale" in capsys.readouterr().err
