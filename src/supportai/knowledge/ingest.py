@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio.to_thread
-import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
@@ -23,7 +22,6 @@ from supportai.caller import Caller
 from supportai.errors import ConfigurationError
 from supportai.knowledge import changes, markdown, schemas
 from supportai.knowledge.articles import DEFAULT_LOCALE, ArticleDraft, ArticleError
-from supportai.store import tables
 from supportai.store.database import Database
 
 
@@ -128,24 +126,27 @@ async def open_existing(url: str) -> Database:
     Connecting to a SQLite path that does not exist would create an empty file
     (and a typo'd path would then "succeed" with nothing in it), so the file
     must exist first; PostgreSQL never creates a database on connect. Either way
-    the knowledge tables must be there (``supportai db upgrade`` makes them).
+    the schema must be at the head revision (``supportai db upgrade``), so the
+    knowledge-base tables are there.
     """
+    from supportai.store import migrations
+
     await anyio.to_thread.run_sync(require_existing, url)
-    database = Database(url)
     try:
-        await database.connect()
+        up_to_date = await migrations.is_up_to_date(url)
+    except ConfigurationError:
+        raise
     except Exception as exc:
         raise ConfigurationError(
             f"cannot connect to {describe(url)}: {type(exc).__name__}"
         ) from exc
-    try:
-        async with database.connection() as conn:
-            await conn.fetch_val(sa.select(sa.func.count()).select_from(tables.articles))
-    except Exception as exc:
-        await database.disconnect()
+    if not up_to_date:
         raise ConfigurationError(
-            f"{describe(url)} has no knowledge-base tables: run `supportai db upgrade`"
-        ) from exc
+            f"{describe(url)} is not migrated to this version of supportai: "
+            "run `supportai db upgrade`"
+        )
+    database = Database(url)
+    await database.connect()
     return database
 
 
