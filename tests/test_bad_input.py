@@ -37,6 +37,7 @@ BODY_ENDPOINTS = [
     ("/admin/candidates/1/reject", ADMIN),
     ("/admin/cases/{case}/comments", ADMIN),
     ("/admin/cases/{case}/status", ADMIN),
+    ("/admin/articles", ADMIN),
 ]
 
 
@@ -158,6 +159,12 @@ async def test_message_too_long_and_control_characters(world: Any) -> None:
         (f"/conversations/{w.cid}/feedback", {"helpful": False, "comment": "\x00"}, ME),
         (f"/conversations/{w.cid}/escalate", {"note": "n\x00"}, ME),
         (f"/admin/cases/{w.case}/comments", {"body": "\x00"}, ADMIN),
+        ("/admin/articles", {"slug": "a", "title": "t", "body": "b\x00"}, ADMIN),
+        (
+            "/admin/articles/import",
+            {"articles": [{"slug": "a", "title": "\x00", "body": "b"}]},
+            ADMIN,
+        ),
     ]
     for path, body, headers in nul_bodies:
         r = await w.client.post(path, json=body, headers=headers)
@@ -264,3 +271,38 @@ async def test_duplicated_submits_are_answered_once(world: Any) -> None:
     final = await quota_snapshot(w.client)
     assert final["user_turns"]["used"] == quota["user_turns"]["used"] + 1  # u1's race turn
     assert final["user_cost_micros"]["reserved"] == 0
+
+
+async def test_article_update_and_import_refuse_bad_bodies(world: Any) -> None:
+    """The two article endpoints the lists above cannot reach: PATCH, and the import with
+    its own (larger) size limit: bad encodings and types are refused the same way."""
+    w = world
+    created = await w.client.post(
+        "/admin/articles", json={"slug": "kept", "title": "T", "body": "B"}, headers=ADMIN
+    )
+    assert created.status_code == 200
+    article = created.json()
+    before = await table_counts(w.app)
+    for method, url in (
+        ("PATCH", f"/admin/articles/{article['article_id']}"),
+        ("POST", "/admin/articles/import"),
+    ):
+        for raw in (b'{"title": "\xff\xfe"}', b"\xc3\x28"):
+            r = await w.client.request(
+                method, url, content=raw, headers={**ADMIN, "content-type": "application/json"}
+            )
+            await rejected(w, r, 422, "validation_error", before)
+        r = await w.client.request(
+            method, url, content=b'{"title": "x"}', headers={**ADMIN, "content-type": "text/plain"}
+        )
+        await rejected(w, r, 415, "unsupported_media_type", before)
+    r = await w.client.patch(
+        f"/admin/articles/{article['article_id']}", json={"body": "b\x00"}, headers=ADMIN
+    )
+    await rejected(w, r, 422, "validation_error", before)
+    r = await w.client.patch(
+        f"/admin/articles/{article['article_id']}", json={"revision": 0}, headers=ADMIN
+    )
+    await rejected(w, r, 422, "validation_error", before)
+    got = (await w.client.get(f"/admin/articles/{article['article_id']}", headers=ADMIN)).json()
+    assert got == article
