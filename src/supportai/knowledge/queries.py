@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from supportai.knowledge.articles import Article, ArticleDraft
 from supportai.store import tables
+from supportai.store.compiled import Prepared, column_values, prepared_insert
 from supportai.store.database import row_dict
 
 A = tables.articles
@@ -131,16 +132,39 @@ async def all_of(
     return await _with_tags(conn, tenant_id, list(await conn.fetch_all(query)))
 
 
+#: One tag row, prepared: a multi-row VALUES is a new statement shape for every count of
+#: tags, compiled each time (about 2 ms, more than an import spends on the rest of an article).
+_INSERT_TAG = prepared_insert(T, "article_id", "tenant_id", "tag")
+_DELETE_TAGS = Prepared(T.delete().where(T.c.article_id == sa.bindparam("article_id")))
+
+
 async def _set_tags(
-    conn: Connection, tenant_id: str, article_id: int, tags: tuple[str, ...]
+    conn: Connection, tenant_id: str, article_id: int, tags: tuple[str, ...], *, fresh: bool
 ) -> None:
-    await conn.execute(T.delete().where(T.c.article_id == article_id))
-    if tags:
+    """Replace the article's tags (``fresh``: a new article, which has none yet)."""
+    if not fresh:
+        await conn.execute(_DELETE_TAGS(article_id=article_id))
+    for tag in tags:
         await conn.execute(
-            T.insert().values(
-                [{"article_id": article_id, "tenant_id": tenant_id, "tag": tag} for tag in tags]
-            )
+            _INSERT_TAG(**column_values(article_id=article_id, tenant_id=tenant_id, tag=tag))
         )
+
+
+#: Prepared: an import inserts thousands of articles in one go.
+_INSERT = prepared_insert(
+    A,
+    "tenant_id",
+    "slug",
+    "locale",
+    "title",
+    "body",
+    "url",
+    "published",
+    "revision",
+    "created_at",
+    "updated_at",
+    returning=A,
+)
 
 
 def _columns(draft: ArticleDraft) -> dict[str, Any]:
@@ -159,14 +183,18 @@ async def insert(
 ) -> Article:
     """A new article; a taken slug+locale raises the driver's unique violation."""
     row = await conn.fetch_one(
-        A.insert()
-        .values(
-            tenant_id=tenant_id, revision=1, created_at=moment, updated_at=moment, **_columns(draft)
+        _INSERT(
+            **column_values(
+                tenant_id=tenant_id,
+                revision=1,
+                created_at=moment,
+                updated_at=moment,
+                **_columns(draft),
+            )
         )
-        .returning(*A.c)
     )
     assert row is not None
-    await _set_tags(conn, tenant_id, int(row["id"]), draft.tags)
+    await _set_tags(conn, tenant_id, int(row["id"]), draft.tags, fresh=True)
     return article_of(row_dict(row), draft.tags)
 
 
@@ -192,7 +220,7 @@ async def update(
     )
     if row is None:
         return None
-    await _set_tags(conn, tenant_id, article_id, draft.tags)
+    await _set_tags(conn, tenant_id, article_id, draft.tags, fresh=False)
     return article_of(row_dict(row), draft.tags)
 
 
