@@ -128,7 +128,9 @@ class RequestLimits:
 
     @staticmethod
     def _too_large(limit: int) -> SupportAIError:
-        return SupportAIError(Reason.payload_too_large, f"request body is larger than {limit} bytes")
+        return SupportAIError(
+            Reason.payload_too_large, f"request body is larger than {limit} bytes"
+        )
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, error: SupportAIError) -> None:
