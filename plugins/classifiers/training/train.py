@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
-
 from supportai_classifiers.features import DIMENSIONS, HEAD, TAIL, indices
 from supportai_classifiers.model import META_FILE, WEIGHTS_FILE, InjectionModel
 from supportai_classifiers.rules import RulesClassifier
@@ -90,8 +89,11 @@ def lowest_threshold(
 
     ``also`` marks rows refused anyway (by the rules): they count as refused at any threshold.
     """
-    benign = [(s, a) for s, a, is_attack in zip(scores, also or [False] * len(scores), labels,
-                                                 strict=True) if not is_attack]  # fmt: skip
+    benign = [
+        (s, a)
+        for s, a, is_attack in zip(scores, also or [False] * len(scores), labels, strict=True)
+        if not is_attack
+    ]
     allowed = int(TARGET_FALSE_REFUSALS * len(benign)) - sum(1 for _, a in benign if a)
     ranked = sorted((s for s, a in benign if not a), reverse=True)
     if allowed < 0:
@@ -125,7 +127,9 @@ def report(name: str, rows: list[dict[str, str]], refused: list[bool]) -> dict[s
         f"<100 chars {summary['recall_under_100']:.1%} (n={len(short)})  "
         f"hard negatives refused {summary['hard_negative_false_refusals']:.1%}"
     )
-    print("           per kind: " + ", ".join(f"{k} {v:.0%}" for k, v in summary["per_kind"].items()))
+    print(
+        "           per kind: " + ", ".join(f"{k} {v:.0%}" for k, v in summary["per_kind"].items())
+    )
     return summary
 
 
@@ -186,8 +190,10 @@ def main() -> None:
             "features": f"hashed words, word pairs, character 4-grams, shape; head {HEAD} + "
             f"tail {TAIL} characters",
             "weights_sha256": hashlib.sha256(compressed).hexdigest(),
-            "trained_on": {"examples": len(train), "attacks": sum(r["label"] == "attack"
-                                                                   for r in train)},  # fmt: skip
+            "trained_on": {
+                "examples": len(train),
+                "attacks": sum(r["label"] == "attack" for r in train),
+            },
             "dev": figures,
             "dev_latency_500_chars": timing,
             "regularisation_C": C,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from itertools import pairwise, repeat
 
 #: Number of hashed weights (a power of two, so an index is a bit mask).
 DIMENSIONS = 1 << 18
@@ -47,6 +48,10 @@ _TOKENS = re.compile(r"[^\W_]+|[^\w\s]")
 _SYMBOL_RUN = re.compile(r"(?:[^\w\s]\s*){12,}")
 #: The same 1-6 character unit repeated at least 8 times: floods of ``][`` or ``!?``.
 _CYCLE = re.compile(r"(.{1,6}?)\1{7,}", re.DOTALL)
+_SYMBOL = re.compile(r"[^\w\s]")
+_crc32 = zlib.crc32
+#: CRC start values, one per feature family.
+_WORD, _PAIR, _CHARS, _SHAPE = 1, 2, 3, 4
 
 
 def prepare(text: str) -> str:
@@ -57,43 +62,39 @@ def prepare(text: str) -> str:
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
-def _index(feature: str) -> int:
-    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) & MASK
-
-
-def feature_names(text: str) -> list[str]:
-    """The named features of ``text`` (for inspection and tests; :func:`indices` hashes them)."""
-    prepared = prepare(text)
-    tokens = _TOKENS.findall(prepared)
-    names = [f"w:{token}" for token in tokens]
-    names.extend(f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
-    padded = f" {prepared} "
-    names.extend(f"c:{padded[i : i + CHAR_N]}" for i in range(len(padded) - CHAR_N + 1))
-    names.extend(_shape(prepared, tokens))
-    return names
-
-
 def indices(text: str) -> frozenset[int]:
-    """The distinct weight indices ``text`` touches."""
-    return frozenset(map(_index, feature_names(text)))
+    """The distinct weight indices ``text`` touches.
+
+    Each family of features hashes with its own CRC start value, so the word
+    ``ab`` and the character gram ``ab`` land on different weights. The loops
+    are ``map`` over C functions: this runs on every message.
+    """
+    prepared = prepare(text)
+    tokens = [token.encode("utf-8", "surrogatepass") for token in _TOKENS.findall(prepared)]
+    padded = f" {prepared} ".encode("utf-8", "surrogatepass")
+    hashed = set(map(_crc32, tokens, repeat(_WORD)))
+    hashed.update(map(_crc32, map(b" ".join, pairwise(tokens)), repeat(_PAIR)))
+    grams = zip(padded, padded[1:], padded[2:], padded[3:], strict=False)
+    hashed.update(map(_crc32, map(bytes, grams), repeat(_CHARS)))
+    hashed.update(_crc32(name.encode(), _SHAPE) for name in shape(prepared, len(tokens)))
+    return frozenset(value & MASK for value in hashed)
 
 
-def _shape(prepared: str, tokens: list[str]) -> list[str]:
-    found = [f"len:{min(len(prepared).bit_length(), 12)}", f"tok:{min(len(tokens), 64) // 8}"]
+def shape(prepared: str, tokens: int) -> list[str]:
+    """What no n-gram sees alone: length, share of symbols, runs of a repeated symbol cycle."""
+    found = [f"len:{min(len(prepared).bit_length(), 12)}", f"tok:{min(tokens, 64) // 8}"]
     if not prepared:
         return found
-    symbols = sum(1 for char in prepared if not char.isalnum() and not char.isspace())
+    symbols = len(_SYMBOL.findall(prepared))
     found.append(f"sym:{min(10 * symbols // len(prepared), 9)}")
-    run = _SYMBOL_RUN.search(prepared)
+    run = _SYMBOL_RUN.search(prepared) if symbols >= 12 else None
     if run is not None:
         found.append("shape:symbol_run")
-        if len(run.group()) >= 40:
+        squeezed = run.group().replace(" ", "")
+        if len(squeezed) >= 40:
             found.append("shape:long_symbol_run")
-    cycle = _CYCLE.search(prepared)
-    if cycle is not None and not cycle.group(1).isalnum():
-        found.append("shape:cycle")
-        if len(cycle.group()) >= 40:
-            found.append("shape:long_cycle")
+        if _CYCLE.search(squeezed) is not None:
+            found.append("shape:cycle")
     if prepared.count("\n") >= 3 or prepared.count("#") >= 6:
         found.append("shape:blocks")
     return found
