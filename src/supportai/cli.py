@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export.register(sub)
     scaffold.register(sub)
+    from supportai import evaluation
+
+    evaluation.register(sub)
     return parser
 
 
