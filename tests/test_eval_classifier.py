@@ -52,9 +52,7 @@ class Classifiers:
 
 
 def runtime(tmp_path: Path, names: list[str]) -> Runtime:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", classifiers=names
-    )
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", classifiers=names)
     return Runtime.build(settings, [Classifiers()], load_entry_points=False)
 
 
