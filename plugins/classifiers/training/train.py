@@ -64,7 +64,7 @@ def matrix(rows: list[dict[str, str]]) -> csr_matrix:
     return csr_matrix((data, cols, indptr), shape=(len(rows), DIMENSIONS), dtype=np.float64)
 
 
-def fit(rows: list[dict[str, str]]) -> LogisticRegression:
+def fit(rows: list[dict[str, str]], c: float = C) -> LogisticRegression:
     x = matrix(rows)
     y = np.array([r["label"] == "attack" for r in rows], dtype=int)
     attacks = max(int(y.sum()), 1)
@@ -77,7 +77,7 @@ def fit(rows: list[dict[str, str]]) -> LogisticRegression:
             for r in rows
         ]
     )
-    model = LogisticRegression(C=C, solver="liblinear", max_iter=2000, random_state=SEED)
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=2000, random_state=SEED)
     model.fit(x, y, sample_weight=weights)
     return model
 
@@ -154,9 +154,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--c", type=float, default=C, help="inverse regularisation strength")
     args = parser.parse_args()
     train, dev = load(args.data / "train.jsonl"), load(args.data / "dev.jsonl")
-    fitted = fit(train)
+    fitted = fit(train, args.c)
     weights = fitted.coef_[0].astype("<f4")
     meta: dict[str, Any] = {
         "dimensions": DIMENSIONS,
@@ -196,7 +197,7 @@ def main() -> None:
             },
             "dev": figures,
             "dev_latency_500_chars": timing,
-            "regularisation_C": C,
+            "regularisation_C": args.c,
             "python": f"{sys.version_info.major}.{sys.version_info.minor}",
             "median_dev_score_benign": statistics.median(
                 s for s, a in zip(scores, labels, strict=True) if not a
