@@ -309,12 +309,24 @@ _AUTHORITY = (
     r"|engineering|kernel|supervisor|moderator|priority|official|owner|openai|anthropic"
     r"|policy|override|config|configuration|instructions?)"
 )
-#: What a forged notice declares out of date.
+#: What a forged notice declares out of date: instructions qualified as the assistant's own
+#: ("previous instructions", "the rules you were given", "your system prompt"), not a
+#: product's ("the old rules for cashback are outdated on your website").
+_SETUP_NOUNS = (
+    r"(?:instructions|rules|guidelines|prompts?|directives|directions|orders|guidance"
+    r"|restrictions|policies|policy|constraints|system prompt|system message|programming)"
+)
+_NOT_A_PRODUCT_RULE = r"(?! (?:for|of|on|about|in|regarding|at) )"
 _SUPERSEDED_SUBJECT = (
-    r"(?:previous|prior|earlier|above|old|original|preceding|initial|first|all|your|the|any"
-    r"|all (?:the|your)|these|those)(?: \w+)? (?:instructions|rules|guidelines|prompts?"
-    r"|directives|directions|orders|guidance|restrictions|policies|policy|constraints"
-    r"|system prompt|system message|programming)"
+    r"(?:(?:all |any )?(?:the |your |of your )?(?:previous|prior|earlier|above|original"
+    r"|preceding|initial|first|starting|system|old system)(?: \w+)? "
+    + _SETUP_NOUNS
+    + _NOT_A_PRODUCT_RULE
+    + r"|(?:the|your|these|those|all|any|all the|all your) "
+    + _SETUP_NOUNS
+    + r" (?:above|(?:you|u) (?:got|were given|received|were told|have been given|had))"
+    + r"|your (?:instructions|directives|system prompt|system message|programming|guidelines"
+    r"|prompt)" + _NOT_A_PRODUCT_RULE + ")"
 )
 
 _DISCLOSE_WORDS = anchors_of(rf"\b{_DISCLOSE}") or frozenset()
