@@ -157,3 +157,28 @@ def test_the_eval_group_lists_its_subcommands(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     assert "classifier" in capsys.readouterr().out
+
+
+def test_the_text_report_names_every_figure_and_lists_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supportai.evaluation import classifier as module
+
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(lines(EXAMPLES)), encoding="utf-8")
+    monkeypatch.setattr(
+        module, "_build_runtime", lambda settings: runtime(tmp_path, settings.classifiers)
+    )
+    assert main(["eval", "classifier", str(good), "--classifiers", "keyword", "--errors", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "classifiers: keyword" in out
+    assert "attacks: 3  recall 33.3%" in out
+    assert "benign: 3  false refusals 33.33% (1)" in out
+    assert "latency per message: p50" in out
+    assert "  0.95  0.0% / 0.00%" in out
+    assert "  0.50  33.3% / 33.33%" in out
+    assert "missed attacks (2):" in out and "'you idiot'" in out
+    assert "false refusals (1):" in out and "attacked by a dog" in out
+    gate = ["--min-recall", "0.3", "--max-false-refusals", "0.2"]
+    assert main(["eval", "classifier", str(good), "--classifiers", "keyword", *gate]) == 1
+    assert "false refusals 33.33% > 20.00%" in capsys.readouterr().err

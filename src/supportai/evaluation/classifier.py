@@ -169,8 +169,14 @@ async def evaluate(runtime: Any, examples: Sequence[Example]) -> Report:
     return report
 
 
-def cmd_eval_classifier(args: argparse.Namespace) -> int:
+def _build_runtime(settings: Any) -> Any:
+    """The app's providers as at start-up (nothing connects: no database is opened)."""
     from supportai.runtime import Runtime
+
+    return Runtime.build(settings)
+
+
+def cmd_eval_classifier(args: argparse.Namespace) -> int:
     from supportai.settings import Settings
 
     try:
@@ -192,8 +198,7 @@ def cmd_eval_classifier(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             "no classifier to evaluate: set SUPPORTAI_CLASSIFIERS or pass --classifiers"
         )
-    runtime = Runtime.build(settings)
-    report = asyncio.run(evaluate(runtime, examples))
+    report = asyncio.run(evaluate(_build_runtime(settings), examples))
     figures = report.as_dict()
     figures["classifiers"] = list(settings.classifiers)
     if args.json:
