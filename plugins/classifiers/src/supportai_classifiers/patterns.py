@@ -302,7 +302,14 @@ _FORMAT = (
     r"|emoji|acrostic|story)"
 )
 #: Invented block markers around an authority word: ``### SYSTEM UPDATE ###``, ``[admin]``.
-_BLOCK_OPEN = r"(?:#{2,}|={2,}|\*{3,}|-{3,}|\+{3,}|~{3,}|/{2,}|<{2,}|\[{1,2}|@{2,}|%{2,}|>{3,})"
+#: Written as one character class first, then the repeat checked by look-behind: CPython
+#: scans for a leading class fast, while twelve alternatives are tried at every position
+#: (60x slower on a long message). Same language as
+#: ``#{2,}|={2,}|\*{3,}|-{3,}|\+{3,}|~{3,}|/{2,}|<{2,}|\[{1,2}|@{2,}|%{2,}|>{3,}``.
+_BLOCK_OPEN = (
+    r"[#=*+~/<\[@%>-](?:(?<=#)#+|(?<==)=+|(?<=\*)\*\*+|(?<=-)--+|(?<=\+)\+\++|(?<=~)~~+"
+    r"|(?<=/)/+|(?<=<)<+|(?<=\[)\[?|(?<=@)@+|(?<=%)%+|(?<=>)>>+)"
+)
 _BLOCK_CLOSE = r"(?:#{2,}|={2,}|\*{3,}|-{3,}|\+{3,}|~{3,}|/{2,}|>{2,}|\]{1,2}|@{2,}|%{2,}|<{3,}|:)"
 _AUTHORITY = (
     r"(?:system|admin|administrator|developer|dev|root|operator|sudo|security|maintenance"
@@ -337,18 +344,20 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_SETUP_WORDS = _words(
-    "instructions prompt rules directives guidelines directions guidance configuration setup"
-    " set programming briefing orders system"
-)
 _AUTHORITY_WORDS = _words(
     "system admin administrator developer dev root operator sudo security maintenance"
     " engineering kernel supervisor moderator priority official owner openai anthropic policy"
     " override config configuration instruction instructions"
 )
-_SUPERSEDED_WORDS = _words(
-    "instructions rules guidelines prompt prompts directives directions orders guidance"
-    " restrictions policies policy constraints system programming"
+#: The verdict words of "instructions declared void": rarer than the nouns they follow.
+_VOID_WORDS = _words(
+    "deprecated outdated obsolete void invalid revoked superseded cancelled canceled withdrawn"
+    " expired null rescinded date longer apply count applying"
+)
+#: The formats an extraction asks for: rarer than "your rules" in a long message.
+_FORMAT_WORDS = _words(
+    "python code pseudocode pseudo json yaml xml list bulleted bullet bullets numbered table"
+    " markdown base64 poem song haiku csv dictionary sql html emoji acrostic story"
 )
 
 SECURITY_RULES: tuple[Rule, ...] = (
@@ -812,7 +821,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\byour (?:\w+ )?{_OWN_SETUP}\b.{{0,30}}\b(?:as|in|into|to) (?:a |an |some )?"
         rf"{_FORMAT}\b",
         "folded",
-        anchors=_SETUP_WORDS,
+        anchors=_FORMAT_WORDS,
     ),
     _rule(
         "extract_in_other_form",
@@ -821,7 +830,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\b(?:{_TRANSFORM}|{_DISCLOSE}) (?:me )?(?:all |each |every )?(?:of )?your "
         rf"(?:\w+ )?{_OWN_SETUP}\b (?:as|in|into|to) (?:a |an |some )?(?:\w+ )?{_FORMAT}\b",
         "folded",
-        anchors=_SETUP_WORDS,
+        anchors=_FORMAT_WORDS,
     ),
     _rule(
         "extract_before_marker",
@@ -840,6 +849,8 @@ SECURITY_RULES: tuple[Rule, ...] = (
         rf"\b{_DISCLOSE}\b.{{0,40}}\b(?:text|words|notes?|prompt|instructions|rules|directions"
         r"|guidance|setup|configuration) (?:that )?(?:you|u) (?:were|was|have been|ve been|got)"
         r" (?:given|told|fed|sent|configured with|initiali[sz]ed with|provided with|set up with)",
+        "folded",
+        anchors=_words("given told fed sent configured initialized initialised provided set"),
     ),
     # Forged authority blocks: an invented admin/system header or closing tag, and
     # markers declaring the earlier instructions out of date.
@@ -847,7 +858,9 @@ SECURITY_RULES: tuple[Rule, ...] = (
         "forged_authority_block",
         PROMPT_INJECTION,
         0.6,
-        rf"(?:^|\W){_BLOCK_OPEN} ?(?:\w+ ){{0,2}}{_AUTHORITY}(?: \w+){{0,3}} ?{_BLOCK_CLOSE}",
+        # \s, not a literal space (which would match punctuation too and backtrack over
+        # every "[" of a long message): the folded view has single spaces.
+        rf"{_BLOCK_OPEN}\s?(?:\w+\s){{0,2}}{_AUTHORITY}(?:\s\w+){{0,3}}\s?{_BLOCK_CLOSE}",
         "folded",
         anchors=_AUTHORITY_WORDS,
     ),
@@ -872,7 +885,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"|do not apply anymore|don t count|doesn t count|do not count|does not count"
         r"|stop applying|are null and void|null and void)\b",
         "folded",
-        anchors=_SUPERSEDED_WORDS,
+        anchors=_VOID_WORDS,
     ),
     _rule(
         "instructions_declared_void",
@@ -883,7 +896,7 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"|directives|directions|orders) (?:as )?(?:null|void|deprecated|obsolete|cancell?ed"
         r"|invalid|revoked|expired|irrelevant)\b",
         "folded",
-        anchors=_SUPERSEDED_WORDS,
+        anchors=_VOID_WORDS,
     ),
     # Fake verification or state claims: a check said to have passed, plus the ask.
     _rule(
@@ -903,9 +916,10 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"|\bstatus ?[=:] ?(?:verified|authenticated|admin|approved|granted)\b",
         "folded",
         anchors=_words(
-            "verification authentication auth authorization authorisation identity security"
-            " password passcode passphrase pin 2fa otp clearance access secret code key flag"
-            " proved proven verified confirmed status"
+            # The verdict words: any match has one, and they are rarer than "code" or "key".
+            "passed succeeded successful complete completed confirmed approved verified"
+            " validated green granted elevated matched accepted found entered cracked guessed"
+            " proved proven authenticated admin"
         ),
     ),
     _rule(
