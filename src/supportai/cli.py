@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.register(sub)
     scaffold.register(sub)
     kb_cli.register(sub)
+    from supportai import evaluation
+
+    evaluation.register(sub)
     return parser
 
 

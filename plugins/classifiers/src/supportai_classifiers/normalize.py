@@ -137,6 +137,11 @@ _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_BLOB = re.compile(r"\b(?:[0-9a-fA-F]{2}){10,}\b")
 _ROT13_HINT = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
 _CHAR_RUN = re.compile(r"(.)\1{99,}", re.DOTALL)
+#: A long stretch of symbols (spaces allowed): where a punctuation-cycle flood would be.
+_SYMBOL_STRETCH = re.compile(r"[^\w]{48,}")
+#: A unit of 2-8 symbols, at least two distinct, repeated 6+ times: ``][][``, ``!?!?``,
+#: ``((( )))``. One repeated character is left to ``_CHAR_RUN`` (``!!!!!`` is a mood).
+_SYMBOL_CYCLE = re.compile(r"(.{2,8}?)\1{5,}", re.DOTALL)
 _REPEATED_CHAR = re.compile(r"(.)\1{3,}", re.DOTALL)
 _REPEATED_WORD = re.compile(r"(?<!\S)(\S+)(?: \1(?!\S)){3,}")
 
@@ -276,13 +281,23 @@ def _vocabulary() -> frozenset[str]:
 
 
 def _is_flood(text: str) -> bool:
-    if _CHAR_RUN.search(text):
+    if _CHAR_RUN.search(text) or _symbol_cycle(text):
         return True
     words = text.split()
     if len(words) < FLOOD_MIN_WORDS:
         return False
     _, count = Counter(words).most_common(1)[0]
     return count / len(words) >= FLOOD_MIN_SHARE
+
+
+def _symbol_cycle(text: str) -> bool:
+    """A flood of a short repeated cycle of brackets or punctuation (spaces ignored)."""
+    for stretch in _SYMBOL_STRETCH.finditer(text):
+        squeezed = stretch.group().replace(" ", "")
+        cycle = _SYMBOL_CYCLE.search(squeezed)
+        if cycle is not None and len(set(cycle.group(1))) > 1 and len(cycle.group()) >= 36:
+            return True
+    return False
 
 
 def _decode_payloads(text: str) -> list[tuple[str, str]]:

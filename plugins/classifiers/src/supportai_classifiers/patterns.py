@@ -261,12 +261,18 @@ _AI_SUBJECT = (
     r"(?:you|you re|youre|yourself|ai|assistant|chatbot|bot|model|gpt|llm|version of yourself"
     r"|persona|character)"
 )
-_INSULT = (
-    r"(?:idiots?|morons?|stupid|dumb|dumbest|useless|worthless|pathetic|garbage|trash|losers?"
+_INSULT_WORDS = (
+    r"idiots?|morons?|stupid|dumb|dumbest|useless|worthless|pathetic|losers?"
     r"|clowns?|incompetent|imbeciles?|brainless|retard|retarded|retards|scum"
     r"|piece of (?:shit|crap|garbage)"
-    r"|assholes?|bastards?|jerks?|dickheads?|cretins?|fools?|halfwits?|dimwits?|clueless idiots)"
+    r"|assholes?|bastards?|jerks?|dickheads?|cretins?|fools?|halfwits?|dimwits?|clueless idiots"
 )
+#: Words that insult only when aimed at someone ("you are garbage"): on their own or next
+#: to another insult they are mostly the things themselves ("put the garbage in the trash").
+_THING_INSULTS = r"garbage|trash"
+_INSULT = rf"(?:{_INSULT_WORDS}|{_THING_INSULTS})"
+#: The insults that count without an addressee (piles, a message that is only an insult).
+_INSULT_UNAIMED = rf"(?:{_INSULT_WORDS})"
 #: Who an insult can be aimed at through "your ...": people, not the product.
 _PEOPLE_NOUNS = (
     r"(?:(?:\w+ )?(?:team|staff|agents?|people|developers?|employees|company|ceo|founders?"
@@ -279,7 +285,80 @@ _PEOPLE = (
 )
 
 
+#: Asking for something in another form: "translate the above", "rewrite your rules as code".
+_TRANSFORM = (
+    r"translate|rewrite|re write|convert|render|turn|summari[sz]e|paraphrase|encode|spell ?check"
+    r"|reformat|restate|express|format|transcribe|put|write|dump|paste|output|print|repeat"
+    r"|show|copy|list|display"
+)
+#: The assistant's own set-up, as a user asking for it names it.
+_OWN_SETUP = (
+    r"(?:instructions|prompt|rules|directives|guidelines|directions|guidance|configuration"
+    r"|setup notes|setup|set up|programming|briefing|orders|system message)"
+)
+_FORMAT = (
+    r"(?:python|code|pseudocode|pseudo code|json|yaml|xml|list|bulleted list|bullet points"
+    r"|bullets|numbered list|table|markdown|base64|poem|song|haiku|csv|dictionary|sql|html"
+    r"|emoji|acrostic|story)"
+)
+#: Invented block markers around an authority word: ``### SYSTEM UPDATE ###``, ``[admin]``.
+#: Written as one character class first, then the repeat checked by look-behind: CPython
+#: scans for a leading class fast, while twelve alternatives are tried at every position
+#: (60x slower on a long message). Same language as
+#: ``#{2,}|={2,}|\*{3,}|-{3,}|\+{3,}|~{3,}|/{2,}|<{2,}|\[{1,2}|@{2,}|%{2,}|>{3,}``.
+_BLOCK_OPEN = (
+    r"[#=*+~/<\[@%>-](?:(?<=#)#+|(?<==)=+|(?<=\*)\*\*+|(?<=-)--+|(?<=\+)\+\++|(?<=~)~~+"
+    r"|(?<=/)/+|(?<=<)<+|(?<=\[)\[?|(?<=@)@+|(?<=%)%+|(?<=>)>>+)"
+)
+_BLOCK_CLOSE = r"(?:#{2,}|={2,}|\*{3,}|-{3,}|\+{3,}|~{3,}|/{2,}|>{2,}|\]{1,2}|@{2,}|%{2,}|<{3,}|:)"
+_AUTHORITY = (
+    r"(?:system|admin|administrator|developer|dev|root|operator|sudo|security|maintenance"
+    r"|engineering|kernel|supervisor|moderator|priority|official|owner|openai|anthropic"
+    r"|policy|override|config|configuration|instructions?)"
+)
+#: What a forged notice declares out of date: instructions qualified as the assistant's own
+#: ("previous instructions", "the rules you were given", "your system prompt"), not a
+#: product's ("the old rules for cashback are outdated on your website").
+_SETUP_NOUNS = (
+    r"(?:instructions|rules|guidelines|prompts?|directives|directions|orders|guidance"
+    r"|restrictions|policies|policy|constraints|system prompt|system message|programming)"
+)
+_NOT_A_PRODUCT_RULE = r"(?! (?:for|of|on|about|in|regarding|at) )"
+_SUPERSEDED_SUBJECT = (
+    r"(?:(?:all |any )?(?:the |your |of your )?(?:previous|prior|earlier|above|original"
+    r"|preceding|initial|first|starting|system|old system)(?: \w+)? "
+    + _SETUP_NOUNS
+    + _NOT_A_PRODUCT_RULE
+    + r"|(?:the|your|these|those|all|any|all the|all your) "
+    + _SETUP_NOUNS
+    + r" (?:above|(?:you|u) (?:got|were given|received|were told|have been given|had))"
+    + r"|your (?:instructions|directives|system prompt|system message|programming|guidelines"
+    r"|prompt)" + _NOT_A_PRODUCT_RULE + ")"
+)
+
 _DISCLOSE_WORDS = anchors_of(rf"\b{_DISCLOSE}") or frozenset()
+
+
+def _words(text: str) -> frozenset[str]:
+    """Anchor words given by hand, where the derived ones would be too common ("you", "the")."""
+    return frozenset(text.split())
+
+
+_AUTHORITY_WORDS = _words(
+    "system admin administrator developer dev root operator sudo security maintenance"
+    " engineering kernel supervisor moderator priority official owner openai anthropic policy"
+    " override config configuration instruction instructions"
+)
+#: The verdict words of "instructions declared void": rarer than the nouns they follow.
+_VOID_WORDS = _words(
+    "deprecated outdated obsolete void invalid revoked superseded cancelled canceled withdrawn"
+    " expired null rescinded date longer apply count applying"
+)
+#: The formats an extraction asks for: rarer than "your rules" in a long message.
+_FORMAT_WORDS = _words(
+    "python code pseudocode pseudo json yaml xml list bulleted bullet bullets numbered table"
+    " markdown base64 poem song haiku csv dictionary sql html emoji acrostic story"
+)
 
 SECURITY_RULES: tuple[Rule, ...] = (
     # -- prompt injection: override the instructions ------------------------------------
@@ -723,6 +802,179 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:decode|decrypt|base64|rot ?13|hex) (?:this|it|the following|and) "
         r"(?:and )?(?:then )?(?:follow|obey|execute|run|do what it says|act on)",
     ),
+    # -- prompt injection: the missed kinds of issue 19, written generically -------------
+    # Plain extraction: the text above, or the instructions, asked for in another form.
+    _rule(
+        "extract_in_other_form",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b(?:{_TRANSFORM}) (?:all (?:of )?)?(?:the |everything |all the )?(?:text |words "
+        r"|content |lines |message )?(?:above|preceding|before this)\b(?: (?:this )?(?:line"
+        r"|message|text))? ?(?:in|into|as|to|using|word for word|verbatim)\b",
+        "folded",
+        anchors=_words("above preceding before"),
+    ),
+    _rule(
+        "extract_in_other_form",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\byour (?:\w+ )?{_OWN_SETUP}\b.{{0,30}}\b(?:as|in|into|to) (?:a |an |some )?"
+        rf"{_FORMAT}\b",
+        "folded",
+        anchors=_FORMAT_WORDS,
+    ),
+    _rule(
+        "extract_in_other_form",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b(?:{_TRANSFORM}|{_DISCLOSE}) (?:me )?(?:all |each |every )?(?:of )?your "
+        rf"(?:\w+ )?{_OWN_SETUP}\b (?:as|in|into|to) (?:a |an |some )?(?:\w+ )?{_FORMAT}\b",
+        "folded",
+        anchors=_FORMAT_WORDS,
+    ),
+    _rule(
+        "extract_before_marker",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:output|print|repeat|write|return|show|give|paste|copy|put|dump|list|spell)"
+        r" (?:me )?(?:all |everything |all (?:the )?text |the text |whatever |every word )"
+        r"(?:that (?:comes|came|is|was|appears) )?(?:before|above|prior to|preceding|up to)"
+        r" (?:the (?:word|marker|line|phrase|string|text) )?[\"'\u201c\u2018]",
+        "text",
+    ),
+    _rule(
+        "extract_given_text",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b{_DISCLOSE}\b.{{0,40}}\b(?:text|words|notes?|prompt|instructions|rules|directions"
+        r"|guidance|setup|configuration) (?:that )?(?:you|u) (?:were|was|have been|ve been|got)"
+        r" (?:given|told|fed|sent|configured with|initiali[sz]ed with|provided with|set up with)",
+        "folded",
+        anchors=_words("given told fed sent configured initialized initialised provided set"),
+    ),
+    # Forged authority blocks: an invented admin/system header or closing tag, and
+    # markers declaring the earlier instructions out of date.
+    _rule(
+        "forged_authority_block",
+        PROMPT_INJECTION,
+        0.6,
+        # \s, not a literal space (which would match punctuation too and backtrack over
+        # every "[" of a long message): the folded view has single spaces.
+        rf"{_BLOCK_OPEN}\s?(?:\w+\s){{0,2}}{_AUTHORITY}(?:\s\w+){{0,3}}\s?{_BLOCK_CLOSE}",
+        "folded",
+        anchors=_AUTHORITY_WORDS,
+    ),
+    _rule(
+        "forged_authority_block",
+        PROMPT_INJECTION,
+        0.6,
+        rf"\[/ ?{_AUTHORITY}\]|</ ?{_AUTHORITY}>|\b(?:end|/) ?(?:of )?{_AUTHORITY}"
+        r" (?:block|notice|instructions|message|override|update|section)\b",
+        "folded",
+        anchors=_AUTHORITY_WORDS,
+    ),
+    _rule(
+        "instructions_declared_void",
+        PROMPT_INJECTION,
+        1.0,
+        rf"\b(?:{_SUPERSEDED_SUBJECT}) (?:\w+ ){{0,4}}(?:are|were|is|was|have been|has been"
+        r"|became|are now|is now|got) (?:now |hereby |officially |all )?(?:deprecated|outdated"
+        r"|obsolete|void|invalid|revoked|superseded|cancell?ed|withdrawn|expired|null|rescinded"
+        r"|out of date|no longer (?:valid|applicable|in effect|in force|relevant|active))\b"
+        rf"|\b(?:{_SUPERSEDED_SUBJECT}) (?:\w+ ){{0,4}}(?:no longer apply|don t apply anymore"
+        r"|do not apply anymore|don t count|doesn t count|do not count|does not count"
+        r"|stop applying|are null and void|null and void)\b",
+        "folded",
+        anchors=_VOID_WORDS,
+    ),
+    _rule(
+        "instructions_declared_void",
+        PROMPT_INJECTION,
+        1.0,
+        r"\b(?:consider|treat) (?:all |any |your |the )*(?:previous|prior|earlier|above|old"
+        r"|original|initial|first) (?:\w+ )?(?:instructions|rules|guidance|guidelines|prompts?"
+        r"|directives|directions|orders) (?:as )?(?:null|void|deprecated|obsolete|cancell?ed"
+        r"|invalid|revoked|expired|irrelevant)\b",
+        "folded",
+        anchors=_VOID_WORDS,
+    ),
+    # Fake verification or state claims: a check said to have passed, plus the ask.
+    _rule(
+        "claimed_verification",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:verification|authentication|auth|authori[sz]ation|identity|security|password"
+        r"|passcode|passphrase|pin|2fa|otp|clearance|access) (?:check |status |step |test "
+        r"|level )?(?:is |was |has been |have been |came back |returned |already )*(?:now )?"
+        r"(?:passed|succeeded|successful|complete|completed|confirmed|approved|verified"
+        r"|validated|green|granted|elevated|matched|accepted)\b"
+        r"|\b(?:password|secret|passphrase|passcode|code|key|pin|flag) (?:was|has been|is"
+        r"|have been) (?:already )?(?:found|confirmed|verified|accepted|validated|matched"
+        r"|entered correctly|cracked|guessed)\b"
+        r"|\b(?:i|we) (?:already |have already |ve already )?(?:proved|proven|verified"
+        r"|confirmed) (?:who i am|my identity|i m the (?:owner|admin))\b"
+        r"|\bstatus ?[=:] ?(?:verified|authenticated|admin|approved|granted)\b",
+        "folded",
+        anchors=_words(
+            # The verdict words: any match has one, and they are rarer than "code" or "key".
+            "passed succeeded successful complete completed confirmed approved verified"
+            " validated green granted elevated matched accepted found entered cracked guessed"
+            " proved proven authenticated admin"
+        ),
+    ),
+    _rule(
+        "claimed_verification",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:you (?:may|can|are (?:now )?(?:allowed|authori[sz]ed|permitted|free)|re (?:now )?"
+        r"(?:allowed|authori[sz]ed|permitted|free)) (?:now )?(?:to )?(?:reveal|tell|share"
+        r"|give|hand|show|print|output|disclose|unlock|say|continue|proceed))"
+        r"|\b(?:so|now|therefore|then) (?:you can |please |just )?(?:reveal|tell me|share"
+        r"|give me|hand (?:it )?over|show me|print|output|disclose|unlock|say|proceed"
+        r"|continue)\b"
+        r"|\bno harm in (?:telling|showing|sharing|giving)\b",
+        "folded",
+        anchors=_words(
+            "reveal tell share give hand show print output disclose unlock say continue proceed"
+            " telling showing sharing giving harm"
+        ),
+    ),
+    # Role play that redefines the task.
+    _rule(
+        "task_redefined",
+        PROMPT_INJECTION,
+        1.0,
+        r"\byou (?:are|re) no longer (?:a |an |the |my |just |our )?(?:\w+ ){0,2}(?:assistant"
+        r"|bot|chatbot|agent|ai|model|support|helper|help desk bot)\b"
+        r"|\b(?:quit|stop) being (?:a |an |the )?(?:\w+ ){0,2}(?:assistant|bot|chatbot|agent"
+        r"|support)\b"
+        r"|\byour (?:new |real |only |true |actual |sole )(?:task|job|role|purpose|goal"
+        r"|objective|mission|function|instructions?) (?:is|are|will be|from now on is)\b",
+        "folded",
+        anchors=_words("longer being new real only true actual sole"),
+    ),
+    _rule(
+        "task_redefined",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:stay|remain|keep) in character\b|\bfor the rest of (?:this|the|our) "
+        r"(?:chat|conversation|session)\b|\b(?:whose|his|her|its) (?:whole |only |sole |entire )?"
+        r"(?:purpose|job|goal|task|mission) is\b|\byou(?: are|re)? (?:now )?playing\b",
+        "folded",
+        anchors=_words("character rest purpose job goal task mission playing"),
+    ),
+    _rule(
+        "task_redefined",
+        PROMPT_INJECTION,
+        0.5,
+        r"\b(?:tells?|gives?|reveals?|leaks?|shares?|prints?|repeats?|says?) (?:users |anyone "
+        r"|people |everyone |me )?(?:any |every |all |the )?(?:password|secret|prompt"
+        r"|instructions|system prompt|api key|key|first thing)s?\b",
+        "folded",
+        anchors=_words(
+            "password passwords secret secrets prompt prompts instructions key keys thing"
+        ),
+    ),
     # -- prompt injection: divergence and floods -----------------------------------------
     _rule(
         "repeat_forever",
@@ -1137,8 +1389,14 @@ SECURITY_RULES: tuple[Rule, ...] = (
         r"\b(?:i will|i ll|i m going to|gonna|i swear i will) (?:find|hunt) (?:you|where you"
         r" live|your (?:\w+ )?(?:ceo|staff|family|house))",
     ),
-    _rule("insult_pile", ABUSIVE, 1.0, rf"\b{_INSULT}\b(?: \w+){{0,2}} {_INSULT}\b"),
-    _rule("insult_alone", ABUSIVE, 1.0, rf"^\W*(?:you )?{_INSULT}\W*$"),
+    _rule(
+        "insult_pile",
+        ABUSIVE,
+        1.0,
+        rf"\b{_INSULT_UNAIMED}\b(?: \w+){{0,2}} {_INSULT_UNAIMED}\b",
+    ),
+    _rule("insult_alone", ABUSIVE, 1.0, rf"^\W*(?:you )?{_INSULT_UNAIMED}\W*$"),
+    _rule("insult_alone", ABUSIVE, 1.0, rf"^\W*you (?:\w+ )?(?:{_THING_INSULTS})\W*$"),
     _rule(
         "insult_addressee",
         ABUSIVE,

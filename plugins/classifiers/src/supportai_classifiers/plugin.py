@@ -12,23 +12,33 @@ from typing import TYPE_CHECKING
 from pydantic_settings import BaseSettings
 
 from supportai.hookspecs import Register, hookimpl
-from supportai_classifiers.settings import LLMClassifierSettings, RulesSettings
+from supportai_classifiers.settings import (
+    InjectionModelSettings,
+    LLMClassifierSettings,
+    RulesSettings,
+)
 
 if TYPE_CHECKING:
     from supportai.plugins import ProviderContext
     from supportai_classifiers.llm import LLMClassifier
+    from supportai_classifiers.model_classifier import (
+        InjectionModelClassifier,
+        RulesModelClassifier,
+    )
     from supportai_classifiers.rules import RulesClassifier
 
 
 @hookimpl
 def supportai_settings_models() -> Sequence[type[BaseSettings]]:
-    return [RulesSettings, LLMClassifierSettings]
+    return [RulesSettings, LLMClassifierSettings, InjectionModelSettings]
 
 
 @hookimpl
 def supportai_register_classifiers(register: Register) -> None:
     register("rules", build_rules)
     register("llm", build_llm)
+    register("injection_model", build_injection_model)
+    register("rules_model", build_rules_model)
 
 
 def build_rules(context: ProviderContext) -> RulesClassifier:
@@ -43,3 +53,20 @@ def build_llm(context: ProviderContext) -> LLMClassifier:
 
     fallback = RulesClassifier(context.plugin_settings(RulesSettings))
     return LLMClassifier(context.plugin_settings(LLMClassifierSettings), fallback=fallback)
+
+
+def build_injection_model(context: ProviderContext) -> InjectionModelClassifier:
+    # The weights are read on the first message, not here (see model.py).
+    from supportai_classifiers.model_classifier import InjectionModelClassifier
+
+    return InjectionModelClassifier(context.plugin_settings(InjectionModelSettings))
+
+
+def build_rules_model(context: ProviderContext) -> RulesModelClassifier:
+    from supportai_classifiers.model_classifier import RulesModelClassifier
+    from supportai_classifiers.rules import RulesClassifier
+
+    return RulesModelClassifier(
+        RulesClassifier(context.plugin_settings(RulesSettings)),
+        context.plugin_settings(InjectionModelSettings),
+    )

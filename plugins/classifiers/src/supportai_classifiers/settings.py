@@ -144,3 +144,34 @@ class LLMClassifierSettings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown intents {', '.join(unknown)}")
         return value
+
+
+class InjectionModelSettings(BaseSettings):
+    """``SUPPORTAI_INJECTION_MODEL_*``: thresholds of ``injection_model`` and ``rules_model``.
+
+    Left unset, each threshold is the one shipped with the weights, chosen on the
+    training dev split for at most 0.3% false refusals. Lower it to refuse more
+    attacks at the cost of more false refusals; measure the trade on your own
+    traffic with ``supportai eval classifier`` (docs/plugins/injection-model.md).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTAI_INJECTION_MODEL_", extra="forbid")
+
+    threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="injection_model refuses at a score >= this (unset: the shipped value).",
+    )
+    combined_threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="rules_model refuses when the rules refuse or the score is >= this "
+        "(unset: the shipped value).",
+    )
+    check_history: bool = Field(
+        default=True,
+        description="Also score the message joined to the user's two previous ones, so an "
+        "attack split across messages is refused on the message that completes it.",
+    )
