@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from supportai.filters import Span, apply_spans
+from supportai_filters.not_pii import named_as_id
+from supportai_filters.phones import find_phones
 
 __all__ = [
     "KINDS",
@@ -189,6 +191,45 @@ _DIGIT_GROUPS = re.compile(r"(?<![\w.-])\d+(?:[ -]\d+)*(?!\w)")
 _GROUP = re.compile(r"\d+")
 
 
+# Issuer identification number (IIN) ranges and the lengths each network issues,
+# from the networks' published tables: (first digits low, high, lengths). A
+# Luhn-valid number is a card only when its prefix and length fit one of them,
+# which keeps 12-15 digit ids out while accepting Maestro, UATP and JCB-15.
+_IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = tuple(
+    (low, high, frozenset(lengths))
+    for low, high, lengths in (
+        ("1", "1", (15,)),  # UATP (JCB's 1800 is inside it)
+        ("2131", "2131", (15,)),  # JCB
+        ("2200", "2204", range(16, 20)),  # Mir
+        ("2221", "2720", (16,)),  # Mastercard 2-series
+        ("30", "30", range(14, 20)),  # Diners Club 300-305, 3095
+        ("34", "34", (15,)),  # American Express
+        ("35", "35", range(16, 20)),  # JCB 3528-3589
+        ("36", "36", range(14, 20)),  # Diners Club
+        ("37", "37", (15,)),  # American Express
+        ("38", "39", range(14, 20)),  # Diners Club
+        ("4", "4", range(13, 20)),  # Visa (Electron and Interlink included)
+        ("50", "50", range(12, 20)),  # Maestro, Dankort, Verve, RuPay 508
+        ("51", "55", (16,)),  # Mastercard
+        ("56", "69", range(12, 20)),  # Maestro; Discover, UnionPay, RuPay, InstaPayment
+        ("0604", "0604", range(12, 20)),  # Maestro
+        ("81", "82", (16,)),  # RuPay
+        ("9792", "9792", (16,)),  # Troy
+    )
+)
+
+
+def _iin_fits(digits: str) -> bool:
+    """Whether the number's prefix and length are those of an issued card.
+
+    Prefixes of equal length compare as strings exactly as they do as numbers.
+    """
+    size = len(digits)
+    return any(
+        size in lengths and low <= digits[: len(low)] <= high for low, high, lengths in _IIN_RANGES
+    )
+
+
 def _card_ok(raw: str) -> bool:
     separators = {c for c in raw if not c.isdigit()}
     if len(separators) > 1:
@@ -196,9 +237,27 @@ def _card_ok(raw: str) -> bool:
     if separators and any(len(g) < 3 or len(g) > 6 for g in re.split(r"[ -]", raw)):
         return False  # grouped in 4-4-4-4, 4-6-5, 4-4-4-4-3 ...
     digits = raw.replace(" ", "").replace("-", "")
-    if digits[0] not in "23456" or len(set(digits)) == 1:
-        return False  # major networks start with 2-6; "0000 0000 ..." passes Luhn
+    if len(set(digits)) == 1 or not _iin_fits(digits):
+        return False  # "0000 0000 ..." passes Luhn
     return luhn_is_valid(digits)
+
+
+def _card_window_ok(
+    text: str, base: int, groups: list[tuple[int, int]], first: int, last: int
+) -> bool:
+    """Shorter numbers (12-15 digits: Maestro, UATP, Amex) need to stand alone.
+
+    A 16-19 digit card may sit in a run with other numbers ("call 020 7946 0958
+    4111 ..."), but a shorter Luhn-valid window inside a longer run of groups is
+    more likely part of a tracking or account number, and a 12-digit number
+    introduced as an order or invoice number is one.
+    """
+    digits = sum(end - start for start, end in groups[first : last + 1])
+    if digits >= 16:
+        return True
+    if first > 0 or last < len(groups) - 1:
+        return False
+    return digits > 12 or not named_as_id(text, base + groups[first][0])
 
 
 def _cards(text: str) -> Iterator[_Candidate]:
@@ -225,8 +284,10 @@ def _cards(text: str) -> Iterator[_Candidate]:
                         break
                     if run[groups[last][0] - 1] != run[groups[index][1]]:
                         break  # mixed separators
-                if digits >= 13 and _card_ok(run[groups[index][0] : groups[last][1]]):
+                if digits >= 12 and _card_ok(run[groups[index][0] : groups[last][1]]):
                     found = last  # keep looking: the longest valid window wins
+            if found is not None and not _card_window_ok(text, match.start(), groups, index, found):
+                found = None
             if found is None:
                 index += 1
                 continue
@@ -319,97 +380,15 @@ def _ips(text: str) -> Iterator[_Candidate]:
         groups = [g for g in raw.split(":") if g]
         if len(groups) < 2 or address.is_loopback or address.is_unspecified:
             continue  # "::1" and "::" identify no one; "a::b" needs two groups
+        if not _has_digit(raw):
+            continue  # "a::b", "std::vector"-like words: prose, as the precheck says
         yield match.start(), match.start() + len(raw), ""
 
 
-# Phone numbers. Candidates are runs of digits with the separators people use;
-# the check decides by digit count and shape (see _phone_ok).
-_PHONE = re.compile(r"(?<![\w+(./@:-])(?:\+ ?|\()?\d[\d ().\-/]{5,24}\d(?![\w@]|[.,/-]\d)")
-_PHONE_KEYWORD = re.compile(
-    r"(?P<keep>\b(?:[Pp]hone|[Tt]el(?:ephone)?|[Mm]obile|[Cc]ell|[Cc]all|[Ff]ax|WhatsApp|"
-    r"[Tt]ext)\b[^\d\n+]{0,16}?)(?P<number>\+?\d[\d ().\-/]{5,20}\d)(?![\w@]|[.,/-]\d)"
-)
-_PHONE_GROUPS = re.compile(r"[ ().\-/]+")
-_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
-_DATE_SHAPE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{2,4}")
-
-
-def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
-    digits = sum(c.isdigit() for c in raw)
-    if raw.startswith("+"):
-        return 8 <= digits <= 15
-    if raw.startswith("00") and raw[2:3] != "0":
-        return 10 <= digits <= 17  # 00 + an E.164 number
-    if _DATE_SHAPE.fullmatch(raw):
-        return False  # "call before 2024-06-12"
-    if keyword:
-        return 7 <= digits <= 15
-    separators = {c for c in raw if not c.isdigit()}
-    groups = [g for g in _PHONE_GROUPS.split(raw) if g]
-    if sum(len(g) == 1 for g in groups) > 1:
-        return False  # "1 2 3 4 5 6 7 8 9" is a list, not a number
-    if _SSN_SHAPE.fullmatch(raw):
-        return False  # "000-12-3456" has the shape of an SSN, never of a phone number
-    if not 9 <= digits <= 12:
-        return False  # shorter: years, prices, dates, order numbers
-    if not separators:
-        # A bare run is an order or tracking number unless it has a trunk prefix
-        # ("07700900123", "0612345678").
-        return raw[0] == "0" and 10 <= digits <= 11
-    if len(groups) >= 3 and all(len(g) == 4 for g in groups):
-        return False  # "3704 0044 0532" is how account and card numbers are grouped
-    if separators == {"."} and any(len(g) < 2 for g in groups):
-        return False  # "1.2.3.4567" is a version
-    if "/" in separators and len(groups) > 2:
-        return False  # "12/05/2024 ..." dates
-    return ("(" in raw) == (")" in raw)  # brackets come in pairs
-
-
-def _phone_segments(start: int, raw: str) -> Iterator[_Candidate]:
-    """The numbers inside a run like "555-123-4567 555-987-6543" or "2024 06 12 34 56 78".
-
-    A space both groups digits and separates numbers, so which pieces form a
-    number is ambiguous. Every window of whole pieces that reads as a number is
-    found, and overlapping windows are merged: a neighbouring year may be
-    redacted with the number, but no digit of the number is left out.
-    """
-    pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
-    counts = [sum(c.isdigit() for c in raw[a:b]) for a, b in pieces]
-    merged: list[list[int]] = []
-    for first in range(len(pieces)):
-        # Extend while a window could still be a number (at most 17 digits, at
-        # most one single-digit group), then try the longest first.
-        digits = singles = 0
-        lasts: list[int] = []
-        for last in range(first, len(pieces)):
-            digits += counts[last]
-            singles += counts[last] == 1
-            if digits > 17 or singles > 1:
-                break
-            if digits >= 7:
-                lasts.append(last)
-        for last in reversed(lasts):
-            begin, stop = pieces[first][0], pieces[last][1]
-            if _phone_ok(raw[begin:stop]):
-                if merged and begin <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], stop)
-                else:
-                    merged.append([begin, stop])
-                break
-    for begin, stop in merged:
-        yield start + begin, start + stop, ""
-
-
 def _phones(text: str) -> Iterator[_Candidate]:
-    for match in _PHONE.finditer(text):
-        raw = match.group()
-        if _phone_ok(raw):
-            yield match.start(), match.end(), ""
-        elif " " in raw:
-            yield from _phone_segments(match.start(), raw)
-    for match in _PHONE_KEYWORD.finditer(text):
-        if _phone_ok(match.group("number"), keyword=True):
-            yield match.start(), match.end(), match.group("keep")
+    # Phone numbers have their own module: the evidence is spread over keywords,
+    # extensions, country codes and national shapes (see supportai_filters.phones).
+    yield from find_phones(text)
 
 
 # Secrets with a recognisable shape. Every body is open-ended ("{16,512}" and
@@ -518,7 +497,7 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector("email", 80, _emails, lambda t: "@" in t),
     # country code, two check digits
     _Detector("iban", 70, _ibans, _needs(r"\d\d"), numeric=True),
-    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){12}"), numeric=True),  # 13+ digits
+    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){11}"), numeric=True),  # 12+ digits
     _Detector("ssn", 55, _ssns, _needs(r"\d{3}"), numeric=True),  # both forms start with AAA
     _Detector("national_id", 50, _national_ids, _needs(r"\d\d"), numeric=True),
     _Detector("ip", 45, _ips, _could_be_ip),

@@ -1,0 +1,51 @@
+"""Signs that a number is *not* personal data: an id, an amount, a count, a date.
+
+Support texts are full of numbers that look like phone or card numbers: order
+and invoice numbers, tracking numbers, amounts, quantities, timestamps. The
+detectors ask these checks before redacting a number whose own shape is weak
+evidence (a national phone number without keyword, a 12-digit card).
+
+None of these words is part of a span. So a stream that releases the word
+before the number (see :class:`supportai.filters.HoldbackStream`) may
+over-redact the number; it can never leak one.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "Order #0612345678", "invoice no. 5018 1234 5678", "my order number is ...".
+_ID_BEFORE = re.compile(
+    r"(?:\b(?:order|invoice|ticket|tracking|ref(?:erence)?|case|serial|part|sku|batch|lot"
+    r"|transaction|booking|confirmation|shipment|parcel|customer|member|id)\b"
+    r"(?:\s*(?:id|no\.?|number|num|code|#))?(?:\s+is)?\s*[:#.]?\s*|#\s*)$",
+    re.IGNORECASE,
+)
+_MONEY_BEFORE = re.compile(
+    r"(?:[$€£¥₹]|\b(?:EUR|USD|GBP|CHF|JPY|INR|AUD|CAD|SEK|NOK|DKK|PLN))\s*$", re.IGNORECASE
+)
+# A unit, a currency (not the start of the next amount: "... $19.99"), or a
+# plural noun after the number ("61 402 337 rows", "12 345 678 API calls"); the
+# words that end in "s" but count nothing are excluded.
+_COUNTED_AFTER = re.compile(
+    r"\s*(?:%|(?:[$€£¥₹]|(?:EUR|USD|GBP|CHF)\b)(?!\s*\d)|(?:[KMGT]i?B|[km]?[gm]|ms|min|h|x)\b"
+    r"|(?:[A-Z]{2,}\s+)?(?!(?:is|was|has|as|us|this|its|his|yes|thanks|always|unless"
+    r"|plus|minus|less|perhaps|across|whereas|besides|towards)\b)[a-z]{2,}s\b)"
+)
+DATE_START = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}(?!\d)|\d{1,2}([-./])\d{1,2}\2\d{4}(?!\d)")
+"""A date at the start of a candidate: "2024-06-12 17" is a date and an hour."""
+
+
+def named_as_id(text: str, start: int) -> bool:
+    """The words just before ``start`` introduce an identifier."""
+    return _ID_BEFORE.search(text, max(0, start - 40), start) is not None
+
+
+def money_before(text: str, start: int) -> bool:
+    """A currency sign or code just before ``start``."""
+    return _MONEY_BEFORE.search(text, max(0, start - 6), start) is not None
+
+
+def counted_after(text: str, end: int) -> bool:
+    """A unit or a counted noun right after ``end``: the number is a quantity."""
+    return _COUNTED_AFTER.match(text, end, end + 40) is not None

@@ -1,0 +1,209 @@
+"""Phone numbers for the ``pii`` finder: candidates, the evidence that makes one a number.
+
+A run of digits is a phone number when enough speaks for it:
+
+* an international prefix (``+44``, ``0044``): the number is parsed by
+  :mod:`phonenumbers`, which knows every country code, each country's possible
+  lengths, ``(0)`` trunk prefixes and extensions (``x42``, ``ext. 42``);
+* a keyword before it (*phone, tel, mobile, call, fax, WhatsApp*...), on the
+  same line or the line before ("Phone:" then a newline): 7-15 digits;
+* an extension after it: 7-15 digits;
+* otherwise the shape of a national number: 8-12 digits in the groups people
+  write (``020 7946 0958``, ``61 402 337``, ``(44) 219-508``, ``318 27 904``),
+  with no sign of being something else (see :mod:`supportai_filters.not_pii`).
+
+phonenumbers is imported on first use (about 90 ms; :func:`warm_up` does it at
+filter construction so the first answer does not pay) and only asked about
+candidates of bounded length, so the cost stays linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from types import ModuleType
+
+from supportai_filters.not_pii import (
+    DATE_START,
+    counted_after,
+    money_before,
+    named_as_id,
+)
+
+Candidate = tuple[int, int, str]
+
+_EXTENSION = r"(?P<ext>\s?(?:[xX]|[Ee]xt\.?|[Ee]xtension|#)\s?\d{1,6})?"
+# Never end where a word, an address or another number continues ("...-4567-12",
+# "4567.5", "10:30").
+_END = r"(?![\w@]|[.,/:-]\d)"
+_PHONE = re.compile(
+    r"(?<![\w+./@:-])(?P<number>(?:\+ ?|\()?\d[\d ().\-/]{5,24}\d)" + _EXTENSION + _END
+)
+_KEYWORDS = (
+    r"[Pp]hone|PHONE|[Tt]el(?:ephone)?|TEL|[Mm]ob(?:ile)?|[Cc]ell(?:phone)?|[Cc]all|[Ff]ax"
+    r"|WhatsApp|[Tt]ext|SMS|[Ll]andline|[Dd]ial"
+)
+# The gap after the keyword holds no digit and at most one line break.
+_PHONE_KEYWORD = re.compile(
+    rf"(?P<keep>\b(?:{_KEYWORDS})\b[^\d+\n]{{0,16}}?(?:\n[^\d+\n]{{0,4}}?)?)"
+    r"(?P<number>\+?\d[\d ().\-/]{5,20}\d)" + _EXTENSION + _END
+)
+_GROUPS = re.compile(r"[ ().\-/]+")
+_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+_DATE_SHAPE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{2,4}")
+_THOUSANDS = re.compile(r"\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*")
+
+
+@cache
+def _phonenumbers() -> ModuleType:
+    import phonenumbers
+
+    return phonenumbers
+
+
+def warm_up() -> None:
+    """Import phonenumbers now (filter construction), not inside the first answer."""
+    _phonenumbers()
+
+
+def international_ok(number: str) -> bool:
+    """``+`` or ``00`` then a known country code and a length that country issues."""
+    digits = "".join(c for c in number if c.isdigit() or c == "+")
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if not digits.startswith("+") or not 8 <= len(digits) - 1 <= 17:
+        return False
+    phonenumbers = _phonenumbers()
+    try:
+        parsed = phonenumbers.parse(number if number.startswith("+") else digits, None)
+    except phonenumbers.NumberParseException:
+        return False  # unknown country code
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    return reason in (
+        phonenumbers.ValidationResult.IS_POSSIBLE,
+        phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        phonenumbers.ValidationResult.INVALID_LENGTH,  # within the country's range
+    )
+
+
+def _is_international(raw: str) -> bool:
+    return raw.startswith("+") or (raw.startswith("00") and raw[2:3] not in ("0", ""))
+
+
+def phone_ok(raw: str, *, keyword: bool = False) -> bool:
+    """Whether the digits ``raw`` read as a phone number (context is judged elsewhere)."""
+    if _is_international(raw):
+        return international_ok(raw)
+    if DATE_START.match(raw) or _DATE_SHAPE.fullmatch(raw):
+        return False  # "call before 2024-06-12", "2024-06-12 17:30"
+    digits = sum(c.isdigit() for c in raw)
+    if keyword:
+        return 7 <= digits <= 15
+    return _national_shape_ok(raw, digits)
+
+
+def _national_shape_ok(raw: str, digits: int) -> bool:
+    """A national number without a keyword: its grouping must be a phone's."""
+    separators = {c for c in raw if not c.isdigit()}
+    groups = [g for g in _GROUPS.split(raw) if g]
+    if sum(len(g) == 1 for g in groups) > 1:
+        return False  # "1 2 3 4 5 6 7 8 9" is a list, not a number
+    if _SSN_SHAPE.fullmatch(raw):
+        return False  # "000-12-3456" has the shape of an SSN, never of a phone number
+    if not 8 <= digits <= 12:
+        return False  # shorter: years, prices, dates, order numbers
+    if not separators:
+        # A bare run is an order or tracking number unless it has a trunk prefix
+        # ("07700900123", "0612345678").
+        return raw[0] == "0" and 10 <= digits <= 11
+    if len(groups) >= 3 and all(len(g) == 4 for g in groups):
+        return False  # "3704 0044 0532" is how account and card numbers are grouped
+    if separators <= {".", ","} and (any(len(g) < 2 for g in groups) or _THOUSANDS.fullmatch(raw)):
+        return False  # "1.2.3.4567" is a version, "12.345.678" an amount
+    if "/" in separators and len(groups) > 2:
+        return False  # "12/05/2024 ..." dates
+    if digits == 8 and len(groups) < 3:
+        return False  # "4111 1111" is half a card; "61 402 337", "(44) 219-508" are numbers
+    if len(groups[0]) > 5:
+        return False  # area codes and trunk prefixes are short: "20250404-4642" is a date
+    if len(groups[-1]) < 3 and len(groups) > 1 and len(groups[-2]) > 2:
+        return False  # "239-6450-24" is a part number; "06 12 34 56 78" is written in pairs
+    return ("(" in raw) == (")" in raw)  # brackets come in pairs
+
+
+def _segments(start: int, raw: str) -> Iterator[Candidate]:
+    """The numbers inside a run like "555-123-4567 555-987-6543" or "2024 06 12 34 56 78".
+
+    A space both groups digits and separates numbers, so which pieces form a
+    number is ambiguous. Every window of whole pieces that reads as a number is
+    found, and overlapping windows are merged: a neighbouring year may be
+    redacted with the number, but no digit of the number is left out. Windows
+    need 9 digits: an 8-digit number is only read alone ("61 402 337"), never
+    cut out of a longer run ("Account 1234 5678 9012").
+    """
+    pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
+    counts = [sum(c.isdigit() for c in raw[a:b]) for a, b in pieces]
+    merged: list[list[int]] = []
+    for first in range(len(pieces)):
+        # Extend while a window could still be a number (at most 17 digits, at
+        # most one single-digit group), then try the longest first.
+        digits = singles = 0
+        lasts: list[int] = []
+        for last in range(first, len(pieces)):
+            digits += counts[last]
+            singles += counts[last] == 1
+            if digits > 17 or singles > 1:
+                break
+            if digits >= 9:
+                lasts.append(last)
+        for last in reversed(lasts):
+            begin, stop = pieces[first][0], pieces[last][1]
+            if phone_ok(raw[begin:stop]):
+                if merged and begin <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], stop)
+                else:
+                    merged.append([begin, stop])
+                break
+    for begin, stop in merged:
+        yield start + begin, start + stop, ""
+
+
+def _named_as_id(text: str, start: int, number: str) -> bool:
+    """ "Order #0612345678" is an order number; "order 020 7946 0958" reads as a phone.
+
+    Identifiers are written as one run (digits, dashes, dots); a number grouped
+    by spaces the way phones are is trusted whatever word precedes it.
+    """
+    return " " not in number and named_as_id(text, start)
+
+
+def _something_else(text: str, start: int, end: int, number: str) -> bool:
+    """An id, an amount or a count: "order 0612345678", "$ 12 345 678", "61 402 337 rows"."""
+    return (
+        _named_as_id(text, start, number) or money_before(text, start) or counted_after(text, end)
+    )
+
+
+def find_phones(text: str) -> Iterator[Candidate]:
+    """(start, end, kept prefix) of every phone number in ``text``."""
+    for match in _PHONE.finditer(text):
+        number, start = match.group("number"), match.start()
+        if number.startswith("(") and ")" not in number:
+            number, start = number[1:], start + 1  # "(0161 161 8621)": the bracket wraps it
+        if _is_international(number):
+            if international_ok(number):
+                yield start, match.end(), ""
+            continue
+        if _something_else(text, start, match.end("number"), number):
+            continue
+        if phone_ok(number, keyword=match.group("ext") is not None):
+            yield start, match.end(), ""
+        elif " " in number:
+            yield from _segments(start, number)
+    for match in _PHONE_KEYWORD.finditer(text):
+        number = match.group("number")
+        if _named_as_id(text, match.start("number"), number):
+            continue  # "call about order 1234567"
+        if phone_ok(number, keyword=True):
+            yield match.start(), match.end(), match.group("keep")
