@@ -21,14 +21,13 @@ _ID_BEFORE = re.compile(
     r"(?:\s*(?:id|no\.?|number|num|code|#))?(?:\s+is)?\s*[:#.]?\s*|#\s*)$",
     re.IGNORECASE,
 )
-_MONEY_BEFORE = re.compile(
-    r"(?:[$€£¥₹]|\b(?:EUR|USD|GBP|CHF|JPY|INR|AUD|CAD|SEK|NOK|DKK|PLN))\s*$", re.IGNORECASE
-)
+_CURRENCIES = "EUR|USD|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR"
+_MONEY_BEFORE = re.compile(rf"(?:[$€£¥₹]|\b(?:{_CURRENCIES}))\s*$", re.IGNORECASE)
 # A unit, a currency (not the start of the next amount: "... $19.99"), or a
 # plural noun after the number ("61 402 337 rows", "12 345 678 API calls"); the
 # words that end in "s" but count nothing are excluded.
 _COUNTED_AFTER = re.compile(
-    r"\s*(?:%|(?:[$€£¥₹]|(?:EUR|USD|GBP|CHF)\b)(?!\s*\d)|(?:[KMGT]i?B|[km]?[gm]|ms|min|h|x)\b"
+    r"\s*(?:%|(?:[$€£¥₹]|(?:" + _CURRENCIES + r")\b)(?!\s*\d)|(?:[KMGT]i?B|[km]?[gm]|ms|min|h)\b"
     r"|(?:[A-Z]{2,}\s+)?(?!(?:is|was|has|as|us|this|its|his|yes|thanks|always|unless"
     r"|plus|minus|less|perhaps|across|whereas|besides|towards)\b)[a-z]{2,}s\b)"
 )

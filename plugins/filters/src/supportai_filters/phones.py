@@ -132,15 +132,13 @@ def _national_shape_ok(raw: str, digits: int) -> bool:
     return ("(" in raw) == (")" in raw)  # brackets come in pairs
 
 
-def _segments(start: int, raw: str) -> Iterator[Candidate]:
+def _segments(text: str, start: int, raw: str, extension_end: int) -> Iterator[Candidate]:
     """The numbers inside a run like "555-123-4567 555-987-6543" or "2024 06 12 34 56 78".
 
     A space both groups digits and separates numbers, so which pieces form a
     number is ambiguous. Every window of whole pieces that reads as a number is
     found, and overlapping windows are merged: a neighbouring year may be
-    redacted with the number, but no digit of the number is left out. Windows
-    need 9 digits: an 8-digit number is only read alone ("61 402 337"), never
-    cut out of a longer run ("Account 1234 5678 9012").
+    redacted with the number, but no digit of the number is left out.
     """
     pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
     counts = [sum(c.isdigit() for c in raw[a:b]) for a, b in pieces]
@@ -155,18 +153,20 @@ def _segments(start: int, raw: str) -> Iterator[Candidate]:
             singles += counts[last] == 1
             if digits > 17 or singles > 1:
                 break
-            if digits >= 9:
+            if digits >= 7:
                 lasts.append(last)
         for last in reversed(lasts):
             begin, stop = pieces[first][0], pieces[last][1]
-            if phone_ok(raw[begin:stop]):
+            window = raw[begin:stop]
+            if phone_ok(window) and not _something_else(text, start + begin, start + stop, window):
                 if merged and begin <= merged[-1][1]:
                     merged[-1][1] = max(merged[-1][1], stop)
                 else:
                     merged.append([begin, stop])
                 break
     for begin, stop in merged:
-        yield start + begin, start + stop, ""
+        # A number that ends the run keeps the run's extension ("... 0958 ext. 7").
+        yield start + begin, extension_end if stop == len(raw) else start + stop, ""
 
 
 def _named_as_id(text: str, start: int, number: str) -> bool:
@@ -185,22 +185,58 @@ def _something_else(text: str, start: int, end: int, number: str) -> bool:
     )
 
 
+def _run_goes_on(text: str, position: int) -> bool:
+    """More digits follow ``position`` after one separator."""
+    return (
+        text[position : position + 1] in (" ", "-", ".", "/", "(")
+        and text[position + 1 : position + 2].isdigit()
+    )
+
+
+def _judge(text: str, start: int, number: str, end: int, *, keyword: bool) -> Iterator[Candidate]:
+    """The candidate ``number`` at ``start`` (``end`` includes an extension)."""
+    if _is_international(number):
+        accepted = international_ok(number)
+    else:
+        vetoed = _something_else(text, start, start + len(number), number)
+        accepted = not vetoed and phone_ok(number, keyword=keyword)
+    if accepted:
+        yield start, end, ""
+    elif " " in number:
+        # "+1 (555) 123-4567 020 7946 0958" is two numbers; in "$19.99 020 7946
+        # 0958" the amount is not a phone, the number after it is.
+        yield from _segments(text, start, number, end)
+
+
 def find_phones(text: str) -> Iterator[Candidate]:
     """(start, end, kept prefix) of every phone number in ``text``."""
-    for match in _PHONE.finditer(text):
-        number, start = match.group("number"), match.start()
+    position = 0
+    while (match := _PHONE.search(text, position)) is not None:
+        position = match.end()
+        start, number, end = match.start(), match.group("number"), match.end()
+        extension = match.group("ext") is not None
         if number.startswith("(") and ")" not in number:
             number, start = number[1:], start + 1  # "(0161 161 8621)": the bracket wraps it
-        if _is_international(number):
-            if international_ok(number):
-                yield start, match.end(), ""
-            continue
-        if _something_else(text, start, match.end("number"), number):
-            continue
-        if phone_ok(number, keyword=match.group("ext") is not None):
-            yield start, match.end(), ""
-        elif " " in number:
-            yield from _segments(start, number)
+        opened = number.rfind("(")
+        if opened > 0 and opened > number.rfind(")"):
+            # "+1 (555) 123-4567 (44) 219-508": the last bracket opens the next
+            # number, which the scan resumes at.
+            position = start + opened
+            number = number[:opened].rstrip()
+            end, extension = start + len(number), False
+            if not any(c.isdigit() for c in number):
+                continue
+        covered = start
+        for found in _judge(text, start, number, end, keyword=extension):
+            covered = found[1]
+            yield found
+        second_piece = number.find(" ") + 1
+        if position == match.end() and second_piece > 0 and _run_goes_on(text, position):
+            # The pattern stops after 26 characters inside a long run of numbers
+            # ("+1 (555) 123-4567 2024 020 7946 0958"): resume after what was
+            # redacted (or at the run's second piece), so that the number the stop
+            # cut in two is read whole. Each resume moves on by a piece: linear.
+            position = covered if covered > start else start + second_piece
     for match in _PHONE_KEYWORD.finditer(text):
         number = match.group("number")
         if _named_as_id(text, match.start("number"), number):

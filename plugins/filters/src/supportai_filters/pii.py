@@ -31,10 +31,11 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from supportai.filters import Span, apply_spans
+from supportai_filters import phones
 from supportai_filters.not_pii import named_as_id
-from supportai_filters.phones import find_phones
 
 __all__ = [
     "KINDS",
@@ -122,6 +123,27 @@ def iban_is_valid(compact: str) -> bool:
         value = int(char, 36)
         remainder = (remainder * (100 if value > 9 else 10) + value) % 97
     return remainder == 1
+
+
+@lru_cache(maxsize=1024)
+def _iban_registered(compact: str) -> bool:
+    """The IBAN's country is in the ISO 13616 registry and its BBAN has that country's structure.
+
+    python-stdnum ships the registry (structure per country: "4!a14!n" for GB)
+    and keeps it current, which a hand-kept table of lengths does not; only the
+    checksum-valid candidates reach it, and a streamed answer re-scans the same
+    value, hence the cache. National check digits (``check_country``) are not
+    checked: a mistyped account number is still personal data.
+    """
+    from stdnum import iban
+
+    return bool(iban.is_valid(compact, check_country=False))
+
+
+def warm_up() -> None:
+    """Load the lazily imported parsers now (filter construction), not in the first answer."""
+    _iban_registered("DE89370400440532013000")
+    phones.warm_up()
 
 
 def _shannon_entropy(value: str) -> float:
@@ -243,20 +265,23 @@ def _card_ok(raw: str) -> bool:
 
 
 def _card_window_ok(
-    text: str, base: int, groups: list[tuple[int, int]], first: int, last: int
+    text: str, base: int, groups: list[tuple[int, int]], first: int, last: int, floor: int
 ) -> bool:
-    """Shorter numbers (12-15 digits: Maestro, UATP, Amex) need to stand alone.
+    """Shorter numbers (12-15 digits: Maestro, UATP, Amex) must not continue a grouping.
 
     A 16-19 digit card may sit in a run with other numbers ("call 020 7946 0958
-    4111 ..."), but a shorter Luhn-valid window inside a longer run of groups is
-    more likely part of a tracking or account number, and a 12-digit number
-    introduced as an order or invoice number is one.
+    4111 ..."), but a shorter Luhn-valid window whose neighbour is a group of the
+    same size ("9400 1000 0000 0000 0000 00") is a slice of a longer tracking or
+    account number (groups before ``floor`` belong to a card found already); and
+    a 12-digit number introduced as an order number is one.
     """
     digits = sum(end - start for start, end in groups[first : last + 1])
     if digits >= 16:
         return True
-    if first > 0 or last < len(groups) - 1:
-        return False
+    size = groups[first][1] - groups[first][0]
+    for neighbour in (first - 1, last + 1):
+        if floor <= neighbour < len(groups) and groups[neighbour][1] - groups[neighbour][0] == size:
+            return False
     return digits > 12 or not named_as_id(text, base + groups[first][0])
 
 
@@ -267,7 +292,7 @@ def _cards(text: str) -> Iterator[_Candidate]:
         groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
         if text[end : end + 1] in (".", ",") and text[end + 1 : end + 2].isdigit():
             groups.pop()  # the last group is the start of a decimal number or an address
-        index = 0
+        index = floor = 0
         while index < len(groups):
             found = None
             digits = 0
@@ -286,44 +311,59 @@ def _cards(text: str) -> Iterator[_Candidate]:
                         break  # mixed separators
                 if digits >= 12 and _card_ok(run[groups[index][0] : groups[last][1]]):
                     found = last  # keep looking: the longest valid window wins
-            if found is not None and not _card_window_ok(text, match.start(), groups, index, found):
+            if found is not None and not _card_window_ok(
+                text, match.start(), groups, index, found, floor
+            ):
                 found = None
             if found is None:
                 index += 1
                 continue
             base = match.start()
             yield base + groups[index][0], base + groups[found][1], ""
-            index = found + 1
+            index = floor = found + 1
 
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,32}(?![A-Za-z0-9])")
 
 
 def _ibans(text: str) -> Iterator[_Candidate]:
-    for match in _IBAN.finditer(text):
-        raw = match.group()
-        country = raw[:2].upper()
-        expected = _IBAN_LENGTHS.get(country)
-        # Map each position of the compact form back to the text.
-        positions = [i for i, c in enumerate(raw) if c != " "]
-        if expected is not None:
-            if len(positions) < expected:
-                continue
-            # The country's length ends the IBAN; it must end at a group boundary.
-            if len(positions) > expected and positions[expected] == positions[expected - 1] + 1:
-                continue
-            positions = positions[:expected]
-        compact = "".join(raw[i] for i in positions)
-        if not (compact.isupper() or compact.islower()):
-            continue  # mixed case is prose ("Is12 this Ok..."), not an account number
-        end = match.start() + positions[-1] + 1
-        if iban_is_valid(compact):
-            yield match.start(), end, ""
-        elif expected is not None:
-            # The exact shape of this country's IBAN with a wrong checksum: a
-            # mistyped IBAN or a made-up example. Not redacted, and its digits
-            # are not a phone number either.
-            yield match.start(), end, None
+    # The pattern reads up to 32 characters past the country code, so it may take
+    # the start of the next IBAN ("GB82 ... 32 GB82 ..."); the search resumes where
+    # the country's length ended the IBAN, not where the pattern stopped.
+    position = 0
+    while (match := _IBAN.search(text, position)) is not None:
+        position = match.end()
+        found = _iban_at(match.start(), match.group())
+        if found is not None:
+            position = found[1]
+            yield found
+
+
+def _iban_at(start: int, raw: str) -> _Candidate | None:
+    """The IBAN (or the veto of a mistyped one) at the start of the candidate ``raw``."""
+    country = raw[:2].upper()
+    expected = _IBAN_LENGTHS.get(country)
+    # Map each position of the compact form back to the text.
+    positions = [i for i, c in enumerate(raw) if c != " "]
+    if expected is not None:
+        if len(positions) < expected:
+            return None
+        # The country's length ends the IBAN; it must end at a group boundary.
+        if len(positions) > expected and positions[expected] == positions[expected - 1] + 1:
+            return None
+        positions = positions[:expected]
+    compact = "".join(raw[i] for i in positions)
+    if not (compact.isupper() or compact.islower()):
+        return None  # mixed case is prose ("Is12 this Ok..."), not an account number
+    end = start + positions[-1] + 1
+    if iban_is_valid(compact) and _iban_registered(compact):
+        return start, end, ""
+    if expected is not None:
+        # The exact shape of this country's IBAN with a wrong checksum: a
+        # mistyped IBAN or a made-up example. Not redacted, and its digits
+        # are not a phone number either.
+        return start, end, None
+    return None
 
 
 # US Social Security numbers: AAA-GG-SSSS with the SSA's never-issued ranges excluded.
@@ -388,7 +428,7 @@ def _ips(text: str) -> Iterator[_Candidate]:
 def _phones(text: str) -> Iterator[_Candidate]:
     # Phone numbers have their own module: the evidence is spread over keywords,
     # extensions, country codes and national shapes (see supportai_filters.phones).
-    yield from find_phones(text)
+    yield from phones.find_phones(text)
 
 
 # Secrets with a recognisable shape. Every body is open-ended ("{16,512}" and

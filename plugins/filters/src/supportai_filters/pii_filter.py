@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from supportai.filters import FilterContext, FilterStream, HoldbackStream
-from supportai_filters.pii import make_finder
+from supportai_filters.pii import make_finder, warm_up
 from supportai_filters.settings import PiiSettings
 
 
@@ -21,6 +21,7 @@ class PiiFilter:
     def __init__(self, settings: PiiSettings | None = None) -> None:
         self.settings = settings or PiiSettings()
         self._find = make_finder(self.settings.kinds)
+        warm_up()
 
     def open(self, context: FilterContext) -> FilterStream:
         return HoldbackStream(self._find, holdback=self.settings.holdback, step=self.settings.step)
