@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export.register(sub)
     scaffold.register(sub)
+    from supportai.evaluation import pii as eval_pii
+
+    eval_pii.register(sub)
     return parser
 
 
