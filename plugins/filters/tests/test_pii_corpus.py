@@ -4,7 +4,10 @@
 * ``pii_heldout`` / ``benign_heldout``: generated with another seed, only measured;
 * ``pii_handwritten`` / ``benign_handwritten``: written by hand, not by the
   generator: other formats, other phrasings (order ids, versions, dates, amounts,
-  tracking and invoice numbers, timestamps, ports, hashes...).
+  tracking and invoice numbers, timestamps, ports, hashes...);
+* ``pii_unseen`` / ``benign_unseen``: written by hand last, measured once before
+  any change for them (recall 100%, 2 of 30 benign texts altered: a spaced
+  meeting id and a customer number with a leading 00; both fixed since).
 
 Every kind must keep recall >= 97% and no benign text may change, whole or
 streamed in small pieces. ``scripts/make_pii_corpus.py`` must still produce the
@@ -24,7 +27,7 @@ from supportai.cli import main
 
 DATA = Path(__file__).parent / "data"
 SCRIPT = Path(__file__).parents[1] / "scripts" / "make_pii_corpus.py"
-SPLITS = ["dev", "heldout", "handwritten"]
+SPLITS = ["dev", "heldout", "handwritten", "unseen"]
 
 
 def eval_pii(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

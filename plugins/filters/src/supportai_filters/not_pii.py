@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import re
 
+_ID_NOUNS = (
+    r"order|invoice|ticket|tracking|ref(?:erence)?|case|serial|part|sku|batch|lot|transaction"
+    r"|booking|confirmation|shipment|parcel|customer|member|account|meeting|session|request"
+    r"|policy|claim|contract|licen[cs]e|membership|client"
+)
+_ID_SUFFIX = r"(?:id|no\.?|number|num|code|#)"
 # "Order #0612345678", "invoice no. 5018 1234 5678", "my order number is ...".
 _ID_BEFORE = re.compile(
-    r"(?:\b(?:order|invoice|ticket|tracking|ref(?:erence)?|case|serial|part|sku|batch|lot"
-    r"|transaction|booking|confirmation|shipment|parcel|customer|member|id)\b"
-    r"(?:\s*(?:id|no\.?|number|num|code|#))?(?:\s+is)?\s*[:#.]?\s*|#\s*)$",
+    rf"(?:\b(?:{_ID_NOUNS}|id)\b(?:\s*{_ID_SUFFIX})?(?:\s+is)?\s*[:#.]?\s*|#\s*)$",
     re.IGNORECASE,
+)
+# Only an explicit label: "meeting ID is 845 2231 9904", "customer no. 0049 1122 33";
+# "to order, call 020 7946 0958" and "my number is ..." are phone numbers.
+_ID_LABEL_BEFORE = re.compile(
+    rf"(?:\b(?:{_ID_NOUNS})\s*{_ID_SUFFIX}|\bID)(?:\s+is)?\s*[:#.]?\s*$", re.IGNORECASE
 )
 _CURRENCIES = "EUR|USD|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR"
 _MONEY_BEFORE = re.compile(rf"(?:[$€£¥₹]|\b(?:{_CURRENCIES}))\s*$", re.IGNORECASE)
@@ -35,9 +44,14 @@ DATE_START = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}(?!\d)|\d{1,2}([-./])\d{1,
 """A date at the start of a candidate: "2024-06-12 17" is a date and an hour."""
 
 
-def named_as_id(text: str, start: int) -> bool:
-    """The words just before ``start`` introduce an identifier."""
-    return _ID_BEFORE.search(text, max(0, start - 40), start) is not None
+def named_as_id(text: str, start: int, *, explicitly: bool = False) -> bool:
+    """The words just before ``start`` introduce an identifier.
+
+    ``explicitly``: only a label naming an id ("meeting ID", "customer no."), not a
+    bare noun ("order"), which can also be a verb before a phone number.
+    """
+    pattern = _ID_LABEL_BEFORE if explicitly else _ID_BEFORE
+    return pattern.search(text, max(0, start - 40), start) is not None
 
 
 def money_before(text: str, start: int) -> bool:

@@ -170,12 +170,13 @@ def _segments(text: str, start: int, raw: str, extension_end: int) -> Iterator[C
 
 
 def _named_as_id(text: str, start: int, number: str) -> bool:
-    """ "Order #0612345678" is an order number; "order 020 7946 0958" reads as a phone.
+    """ "Order #0612345678" is an order number; "to order, call 020 7946 0958" is a phone.
 
-    Identifiers are written as one run (digits, dashes, dots); a number grouped
-    by spaces the way phones are is trusted whatever word precedes it.
+    Identifiers are mostly written as one run (digits, dashes, dots): any id word
+    before one makes it an id. A number grouped by spaces the way phones are
+    needs an explicit label ("meeting ID is 845 2231 9904").
     """
-    return " " not in number and named_as_id(text, start)
+    return named_as_id(text, start, explicitly=" " in number)
 
 
 def _something_else(text: str, start: int, end: int, number: str) -> bool:
@@ -195,8 +196,11 @@ def _run_goes_on(text: str, position: int) -> bool:
 
 def _judge(text: str, start: int, number: str, end: int, *, keyword: bool) -> Iterator[Candidate]:
     """The candidate ``number`` at ``start`` (``end`` includes an extension)."""
-    if _is_international(number):
+    if number.startswith("+"):
         accepted = international_ok(number)
+    elif _is_international(number):  # "0049 ...": also how ids with leading zeros look
+        accepted = not _something_else(text, start, start + len(number), number)
+        accepted = accepted and international_ok(number)
     else:
         vetoed = _something_else(text, start, start + len(number), number)
         accepted = not vetoed and phone_ok(number, keyword=keyword)
