@@ -125,7 +125,7 @@ def iban_is_valid(compact: str) -> bool:
     return remainder == 1
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _iban_registered(compact: str) -> bool:
     """The IBAN's country is in the ISO 13616 registry and its BBAN has that country's structure.
 
