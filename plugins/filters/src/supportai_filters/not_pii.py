@@ -5,9 +5,11 @@ and invoice numbers, tracking numbers, amounts, quantities, timestamps. The
 detectors ask these checks before redacting a number whose own shape is weak
 evidence (a national phone number without keyword, a 12-digit card).
 
-None of these words is part of a span. So a stream that releases the word
-before the number (see :class:`supportai.filters.HoldbackStream`) may
-over-redact the number; it can never leak one.
+When a sign decides that a number is not personal data, the detector reports
+the number *with* its sign as a veto: the ``pii`` filter hands it to
+:class:`supportai.filters.HoldbackStream` as a span that keeps its text, so the
+stream never releases "Order" in one piece and judges "2024-118877" alone in
+the next. Streamed output stays identical to one-piece output.
 """
 
 from __future__ import annotations
@@ -44,21 +46,29 @@ DATE_START = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}(?!\d)|\d{1,2}([-./])\d{1,
 """A date at the start of a candidate: "2024-06-12 17" is a date and an hour."""
 
 
-def named_as_id(text: str, start: int, *, explicitly: bool = False) -> bool:
-    """The words just before ``start`` introduce an identifier.
+def id_label_at(text: str, start: int, *, explicitly: bool = False) -> int | None:
+    """Where the words just before ``start`` that introduce an identifier begin, if any.
 
     ``explicitly``: only a label naming an id ("meeting ID", "customer no."), not a
     bare noun ("order"), which can also be a verb before a phone number.
     """
     pattern = _ID_LABEL_BEFORE if explicitly else _ID_BEFORE
-    return pattern.search(text, max(0, start - 40), start) is not None
+    match = pattern.search(text, max(0, start - 40), start)
+    return None if match is None else match.start()
 
 
-def money_before(text: str, start: int) -> bool:
-    """A currency sign or code just before ``start``."""
-    return _MONEY_BEFORE.search(text, max(0, start - 6), start) is not None
+def named_as_id(text: str, start: int, *, explicitly: bool = False) -> bool:
+    """The words just before ``start`` introduce an identifier."""
+    return id_label_at(text, start, explicitly=explicitly) is not None
 
 
-def counted_after(text: str, end: int) -> bool:
-    """A unit or a counted noun right after ``end``: the number is a quantity."""
-    return _COUNTED_AFTER.match(text, end, end + 40) is not None
+def money_at(text: str, start: int) -> int | None:
+    """Where a currency sign or code just before ``start`` begins, if any."""
+    match = _MONEY_BEFORE.search(text, max(0, start - 6), start)
+    return None if match is None else match.start()
+
+
+def count_ends_at(text: str, end: int) -> int | None:
+    """Where a unit or counted noun right after ``end`` ends, if any (a quantity)."""
+    match = _COUNTED_AFTER.match(text, end, end + 40)
+    return None if match is None else match.end()

@@ -24,14 +24,10 @@ from collections.abc import Iterator
 from functools import cache, lru_cache
 from types import ModuleType
 
-from supportai_filters.not_pii import (
-    DATE_START,
-    counted_after,
-    money_before,
-    named_as_id,
-)
+from supportai_filters.not_pii import DATE_START, count_ends_at, id_label_at, money_at
 
-Candidate = tuple[int, int, str]
+Candidate = tuple[int, int, str | None]
+"""(start, end, kept prefix); a prefix of ``None`` is a veto (see ``pii._Candidate``)."""
 
 _EXTENSION = r"(?P<ext>\s?(?:[xX]|[Ee]xt\.?|[Ee]xtension|#)\s?\d{1,6})?"
 # Never end where a word, an address or another number continues ("...-4567-12",
@@ -176,21 +172,26 @@ def _segments(text: str, start: int, raw: str, extension_end: int) -> Iterator[C
         yield start + begin, extension_end if stop == len(raw) else start + stop, ""
 
 
-def _named_as_id(text: str, start: int, number: str) -> bool:
+def _id_label(text: str, start: int, number: str) -> int | None:
     """ "Order #0612345678" is an order number; "to order, call 020 7946 0958" is a phone.
 
     Identifiers are mostly written as one run (digits, dashes, dots): any id word
     before one makes it an id. A number grouped by spaces the way phones are
     needs an explicit label ("meeting ID is 845 2231 9904").
     """
-    return named_as_id(text, start, explicitly=" " in number)
+    return id_label_at(text, start, explicitly=" " in number)
 
 
-def _something_else(text: str, start: int, end: int, number: str) -> bool:
-    """An id, an amount or a count: "order 0612345678", "$ 12 345 678", "61 402 337 rows"."""
-    return (
-        _named_as_id(text, start, number) or money_before(text, start) or counted_after(text, end)
-    )
+def _something_else(text: str, start: int, end: int, number: str) -> tuple[int, int] | None:
+    """An id, an amount or a count ("order 0612345678", "$ 12 345 678", "61 402 337 rows"):
+    the region of the number with the words that say so, or ``None``."""
+    before = _id_label(text, start, number)
+    if before is None:
+        before = money_at(text, start)
+    after = count_ends_at(text, end)
+    if before is None and after is None:
+        return None
+    return (start if before is None else before), (end if after is None else after)
 
 
 def _run_goes_on(text: str, position: int) -> bool:
@@ -203,20 +204,27 @@ def _run_goes_on(text: str, position: int) -> bool:
 
 def _judge(text: str, start: int, number: str, end: int, *, keyword: bool) -> Iterator[Candidate]:
     """The candidate ``number`` at ``start`` (``end`` includes an extension)."""
+    vetoed = None
     if number.startswith("+"):
         accepted = international_ok(number)
-    elif _is_international(number):  # "0049 ...": also how ids with leading zeros look
-        accepted = not _something_else(text, start, start + len(number), number)
-        accepted = accepted and international_ok(number)
     else:
         vetoed = _something_else(text, start, start + len(number), number)
-        accepted = not vetoed and phone_ok(number, keyword=keyword)
-    if accepted:
+        if _is_international(number):  # "0049 ...": also how ids with leading zeros look
+            accepted = international_ok(number)
+        else:
+            accepted = phone_ok(number, keyword=keyword)
+    if accepted and vetoed is None:
         yield start, end, ""
-    elif " " in number:
+        return
+    found = False
+    if " " in number:
         # "+1 (555) 123-4567 020 7946 0958" is two numbers; in "$19.99 020 7946
         # 0958" the amount is not a phone, the number after it is.
-        yield from _segments(text, start, number, end)
+        for found_one in _segments(text, start, number, end):
+            found = True
+            yield found_one
+    if accepted and vetoed is not None and not found:
+        yield vetoed[0], max(vetoed[1], end), None  # kept whole, with what vetoed it
 
 
 def find_phones(text: str) -> Iterator[Candidate]:
@@ -250,7 +258,10 @@ def find_phones(text: str) -> Iterator[Candidate]:
             position = covered if covered > start else start + second_piece
     for match in _PHONE_KEYWORD.finditer(text):
         number = match.group("number")
-        if _named_as_id(text, match.start("number"), number):
-            continue  # "call about order 1234567"
-        if phone_ok(number, keyword=True):
+        if not phone_ok(number, keyword=True):
+            continue
+        label = _id_label(text, match.start("number"), number)
+        if label is None:
             yield match.start(), match.end(), match.group("keep")
+        else:
+            yield label, match.end(), None  # "call about order 1234567": an order number

@@ -35,7 +35,7 @@ from functools import lru_cache
 
 from supportai.filters import Span, apply_spans
 from supportai_filters import phones
-from supportai_filters.not_pii import named_as_id
+from supportai_filters.not_pii import id_label_at
 
 __all__ = [
     "KINDS",
@@ -272,8 +272,7 @@ def _card_window_ok(
     A 16-19 digit card may sit in a run with other numbers ("call 020 7946 0958
     4111 ..."), but a shorter Luhn-valid window whose neighbour is a group of the
     same size ("9400 1000 0000 0000 0000 00") is a slice of a longer tracking or
-    account number (groups before ``floor`` belong to a card found already); and
-    a 12-digit number introduced as an order number is one.
+    account number (groups before ``floor`` belong to a card found already).
     """
     digits = sum(end - start for start, end in groups[first : last + 1])
     if digits >= 16:
@@ -282,7 +281,7 @@ def _card_window_ok(
     for neighbour in (first - 1, last + 1):
         if floor <= neighbour < len(groups) and groups[neighbour][1] - groups[neighbour][0] == size:
             return False
-    return digits > 12 or not named_as_id(text, base + groups[first][0])
+    return True
 
 
 def _cards(text: str) -> Iterator[_Candidate]:
@@ -319,7 +318,11 @@ def _cards(text: str) -> Iterator[_Candidate]:
                 index += 1
                 continue
             base = match.start()
-            yield base + groups[index][0], base + groups[found][1], ""
+            start, stop = base + groups[index][0], base + groups[found][1]
+            twelve = sum(c.isdigit() for c in text[start:stop]) == 12
+            label = id_label_at(text, start) if twelve else None
+            # "Order ID: 501812345673" is an order number: kept whole with its label.
+            yield (start, stop, "") if label is None else (label, stop, None)
             index = floor = found + 1
 
 
@@ -406,7 +409,9 @@ _IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,
 
 def _ips(text: str) -> Iterator[_Candidate]:
     for match in _IPV4.finditer(text):
-        if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+        version = _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start())
+        if version is not None:
+            yield version.start(), match.end(), None  # a version, kept whole with its word
             continue
         yield match.start(), match.end(), ""
     if ":" not in text:
@@ -549,13 +554,21 @@ _DETECTORS: tuple[_Detector, ...] = (
 # -- the finder -----------------------------------------------------------------------
 
 
-def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
+def make_finder(
+    kinds: Iterable[str] = KINDS, *, keep_vetoed: bool = False
+) -> Callable[[str], list[Span]]:
     """A span finder for a subset of :data:`KINDS` (unknown kinds raise ``ValueError``).
 
     Detectors run from the highest priority down, each on the text with what
     the previous ones claimed masked out. So a card next to a phone number is
     a card and a phone number, not one invalid run, and digits inside an IBAN
     with a wrong checksum (a veto) are never read as a phone number.
+
+    ``keep_vetoed`` (the streaming filter): regions known *not* to be sensitive
+    (an order number with its "Order" label, an IBAN with a wrong checksum) are
+    reported too, as spans replaced by their own text, so that
+    :class:`~supportai.filters.HoldbackStream` never cuts between a number and the
+    words that decided it; they change nothing and count as no redaction.
     """
     wanted = set(kinds)
     unknown = wanted - set(KINDS)
@@ -590,6 +603,11 @@ def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
             added = _claim(claimed, candidates)
             if added:
                 masked = _mask(masked, added)
+        if keep_vetoed:
+            return [
+                Span(start, end, text[start:end] if r is None else r, kind)
+                for start, end, r, kind in claimed
+            ]
         return [Span(start, end, r, kind) for start, end, r, kind in claimed if r is not None]
 
     return find

@@ -24,7 +24,7 @@ class PiiFilter:
 
     def __init__(self, settings: PiiSettings | None = None) -> None:
         self.settings = settings or PiiSettings()
-        self._find = make_finder(self.settings.kinds)
+        self._find = make_finder(self.settings.kinds, keep_vetoed=True)
         self._allowed = PublicValues.allow_list(self.settings.public_values, self.settings.kinds)
         self._replacements = {kind: replacement_for(kind) for kind in LABELS}
         warm_up()
