@@ -237,6 +237,8 @@ def test_a_phone_keyword_allows_shorter_local_numbers_and_is_kept() -> None:
         "4222222222222",  # 13 digits
         "1800 1234 5678 905",  # JCB, 15 digits
         "213198765432104",  # JCB, 15 digits
+        "3112 1234 5678 9014",  # JCB, an earlier range
+        "3337123456789013",  # JCB, an earlier range
         "5018 1234 5673",  # Maestro, 12 digits
         "675949382716",  # Maestro, 12 digits
         "123456789012347",  # UATP

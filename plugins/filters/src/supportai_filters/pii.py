@@ -224,7 +224,10 @@ _IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = tuple(
         ("2131", "2131", (15,)),  # JCB
         ("2200", "2204", range(16, 20)),  # Mir
         ("2221", "2720", (16,)),  # Mastercard 2-series
-        ("30", "30", range(14, 20)),  # Diners Club 300-305, 3095
+        ("30", "30", range(14, 20)),  # Diners Club 300-305, 3095; JCB 3088-3094, 3096-3102
+        ("3112", "3120", range(16, 20)),  # JCB (its earlier ranges)
+        ("3158", "3159", range(16, 20)),  # JCB
+        ("3337", "3349", range(16, 20)),  # JCB
         ("34", "34", (15,)),  # American Express
         ("35", "35", range(16, 20)),  # JCB 3528-3589
         ("36", "36", range(14, 20)),  # Diners Club
