@@ -179,6 +179,7 @@ def test_a_keyword_on_the_line_before_connects_to_the_number(text: str) -> None:
         "Customer number 0049112233 in the CRM.",
         "Order 2024-118877 was split into 2 parcels.",
         "Half a card 4111 1111 is not a phone number.",
+        "What is 10 000 000 divided by 3?",
     ],
 )
 def test_numbers_that_are_something_else_are_not_phones(text: str) -> None:

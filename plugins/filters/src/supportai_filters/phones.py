@@ -126,6 +126,8 @@ def _national_shape_ok(raw: str, digits: int) -> bool:
         return False  # "1.2.3.4567" is a version, "12.345.678" an amount
     if "/" in separators and len(groups) > 2:
         return False  # "12/05/2024 ..." dates
+    if groups[-1] == "000" and _THOUSANDS.fullmatch(raw):
+        return False  # "10 000 000" is a round amount, not a number anyone dials
     if digits == 8 and len(groups) < 3:
         return False  # "4111 1111" is half a card; "61 402 337", "(44) 219-508" are numbers
     if len(groups[0]) > 5:
