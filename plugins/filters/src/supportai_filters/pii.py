@@ -1,12 +1,17 @@
 """Find personal data and secrets in text: the span finder behind the ``pii`` filter.
 
-Why a hand-written finder and not a library: it runs on every streamed answer,
-in the hot path, so it must be dependency-free, linear in the text and
+Why patterns and checks, not a model or a recognizer framework: the finder runs
+on every streamed answer, in the hot path, so it must be linear in the text and
 predictable. Each kind is a regular expression that proposes *candidates* and a
-small Python check that accepts or rejects them (Luhn for cards, mod-97 for
-IBANs, octet ranges for IPv4, :mod:`ipaddress` for IPv6, digit counts and
-shapes for phone numbers). Checks keep false positives (years, prices, short
-order numbers, version strings) out without loosening the patterns.
+check that accepts or rejects them: Luhn and the issuers' number ranges for
+cards, mod-97 and the ISO registry's BBAN structures (python-stdnum) for IBANs,
+octet ranges for IPv4, :mod:`ipaddress` for IPv6, country codes and possible
+lengths (phonenumbers) or the grouping of national numbers for phones (see
+:mod:`supportai_filters.phones`). The libraries are asked only about bounded
+candidates, and their answers are cached. Checks, and the signs that a number
+is something else (:mod:`supportai_filters.not_pii`), keep false positives
+(years, prices, order and tracking numbers, versions) out without loosening the
+patterns.
 
 Streaming contract (see :class:`supportai.filters.HoldbackStream`): the stream
 re-runs the finder on a bounded tail and never releases text inside a reported
