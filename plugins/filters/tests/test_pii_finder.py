@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 
 import pytest
@@ -132,6 +133,8 @@ def test_email_negatives(text: str) -> None:
         "(44) 219-508",
         "318 27 904",
         "47 12 58 90",
+        "+(371) 95896935",
+        "039074833",  # a bare run with a trunk 0
     ],
 )
 def test_phone_positives(phone: str) -> None:
@@ -184,6 +187,21 @@ def test_a_keyword_on_the_line_before_connects_to_the_number(text: str) -> None:
 )
 def test_numbers_that_are_something_else_are_not_phones(text: str) -> None:
     assert_untouched(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You can reach me at 40748337 after 5pm.",
+        "Contact us on 14646247.",
+        "my number is 2537849666",
+        "Phone: 0074-833 78",  # after a keyword, a national number may start with 00
+    ],
+)
+def test_how_people_introduce_their_number_makes_a_bare_run_a_phone(text: str) -> None:
+    out = redact(text)
+    number = max(re.findall(r"[\d -]+\d", text), key=len).strip()
+    assert "[redacted phone number]" in out and number not in out
 
 
 def test_an_order_word_does_not_hide_a_phone_number_grouped_as_one() -> None:

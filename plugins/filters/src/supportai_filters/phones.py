@@ -34,11 +34,13 @@ _EXTENSION = r"(?P<ext>\s?(?:[xX]|[Ee]xt\.?|[Ee]xtension|#)\s?\d{1,6})?"
 # "4567.5", "10:30").
 _END = r"(?![\w@]|[.,/:-]\d)"
 _PHONE = re.compile(
-    r"(?<![\w+./@:-])(?P<number>(?:\+ ?|\()?\d[\d ().\-/]{5,24}\d)" + _EXTENSION + _END
+    r"(?<![\w+./@:-])(?P<number>(?:\+ ?\(?|\()?\d[\d ().\-/]{5,24}\d)" + _EXTENSION + _END
 )
 _KEYWORDS = (
     r"[Pp]hone|PHONE|[Tt]el(?:ephone)?|TEL|[Mm]ob(?:ile)?|[Cc]ell(?:phone)?|[Cc]all|[Ff]ax"
     r"|WhatsApp|[Tt]ext|SMS|[Ll]andline|[Dd]ial"
+    # how people introduce their own number
+    r"|[Rr]each (?:me|us)|[Cc]ontact (?:me|us)|(?:[Mm]y|[Yy]our|[Oo]ur) (?:direct )?number"
 )
 # The gap after the keyword holds no digit and at most one line break.
 _PHONE_KEYWORD = re.compile(
@@ -96,8 +98,9 @@ def _is_international(raw: str) -> bool:
 
 def phone_ok(raw: str, *, keyword: bool = False) -> bool:
     """Whether the digits ``raw`` read as a phone number (context is judged elsewhere)."""
-    if _is_international(raw):
+    if _is_international(raw) and (international_ok(raw) or not keyword):
         return international_ok(raw)
+    # after a keyword, "0074-833 78" is a national number that starts with 00
     if DATE_START.match(raw) or _DATE_SHAPE.fullmatch(raw):
         return False  # "call before 2024-06-12", "2024-06-12 17:30"
     digits = sum(c.isdigit() for c in raw)
@@ -118,8 +121,8 @@ def _national_shape_ok(raw: str, digits: int) -> bool:
         return False  # shorter: years, prices, dates, order numbers
     if not separators:
         # A bare run is an order or tracking number unless it has a trunk prefix
-        # ("07700900123", "0612345678").
-        return raw[0] == "0" and 10 <= digits <= 11
+        # ("07700900123", "0612345678", "039074833").
+        return raw[0] == "0" and 9 <= digits <= 11
     if len(groups) >= 3 and all(len(g) == 4 for g in groups):
         return False  # "3704 0044 0532" is how account and card numbers are grouped
     if separators <= {".", ","} and (any(len(g) < 2 for g in groups) or _THOUSANDS.fullmatch(raw)):
