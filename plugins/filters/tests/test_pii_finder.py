@@ -392,7 +392,7 @@ def test_uk_national_insurance_negatives(text: str) -> None:
         ("server 192.168.1.10, ok", "192.168.1.10"),
         ("DNS 8.8.8.8.", "8.8.8.8"),
         ("at 10.0.0.1:8080", "10.0.0.1"),
-        ("(127.0.0.1)", "127.0.0.1"),
+        ("(10.0.0.7)", "10.0.0.7"),
         ("v6 2001:db8::8a2e:370:7334 here", "2001:db8::8a2e:370:7334"),
         ("v6 fe80::1ff:fe23:4567:890a.", "fe80::1ff:fe23:4567:890a"),
         ("full 2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"),
@@ -415,6 +415,8 @@ def test_ip_positives(text: str, ip: str) -> None:
         "loopback ::1 and 10:30:45",
         "std::vector and a::b",
         "MAC 00:1A:2B:3C:4D:5E",
+        "uvicorn app:app --host 0.0.0.0 --port 8000",
+        "PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379",
     ],
 )
 def test_ip_negatives(text: str) -> None:
@@ -458,6 +460,10 @@ def test_token_shapes(secret: str) -> None:
         (
             "postgres://admin:s3cr3t@db.example.com/x",
             "postgres://admin:[redacted secret]@db.example.com/x",
+        ),
+        (
+            "redis://:hunter22@cache.internal:6379/0",
+            "redis://:[redacted secret]@cache.internal:6379/0",
         ),
     ],
 )

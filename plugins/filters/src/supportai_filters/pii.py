@@ -421,6 +421,9 @@ def _ips(text: str) -> Iterator[_Candidate]:
         if version is not None:
             yield version.start(), match.end(), None  # a version, kept whole with its word
             continue
+        v4 = ipaddress.IPv4Address(match.group())
+        if v4.is_loopback or v4.is_unspecified:
+            continue  # "127.0.0.1" and "0.0.0.0" identify no one, as "::1" and "::"
         yield match.start(), match.end(), ""
     if ":" not in text:
         return
@@ -471,7 +474,8 @@ _ASSIGNED = re.compile(
     r"|password|passwd|pwd|passphrase|private[_-]?key"
     r"))[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;<>]{6,512})"
 )
-_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<keep>[^\s/:@]{1,64}:)[^\s/@]{1,128}(?=@)")
+# "user:password@" and ":password@" (redis://:password@host)
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<keep>[^\s/:@]{0,64}:)[^\s/@]{1,128}(?=@)")
 _PASSWORD_KEYS = ("pass", "pwd")
 
 
