@@ -27,13 +27,15 @@ def _answer(length: int) -> list[str]:
     return [text[i : i + 4] for i in range(0, len(text), 4)]  # ~one token per delta
 
 
-async def _chain_cost(filters: list[Any], deltas: list[str], repeat: int) -> tuple[float, float]:
+async def _chain_cost(
+    filters: list[Any], deltas: list[str], repeat: int, grounding: tuple[str, ...] = ()
+) -> tuple[float, float]:
     """Best-of-``repeat`` seconds for the whole answer, and chars examined per char."""
     best = float("inf")
     examined = 0.0
     length = sum(map(len, deltas))
     for _ in range(repeat):
-        chain = FilterChain(filters, FilterContext(Caller("t", "u"), 1))
+        chain = FilterChain(filters, FilterContext(Caller("t", "u"), 1, grounding=grounding))
         started = time.perf_counter()
         for delta in deltas:
             await chain.push(delta)
@@ -63,7 +65,31 @@ def run() -> dict[str, Any]:
     base = rows[0]["us_per_char"]
     for row in rows:
         row["per_char_vs_1k"] = row["us_per_char"] / base
-    return {"pii_chain": rows, "first_delta": asyncio.run(_first_delta())}
+    return {
+        "pii_chain": rows,
+        "grounding": _grounding_cost(pii),
+        "first_delta": asyncio.run(_first_delta()),
+    }
+
+
+def _grounding_cost(pii: Any) -> dict[str, float]:
+    """10k characters with five help-center articles as the turn's grounding, vs none.
+
+    The answer quotes the articles' address and phone number, so every span found is
+    looked up in the grounding (once per value: the filter caches the verdict).
+    """
+    article = (
+        "## How to reach a person\n- Email help@example.com from your account address.\n"
+        "- Call +44 20 7946 0958 on weekdays.\n" + "Our team answers within a day. " * 60
+    )
+    deltas = _answer(10_000)
+    without, _ = asyncio.run(_chain_cost([pii], deltas, 10))
+    with_grounding, _ = asyncio.run(_chain_cost([pii], deltas, 10, grounding=(article,) * 5))
+    return {
+        "seconds_without": without,
+        "seconds_with": with_grounding,
+        "with_vs_without": with_grounding / without,
+    }
 
 
 async def _first_delta() -> dict[str, float]:

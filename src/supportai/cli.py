@@ -170,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.register(sub)
     scaffold.register(sub)
     kb_cli.register(sub)
-    from supportai import evaluation
+    from supportai.evaluation import classifier as eval_classifier
+    from supportai.evaluation import pii as eval_pii
 
-    evaluation.register(sub)
+    eval_classifier.register(sub)
+    eval_pii.register(sub)
     return parser
 
 

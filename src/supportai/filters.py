@@ -26,9 +26,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class FilterContext:
+    """What a filter knows about the turn it filters.
+
+    ``grounding`` holds the texts of the documents retrieved for this turn
+    (``supportai_retrieve_context``): what the answer is grounded on. A value
+    that appears verbatim there (the help center's public support address) is
+    published by the host, not personal data the answer leaks, so redacting
+    filters may leave it alone.
+    """
+
     caller: Caller
     conversation_id: int
     system_prompt: str = ""
+    grounding: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +146,24 @@ class HoldbackStream:
         self._buffer = buffer[cut:]
         self._scanned_at = 0
         return FilterOutput(
-            text=apply_spans(buffer[:cut], released), redactions=[s.kind for s in released]
+            text=apply_spans(buffer[:cut], released), redactions=_redacted(buffer, released)
         )
 
     async def close(self) -> FilterOutput:
         buffer, self._buffer = self._buffer, ""
         self.examined_chars += len(buffer)
         spans = self._find(buffer)
-        return FilterOutput(text=apply_spans(buffer, spans), redactions=[s.kind for s in spans])
+        return FilterOutput(text=apply_spans(buffer, spans), redactions=_redacted(buffer, spans))
+
+
+def _redacted(text: str, spans: list[Span]) -> list[str]:
+    """The kinds of the spans that change the text.
+
+    A span replaced by its own text is not a redaction: a finder reports one to
+    keep a value whole (the stream never cuts inside a span) while letting it
+    through, such as a public address quoted from the help center.
+    """
+    return [s.kind for s in spans if s.replacement != text[s.start : s.end]]
 
 
 #: What a push that releases nothing returns: one shared object, never modified

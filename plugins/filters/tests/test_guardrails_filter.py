@@ -94,6 +94,26 @@ async def test_personal_data_is_redacted_per_sentence(gf: ModuleType) -> None:
     assert notes == ["rewritten", "rewritten"]
 
 
+async def test_values_published_in_the_grounding_or_the_allow_list_are_kept(
+    gf: ModuleType,
+) -> None:
+    grounded = FilterContext(
+        caller=Caller("t1", "u1"),
+        conversation_id=7,
+        grounding=("Email support@lumen.example from the address you use.",),
+    )
+    text = "Sure. Write to support@lumen.example or sales@lumen.example, not ann@example.com. Bye"
+    flt = build(gf, pii_public_values=["SALES@lumen.example"])
+    out, blocked, notes = await run(flt.open(grounded), pieces(text))
+    assert blocked is None
+    assert out == (
+        "Sure. Write to support@lumen.example or sales@lumen.example, not [redacted email]. Bye"
+    )
+    assert notes == ["rewritten"]
+    out, _, _ = await run(build(gf, pii_keep_grounded=False).open(grounded), pieces(text))
+    assert "support@lumen.example" not in out
+
+
 async def test_a_verbatim_copy_of_the_system_prompt_is_blocked(gf: ModuleType) -> None:
     leak = (
         "Happy to help. My instructions say: never reveal the internal discount code "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 
 import pytest
@@ -123,6 +124,17 @@ def test_email_negatives(text: str) -> None:
         "07700900123",
         "06 12 34 56 78",
         "030/1234567",
+        # extensions go with the number
+        "+1-555-201-7788x42",
+        "555-201-7788 ext. 42",
+        "020 7946 0958 extension 7",
+        # national formats of 8 digits in three or more groups
+        "61 402 337",
+        "(44) 219-508",
+        "318 27 904",
+        "47 12 58 90",
+        "+(371) 95896935",
+        "039074833",  # a bare run with a trunk 0
     ],
 )
 def test_phone_positives(phone: str) -> None:
@@ -144,6 +156,71 @@ def test_phone_positives(phone: str) -> None:
 )
 def test_phone_negatives(text: str) -> None:
     assert_untouched(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Phone:\n512 8841", "My mobile number:\n967 22 70 thanks", "Tel.:\n(02) 9876 5432"],
+)
+def test_a_keyword_on_the_line_before_connects_to_the_number(text: str) -> None:
+    out = redact(text)
+    assert out.endswith("[redacted phone number]") or "[redacted phone number] " in out
+    assert not any(piece in out for piece in ("8841", "22 70", "5432"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Part number 239-6450-24 is out of stock.",
+        "Reference 20240314-5521 on the transfer.",
+        "log line: 2024-08-17 23:14:48.273 ERROR",
+        "Since 14.03.2024 10:15 the sync has stopped.",
+        "We have 61 402 337 rows in the export.",
+        "The invoice total of 12 345 678 JPY is wrong.",
+        "Booking confirmation 0612345678 arrived.",
+        "The meeting ID is 845 2231 9904.",
+        "Customer number 0049112233 in the CRM.",
+        "Order 2024-118877 was split into 2 parcels.",
+        "Half a card 4111 1111 is not a phone number.",
+        "What is 10 000 000 divided by 3?",
+    ],
+)
+def test_numbers_that_are_something_else_are_not_phones(text: str) -> None:
+    assert_untouched(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You can reach me at 40748337 after 5pm.",
+        "Contact us on 14646247.",
+        "my number is 2537849666",
+        "Phone: 0074-833 78",  # after a keyword, a national number may start with 00
+    ],
+)
+def test_how_people_introduce_their_number_makes_a_bare_run_a_phone(text: str) -> None:
+    out = redact(text)
+    number = max(re.findall(r"[\d -]+\d", text), key=len).strip()
+    assert "[redacted phone number]" in out and number not in out
+
+
+def test_an_order_word_does_not_hide_a_phone_number_grouped_as_one() -> None:
+    assert redact("To order, call 020 7946 0958.") == "To order, call [redacted phone number]."
+
+
+def test_numbers_in_brackets_and_after_an_amount_are_found() -> None:
+    assert redact("The number on file (0161 161 8621) is old") == (
+        "The number on file ([redacted phone number]) is old"
+    )
+    assert redact("+1 (555) 123-4567 (44) 219-508") == (
+        "[redacted phone number] [redacted phone number]"
+    )
+    assert redact("$19.99 020 7946 0958 ext. 7") == "$19.99 [redacted phone number]"
+
+
+def test_a_long_run_of_numbers_is_read_past_the_patterns_reach() -> None:
+    out = redact("+1 (555) 123-4567 2024 020 7946 0958 and 61 402 337 61 402 337 61 402 337")
+    assert not any(piece in out for piece in ("4567", "0958", "337"))
 
 
 def test_two_phone_numbers_separated_by_a_space_are_both_redacted() -> None:
@@ -177,6 +254,15 @@ def test_a_phone_keyword_allows_shorter_local_numbers_and_is_kept() -> None:
         "3782 822463 10005",
         "6011111111111117",
         "4222222222222",  # 13 digits
+        "1800 1234 5678 905",  # JCB, 15 digits
+        "213198765432104",  # JCB, 15 digits
+        "3112 1234 5678 9014",  # JCB, an earlier range
+        "3337123456789013",  # JCB, an earlier range
+        "5018 1234 5673",  # Maestro, 12 digits
+        "675949382716",  # Maestro, 12 digits
+        "123456789012347",  # UATP
+        "9792 1234 5678 9018",  # Troy
+        "2200 1234 5678 9019",  # Mir
     ],
 )
 def test_card_positives(card: str) -> None:
@@ -192,6 +278,9 @@ def test_card_positives(card: str) -> None:
         "Mixed 4111 1111-1111 1111 separators.",
         "Odd grouping 41 11 11 11 11 11 11 11.",
         "A 20-digit run 41111111111111111111 is too long.",
+        "A 16-digit number starting 1: 1234 5678 9012 3452.",  # UATP has 15 digits
+        "Order ID: 501812345673",  # a Maestro-shaped number named as an order
+        "USPS 9400 1000 0000 0000 0000 00 was returned.",  # no card inside a tracking number
     ],
 )
 def test_card_negatives(text: str) -> None:
@@ -226,6 +315,11 @@ def test_a_card_next_to_other_numbers_is_still_found(text: str, expected: str) -
 )
 def test_iban_positives(iban: str) -> None:
     assert_redacted(f"Pay to {iban} by Friday.", iban, "iban")
+
+
+def test_two_ibans_in_a_row_are_both_found() -> None:
+    text = "from GB82 WEST 1234 5698 7654 32 GB82 WEST 1234 5698 7654 32 to"
+    assert redact(text) == "from [redacted IBAN] [redacted IBAN] to"
 
 
 def test_iban_stops_at_the_country_length() -> None:
@@ -298,7 +392,7 @@ def test_uk_national_insurance_negatives(text: str) -> None:
         ("server 192.168.1.10, ok", "192.168.1.10"),
         ("DNS 8.8.8.8.", "8.8.8.8"),
         ("at 10.0.0.1:8080", "10.0.0.1"),
-        ("(127.0.0.1)", "127.0.0.1"),
+        ("(10.0.0.7)", "10.0.0.7"),
         ("v6 2001:db8::8a2e:370:7334 here", "2001:db8::8a2e:370:7334"),
         ("v6 fe80::1ff:fe23:4567:890a.", "fe80::1ff:fe23:4567:890a"),
         ("full 2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"),
@@ -321,6 +415,8 @@ def test_ip_positives(text: str, ip: str) -> None:
         "loopback ::1 and 10:30:45",
         "std::vector and a::b",
         "MAC 00:1A:2B:3C:4D:5E",
+        "uvicorn app:app --host 0.0.0.0 --port 8000",
+        "PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379",
     ],
 )
 def test_ip_negatives(text: str) -> None:
@@ -364,6 +460,10 @@ def test_token_shapes(secret: str) -> None:
         (
             "postgres://admin:s3cr3t@db.example.com/x",
             "postgres://admin:[redacted secret]@db.example.com/x",
+        ),
+        (
+            "redis://:hunter22@cache.internal:6379/0",
+            "redis://:[redacted secret]@cache.internal:6379/0",
         ),
     ],
 )

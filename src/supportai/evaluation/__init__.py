@@ -1,27 +1,72 @@
-"""``supportai eval``: measure a configured app's components on the host's own data.
+"""``supportai eval ...``: measure parts of the assistant on the host's own data.
 
-Each evaluation lives in its own module of this package with an
-``add_subcommand(eval_subparsers)`` function; :data:`SUBCOMMANDS` lists them, so a
-new evaluation is one module and one line here, and ``cli.py`` registers the
-whole group with one call to :func:`register`.
+Each measurement is a module with a ``register(subparsers)`` function, like the
+other commands (see :mod:`supportai.cli`). They share one ``eval`` command:
+:func:`eval_commands` creates it the first time any of them registers and hands
+the same sub-command group to the next, so ``eval pii``, ``eval retrieval`` and
+``eval classifier`` can be added by separate modules in any order, each with
+one line in ``cli.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-#: Modules adding a ``supportai eval <name>`` subcommand.
-SUBCOMMANDS = ("supportai.evaluation.classifier",)
+from supportai.errors import ConfigurationError
+
+_EVAL_GROUP = "_supportai_eval_commands"
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``eval`` group and every module's subcommand to the ``supportai`` parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "eval", help="measure classifiers (and other components) on your own labelled data"
-    )
-    eval_subparsers = parser.add_subparsers(dest="eval_command", required=True)
-    for name in SUBCOMMANDS:
-        importlib.import_module(name).add_subcommand(eval_subparsers)
-    return parser
+def eval_commands(subparsers: Any) -> Any:
+    """The sub-command group of ``supportai eval``, created on first use."""
+    group = getattr(subparsers, _EVAL_GROUP, None)
+    if group is None:
+        parser = subparsers.add_parser(
+            "eval",
+            help="measure the assistant on your own data (JSON lines)",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        group = parser.add_subparsers(dest="eval_command", required=True)
+        setattr(subparsers, _EVAL_GROUP, group)
+    return group
+
+
+class EvalInputError(ConfigurationError):
+    """The evaluation file cannot be read: the command exits with status 2 and says where."""
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every object of a JSON-lines file; blank lines are skipped, anything else is an error."""
+    rows: list[dict[str, Any]] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalInputError(f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalInputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise EvalInputError(f"{path}:{number}: expected a JSON object")
+        rows.append(row)
+    if not rows:
+        raise EvalInputError(f"{path}: no rows")
+    return rows
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1) of ``values``; 0.0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]

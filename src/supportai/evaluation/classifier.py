@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from supportai.errors import ConfigurationError
+from supportai.evaluation import eval_commands
 
 LABELS = ("attack", "benign")
 SHORT_CHARS = 100
@@ -253,8 +254,9 @@ def render_errors(report: Report, limit: int) -> str:
     return "\n".join(lines)
 
 
-def add_subcommand(eval_subparsers: Any) -> None:
-    parser = eval_subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add ``supportai eval classifier`` (see :func:`supportai.evaluation.eval_commands`)."""
+    parser = eval_commands(subparsers).add_parser(
         "classifier",
         help="recall, false refusals and latency of the configured classifiers",
         description=__doc__,

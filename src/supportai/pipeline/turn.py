@@ -478,7 +478,12 @@ class Turn:
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = FilterChain(
             runtime.filters,
-            FilterContext(caller, prepared.conversation_id, system_prompt or ""),
+            FilterContext(
+                caller,
+                prepared.conversation_id,
+                system_prompt or "",
+                grounding=tuple(document.text for document in context),
+            ),
         )
         self.filter_chain = chain
         for round_number in range(settings.tool_max_rounds + 1):

@@ -41,8 +41,9 @@ from guardrails.errors import ValidationError  # type: ignore[import-untyped]
 
 from supportai.errors import ConfigurationError
 from supportai.filters import Block, FilterContext, FilterStream, SentenceStream
+from supportai_filters.grounding import PublicValues, drop_public
 from supportai_filters.leakage import LeakDetector, words
-from supportai_filters.pii import make_finder, redact
+from supportai_filters.pii import LABELS, make_finder, redact, replacement_for
 from supportai_filters.settings import GuardrailsSettings
 from supportai_filters.terms import TermMatcher
 from supportai_filters.validators import (
@@ -147,6 +148,9 @@ class GuardrailsFilter:
         self.settings = settings or GuardrailsSettings()
         prepare_guardrails()
         self._find = make_finder(self.settings.pii_kinds)
+        self._allowed = PublicValues.allow_list(
+            self.settings.pii_public_values, self.settings.pii_kinds
+        )
         self._terms = TermMatcher(self.settings.banned_terms)
         self._host_factory = (
             load_guard_factory(self.settings.guard_factory) if self.settings.guard_factory else None
@@ -171,15 +175,22 @@ class GuardrailsFilter:
     def _our_guard(self, context: FilterContext) -> Any:
         settings = self.settings
         validators: list[Any] = []
+        public = PublicValues(
+            context.grounding if settings.pii_keep_grounded else (), self._allowed
+        )
+        find = (
+            drop_public(self._find, public, {k: replacement_for(k) for k in LABELS})
+            if public
+            else self._find
+        )
         if settings.pii:
-            validators.append(PiiValidator(self._find, on_fail=OnFailAction.FIX))
+            validators.append(PiiValidator(find, on_fail=OnFailAction.FIX))
         if settings.prompt_leak and context.system_prompt:
             detector = LeakDetector(context.system_prompt, settings.prompt_leak_words)
             if detector.active:
                 validators.append(PromptLeakValidator(detector, on_fail=OnFailAction.NOOP))
         if self._terms:
             redacting = settings.banned_terms_action == "redact"
-            find = self._find
             validators.append(
                 BannedTermsValidator(
                     self._terms,

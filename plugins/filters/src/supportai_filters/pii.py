@@ -1,12 +1,17 @@
 """Find personal data and secrets in text: the span finder behind the ``pii`` filter.
 
-Why a hand-written finder and not a library: it runs on every streamed answer,
-in the hot path, so it must be dependency-free, linear in the text and
+Why patterns and checks, not a model or a recognizer framework: the finder runs
+on every streamed answer, in the hot path, so it must be linear in the text and
 predictable. Each kind is a regular expression that proposes *candidates* and a
-small Python check that accepts or rejects them (Luhn for cards, mod-97 for
-IBANs, octet ranges for IPv4, :mod:`ipaddress` for IPv6, digit counts and
-shapes for phone numbers). Checks keep false positives (years, prices, short
-order numbers, version strings) out without loosening the patterns.
+check that accepts or rejects them: Luhn and the issuers' number ranges for
+cards, mod-97 and the ISO registry's BBAN structures (python-stdnum) for IBANs,
+octet ranges for IPv4, :mod:`ipaddress` for IPv6, country codes and possible
+lengths (phonenumbers) or the grouping of national numbers for phones (see
+:mod:`supportai_filters.phones`). The libraries are asked only about bounded
+candidates, and their answers are cached. Checks, and the signs that a number
+is something else (:mod:`supportai_filters.not_pii`), keep false positives
+(years, prices, order and tracking numbers, versions) out without loosening the
+patterns.
 
 Streaming contract (see :class:`supportai.filters.HoldbackStream`): the stream
 re-runs the finder on a bounded tail and never releases text inside a reported
@@ -31,8 +36,11 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from supportai.filters import Span, apply_spans
+from supportai_filters import phones
+from supportai_filters.not_pii import id_label_at
 
 __all__ = [
     "KINDS",
@@ -122,6 +130,27 @@ def iban_is_valid(compact: str) -> bool:
     return remainder == 1
 
 
+@lru_cache(maxsize=256)
+def _iban_registered(compact: str) -> bool:
+    """The IBAN's country is in the ISO 13616 registry and its BBAN has that country's structure.
+
+    python-stdnum ships the registry (structure per country: "4!a14!n" for GB)
+    and keeps it current, which a hand-kept table of lengths does not; only the
+    checksum-valid candidates reach it, and a streamed answer re-scans the same
+    value, hence the cache. National check digits (``check_country``) are not
+    checked: a mistyped account number is still personal data.
+    """
+    from stdnum import iban
+
+    return bool(iban.is_valid(compact, check_country=False))
+
+
+def warm_up() -> None:
+    """Load the lazily imported parsers now (filter construction), not in the first answer."""
+    _iban_registered("DE89370400440532013000")
+    phones.warm_up()
+
+
 def _shannon_entropy(value: str) -> float:
     counts: dict[str, int] = {}
     for char in value:
@@ -189,6 +218,48 @@ _DIGIT_GROUPS = re.compile(r"(?<![\w.-])\d+(?:[ -]\d+)*(?!\w)")
 _GROUP = re.compile(r"\d+")
 
 
+# Issuer identification number (IIN) ranges and the lengths each network issues,
+# from the networks' published tables: (first digits low, high, lengths). A
+# Luhn-valid number is a card only when its prefix and length fit one of them,
+# which keeps 12-15 digit ids out while accepting Maestro, UATP and JCB-15.
+_IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = tuple(
+    (low, high, frozenset(lengths))
+    for low, high, lengths in (
+        ("1", "1", (15,)),  # UATP (JCB's 1800 is inside it)
+        ("2131", "2131", (15,)),  # JCB
+        ("2200", "2204", range(16, 20)),  # Mir
+        ("2221", "2720", (16,)),  # Mastercard 2-series
+        ("30", "30", range(14, 20)),  # Diners Club 300-305, 3095; JCB 3088-3094, 3096-3102
+        ("3112", "3120", range(16, 20)),  # JCB (its earlier ranges)
+        ("3158", "3159", range(16, 20)),  # JCB
+        ("3337", "3349", range(16, 20)),  # JCB
+        ("34", "34", (15,)),  # American Express
+        ("35", "35", range(16, 20)),  # JCB 3528-3589
+        ("36", "36", range(14, 20)),  # Diners Club
+        ("37", "37", (15,)),  # American Express
+        ("38", "39", range(14, 20)),  # Diners Club
+        ("4", "4", range(13, 20)),  # Visa (Electron and Interlink included)
+        ("50", "50", range(12, 20)),  # Maestro, Dankort, Verve, RuPay 508
+        ("51", "55", (16,)),  # Mastercard
+        ("56", "69", range(12, 20)),  # Maestro; Discover, UnionPay, RuPay, InstaPayment
+        ("0604", "0604", range(12, 20)),  # Maestro
+        ("81", "82", (16,)),  # RuPay
+        ("9792", "9792", (16,)),  # Troy
+    )
+)
+
+
+def _iin_fits(digits: str) -> bool:
+    """Whether the number's prefix and length are those of an issued card.
+
+    Prefixes of equal length compare as strings exactly as they do as numbers.
+    """
+    size = len(digits)
+    return any(
+        size in lengths and low <= digits[: len(low)] <= high for low, high, lengths in _IIN_RANGES
+    )
+
+
 def _card_ok(raw: str) -> bool:
     separators = {c for c in raw if not c.isdigit()}
     if len(separators) > 1:
@@ -196,9 +267,29 @@ def _card_ok(raw: str) -> bool:
     if separators and any(len(g) < 3 or len(g) > 6 for g in re.split(r"[ -]", raw)):
         return False  # grouped in 4-4-4-4, 4-6-5, 4-4-4-4-3 ...
     digits = raw.replace(" ", "").replace("-", "")
-    if digits[0] not in "23456" or len(set(digits)) == 1:
-        return False  # major networks start with 2-6; "0000 0000 ..." passes Luhn
+    if len(set(digits)) == 1 or not _iin_fits(digits):
+        return False  # "0000 0000 ..." passes Luhn
     return luhn_is_valid(digits)
+
+
+def _card_window_ok(
+    text: str, base: int, groups: list[tuple[int, int]], first: int, last: int, floor: int
+) -> bool:
+    """Shorter numbers (12-15 digits: Maestro, UATP, Amex) must not continue a grouping.
+
+    A 16-19 digit card may sit in a run with other numbers ("call 020 7946 0958
+    4111 ..."), but a shorter Luhn-valid window whose neighbour is a group of the
+    same size ("9400 1000 0000 0000 0000 00") is a slice of a longer tracking or
+    account number (groups before ``floor`` belong to a card found already).
+    """
+    digits = sum(end - start for start, end in groups[first : last + 1])
+    if digits >= 16:
+        return True
+    size = groups[first][1] - groups[first][0]
+    for neighbour in (first - 1, last + 1):
+        if floor <= neighbour < len(groups) and groups[neighbour][1] - groups[neighbour][0] == size:
+            return False
+    return True
 
 
 def _cards(text: str) -> Iterator[_Candidate]:
@@ -208,7 +299,7 @@ def _cards(text: str) -> Iterator[_Candidate]:
         groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
         if text[end : end + 1] in (".", ",") and text[end + 1 : end + 2].isdigit():
             groups.pop()  # the last group is the start of a decimal number or an address
-        index = 0
+        index = floor = 0
         while index < len(groups):
             found = None
             digits = 0
@@ -225,44 +316,65 @@ def _cards(text: str) -> Iterator[_Candidate]:
                         break
                     if run[groups[last][0] - 1] != run[groups[index][1]]:
                         break  # mixed separators
-                if digits >= 13 and _card_ok(run[groups[index][0] : groups[last][1]]):
+                if digits >= 12 and _card_ok(run[groups[index][0] : groups[last][1]]):
                     found = last  # keep looking: the longest valid window wins
+            if found is not None and not _card_window_ok(
+                text, match.start(), groups, index, found, floor
+            ):
+                found = None
             if found is None:
                 index += 1
                 continue
             base = match.start()
-            yield base + groups[index][0], base + groups[found][1], ""
-            index = found + 1
+            start, stop = base + groups[index][0], base + groups[found][1]
+            twelve = sum(c.isdigit() for c in text[start:stop]) == 12
+            label = id_label_at(text, start) if twelve else None
+            # "Order ID: 501812345673" is an order number: kept whole with its label.
+            yield (start, stop, "") if label is None else (label, stop, None)
+            index = floor = found + 1
 
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,32}(?![A-Za-z0-9])")
 
 
 def _ibans(text: str) -> Iterator[_Candidate]:
-    for match in _IBAN.finditer(text):
-        raw = match.group()
-        country = raw[:2].upper()
-        expected = _IBAN_LENGTHS.get(country)
-        # Map each position of the compact form back to the text.
-        positions = [i for i, c in enumerate(raw) if c != " "]
-        if expected is not None:
-            if len(positions) < expected:
-                continue
-            # The country's length ends the IBAN; it must end at a group boundary.
-            if len(positions) > expected and positions[expected] == positions[expected - 1] + 1:
-                continue
-            positions = positions[:expected]
-        compact = "".join(raw[i] for i in positions)
-        if not (compact.isupper() or compact.islower()):
-            continue  # mixed case is prose ("Is12 this Ok..."), not an account number
-        end = match.start() + positions[-1] + 1
-        if iban_is_valid(compact):
-            yield match.start(), end, ""
-        elif expected is not None:
-            # The exact shape of this country's IBAN with a wrong checksum: a
-            # mistyped IBAN or a made-up example. Not redacted, and its digits
-            # are not a phone number either.
-            yield match.start(), end, None
+    # The pattern reads up to 32 characters past the country code, so it may take
+    # the start of the next IBAN ("GB82 ... 32 GB82 ..."); the search resumes where
+    # the country's length ended the IBAN, not where the pattern stopped.
+    position = 0
+    while (match := _IBAN.search(text, position)) is not None:
+        position = match.end()
+        found = _iban_at(match.start(), match.group())
+        if found is not None:
+            position = found[1]
+            yield found
+
+
+def _iban_at(start: int, raw: str) -> _Candidate | None:
+    """The IBAN (or the veto of a mistyped one) at the start of the candidate ``raw``."""
+    country = raw[:2].upper()
+    expected = _IBAN_LENGTHS.get(country)
+    # Map each position of the compact form back to the text.
+    positions = [i for i, c in enumerate(raw) if c != " "]
+    if expected is not None:
+        if len(positions) < expected:
+            return None
+        # The country's length ends the IBAN; it must end at a group boundary.
+        if len(positions) > expected and positions[expected] == positions[expected - 1] + 1:
+            return None
+        positions = positions[:expected]
+    compact = "".join(raw[i] for i in positions)
+    if not (compact.isupper() or compact.islower()):
+        return None  # mixed case is prose ("Is12 this Ok..."), not an account number
+    end = start + positions[-1] + 1
+    if iban_is_valid(compact) and _iban_registered(compact):
+        return start, end, ""
+    if expected is not None:
+        # The exact shape of this country's IBAN with a wrong checksum: a
+        # mistyped IBAN or a made-up example. Not redacted, and its digits
+        # are not a phone number either.
+        return start, end, None
+    return None
 
 
 # US Social Security numbers: AAA-GG-SSSS with the SSA's never-issued ranges excluded.
@@ -305,8 +417,13 @@ _IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,
 
 def _ips(text: str) -> Iterator[_Candidate]:
     for match in _IPV4.finditer(text):
-        if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+        version = _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start())
+        if version is not None:
+            yield version.start(), match.end(), None  # a version, kept whole with its word
             continue
+        v4 = ipaddress.IPv4Address(match.group())
+        if v4.is_loopback or v4.is_unspecified:
+            continue  # "127.0.0.1" and "0.0.0.0" identify no one, as "::1" and "::"
         yield match.start(), match.end(), ""
     if ":" not in text:
         return
@@ -319,97 +436,15 @@ def _ips(text: str) -> Iterator[_Candidate]:
         groups = [g for g in raw.split(":") if g]
         if len(groups) < 2 or address.is_loopback or address.is_unspecified:
             continue  # "::1" and "::" identify no one; "a::b" needs two groups
+        if not _has_digit(raw):
+            continue  # "a::b", "std::vector"-like words: prose, as the precheck says
         yield match.start(), match.start() + len(raw), ""
 
 
-# Phone numbers. Candidates are runs of digits with the separators people use;
-# the check decides by digit count and shape (see _phone_ok).
-_PHONE = re.compile(r"(?<![\w+(./@:-])(?:\+ ?|\()?\d[\d ().\-/]{5,24}\d(?![\w@]|[.,/-]\d)")
-_PHONE_KEYWORD = re.compile(
-    r"(?P<keep>\b(?:[Pp]hone|[Tt]el(?:ephone)?|[Mm]obile|[Cc]ell|[Cc]all|[Ff]ax|WhatsApp|"
-    r"[Tt]ext)\b[^\d\n+]{0,16}?)(?P<number>\+?\d[\d ().\-/]{5,20}\d)(?![\w@]|[.,/-]\d)"
-)
-_PHONE_GROUPS = re.compile(r"[ ().\-/]+")
-_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
-_DATE_SHAPE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{2,4}")
-
-
-def _phone_ok(raw: str, *, keyword: bool = False) -> bool:
-    digits = sum(c.isdigit() for c in raw)
-    if raw.startswith("+"):
-        return 8 <= digits <= 15
-    if raw.startswith("00") and raw[2:3] != "0":
-        return 10 <= digits <= 17  # 00 + an E.164 number
-    if _DATE_SHAPE.fullmatch(raw):
-        return False  # "call before 2024-06-12"
-    if keyword:
-        return 7 <= digits <= 15
-    separators = {c for c in raw if not c.isdigit()}
-    groups = [g for g in _PHONE_GROUPS.split(raw) if g]
-    if sum(len(g) == 1 for g in groups) > 1:
-        return False  # "1 2 3 4 5 6 7 8 9" is a list, not a number
-    if _SSN_SHAPE.fullmatch(raw):
-        return False  # "000-12-3456" has the shape of an SSN, never of a phone number
-    if not 9 <= digits <= 12:
-        return False  # shorter: years, prices, dates, order numbers
-    if not separators:
-        # A bare run is an order or tracking number unless it has a trunk prefix
-        # ("07700900123", "0612345678").
-        return raw[0] == "0" and 10 <= digits <= 11
-    if len(groups) >= 3 and all(len(g) == 4 for g in groups):
-        return False  # "3704 0044 0532" is how account and card numbers are grouped
-    if separators == {"."} and any(len(g) < 2 for g in groups):
-        return False  # "1.2.3.4567" is a version
-    if "/" in separators and len(groups) > 2:
-        return False  # "12/05/2024 ..." dates
-    return ("(" in raw) == (")" in raw)  # brackets come in pairs
-
-
-def _phone_segments(start: int, raw: str) -> Iterator[_Candidate]:
-    """The numbers inside a run like "555-123-4567 555-987-6543" or "2024 06 12 34 56 78".
-
-    A space both groups digits and separates numbers, so which pieces form a
-    number is ambiguous. Every window of whole pieces that reads as a number is
-    found, and overlapping windows are merged: a neighbouring year may be
-    redacted with the number, but no digit of the number is left out.
-    """
-    pieces = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
-    counts = [sum(c.isdigit() for c in raw[a:b]) for a, b in pieces]
-    merged: list[list[int]] = []
-    for first in range(len(pieces)):
-        # Extend while a window could still be a number (at most 17 digits, at
-        # most one single-digit group), then try the longest first.
-        digits = singles = 0
-        lasts: list[int] = []
-        for last in range(first, len(pieces)):
-            digits += counts[last]
-            singles += counts[last] == 1
-            if digits > 17 or singles > 1:
-                break
-            if digits >= 7:
-                lasts.append(last)
-        for last in reversed(lasts):
-            begin, stop = pieces[first][0], pieces[last][1]
-            if _phone_ok(raw[begin:stop]):
-                if merged and begin <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], stop)
-                else:
-                    merged.append([begin, stop])
-                break
-    for begin, stop in merged:
-        yield start + begin, start + stop, ""
-
-
 def _phones(text: str) -> Iterator[_Candidate]:
-    for match in _PHONE.finditer(text):
-        raw = match.group()
-        if _phone_ok(raw):
-            yield match.start(), match.end(), ""
-        elif " " in raw:
-            yield from _phone_segments(match.start(), raw)
-    for match in _PHONE_KEYWORD.finditer(text):
-        if _phone_ok(match.group("number"), keyword=True):
-            yield match.start(), match.end(), match.group("keep")
+    # Phone numbers have their own module: the evidence is spread over keywords,
+    # extensions, country codes and national shapes (see supportai_filters.phones).
+    yield from phones.find_phones(text)
 
 
 # Secrets with a recognisable shape. Every body is open-ended ("{16,512}" and
@@ -439,7 +474,8 @@ _ASSIGNED = re.compile(
     r"|password|passwd|pwd|passphrase|private[_-]?key"
     r"))[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;<>]{6,512})"
 )
-_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<keep>[^\s/:@]{1,64}:)[^\s/@]{1,128}(?=@)")
+# "user:password@" and ":password@" (redis://:password@host)
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<keep>[^\s/:@]{0,64}:)[^\s/@]{1,128}(?=@)")
 _PASSWORD_KEYS = ("pass", "pwd")
 
 
@@ -518,7 +554,7 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector("email", 80, _emails, lambda t: "@" in t),
     # country code, two check digits
     _Detector("iban", 70, _ibans, _needs(r"\d\d"), numeric=True),
-    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){12}"), numeric=True),  # 13+ digits
+    _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){11}"), numeric=True),  # 12+ digits
     _Detector("ssn", 55, _ssns, _needs(r"\d{3}"), numeric=True),  # both forms start with AAA
     _Detector("national_id", 50, _national_ids, _needs(r"\d\d"), numeric=True),
     _Detector("ip", 45, _ips, _could_be_ip),
@@ -530,13 +566,21 @@ _DETECTORS: tuple[_Detector, ...] = (
 # -- the finder -----------------------------------------------------------------------
 
 
-def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
+def make_finder(
+    kinds: Iterable[str] = KINDS, *, keep_vetoed: bool = False
+) -> Callable[[str], list[Span]]:
     """A span finder for a subset of :data:`KINDS` (unknown kinds raise ``ValueError``).
 
     Detectors run from the highest priority down, each on the text with what
     the previous ones claimed masked out. So a card next to a phone number is
     a card and a phone number, not one invalid run, and digits inside an IBAN
     with a wrong checksum (a veto) are never read as a phone number.
+
+    ``keep_vetoed`` (the streaming filter): regions known *not* to be sensitive
+    (an order number with its "Order" label, an IBAN with a wrong checksum) are
+    reported too, as spans replaced by their own text, so that
+    :class:`~supportai.filters.HoldbackStream` never cuts between a number and the
+    words that decided it; they change nothing and count as no redaction.
     """
     wanted = set(kinds)
     unknown = wanted - set(KINDS)
@@ -571,6 +615,11 @@ def make_finder(kinds: Iterable[str] = KINDS) -> Callable[[str], list[Span]]:
             added = _claim(claimed, candidates)
             if added:
                 masked = _mask(masked, added)
+        if keep_vetoed:
+            return [
+                Span(start, end, text[start:end] if r is None else r, kind)
+                for start, end, r, kind in claimed
+            ]
         return [Span(start, end, r, kind) for start, end, r, kind in claimed if r is not None]
 
     return find

@@ -50,6 +50,16 @@ class PiiSettings(BaseSettings):
         description="Characters gathered beyond the holdback before the next scan "
         "(smaller: smoother streaming; larger: less re-scanning).",
     )
+    keep_grounded: bool = Field(
+        default=True,
+        description="Leave a value alone when it appears verbatim in the documents "
+        "retrieved for the turn (the help center's own support address).",
+    )
+    public_values: list[str] = Field(
+        default_factory=list,
+        description="Values never redacted: the host's public contact details "
+        "(support e-mail, phone numbers). Compared ignoring case and separators.",
+    )
 
 
 class GuardrailsSettings(BaseSettings):
@@ -59,6 +69,12 @@ class GuardrailsSettings(BaseSettings):
 
     pii: bool = Field(default=True, description="Redact personal data and secrets.")
     pii_kinds: Kinds = Field(default_factory=lambda: list(KINDS))
+    pii_keep_grounded: bool = Field(
+        default=True, description="As SUPPORTAI_PII_KEEP_GROUNDED, for this filter."
+    )
+    pii_public_values: list[str] = Field(
+        default_factory=list, description="As SUPPORTAI_PII_PUBLIC_VALUES, for this filter."
+    )
     prompt_leak: bool = Field(
         default=True, description="Block answers that reproduce the system prompt."
     )
