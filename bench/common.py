@@ -16,6 +16,24 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
+
+
+def http_client_module() -> ModuleType:
+    """The HTTP library the installed ``openai`` SDK runs on (httpx2 from 3.x, httpx before).
+
+    Baselines that read the mock upstream directly use the same one, so an A/B
+    difference is what the code above the HTTP client costs.
+    """
+    import openai
+
+    if int(openai.__version__.split(".")[0]) >= 3:
+        import httpx2
+
+        return httpx2
+    import httpx
+
+    return httpx
 
 
 def free_port() -> int:
