@@ -21,6 +21,7 @@ is wrong is marked ``configuration=True``, because waiting will not fix it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -30,7 +31,6 @@ from typing import Any
 import openai
 
 from supportai.errors import ConfigurationError
-from supportai.pipeline.deadline import IdleDeadline
 from supportai.llm import (
     BackendError,
     BackendEvent,
@@ -44,6 +44,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
+from supportai.pipeline.deadline import IdleDeadline
 from supportai_llm_backends.knowledge import truncate
 from supportai_llm_backends.settings import OpenAISettings
 from supportai_llm_backends.sse import SSEReader
@@ -86,13 +87,9 @@ class _Attempt:
 
 def _response_type() -> type[Any]:
     """The response class of the HTTP library this ``openai`` runs on (see the module doc)."""
-    if int(openai.__version__.split(".", 1)[0]) >= 3:
-        import httpx2
-
-        return httpx2.Response  # type: ignore[no-any-return]
-    import httpx
-
-    return httpx.Response
+    library = "httpx2" if int(openai.__version__.split(".", 1)[0]) >= 3 else "httpx"
+    response: type[Any] = importlib.import_module(library).Response
+    return response
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -152,6 +149,7 @@ class OpenAIBackend:
         )
         self._transport_errors = _transport_errors()
         self._timeout_errors = _timeout_errors()
+        self._response_type = _response_type()
 
     async def aclose(self) -> None:
         """Close the connection pool (call at app shutdown)."""
@@ -208,7 +206,7 @@ class OpenAIBackend:
             # own retries and status errors.
             response: Any = await self.client.post(
                 "/chat/completions",
-                cast_to=_response_type(),
+                cast_to=self._response_type,
                 body=body,
                 stream=True,
                 options={"headers": {"Accept": "text/event-stream"}},
