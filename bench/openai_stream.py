@@ -4,8 +4,8 @@ Against the mock upstream (``bench/mock_openai.py``, its own process, 200 text
 chunks), one after the other in this process, CPU time per stream
 (``time.process_time``) for:
 
-- ``plain``: the HTTP client the ``openai`` SDK runs on, reading the stream and
-  ``json.loads`` per SSE line: the floor any Python client pays;
+- ``plain``: the HTTP client the ``openai`` SDK runs on, reading the stream's
+  bytes and ``json.loads`` per SSE line: the floor any Python client pays;
 - ``sdk_objects``: ``client.chat.completions.create(stream=True)``, one pydantic
   object per chunk (what the backend did before it read the stream itself);
 - ``backend``: ``OpenAIBackend.stream`` to its last event.
@@ -25,7 +25,7 @@ import openai
 from supportai_llm_backends.openai_backend import OpenAIBackend
 from supportai_llm_backends.settings import OpenAISettings
 
-from bench.common import http_client_module, serve_process
+from bench.common import http_client_module, plain_deltas, serve_process
 from bench.mock_openai import MODEL, expected_text
 from supportai.caller import Caller
 from supportai.llm import BackendRequest, ChatMessage, TextDelta
@@ -71,11 +71,12 @@ async def _run(base: str, streams: int, rounds: int) -> dict[str, Any]:
 
     async def plain() -> str:
         parts: list[str] = []
+        rest = b""
         async with plain_client.stream("POST", f"{url}/chat/completions", json=body) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data: ") and line != "data: [DONE]":
-                    for choice in json.loads(line[6:])["choices"]:
-                        parts.append(choice["delta"].get("content") or "")
+            async for read in response.aiter_bytes():
+                lines = (rest + read).split(b"\n")
+                rest = lines.pop()
+                parts += plain_deltas(lines)
         return "".join(parts)
 
     async def sdk_objects() -> str:
@@ -117,8 +118,8 @@ async def _run(base: str, streams: int, rounds: int) -> dict[str, Any]:
 
 def run(streams: int = 100, rounds: int = 3) -> dict[str, Any]:
     env = {"BENCH_MOCK_CHUNKS": str(CHUNKS)}
-    with serve_process("bench.mock_openai:app", env) as base:
-        return asyncio.run(_run(base, streams, rounds))
+    with serve_process("bench.mock_openai:app", env) as mock:
+        return asyncio.run(_run(mock.base, streams, rounds))
 
 
 if __name__ == "__main__":
