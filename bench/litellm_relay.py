@@ -28,7 +28,7 @@ MESSAGES = [
 def app() -> Starlette:
     """uvicorn ``--factory`` entry; ``BENCH_UPSTREAM`` is the mock's ``/v1`` URL."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    import litellm  # type: ignore[import-not-found,unused-ignore]
 
     upstream = os.environ["BENCH_UPSTREAM"]
 

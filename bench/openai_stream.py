@@ -80,13 +80,13 @@ async def _run(base: str, streams: int, rounds: int) -> dict[str, Any]:
         return "".join(parts)
 
     async def sdk_objects() -> str:
-        stream = await sdk.chat.completions.create(
+        stream = await sdk.chat.completions.create(  # type: ignore[call-overload]
             model=MODEL,
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=MESSAGES,
             stream=True,
             stream_options={"include_usage": True},
         )
-        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        parts: list[str] = [c.choices[0].delta.content or "" async for c in stream if c.choices]
         return "".join(parts)
 
     async def through_backend() -> str:

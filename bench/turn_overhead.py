@@ -125,14 +125,19 @@ async def compare(
     concurrency: int,
     requests: int,
     rounds: int = 2,
+    fewer: dict[str, int] | None = None,
 ) -> dict[str, list[RunStats]]:
-    """Warm each system up, then alternate them ``rounds`` times at ``concurrency``."""
+    """Warm each system up, then alternate them ``rounds`` times at ``concurrency``.
+
+    ``fewer`` gives a slow system its own (smaller) number of requests per round.
+    """
     for label, (server, one) in systems.items():
         await load(f"warm-{label}", concurrency, concurrency * 2, one, server)
     runs: dict[str, list[RunStats]] = {label: [] for label in systems}
     for _ in range(rounds):
         for label, (server, one) in systems.items():
-            runs[label].append(await load(label, concurrency, requests, one, server))
+            count = (fewer or {}).get(label, requests)
+            runs[label].append(await load(label, concurrency, count, one, server))
     return runs
 
 
