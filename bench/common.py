@@ -135,7 +135,7 @@ class RunStats:
 
     def _pct(self, values: list[float], q: float) -> float:
         if not values:
-            return float("nan")
+            return 0.0  # no successful request: the run fails (see failures()), never NaN
         ordered = sorted(values)
         index = min(round(q * (len(ordered) - 1)), len(ordered) - 1)
         return ordered[index]
@@ -153,7 +153,7 @@ class RunStats:
             "p99_ms": self._pct(latency, 0.99),
             "ttfd_p50_ms": self._pct(first, 0.50),
             "ttfd_p99_ms": self._pct(first, 0.99),
-            "mean_ms": statistics.fmean(latency) if latency else float("nan"),
+            "mean_ms": statistics.fmean(latency) if latency else 0.0,
             "throughput_rps": len(ok) / self.wall_s if self.wall_s else 0.0,
         }
 
@@ -296,4 +296,5 @@ def plain_deltas(lines: list[bytes]) -> list[str]:
 
 
 def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
+    """``a / b``; 0 when ``b`` is 0, which only a failed run produces (it exits non-zero)."""
+    return a / b if b else 0.0
