@@ -7,6 +7,7 @@ alternating A and B, because absolute times drift on shared machines.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -16,6 +17,24 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
+
+
+def http_client_module() -> ModuleType:
+    """The HTTP library the installed ``openai`` SDK runs on (httpx2 from 3.x, httpx before).
+
+    Baselines that read the mock upstream directly use the same one, so an A/B
+    difference is what the code above the HTTP client costs.
+    """
+    import openai
+
+    if int(openai.__version__.split(".")[0]) >= 3:
+        import httpx2
+
+        return httpx2
+    import httpx
+
+    return httpx
 
 
 def free_port() -> int:
@@ -24,16 +43,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class Server:
+    """A server process under test: where it listens and its pid (for its CPU time)."""
+
+    base: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds this process has used, from ``/proc/<pid>/stat``."""
+        return process_cpu_s(self.pid)
+
+
+def process_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        # the command name (field 2) may hold spaces: split after its closing parenthesis
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serve_process(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def serve_process(
+    factory: str, env: dict[str, str] | None = None, python: str | None = None
+) -> Iterator[Server]:
     """Run ``uvicorn --factory <factory>`` in its own process on loopback.
 
     A separate process keeps the server and the load client from sharing one
-    GIL, which would distort both sides of the comparison alike but badly.
+    GIL, which would distort both sides of the comparison alike but badly, and
+    lets its CPU time be read on its own. ``python`` runs it under another
+    interpreter (a virtualenv holding LiteLLM, say).
     """
     port = free_port()
     command = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "uvicorn",
         "--factory",
@@ -50,7 +95,7 @@ def serve_process(factory: str, env: dict[str, str] | None = None) -> Iterator[s
         # BENCH_UVICORN_ARGS="--loop uvloop --http httptools" measures that setup.
         *os.environ.get("BENCH_UVICORN_ARGS", "--loop asyncio --http h11").split(),
     ]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -64,7 +109,7 @@ def serve_process(factory: str, env: dict[str, str] | None = None) -> Iterator[s
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{factory} did not start") from None
                 time.sleep(0.05)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -86,10 +131,11 @@ class RunStats:
     concurrency: int
     samples: list[Sample] = field(default_factory=list)
     wall_s: float = 0.0
+    cpu_s: float | None = None  # the server process's CPU time over the run
 
     def _pct(self, values: list[float], q: float) -> float:
         if not values:
-            return float("nan")
+            return 0.0  # no successful request: the run fails (see failures()), never NaN
         ordered = sorted(values)
         index = min(round(q * (len(ordered) - 1)), len(ordered) - 1)
         return ordered[index]
@@ -98,14 +144,16 @@ class RunStats:
         ok = [s for s in self.samples if s.ok]
         latency = [s.latency_ms for s in ok]
         first = [s.first_delta_ms for s in ok]
+        cpu = self.cpu_s * 1000 / len(self.samples) if self.cpu_s and self.samples else 0.0
         return {
             "requests": len(self.samples),
             "errors": len(self.samples) - len(ok),
+            "cpu_ms_per_turn": cpu,
             "p50_ms": self._pct(latency, 0.50),
             "p99_ms": self._pct(latency, 0.99),
             "ttfd_p50_ms": self._pct(first, 0.50),
             "ttfd_p99_ms": self._pct(first, 0.99),
-            "mean_ms": statistics.fmean(latency) if latency else float("nan"),
+            "mean_ms": statistics.fmean(latency) if latency else 0.0,
             "throughput_rps": len(ok) / self.wall_s if self.wall_s else 0.0,
         }
 
@@ -121,12 +169,16 @@ class RawSSEClient:
     comparison are measured by what the servers do.
     """
 
+    #: uvicorn closes a keep-alive connection idle for 5 s; reuse one only if fresher.
+    IDLE_REUSE_S = 2.0
+
     def __init__(self, base: str) -> None:
         host_port = base.removeprefix("http://")
         host, _, port = host_port.partition(":")
         self._host, self._port = host, int(port)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._last_used = 0.0
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -134,6 +186,20 @@ class RawSSEClient:
             self._reader = self._writer = None
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Sample:
+        """One request; after any error the connection is dropped and the next one reconnects."""
+        if self._writer is not None and time.monotonic() - self._last_used > self.IDLE_REUSE_S:
+            await self.close()  # the server may be closing it right now: do not race it
+        try:
+            sample = await self._post(path, body, headers)
+        except BaseException:
+            await self.close()
+            raise
+        self._last_used = time.monotonic()
+        if not sample.ok:
+            await self.close()
+        return sample
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> Sample:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         reader, writer = self._reader, self._writer
@@ -176,8 +242,14 @@ async def load(
     concurrency: int,
     requests: int,
     one: Callable[[int], Awaitable[Sample]],
+    server: Server | None = None,
 ) -> RunStats:
-    """``requests`` calls of ``one(worker)`` with ``concurrency`` in flight."""
+    """``requests`` calls of ``one(worker)`` with ``concurrency`` in flight.
+
+    A failed request is counted (``errors`` in the summary; see :func:`failures`)
+    and its worker goes on with a fresh connection. With ``server``, the CPU
+    time that process spent over the run is recorded.
+    """
     stats = RunStats(label, concurrency)
     counter = iter(range(requests))
 
@@ -188,11 +260,41 @@ async def load(
             except Exception:
                 stats.samples.append(Sample(0.0, 0.0, False))
 
+    cpu = server.cpu_s() if server else 0.0
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     stats.wall_s = time.perf_counter() - started
+    if server:
+        stats.cpu_s = server.cpu_s() - cpu
     return stats
 
 
+def failures(runs: list[RunStats]) -> list[str]:
+    """``label c=N: k of n failed`` for every run with a failed request."""
+    return [
+        f"{run.label} c={run.concurrency}: {errors} of {len(run.samples)} requests failed"
+        for run in runs
+        if (errors := sum(not sample.ok for sample in run.samples))
+    ]
+
+
+def best(runs: list[RunStats]) -> dict[str, float]:
+    """The round with the lowest CPU per turn (the least disturbed by other load)."""
+    return min((run.summary() for run in runs), key=lambda s: (s["cpu_ms_per_turn"], s["p50_ms"]))
+
+
+def plain_deltas(lines: list[bytes]) -> list[str]:
+    """The text of complete ``data: {chunk}`` SSE lines, with nothing but ``json.loads``."""
+    texts: list[str] = []
+    for line in lines:
+        if line.startswith(b"data: {"):
+            for choice in json.loads(line[6:])["choices"]:
+                text = choice["delta"].get("content")
+                if text:
+                    texts.append(text)
+    return texts
+
+
 def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
+    """``a / b``; 0 when ``b`` is 0, which only a failed run produces (it exits non-zero)."""
+    return a / b if b else 0.0

@@ -1,9 +1,11 @@
 """Run every benchmark and write ``bench/results/<time>.json`` plus a summary.
 
-Usage: ``python bench/run.py [--quick] [--only turn,filter,startup,queries]``
+Usage: ``python bench/run.py [--quick] [--only turn,openai,stream,filter,startup,queries]``
 (``tox -e bench``). Benchmarks are never part of the test suite's pass/fail:
-they measure ratios against a baseline in the same run and report them.
-PostgreSQL and Redis variants run when those servers answer on localhost.
+they measure ratios against a baseline in the same run and report them. A run
+in which any request failed exits with status 1 and says which: its figures
+would describe a different workload. PostgreSQL and Redis variants run when
+those servers answer on localhost.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import filter_cost, queries, startup, turn_overhead  # noqa: E402
+from bench import (  # noqa: E402
+    filter_cost,
+    openai_path,
+    openai_stream,
+    queries,
+    startup,
+    turn_overhead,
+)
 
 
 def _reachable(port: int) -> bool:
@@ -68,7 +77,7 @@ def _postgres_database() -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
-    parser.add_argument("--only", default="turn,filter,startup,queries")
+    parser.add_argument("--only", default="turn,openai,stream,filter,startup,queries")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     requests = 60 if args.quick else 300
@@ -103,12 +112,61 @@ def main() -> int:
         finally:
             if postgres:  # the benchmark's throw-away database
                 _drop_postgres_database(postgres)
+    failed: list[str] = []
+    if "stream" in sections:
+        results["openai_stream"] = openai_stream.run(streams=30 if args.quick else 100)
+        cpu = results["openai_stream"]["cpu_ms_per_stream"]
+        print(
+            "openai backend, 200 chunks, CPU per stream: "
+            + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items()),
+            flush=True,
+        )
+    if "openai" in sections:
+        results["openai"] = openai_path.run((1, 16), requests)
+        for row in results["openai"]["rows"]:
+            failed += row["failures"]
+            _print_openai_row(row)
+    if "turn" in sections:
+        for rows in results.get("turn", {}).values():
+            for row in rows:
+                failed += row["failures"]
+    results["failures"] = failed
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"wrote {path}")
+    if failed:
+        print("FAILED: requests failed, so these figures are not comparable:", file=sys.stderr)
+        for line in failed:
+            print(f"  {line}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print_openai_row(row: dict[str, Any]) -> None:
+    cpu = ", ".join(
+        f"{label} {row[label]['cpu_ms_per_turn']:.2f} ms"
+        for label in ("supportai", "direct", "litellm")
+        if label in row
+    )
+    rps = ", ".join(
+        f"{label} {row[label]['throughput_rps']:.0f}/s"
+        for label in ("supportai", "direct", "litellm")
+        if label in row
+    )
+    line = f"openai c={row['concurrency']}: CPU per turn {cpu}; throughput {rps}"
+    direct = row["supportai_vs_direct"]
+    line += (
+        f"; vs direct: CPU x{direct['cpu_ratio']:.2f} throughput x{direct['throughput_ratio']:.2f}"
+    )
+    if "supportai_vs_litellm" in row:
+        versus = row["supportai_vs_litellm"]
+        line += (
+            f"; vs litellm: CPU x{versus['cpu_ratio']:.3f} "
+            f"throughput x{versus['throughput_ratio']:.1f}"
+        )
+    print(line, flush=True)
 
 
 def _run_turn_variants(
@@ -122,7 +180,10 @@ def _run_turn_variants(
         into[label] = rows
         for row in rows:
             print(
-                f"{label} c={row['concurrency']}: p50 x{row['p50_ratio']:.2f} "
+                f"{label} c={row['concurrency']}: CPU per turn "
+                f"{row['supportai']['cpu_ms_per_turn']:.2f} / "
+                f"{row['baseline']['cpu_ms_per_turn']:.2f} ms (x{row['cpu_ratio']:.2f}) "
+                f"p50 x{row['p50_ratio']:.2f} "
                 f"p99 x{row['p99_ratio']:.2f} throughput x{row['throughput_ratio']:.2f} "
                 f"overhead p50 {row['overhead_p50_ms']:.1f} ms "
                 f"p99 {row['overhead_p99_ms']:.1f} ms",

@@ -13,7 +13,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,7 +22,17 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from bench.common import RawSSEClient, RunStats, load, ratio, serve_process
+from bench.common import (
+    RawSSEClient,
+    RunStats,
+    Sample,
+    Server,
+    best,
+    failures,
+    load,
+    ratio,
+    serve_process,
+)
 from supportai.llm import BackendEvent, BackendRequest, Finish, TextDelta, Usage
 from supportai.testing import HeaderCaller, as_user, backend_plugin
 
@@ -83,53 +93,93 @@ def supportai_app(database_url: str | None = None, quota_store: str | None = Non
     return create_app(settings, [HeaderCaller(), backend_plugin(FixedBackend(), "fixed")])
 
 
-async def _run_pair(base_a: str, base_b: str, concurrency: int, requests: int) -> dict[str, Any]:
+async def conversations_for(base: str, concurrency: int) -> list[int]:
+    """One conversation per worker, so workers do not share a history."""
     async with httpx.AsyncClient(timeout=60) as client:
-        # one conversation per worker, so workers do not share a history
         conversations = []
         for worker in range(concurrency):
             headers = as_user("bench", f"user{worker}")
-            created = await client.post(f"{base_a}/conversations", headers=headers)
+            created = await client.post(f"{base}/conversations", headers=headers)
             conversations.append(created.json()["conversation_id"])
-    body = json.dumps({"content": "How do I reset my password?"}).encode()
-    # One keep-alive connection per worker and server, as a connection pool would hold.
-    clients_a = [RawSSEClient(base_a) for _ in range(concurrency)]
-    clients_b = [RawSSEClient(base_b) for _ in range(concurrency)]
+    return conversations
 
-    async def one_a(worker: int) -> Any:
-        return await clients_a[worker].post(
+
+def turn_caller(
+    base: str, conversations: list[int], clients: list[RawSSEClient]
+) -> Callable[[int], Awaitable[Sample]]:
+    """``one(worker)``: a turn in that worker's conversation on its own connection."""
+    body = json.dumps({"content": "How do I reset my password?"}).encode()
+
+    async def one(worker: int) -> Sample:
+        return await clients[worker].post(
             f"/conversations/{conversations[worker]}/messages",
             body,
             as_user("bench", f"user{worker}"),
         )
 
-    async def one_b(worker: int) -> Any:
-        return await clients_b[worker].post("/stream", body, {})
+    return one
 
-    try:
-        # warm-up, then alternate A/B twice and keep the better of each (noise guard)
-        await load("warm-a", concurrency, concurrency * 2, one_a)
-        await load("warm-b", concurrency, concurrency * 2, one_b)
-        runs_a: list[RunStats] = []
-        runs_b: list[RunStats] = []
-        for _ in range(2):
-            runs_a.append(await load("supportai", concurrency, requests, one_a))
-            runs_b.append(await load("baseline", concurrency, requests, one_b))
-    finally:
-        for raw in (*clients_a, *clients_b):
-            await raw.close()
-    a = min((r.summary() for r in runs_a), key=lambda s: s["p50_ms"])
-    b = min((r.summary() for r in runs_b), key=lambda s: s["p50_ms"])
+
+async def compare(
+    systems: dict[str, tuple[Server, Callable[[int], Awaitable[Sample]]]],
+    concurrency: int,
+    requests: int,
+    rounds: int = 2,
+    fewer: dict[str, int] | None = None,
+) -> dict[str, list[RunStats]]:
+    """Warm each system up, then alternate them ``rounds`` times at ``concurrency``.
+
+    ``fewer`` gives a slow system its own (smaller) number of requests per round.
+    """
+    for label, (server, one) in systems.items():
+        await load(f"warm-{label}", concurrency, concurrency * 2, one, server)
+    runs: dict[str, list[RunStats]] = {label: [] for label in systems}
+    for _ in range(rounds):
+        for label, (server, one) in systems.items():
+            count = (fewer or {}).get(label, requests)
+            runs[label].append(await load(label, concurrency, count, one, server))
+    return runs
+
+
+def versus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    """A against B: CPU per turn first, then latency and throughput."""
     return {
-        "concurrency": concurrency,
-        "supportai": a,
-        "baseline": b,
+        "cpu_ratio": ratio(a["cpu_ms_per_turn"], b["cpu_ms_per_turn"]),
         "p50_ratio": ratio(a["p50_ms"], b["p50_ms"]),
         "p99_ratio": ratio(a["p99_ms"], b["p99_ms"]),
         "throughput_ratio": ratio(a["throughput_rps"], b["throughput_rps"]),
         "overhead_p50_ms": a["p50_ms"] - b["p50_ms"],
         "overhead_p99_ms": a["p99_ms"] - b["p99_ms"],
         "ttfd_overhead_p50_ms": a["ttfd_p50_ms"] - b["ttfd_p50_ms"],
+    }
+
+
+async def _run_pair(a: Server, b: Server, concurrency: int, requests: int) -> dict[str, Any]:
+    conversations = await conversations_for(a.base, concurrency)
+    body = json.dumps({"content": "How do I reset my password?"}).encode()
+    # One keep-alive connection per worker and server, as a connection pool would hold.
+    clients_a = [RawSSEClient(a.base) for _ in range(concurrency)]
+    clients_b = [RawSSEClient(b.base) for _ in range(concurrency)]
+
+    async def one_b(worker: int) -> Sample:
+        return await clients_b[worker].post("/stream", body, {})
+
+    systems = {
+        "supportai": (a, turn_caller(a.base, conversations, clients_a)),
+        "baseline": (b, one_b),
+    }
+    try:
+        runs = await compare(systems, concurrency, requests)
+    finally:
+        for raw in (*clients_a, *clients_b):
+            await raw.close()
+    best_a, best_b = best(runs["supportai"]), best(runs["baseline"])
+    return {
+        "concurrency": concurrency,
+        "supportai": best_a,
+        "baseline": best_b,
+        **versus(best_a, best_b),
+        "failures": failures([run for label_runs in runs.values() for run in label_runs]),
     }
 
 
@@ -144,11 +194,11 @@ def run(
         results = []
         env = {"BENCH_DATABASE_URL": url, "BENCH_QUOTA_STORE": quota_store}
         with (
-            serve_process("bench.turn_overhead:supportai_app", env) as base_a,
-            serve_process("bench.turn_overhead:baseline_app") as base_b,
+            serve_process("bench.turn_overhead:supportai_app", env) as a,
+            serve_process("bench.turn_overhead:baseline_app") as b,
         ):
             for concurrency in concurrencies:
                 results.append(
-                    asyncio.run(_run_pair(base_a, base_b, concurrency, max(requests, concurrency)))
+                    asyncio.run(_run_pair(a, b, concurrency, max(requests, concurrency)))
                 )
         return results

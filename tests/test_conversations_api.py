@@ -158,6 +158,100 @@ async def test_get_returns_messages_in_order_with_classification(supportai_app, 
     assert assistant["status"] == "complete"
 
 
+async def _turn(client: httpx.AsyncClient, headers: dict[str, str], cid: int, text: str) -> None:
+    response = await client.post(
+        f"/conversations/{cid}/messages", json={"content": text}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_messages_are_paged_newest_page_first(supportai_app, supportai_client):
+    backend = ScriptedBackend([ScriptedBackend.answer("An answer.")])
+    settings = {"plugins": [backend_plugin(backend)], "llm_backend": "scripted"}
+    client = supportai_client(supportai_app(**settings))
+    cid = await _create(client, ME, title="long")
+    neighbours = await _create(client, NEIGHBOUR)
+    strangers = await _create(client, STRANGER)
+    for n in range(5):
+        await _turn(client, ME, cid, f"question {n}")
+        # Other callers' turns interleave ids: they must never appear, nor shift pages.
+        await _turn(client, NEIGHBOUR, neighbours, f"bob {n}")
+        await _turn(client, STRANGER, strangers, f"t2 {n}")
+    everything = (await client.get(f"/conversations/{cid}", headers=ME)).json()
+    assert everything["next_cursor"] is None  # 10 messages fit the default page
+    ids = [m["message_id"] for m in everything["messages"]]
+    assert len(ids) == 10 and ids == sorted(ids)
+    assert [m["content"] for m in everything["messages"][::2]] == [
+        f"question {n}" for n in range(5)
+    ]
+
+    pages: list[list[int]] = []
+    cursor: int | None = None
+    while True:
+        params: dict[str, int] = {"limit": 4}
+        if cursor is not None:
+            params["before"] = cursor
+        response = await client.get(f"/conversations/{cid}", params=params, headers=ME)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["title"] == "long"  # every page carries the conversation itself
+        page = [m["message_id"] for m in body["messages"]]
+        assert page == sorted(page)  # each page reads oldest first
+        pages.append(page)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        assert cursor == page[0]  # the oldest message shown, passed as ``before``
+    assert pages == [ids[6:], ids[2:6], ids[:2]]
+
+    # A page ending exactly at the first message has no cursor; before it, nothing.
+    exact = (await client.get(f"/conversations/{cid}", params={"limit": 10}, headers=ME)).json()
+    assert exact["next_cursor"] is None and len(exact["messages"]) == 10
+    empty = await client.get(f"/conversations/{cid}", params={"before": ids[0]}, headers=ME)
+    assert empty.status_code == 200
+    assert empty.json()["messages"] == [] and empty.json()["next_cursor"] is None
+
+    # Without ``limit`` the page size is the setting (same database, another app).
+    small = supportai_client(supportai_app(message_page_size=3, **settings))
+    first = (await small.get(f"/conversations/{cid}", headers=ME)).json()
+    assert [m["message_id"] for m in first["messages"]] == ids[7:]
+    assert first["next_cursor"] == ids[7]
+
+
+async def test_message_pages_of_foreign_conversations_are_404(supportai_app, supportai_client):
+    backend = ScriptedBackend([ScriptedBackend.answer("An answer.")])
+    client = supportai_client(
+        supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
+    )
+    cid = await _create(client, ME)
+    for n in range(3):
+        await _turn(client, ME, cid, f"private {n}")
+    mine = (await client.get(f"/conversations/{cid}", params={"limit": 2}, headers=ME)).json()
+    cursor = mine["next_cursor"]
+    assert cursor is not None
+    missing = await client.get(f"/conversations/{cid + 1000}", headers=ME)
+    for headers in (NEIGHBOUR, STRANGER):
+        for params in ({}, {"limit": 2}, {"limit": 2, "before": cursor}):
+            foreign = await client.get(f"/conversations/{cid}", params=params, headers=headers)
+            assert foreign.status_code == 404, (headers, params)
+            assert foreign.json() == missing.json()
+    # Their own conversation with my cursor shows only their messages (none here).
+    theirs = await _create(client, NEIGHBOUR)
+    page = await client.get(
+        f"/conversations/{theirs}", params={"before": cursor + 100}, headers=NEIGHBOUR
+    )
+    assert page.status_code == 200 and page.json()["messages"] == []
+
+
+async def test_message_page_parameters_are_validated(supportai_app, supportai_client):
+    client = supportai_client(supportai_app())
+    cid = await _create(client, ME)
+    for params in ({"limit": 0}, {"limit": 201}, {"before": 0}, {"before": "x"}):
+        response = await client.get(f"/conversations/{cid}", params=params, headers=ME)
+        assert response.status_code == 422, params
+        assert response.json()["reason"] == "validation_error"
+
+
 async def test_delete_removes_the_conversation(supportai_app, supportai_client):
     client = supportai_client(supportai_app())
     keep = await _create(client, ME, title="keep")

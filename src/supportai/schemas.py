@@ -141,7 +141,14 @@ class MessageOut(BaseModel):
 
 class ConversationDetail(ConversationSummary):
     escalation_reason: str | None = None
-    messages: list[MessageOut]
+    messages: list[MessageOut] = Field(
+        description="One page of messages, oldest first: the newest page unless ``before`` "
+        "is given."
+    )
+    next_cursor: int | None = Field(
+        description="Pass as ``before`` to fetch the page of older messages; null when "
+        "this page reaches the first message.",
+    )
 
 
 class DeleteConversationResponse(BaseModel):

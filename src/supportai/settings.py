@@ -156,7 +156,20 @@ class Settings(BaseSettings):
     )
 
     # -- pagination ---------------------------------------------------------------
-    page_size: int = Field(default=20, ge=1, le=200)
+    page_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Items per page of the lists (conversations, cases, admin lists) when "
+        "the request gives no limit.",
+    )
+    message_page_size: int = Field(
+        default=50,
+        ge=1,
+        le=200,
+        description="Messages per page of GET /conversations/{conversation_id} "
+        "when the request gives no limit (the newest first page).",
+    )
 
     @field_validator("escalation_url_template")
     @classmethod

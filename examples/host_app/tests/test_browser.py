@@ -470,3 +470,45 @@ def test_an_admin_edits_the_help_center_the_assistant_answers_from(
     shot(page, "admin-articles")
     page.click("button.tab[data-tab=audit]")
     expect(page.locator("#audit-rows")).to_contain_text("article.updated")
+
+
+def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
+    chromium: Browser, tmp_path: Path, browser_errors: list[str]
+) -> None:
+    """The API pages a conversation's messages; the chat shows older pages on request."""
+    from playwright.sync_api import expect
+
+    config = make_config(tmp_path / "data")
+    with clean_environment(SUPPORTAI_MESSAGE_PAGE_SIZE="2"), live_server(config) as live:
+        context = chromium.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: browser_errors.append(f"page error: {exc}"))
+        sign_in(page, "carol@acme.example")
+        page.click("#accept-disclosure")
+        expect(page.locator("#question")).to_be_enabled()
+        api = "/api/support/ai"
+        cid = page.request.post(f"{api}/conversations", data={}).json()["conversation_id"]
+        questions = ["How do I reset my password?", "Can I pay by bank transfer?", "Refunds?"]
+        for question in questions:
+            turn = page.request.post(
+                f"{api}/conversations/{cid}/messages",
+                data={"content": question},
+                headers={"accept": "application/json"},
+            )
+            assert turn.ok, turn.text()
+        page.goto(f"/support/chat#c={cid}")
+        page.reload()  # only the hash changed: load the page anew, as a bookmark would
+        messages = page.locator("#messages li.message")
+        earlier = page.locator("#messages li.earlier button")
+        expect(messages).to_have_count(2)  # the newest page: the last question and answer
+        expect(messages.first).to_contain_text(questions[2])
+        earlier.click()
+        expect(messages).to_have_count(4)
+        expect(messages.first).to_contain_text(questions[1])
+        earlier.click()
+        expect(messages).to_have_count(6)
+        expect(messages.first).to_contain_text(questions[0])
+        expect(earlier).to_have_count(0)  # the first message is shown: nothing earlier
+        context.close()
+    assert browser_errors == []

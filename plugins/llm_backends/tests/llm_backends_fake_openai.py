@@ -56,6 +56,7 @@ def usage_chunk(model: str, prompt: int, completion: int) -> str:
 
 
 DONE = "data: [DONE]\n\n"
+BURST_CHUNKS = 60
 
 
 def tool_delta(
@@ -104,7 +105,7 @@ class FakeOpenAIServer:
         return self._stream(generator(model))
 
     @staticmethod
-    def _stream(body: AsyncIterator[str]) -> StreamingResponse:
+    def _stream(body: AsyncIterator[Any]) -> StreamingResponse:
         return StreamingResponse(body, media_type="text/event-stream")
 
     # -- scenarios -------------------------------------------------------------------
@@ -176,6 +177,39 @@ class FakeOpenAIServer:
         yield chunk(model, {"content": "Starting"})
         error = {"error": {"message": "model overloaded", "type": "server_error"}}
         yield f"data: {json.dumps(error)}\n\n"
+
+    async def _burst(self, model: str) -> AsyncIterator[str]:
+        """Many chunks in one write, as a fast server's tokens arrive in one read."""
+        pieces = [chunk(model, {"role": "assistant", "content": ""})]
+        pieces += [chunk(model, {"content": f"w{i} "}) for i in range(BURST_CHUNKS)]
+        pieces += [
+            chunk(model, tool_delta(0, id="call_a", name="lookup_invoice", args='{"invoice')),
+            chunk(model, tool_delta(0, args='_id": "INV-7"}')),
+            chunk(model, {}, "tool_calls"),
+            usage_chunk(model, 9, BURST_CHUNKS),
+            DONE,
+        ]
+        yield "".join(pieces)
+
+    async def _trickle(self, model: str) -> AsyncIterator[Any]:
+        """The stream in 7-byte writes with CRLF line ends: lines and UTF-8 split anywhere."""
+        text = "".join(
+            [
+                chunk(model, {"content": "Grüße, "}),
+                chunk(model, {"content": "naïve café ✓"}),
+                ": a comment line\n\nevent: message\n",
+                chunk(model, {}, "stop"),
+                DONE,
+            ]
+        ).replace("\n", "\r\n")
+        raw = text.encode()
+        for start in range(0, len(raw), 7):
+            yield raw[start : start + 7]
+            await asyncio.sleep(0.001)
+
+    async def _not_json(self, model: str) -> AsyncIterator[str]:
+        yield chunk(model, {"content": "Fine so far"})
+        yield "data: {not json\n\n"
 
     async def _stall(self, model: str) -> AsyncIterator[str]:
         yield chunk(model, {"role": "assistant", "content": "Thinking"})

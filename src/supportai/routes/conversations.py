@@ -72,17 +72,43 @@ async def create_conversation(
     response_model=schemas.ConversationDetail,
 )
 async def get_conversation(
-    conversation_id: ConversationId, caller: CallerDep, conn: ConnectionDep
+    conversation_id: ConversationId,
+    caller: CallerDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=200, description="Messages per page (default: the message page size)."),
+    ] = None,
+    before: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="A message id: return the page of messages older than it "
+            "(the previous page's ``next_cursor``).",
+        ),
+    ] = None,
 ) -> schemas.ConversationDetail:
-    """One of the caller's conversations with all its messages."""
+    """One of the caller's conversations with a page of its messages.
+
+    The first page holds the newest messages (what a chat shows when it opens),
+    oldest first; ``next_cursor`` leads to the older ones. A long conversation
+    thus costs one page per request, not every message it ever had.
+    """
     row = await store.get_owned(conn, caller, conversation_id)
     if row is None:
         raise not_found("conversation")
-    messages = await store.messages_with_classification(conn, conversation_id, caller.tenant_id)
+    size = limit or runtime.settings.message_page_size
+    rows = await store.messages_with_classification(
+        conn, conversation_id, caller.tenant_id, limit=size + 1, before=before
+    )
+    page = rows[-size:]  # the extra, oldest row only tells that there is more
     return schemas.ConversationDetail(
         **store.summary_out(row),
         escalation_reason=row["escalation_reason"],
-        messages=[schemas.MessageOut(**store.message_out(m)) for m in messages],
+        messages=[schemas.MessageOut(**store.message_out(m)) for m in page],
+        next_cursor=page[0]["id"] if len(rows) > size else None,
     )
 
 

@@ -99,9 +99,17 @@ async def get_owned(
 
 
 async def messages_with_classification(
-    conn: Connection, conversation_id: int, tenant_id: str, limit: int | None = None
+    conn: Connection,
+    conversation_id: int,
+    tenant_id: str,
+    limit: int | None = None,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Messages in order, each with its user-turn classification, in one query (no N+1)."""
+    """Messages in order, each with its user-turn classification, in one query (no N+1).
+
+    With ``limit``: the newest ``limit`` messages older than message ``before``
+    (all of them without it), still oldest first: a page of the conversation.
+    """
     query = (
         sa.select(
             M,
@@ -114,6 +122,8 @@ async def messages_with_classification(
         .where(M.c.conversation_id == conversation_id)
         .where(M.c.tenant_id == tenant_id)
     )
+    if before is not None:
+        query = query.where(M.c.id < before)
     if limit:  # the newest ``limit`` messages, still returned oldest first
         query = query.order_by(M.c.id.desc()).limit(limit)
         return [row_dict(r) for r in reversed(await conn.fetch_all(query))]

@@ -1,10 +1,17 @@
 """The ``openai`` backend: any OpenAI-compatible chat-completions server, streamed.
 
 Works with the official client 2.x and 3.x (supportai-filters' guardrails-ai
-pins ``openai<3``), so it only uses what both have: ``AsyncOpenAI``,
-``chat.completions.create(stream=True)``, the exception classes and
-``openai.Timeout``. No HTTP client is passed in, because 2.x is built on
+pins ``openai<3``), so it only uses what both have: ``AsyncOpenAI``, its
+``post(..., stream=True)`` returning the HTTP response, the exception classes
+and ``openai.Timeout``. No HTTP client is passed in, because 2.x is built on
 ``httpx`` and 3.x on ``httpx2``.
+
+The client does what it is good at: authentication, the base URL, retries
+before the stream starts and the error types. The stream itself is read here
+(:mod:`supportai_llm_backends.sse` and ``json.loads`` into plain dicts), because
+the SDK's stream builds a pydantic object for every chunk and re-validates the
+request's whole history for every call; chunks that arrived in one read become
+one delta, and one idle timer watches the whole stream.
 
 Failures become :class:`supportai.llm.BackendError`: a server that is down, slow
 or broken is a ``vendor_outage`` for core; a key, permission or model name that
@@ -14,6 +21,7 @@ is wrong is marked ``configuration=True``, because waiting will not fix it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -36,8 +44,10 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
+from supportai.pipeline.deadline import IdleDeadline
 from supportai_llm_backends.knowledge import truncate
 from supportai_llm_backends.settings import OpenAISettings
+from supportai_llm_backends.sse import SSEReader
 from supportai_llm_backends.tokens import approx_tokens, approx_tokens_all
 
 #: ``[2]`` or ``[1, 3]``: how the context prompt asks the model to cite.
@@ -71,6 +81,15 @@ class _Attempt:
     usage: Usage | None = None
     saw_choice: bool = False
     cited: set[int] = field(default_factory=set)
+    done: bool = False  # ``[DONE]`` arrived: the rest of the body is only drained
+    error: BackendError | None = None  # an error event: raised after the text before it
+
+
+def _response_type() -> type[Any]:
+    """The response class of the HTTP library this ``openai`` runs on (see the module doc)."""
+    library = "httpx2" if int(openai.__version__.split(".", 1)[0]) >= 3 else "httpx"
+    response: type[Any] = importlib.import_module(library).Response
+    return response
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -130,6 +149,7 @@ class OpenAIBackend:
         )
         self._transport_errors = _transport_errors()
         self._timeout_errors = _timeout_errors()
+        self._response_type = _response_type()
 
     async def aclose(self) -> None:
         """Close the connection pool (call at app shutdown)."""
@@ -169,30 +189,53 @@ class OpenAIBackend:
         tools: list[dict[str, Any]],
         state: _Attempt,
     ) -> AsyncIterator[BackendEvent]:
-        options: dict[str, Any] = {self.settings.max_tokens_param: request.max_output_tokens}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            self.settings.max_tokens_param: request.max_output_tokens,
+        }
         if tools:
-            options["tools"] = tools
+            body["tools"] = tools
         if self.settings.temperature is not None:
-            options["temperature"] = self.settings.temperature
+            body["temperature"] = self.settings.temperature
         try:
-            # Messages are built as plain dicts (the TypedDicts differ between
-            # client versions); the server validates them either way.
-            stream: openai.AsyncStream[Any] = await self.client.chat.completions.create(  # type: ignore[call-overload]
-                model=self.model,
-                messages=messages,
+            # The generic post sends the body as built (plain dicts; the server
+            # validates them) and returns the response unread, after the client's
+            # own retries and status errors.
+            response: Any = await self.client.post(
+                "/chat/completions",
+                cast_to=self._response_type,
+                body=body,
                 stream=True,
-                stream_options={"include_usage": True},
-                **options,
+                options={"headers": {"Accept": "text/event-stream"}},
             )
         except Exception as exc:
             # The client already retried this request MAX_RETRIES times.
             raise self._map_error(exc, started=False, retryable=False) from exc
+        reads = response.aiter_bytes()
         try:
-            iterator = stream.__aiter__()
+            async for event in self._read(reads, request.context, state):
+                yield event
+        finally:
+            await reads.aclose()
+            await response.aclose()
+        if not state.saw_choice:
+            raise BackendError(f"{self.settings.base_url} returned an empty stream")
+        for event in self._closing_events(request, messages, state):
+            yield event
+
+    async def _read(
+        self, reads: Any, context: Sequence[ContextDocument], state: _Attempt
+    ) -> AsyncIterator[BackendEvent]:
+        """The events of each network read, under one idle timer for the whole stream."""
+        reader = SSEReader()
+        with IdleDeadline() as deadline:
             while True:
                 try:
-                    async with asyncio.timeout(self.idle_timeout_s):
-                        chunk = await anext(iterator)
+                    with deadline.waiting(self.idle_timeout_s):
+                        data = await anext(reads)
                 except StopAsyncIteration:
                     break
                 except TimeoutError as exc:
@@ -204,51 +247,91 @@ class OpenAIBackend:
                     raise self._map_error(
                         exc, started=state.yielded, retryable=not state.yielded
                     ) from exc
-                for event in self._events_of(chunk, request.context, state):
+                for event in self._events_of(reader.feed(data), context, state):
                     yield event
-        finally:
-            await stream.close()
-        if not state.saw_choice:
-            raise BackendError(f"{self.settings.base_url} returned an empty stream")
-        for event in self._closing_events(request, messages, state):
+                if state.error is not None:
+                    raise state.error
+        for event in self._events_of(reader.finish(), context, state):
             yield event
+        if state.error is not None:
+            raise state.error
 
     # -- chunks to events ------------------------------------------------------------
 
     def _events_of(
-        self, chunk: Any, context: Sequence[ContextDocument], state: _Attempt
+        self, datas: list[str], context: Sequence[ContextDocument], state: _Attempt
     ) -> list[BackendEvent]:
-        events: list[BackendEvent] = []
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
+        """One read's SSE events -> at most one text delta (then its citations).
+
+        Stops at an error event, leaving it in ``state.error`` so that the text
+        before it is still delivered first.
+        """
+        pieces: list[str] = []
+        for data in datas:
+            if state.done:
+                continue  # drained so the connection can be reused
+            if data.startswith("[DONE]"):
+                state.done = True
+                continue
+            try:
+                chunk = json.loads(data)
+                error = chunk.get("error")
+                if error:
+                    state.error = self._stream_error(error)
+                    break
+                self._apply(chunk, state, pieces)
+            except (ValueError, AttributeError, TypeError, KeyError) as exc:
+                state.error = BackendError(
+                    f"{self.settings.base_url} sent a chunk that is not a chat-completions "
+                    f"chunk ({type(exc).__name__}): {_short(data)}"
+                )
+                break
+        if not pieces:
+            return []
+        text = "".join(pieces)
+        state.text.append(text)
+        events: list[BackendEvent] = [TextDelta(text)]
+        if self.settings.citations == "marked" and context:
+            events.extend(self._new_citations(state, context, len(text)))
+        return events
+
+    @staticmethod
+    def _apply(chunk: dict[str, Any], state: _Attempt, pieces: list[str]) -> None:
+        """Fold one chunk into the attempt: text into ``pieces``, the rest into ``state``."""
+        usage = chunk.get("usage")
+        if usage:
             state.usage = Usage(
-                input_tokens=int(usage.prompt_tokens or 0),
-                output_tokens=int(usage.completion_tokens or 0),
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
             )
-        for choice in chunk.choices or ():
-            if choice.index not in (0, None):
+        for choice in chunk.get("choices") or ():
+            if choice.get("index") not in (0, None):
                 continue  # we never ask for n > 1
             state.saw_choice = True
-            delta = choice.delta
-            if delta is not None:
-                if delta.content:
-                    state.text.append(delta.content)
-                    events.append(TextDelta(delta.content))
-                    if self.settings.citations == "marked" and context:
-                        events.extend(self._new_citations(state, context, len(delta.content)))
-                for call in delta.tool_calls or ():
-                    partial = state.tool_calls.setdefault(call.index, _PartialToolCall())
-                    if call.id:
-                        partial.id = call.id
-                    function = call.function
-                    if function is not None:
-                        if function.name and not partial.name:
-                            partial.name = function.name
-                        if function.arguments:
-                            partial.arguments.append(function.arguments)
-            if choice.finish_reason:
-                state.finish_reason = choice.finish_reason
-        return events
+            delta = choice.get("delta")
+            if delta:
+                content = delta.get("content")
+                if content:
+                    pieces.append(content)
+                for call in delta.get("tool_calls") or ():
+                    partial = state.tool_calls.setdefault(call["index"], _PartialToolCall())
+                    if call.get("id"):
+                        partial.id = call["id"]
+                    function = call.get("function")
+                    if function:
+                        if function.get("name") and not partial.name:
+                            partial.name = function["name"]
+                        if function.get("arguments"):
+                            partial.arguments.append(function["arguments"])
+            if choice.get("finish_reason"):
+                state.finish_reason = choice["finish_reason"]
+
+    def _stream_error(self, error: Any) -> BackendError:
+        """An ``{"error": ...}`` event inside the stream (the server failed mid-answer)."""
+        message = error.get("message") if isinstance(error, dict) else None
+        if not isinstance(message, str) or not message:
+            message = "an error occurred during streaming"
+        return BackendError(f"{self.settings.base_url} reported an error: {_short(message)}")
 
     def _new_citations(
         self, state: _Attempt, context: Sequence[ContextDocument], added: int

@@ -110,6 +110,7 @@
       history.replaceState(null, "", `#c=${id}`);
       $("conversation-title").textContent = conversation.title || `Conversation ${id}`;
       $("messages").replaceChildren(...conversation.messages.map(renderStored));
+      if (conversation.next_cursor !== null) $("messages").prepend(earlierButton(id, conversation.next_cursor));
       notice($("notice"), "");
       const escalated = conversation.status === "escalated";
       setReadOnly(escalated);
@@ -124,6 +125,28 @@
       resetConversation();  // e.g. a deleted conversation's old link: start a fresh one
       notice($("notice"), errorText(err), "error");
     }
+  }
+
+  // The conversation comes a page at a time, newest first: older pages on request.
+  function earlierButton(id, cursor) {
+    const button = el("button", { type: "button", class: "secondary" }, "Show earlier messages");
+    const item = el("li", { class: "earlier" }, button);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const page = await call("GET", `/conversations/${id}?before=${cursor}`);
+        if (state.conversationId !== id) return;  // the user opened another one meanwhile
+        const list = $("messages");
+        const fromBottom = list.scrollHeight - list.scrollTop;
+        item.replaceWith(...page.messages.map(renderStored));
+        if (page.next_cursor !== null) list.prepend(earlierButton(id, page.next_cursor));
+        list.scrollTop = list.scrollHeight - fromBottom;  // keep the reader where they were
+      } catch (err) {
+        button.disabled = false;
+        notice($("notice"), errorText(err), "error");
+      }
+    });
+    return item;
   }
 
   function setReadOnly(readOnly) {
