@@ -42,7 +42,16 @@ def create_app(
     (``async with support.router.lifespan_context(support): ...``) or rely on
     the lazy start on the first request.
     """
-    from supportai.routes import admin, cases, conversations, disclosure, feedback, quota, turns
+    from supportai.routes import (
+        admin,
+        cases,
+        conversations,
+        disclosure,
+        feedback,
+        quota,
+        turns,
+        widget,
+    )
 
     settings = settings if settings is not None else Settings()
     runtime = Runtime.build(settings, plugins, load_entry_points=load_entry_points)
@@ -69,7 +78,7 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    for module in (conversations, turns, feedback, disclosure, cases, quota, admin):
+    for module in (conversations, turns, feedback, disclosure, cases, quota, admin, widget):
         app.include_router(module.router)
 
     _document_errors(app, settings)
