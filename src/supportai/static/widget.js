@@ -62,9 +62,9 @@
   const INLINE = new RegExp([
     "(`+)([^`]|[^`][\\s\\S]*?[^`])\\1(?!`)",                 // 1,2: code span
     "\\*\\*(?=\\S)([\\s\\S]*?\\S)\\*\\*",                     // 3: bold **
-    "__(?=\\S)([\\s\\S]*?\\S)__(?![A-Za-z0-9])",             // 4: bold __
+    "__(?=\\S)([\\s\\S]*?\\S)__(?![A-Za-z0-9_])",            // 4: bold __
     "\\*(?=[^\\s*])([\\s\\S]*?[^\\s*])\\*",                  // 5: italic *
-    "_(?=[^\\s_])([\\s\\S]*?[^\\s_])_(?![A-Za-z0-9])",       // 6: italic _
+    "_(?=[^\\s_])([\\s\\S]*?[^\\s_])_(?![A-Za-z0-9_])",      // 6: italic _
     "\\[([^\\]\\n]+)\\]\\(\\s*<?([^()\\s<>]+)>?(?:\\s+\"[^\"]*\")?\\s*\\)",  // 7,8: link
     "(https?:\\/\\/[^\\s<>()\"']*[^\\s<>()\"'.,;:!?])",      // 9: bare URL
   ].join("|"));
@@ -76,8 +76,8 @@
       const match = INLINE.exec(rest);
       if (!match) break;
       const before = rest.slice(0, match.index);
-      // "_" emphasis only at a word start: snake_case_names stay literal.
-      if (match[6] !== undefined && /[A-Za-z0-9]$/.test(before)) {
+      // "_" emphasis only at a word start: snake_case_names and __dunders__ stay literal.
+      if ((match[4] !== undefined || match[6] !== undefined) && /[A-Za-z0-9_]$/.test(before)) {
         parent.append(before + "_");
         rest = rest.slice(match.index + 1);
         continue;
