@@ -145,8 +145,9 @@ def expected_allowance(page: Page, asked: int) -> re.Pattern[str]:
     assert per_turn > 0, "the example app charges turns: the cost caps are shown as questions"
     money = min(quota["user_cost_micros"]["remaining"], quota["tenant_cost_micros"]["remaining"])
     limit = quota["user_turns"]["limit"]
+    today = money // per_turn
     return re.compile(
-        rf"^{limit - asked} of {limit} questions left this minute; at least {money // per_turn} today\.$"
+        rf"^{limit - asked} of {limit} questions left this minute; at least {today} today\.$"
     )
 
 
@@ -327,7 +328,9 @@ def test_a_user_deletes_a_conversation_for_good(page: Page, server: LiveServer) 
     sign_in(page, "bob@acme.example")
     accept_disclosure(page)
     ask(page, "Can I pay by bank transfer?")
-    expect(chat(page).locator("li.message.assistant")).not_to_have_class(re.compile(r"\bstreaming\b"))
+    expect(chat(page).locator("li.message.assistant")).not_to_have_class(
+        re.compile(r"\bstreaming\b")
+    )
     expect(page.locator("#conversation-list a")).to_have_count(1)
     conversation_id = int(page.url.rsplit("=", 1)[1])
     delete = page.locator("#delete-conversation")

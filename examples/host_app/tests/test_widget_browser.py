@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from host_app.config import default_articles_dir
 from host_app_testing import LiveServer, clean_environment, live_server, make_config
-from supportai.llm import Citation, Finish, TextDelta, Usage
-from supportai.testing import ScriptedBackend, backend_plugin
 from test_browser import (  # fixtures and helpers shared with the journey test
     SCREENSHOTS,
     accept_disclosure,
@@ -34,6 +32,9 @@ from test_browser import (  # fixtures and helpers shared with the journey test
     shot,
     sign_in,
 )
+
+from supportai.llm import Citation, Finish, TextDelta, Usage
+from supportai.testing import ScriptedBackend, backend_plugin
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -110,7 +111,9 @@ def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
 
 @pytest.fixture
 def scripted_page(chromium: Browser, scripted_server: LiveServer) -> Iterator[Page]:
-    context = chromium.new_context(base_url=scripted_server.url, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        base_url=scripted_server.url, viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(15_000)
     opened = context.new_page()
     errors: list[str] = []
@@ -120,12 +123,22 @@ def scripted_page(chromium: Browser, scripted_server: LiveServer) -> Iterator[Pa
     assert errors == []
 
 
+def shot_widget(page: Page, name: str) -> None:
+    """The widget alone (docs/widget.md shows it without the host page around it)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    chat(page).screenshot(path=str(path))
+    assert path.stat().st_size > 5_000, f"{name}: empty screenshot?"
+
+
 def without_csp(page: Page) -> None:
     """Serve the chat page without its Content-Security-Policy (see the module docstring)."""
 
     def strip(route: Route) -> None:
         response = route.fetch()
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"}
+        headers = {
+            k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"
+        }
         route.fulfill(response=response, headers=headers)
 
     page.route(re.compile(r"/support/chat(#.*)?$"), strip)
@@ -138,14 +151,18 @@ def widget_dom(page: Page) -> dict[str, Any]:
             const root = document.querySelector("supportai-chat").shadowRoot;
             const log = root.querySelector(".log");
             return {
-                dangerous: [...log.querySelectorAll("img, script, svg, iframe, object, embed, b, [onerror], [onload], [style]")].map((n) => n.outerHTML),
+                dangerous: [...log.querySelectorAll(
+                    "img, script, svg, iframe, object, embed, b, [onerror], [onload], [style]"
+                )].map((n) => n.outerHTML),
                 hrefs: [...log.querySelectorAll("a")].map((a) => a.getAttribute("href")),
                 links: [...log.querySelectorAll("a")].map((a) => [a.textContent, a.href]),
                 text: log.innerText,
                 strong: [...log.querySelectorAll(".assistant strong")].map((n) => n.textContent),
                 em: [...log.querySelectorAll(".assistant em")].map((n) => n.textContent),
                 code: [...log.querySelectorAll(".assistant code")].map((n) => n.textContent),
-                headings: [...log.querySelectorAll(".assistant h3, .assistant h4, .assistant h5")].map((n) => n.textContent),
+                headings: [...log.querySelectorAll(
+                    ".assistant h3, .assistant h4, .assistant h5"
+                )].map((n) => n.textContent),
                 xss: window.__xss === undefined ? null : window.__xss,
             };
         }"""
@@ -163,7 +180,9 @@ def assert_nothing_ran(page: Page, dom: dict[str, Any]) -> None:
 def finished(page: Page) -> None:
     from playwright.sync_api import expect
 
-    expect(chat(page).locator("li.message.assistant").last).to_have_attribute("data-status", re.compile("."))
+    expect(chat(page).locator("li.message.assistant").last).to_have_attribute(
+        "data-status", re.compile(".")
+    )
 
 
 def test_markup_in_a_help_article_shows_as_text(page: Page, server: LiveServer) -> None:
@@ -231,7 +250,9 @@ def test_a_dropped_stream_is_retried_with_the_same_idempotency_key(
     sent: list[dict[str, Any]] = []
 
     def cut_the_first(route: Route) -> None:
-        sent.append({"body": json.loads(route.request.post_data or "{}"), "headers": route.request.headers})
+        sent.append(
+            {"body": json.loads(route.request.post_data or "{}"), "headers": route.request.headers}
+        )
         if len(sent) > 1:
             route.continue_()
             return
@@ -306,7 +327,7 @@ def test_at_390_px_nothing_overflows(chromium: Browser, server: LiveServer) -> N
     phone = context.new_page()
     try:
         sign_in(phone, "erin@globex.example")
-        shot(phone, "widget-390-disclosure")
+        shot_widget(phone, "widget-390-disclosure")
         accept_disclosure(phone)
         ask(phone, "How do I export my data as CSV?")
         answer = chat(phone).locator("li.message.assistant").last
@@ -335,7 +356,8 @@ def test_at_390_px_nothing_overflows(chromium: Browser, server: LiveServer) -> N
         assert overflow["out"] == [], overflow
         assert overflow["hostRight"] <= 390 and not overflow["logScrolls"]
         assert overflow["main"], "the chat page's content is wider than the phone"
-        shot(phone, "widget-390")
+        shot(phone, "chat-page-390")
+        shot_widget(phone, "widget-390")
     finally:
         context.close()
 
@@ -376,7 +398,8 @@ def test_widget_size_and_time_to_interactive(chromium: Browser, server: LiveServ
                 tab.evaluate(
                     """() => ({
                         ready_ms: document.querySelector("supportai-chat").readyAt,
-                        dcl_ms: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+                        dcl_ms: performance.getEntriesByType("navigation")[0]
+                            .domContentLoadedEventEnd,
                     })"""
                 )
             )
@@ -387,7 +410,9 @@ def test_widget_size_and_time_to_interactive(chromium: Browser, server: LiveServ
                 "median": round(statistics.median(s["ready_ms"] for s in samples), 1),
                 "max": round(max(s["ready_ms"] for s in samples), 1),
             },
-            "dom_content_loaded_ms_median": round(statistics.median(s["dcl_ms"] for s in samples), 1),
+            "dom_content_loaded_ms_median": round(
+                statistics.median(s["dcl_ms"] for s in samples), 1
+            ),
             "samples": len(samples),
         }
         METRICS.parent.mkdir(parents=True, exist_ok=True)
