@@ -436,3 +436,77 @@ def test_docs_screenshots(page: Page, server: LiveServer) -> None:
     ask(page, "How do I invite a guest to a project?")
     expect(widget.locator("li.message.assistant").last).to_have_attribute("data-status", "complete")
     shot(page, "widget-desktop")
+
+
+#: (Markdown, the HTML the widget builds for it). The widget builds nodes, never parses
+#: markup; serialising its fragment shows which nodes it made (text is escaped on output).
+MARKDOWN_CASES = [
+    ("plain <b>text</b>", "<p>plain &lt;b&gt;text&lt;/b&gt;</p>"),
+    ("# Title\n\n## Sub", '<h3 class="md-heading">Title</h3><h4 class="md-heading">Sub</h4>'),
+    ("one\ntwo\n\nthree", "<p>one<br>two</p><p>three</p>"),
+    (
+        "- a\n- **b**\n\n1. x\n2. y",
+        "<ul><li>a</li><li><strong>b</strong></li></ul><ol><li>x</li><li>y</li></ol>",
+    ),
+    ("3. third\n4. fourth", '<ol start="3"><li>third</li><li>fourth</li></ol>'),
+    ("```\n<script>x</script>\n```", "<pre><code>&lt;script&gt;x&lt;/script&gt;</code></pre>"),
+    ("> quoted *it*", "<blockquote><p>quoted <em>it</em></p></blockquote>"),
+    ("a `**not bold**` b", "<p>a <code>**not bold**</code> b</p>"),
+    ("snake_case_name and a__b__c", "<p>snake_case_name and a__b__c</p>"),
+    ("__init__ as in CommonMark", "<p><strong>init</strong> as in CommonMark</p>"),
+    ("_it_ and __bold__", "<p><em>it</em> and <strong>bold</strong></p>"),
+    ("[rel](/help/x)", '<p><a href="{origin}/help/x">rel</a></p>'),
+    (
+        "[ext](https://example.org/a?b=1)",
+        '<p><a href="https://example.org/a?b=1" target="_blank" rel="noopener noreferrer">'
+        "ext</a></p>",
+    ),
+    (
+        "see https://example.org/x.",
+        '<p>see <a href="https://example.org/x" target="_blank" rel="noopener noreferrer">https://example.org/x</a>.</p>',
+    ),
+    ("[js](javascript:alert(1))", "<p>[js](javascript:alert(1))</p>"),
+    ("[js](JaVaScRiPt:alert)", "<p>[js](JaVaScRiPt:alert)</p>"),
+    ("[data](data:text/html,hi)", "<p>[data](data:text/html,hi)</p>"),
+    ("[vb](vbscript:x)", "<p>[vb](vbscript:x)</p>"),
+    ("**[bold link](/a)**", '<p><strong><a href="{origin}/a">bold link</a></strong></p>'),
+    ("**unclosed", "<p>**unclosed</p>"),
+]
+
+HREF_CASES = [
+    ("javascript:alert(1)", None),
+    (" javascript:alert(1)", None),
+    ("java\tscript:alert(1)", None),
+    ("java\nscript:alert(1)", None),
+    ("data:text/html,<b>x</b>", None),
+    ("mailto:a@example.org", None),
+    ("", None),
+    ("https://example.org/", "https://example.org/"),
+    ("//example.org/p", "http://example.org/p"),  # the page is served over http here
+    ("/help/refunds", "{origin}/help/refunds"),
+    ("refunds#x", "{origin}/help/refunds#x"),
+]
+
+
+def test_the_markdown_subset_and_the_link_check(page: Page, server: LiveServer) -> None:
+    """The renderer's rules, case by case, in the browser that runs it."""
+    sign_in(page, "bob@acme.example")
+    page.goto("/help/refunds")
+    page.wait_for_selector("supportai-chat[data-ready]")
+    rendered = page.evaluate(
+        """([markdowns, hrefs]) => {
+            const Chat = customElements.get("supportai-chat");
+            const html = (text) => {
+                const box = document.createElement("div");
+                box.append(Chat.markdown(text));
+                return box.innerHTML;  // serialising what was built: read-only, for the test
+            };
+            return [markdowns.map(html), hrefs.map((h) => Chat.safeHref(h))];
+        }""",
+        [[m for m, _ in MARKDOWN_CASES], [h for h, _ in HREF_CASES]],
+    )
+    origin = server.url
+    for (source, expected), got in zip(MARKDOWN_CASES, rendered[0], strict=True):
+        assert got == expected.format(origin=origin), source
+    for (href, expected), got in zip(HREF_CASES, rendered[1], strict=True):
+        assert got == (expected.format(origin=origin) if expected else None), repr(href)
