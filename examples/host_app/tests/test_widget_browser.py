@@ -284,6 +284,37 @@ def test_a_dropped_stream_is_retried_with_the_same_idempotency_key(
     assert page.request.get(f"{API}/quota").json()["user_turns"]["used"] == 1
 
 
+def test_a_request_that_never_arrived_is_sent_again(
+    scripted_page: Page, scripted_server: LiveServer
+) -> None:
+    """A network error before any response (the server saw nothing): the retry, with the
+    same key, is answered normally; one turn, no error left on screen."""
+    from playwright.sync_api import expect
+
+    page = scripted_page
+    keys: list[str] = []
+
+    def fail_the_first(route: Route) -> None:
+        keys.append(json.loads(route.request.post_data or "{}")["idempotency_key"])
+        if len(keys) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/support/ai/conversations/\d+/messages$"), fail_the_first)
+    sign_in(page, "dave@globex.example")
+    widget = chat(page)
+    expect(widget).to_have_attribute("data-ready", "")
+    if widget.locator(".disclosure").is_visible():
+        accept_disclosure(page)
+    ask(page, "Tell me the steps")
+    answer = widget.locator("li.message.assistant").last
+    expect(answer).to_have_attribute("data-status", "complete")
+    assert len(keys) == 2 and keys[0] == keys[1]
+    expect(widget.locator(".notice")).to_be_hidden()
+    assert page.request.get(f"{API}/quota").json()["user_turns"]["used"] == 1
+
+
 def test_keyboard_only(page: Page, server: LiveServer) -> None:
     """Disclosure, question, feedback and a human, with the keyboard alone."""
     from playwright.sync_api import expect
