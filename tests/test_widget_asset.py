@@ -10,7 +10,9 @@ files, a revalidation is a 304 without a body, and the files ship inside the pac
 from __future__ import annotations
 
 import re
+import zipfile
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +126,14 @@ async def test_quota_reservation_is_zero_for_a_free_model(
     )
     quota = (await supportai_client(app).get("/quota", headers=as_user())).json()
     assert quota["turn_reservation_micros"] == 0
+
+
+def test_the_wheel_ships_the_widget(tmp_path: Path) -> None:
+    """Hosts install a wheel, not this checkout: the files must be package data in it."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    root = Path(__file__).resolve().parents[1]
+    wheel = next(WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"]))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"supportai/static/widget.js", "supportai/static/widget.css"} <= names
