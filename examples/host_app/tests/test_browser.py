@@ -450,13 +450,13 @@ def test_every_page_fits_a_390_px_phone(page: Page, server: LiveServer) -> None:
     page.goto("/login")
     assert_fits_a_phone(page, "login")
     sign_in(page, "carol@acme.example")  # an admin: the longest navigation
-    page.locator("#disclosure:visible, #chat-panel:visible").first.wait_for()
-    if page.locator("#disclosure").is_visible():
+    widget = chat(page)
+    expect(widget).to_have_attribute("data-ready", "")
+    if widget.locator(".disclosure").is_visible():
         assert_fits_a_phone(page, "disclosure")
-        page.click("#accept-disclosure")
-    page.fill("#question", "How do I reset my password? " + "Please explain it step by step. " * 4)
-    page.press("#question", "Enter")
-    answer = page.locator("li.message.assistant").last
+        accept_disclosure(page)
+    ask(page, "How do I reset my password? " + "Please explain it step by step. " * 4)
+    answer = widget.locator("li.message.assistant").last
     expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
     answer.locator("button.thumb.down").click()
     assert_fits_a_phone(page, "chat")

@@ -103,7 +103,8 @@ def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
     backend = ScriptedBackend([scripted_answer()])
     config = make_config(tmp_path_factory.mktemp("scripted") / "data")
     with (
-        clean_environment(SUPPORTAI_LLM_BACKEND="scripted"),
+        # An hour's rate window: the allowance line names it ("in the next hour").
+        clean_environment(SUPPORTAI_LLM_BACKEND="scripted", SUPPORTAI_RATE_LIMIT_WINDOW_S="3600"),
         live_server(config, plugins=(backend_plugin(backend),)) as live,
     ):
         yield live
@@ -281,7 +282,13 @@ def test_a_dropped_stream_is_retried_with_the_same_idempotency_key(
     conversation_id = int(chat(page).get_attribute("conversation-id") or 0)
     stored = page.request.get(f"{API}/conversations/{conversation_id}").json()
     assert [m["role"] for m in stored["messages"]] == ["user", "assistant"]
-    assert page.request.get(f"{API}/quota").json()["user_turns"]["used"] == 1
+    quota = page.request.get(f"{API}/quota").json()
+    assert quota["user_turns"]["used"] == 1
+    # Charged once, and the allowance says so, in questions.
+    today = quota["user_cost_micros"]["remaining"] // quota["turn_reservation_micros"]
+    expect(chat(page).locator(".allowance")).to_have_text(
+        f"19 of 20 questions left in the next hour; at least {today} today."
+    )
 
 
 def test_a_request_that_never_arrived_is_sent_again(
@@ -401,8 +408,12 @@ def test_the_help_center_pages_carry_the_widget(page: Page, server: LiveServer) 
     widget = page.locator(".help-assistant supportai-chat")
     expect(widget).to_have_attribute("data-ready", "")
     expect(widget.locator("h2")).to_have_text("Still stuck? Ask the Lumen assistant")
-    if widget.locator(".disclosure").is_visible():
-        widget.locator("button.accept").click()
+    # No slotted text here: the widget shows the server's disclosure (plain text).
+    status = page.request.get(f"{API}/disclosure/status").json()
+    assert not status["accepted"]
+    first_paragraph = status["text"].split("\n\n")[0].strip()
+    expect(widget.locator(".disclosure-text p").first).to_have_text(first_paragraph)
+    widget.locator("button.accept").click()
     widget.locator("textarea[name=question]").fill("Can I get a refund on a yearly renewal?")
     widget.locator("textarea[name=question]").press("Enter")
     answer = widget.locator("li.message.assistant").last

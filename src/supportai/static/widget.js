@@ -253,6 +253,15 @@
     return `${Math.ceil(seconds / 3600)} hours`;
   }
 
+  /** The rate window in words: "this minute", "in the next 5 minutes", "in the next hour". */
+  function windowText(seconds) {
+    const plural = (n, unit) => (n === 1 ? `the next ${unit}` : `the next ${n} ${unit}s`);
+    if (seconds === 60) return "this minute";
+    if (seconds % 3600 === 0) return "in " + plural(seconds / 3600, "hour");
+    if (seconds % 60 === 0) return "in " + plural(seconds / 60, "minute");
+    return "in " + plural(seconds, "second");
+  }
+
   /** supportai's typed reasons (docs/errors.md) in words a customer understands. */
   function politeReason(reason, retryAfter, detail) {
     switch (reason) {
@@ -287,14 +296,8 @@
 
   // -- the element ---------------------------------------------------------------------
 
-  const DEFAULT_DISCLOSURE = [
-    "This assistant is an AI. It answers from the help center and can be wrong.",
-    "Don't share passwords, card numbers or other secrets. Conversations may be reviewed to improve answers.",
-    "You can ask for a human at any time.",
-  ];
-
   class SupportAIChat extends HTMLElement {
-    static get observedAttributes() { return ["conversation-id", "heading"]; }
+    static get observedAttributes() { return ["conversation-id", "heading", "placeholder"]; }
 
     constructor() {
       super();
@@ -318,6 +321,7 @@
 
     attributeChangedCallback(name, _old, value) {
       if (name === "heading") this.parts.heading.textContent = value || "Support assistant";
+      if (name === "placeholder") this.parts.question.placeholder = value || "Ask a question…";
       if (name === "conversation-id" && this.state.ready && value && Number(value) !== this.state.conversationId) {
         this.openConversation(Number(value));
       }
@@ -331,10 +335,13 @@
       p.human = el("button", { type: "button", class: "secondary human", part: "button", disabled: true, onclick: () => this.escalate() }, "Talk to a human");
       p.accept = el("button", { type: "button", class: "primary accept", part: "button primary", onclick: () => this.acceptDisclosure() }, "I understand, start chatting");
       p.disclosureVersion = el("span", { class: "version" });
-      const disclosureSlot = el("slot", { name: "disclosure" }, DEFAULT_DISCLOSURE.map((text) => el("p", {}, text)));
+      // The server's disclosure text (SUPPORTAI_DISCLOSURE_TEXT) unless the host slots its own.
+      p.disclosureText = el("div", { class: "disclosure-text" });
+      p.disclosureLink = el("p", { class: "disclosure-link", hidden: true });
       p.disclosure = el("div", { class: "disclosure", role: "region", "aria-labelledby": id("disclosure-title"), hidden: true, part: "disclosure" },
         el("h3", { id: id("disclosure-title") }, "Before you chat with the assistant"),
-        disclosureSlot,
+        el("slot", { name: "disclosure" }, p.disclosureText),
+        p.disclosureLink,
         el("p", { class: "muted small" }, "Disclosure version ", p.disclosureVersion),
         p.accept);
       p.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0", part: "log" });
@@ -412,6 +419,7 @@
         return;
       }
       this.state.disclosureVersion = status.current_version;
+      this.setDisclosure(status.text, status.url);
       if (status.required && !status.accepted) this.showDisclosure();
       else await this.openChat();
     }
@@ -422,6 +430,15 @@
       this.readyAt = performance.now();
       this.setAttribute("data-ready", "");
       this.emit("supportai-ready", { at: this.readyAt });
+    }
+
+    /** The server's plain-text disclosure, one paragraph per blank-line-separated block. */
+    setDisclosure(text, url) {
+      const blocks = typeof text === "string" ? text.split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean) : [];
+      this.parts.disclosureText.replaceChildren(...blocks.map((block) => el("p", { class: "pre-line" }, block)));
+      const href = safeHref(url);
+      this.parts.disclosureLink.replaceChildren(href ? linkTo(href, "Read the full disclosure") : "");
+      this.parts.disclosureLink.hidden = !href;
     }
 
     showDisclosure() {
@@ -737,9 +754,7 @@
         return;
       }
       const rate = quota.user_turns;
-      const minutes = Math.round(quota.window_s / 60);
-      const windowText = quota.window_s <= 60 ? "this minute" : `in the next ${minutes} minutes`;
-      const parts = [`${rate.remaining} of ${rate.limit} questions left ${windowText}`];
+      const parts = [`${rate.remaining} of ${rate.limit} questions left ${windowText(quota.window_s)}`];
       const perTurn = quota.turn_reservation_micros;
       let today = null;
       if (typeof perTurn === "number" && perTurn > 0) {
