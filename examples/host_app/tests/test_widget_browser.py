@@ -420,6 +420,13 @@ def test_the_help_center_pages_carry_the_widget(page: Page, server: LiveServer) 
     expect(answer).to_have_attribute("data-status", "complete")
     expect(answer.locator(".citation a", has_text="Refund policy")).to_be_visible()
 
+    # Themable from the host page: a custom property set outside reaches inside.
+    send = widget.locator("button.send")
+    widget.evaluate("(node) => node.style.setProperty('--supportai-accent', 'rgb(1, 120, 3)')")
+    expect(send).to_have_css("background-color", "rgb(1, 120, 3)")
+    widget.evaluate("(node) => node.style.setProperty('--supportai-radius', '0px')")
+    expect(widget.locator(".panel")).to_have_css("border-top-left-radius", "0px")
+
 
 def test_widget_size_and_time_to_interactive(chromium: Browser, server: LiveServer) -> None:
     """Figures for docs/widget.md, written to test-results/widget-metrics.json (not asserted
