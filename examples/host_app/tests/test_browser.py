@@ -252,6 +252,12 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     expect(widget.locator(".notice")).to_contain_text("handed to the support team")
     expect(widget.locator("textarea[name=question]")).to_be_disabled()
     expect(page.locator("#conversation-list a.current")).to_have_text(QUESTION)
+    # Asking for a human again brings the same ticket link back (escalation is idempotent).
+    widget.locator("header button.human").click()
+    expect(widget.locator("a.ticket-link")).to_have_attribute(
+        "href", re.compile(rf"/support/tickets/new\?conversation_id={conversation_id}$")
+    )
+    expect(widget.locator("li.escalated")).to_contain_text("is with our support team")
     sign_out(page)
 
     # -- the tenant's support admin reviews the candidate -------------------------------

@@ -512,7 +512,8 @@
       this.parts.log.replaceChildren(...conversation.messages.map((m) => this.renderStored(m)));
       const escalated = conversation.status === "escalated";
       this.setReadOnly(escalated);
-      this.parts.human.disabled = escalated;
+      // Still enabled when escalated: asking again is idempotent and brings the ticket link back.
+      this.parts.human.disabled = false;
       this.say(escalated ? politeReason("conversation_escalated") : "", "info");
       this.emit("supportai-conversation", { conversation_id: conversation.conversation_id, title: conversation.title, status: conversation.status });
       this.scrollDown();
@@ -643,7 +644,6 @@
     setEscalated() {
       this.state.status = "escalated";
       this.setReadOnly(true);
-      this.parts.human.disabled = true;
     }
 
     // -- feedback -------------------------------------------------------------------------
@@ -715,6 +715,11 @@
     async escalate() {
       const id = this.state.conversationId;
       if (id === null) return;
+      const shown = this.parts.log.querySelector("li.escalated");
+      if (shown) {
+        (shown.querySelector("a") || this.parts.human).focus();
+        return;
+      }
       this.parts.human.disabled = true;
       let result;
       try {
@@ -725,11 +730,14 @@
         return;
       }
       this.setEscalated();
+      this.parts.human.disabled = false;
       if (!this.emit("supportai-escalated", result, true)) return;  // the host took over
       const href = safeHref(result.ticket_url);
       const link = href ? el("a", { href, class: "ticket-link" }, "Continue to your support ticket") : null;
       const item = el("li", { class: "message system escalated" },
-        el("p", {}, "This conversation is now with our support team. The assistant won't reply here any more."),
+        el("p", {}, result.already_escalated
+          ? "This conversation is with our support team."
+          : "This conversation is now with our support team. The assistant won't reply here any more."),
         link ? el("p", {}, link) : null);
       this.parts.log.append(item);
       this.say("");
