@@ -51,6 +51,7 @@ def create_app(
         feedback,
         quota,
         turns,
+        widget,
     )
 
     settings = settings if settings is not None else Settings()
@@ -78,7 +79,8 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    for module in (conversations, turns, feedback, disclosure, cases, quota, admin, articles):
+    routers = (conversations, turns, feedback, disclosure, cases, quota, admin, articles, widget)
+    for module in routers:
         app.include_router(module.router)
 
     _document_errors(app, settings)

@@ -372,3 +372,9 @@ class QuotaStatusResponse(BaseModel):
     user_cost_micros: QuotaBucketOut
     tenant_cost_micros: QuotaBucketOut
     window_s: int
+    turn_reservation_micros: int = Field(
+        description="The most one turn can reserve against the cost buckets (a message of "
+        "SUPPORTAI_MAX_MESSAGE_CHARS, every tool round at full history and output); 0 when "
+        "turns cost nothing or no backend is configured. A cost bucket's remaining "
+        "divided by it is a lower bound on the turns that bucket still admits."
+    )

@@ -63,9 +63,12 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(config: HostConfig) -> Iterator[LiveServer]:
-    """Serve the app with uvicorn on 127.0.0.1:<free port> in a thread; stop with should_exit."""
-    app = create_host_app(config)
+def live_server(config: HostConfig, plugins: tuple[object, ...] = ()) -> Iterator[LiveServer]:
+    """Serve the app with uvicorn on 127.0.0.1:<free port> in a thread; stop with should_exit.
+
+    ``plugins`` go to supportai (a scripted LLM backend, for example).
+    """
+    app = create_host_app(config, plugins=plugins)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

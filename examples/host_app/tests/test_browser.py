@@ -122,6 +122,35 @@ def sign_in(page: Page, email: str, start: str = "/support/chat") -> None:
     page.wait_for_url(re.compile(re.escape(start) + "$"))
 
 
+def chat(page: Page) -> Any:
+    """The chat page's ``<supportai-chat>`` widget (Playwright's CSS reaches into its
+    open shadow root)."""
+    return page.locator("supportai-chat#assistant")
+
+
+def accept_disclosure(page: Page) -> None:
+    chat(page).locator("button.accept").click()
+
+
+def ask(page: Page, question: str) -> None:
+    box = chat(page).locator("textarea[name=question]")
+    box.fill(question)
+    box.press("Enter")
+
+
+def expected_allowance(page: Page, asked: int) -> re.Pattern[str]:
+    """The allowance line the widget shows, from the quota the server reports."""
+    quota = page.request.get("/api/support/ai/quota").json()
+    per_turn = quota["turn_reservation_micros"]
+    assert per_turn > 0, "the example app charges turns: the cost caps are shown as questions"
+    money = min(quota["user_cost_micros"]["remaining"], quota["tenant_cost_micros"]["remaining"])
+    limit = quota["user_turns"]["limit"]
+    today = money // per_turn
+    return re.compile(
+        rf"^{limit - asked} of {limit} questions left this minute; at least {today} today\.$"
+    )
+
+
 def sign_out(page: Page) -> None:
     page.click("form.logout button")
     page.wait_for_url(re.compile(r"/login$"))
@@ -134,22 +163,26 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     page.goto("/support/chat")
     expect(page.locator("h1")).to_have_text("Sign in to Lumen")
     sign_in(page, "alice@acme.example")
-    expect(page.locator("#disclosure")).to_be_visible()
-    expect(page.locator("#chat-panel")).to_be_hidden()
-    expect(page.locator("#disclosure")).to_contain_text("AI")
-    page.click("#accept-disclosure")
-    expect(page.locator("#chat-panel")).to_be_visible()
-    expect(page.locator("#quota-turns")).to_have_text(re.compile(r"^20 of 20 questions left"))
+    widget = chat(page)
+    expect(widget.locator(".disclosure")).to_be_visible()
+    expect(widget.locator(".chat")).to_be_hidden()
+    # Lumen's own disclosure text, slotted into the widget.
+    expect(widget.locator("[slot=disclosure]")).to_contain_text("The assistant is an AI")
+    expect(widget.locator("button.accept")).to_be_focused()
+    accept_disclosure(page)
+    expect(widget.locator(".chat")).to_be_visible()
+    expect(widget.locator("textarea[name=question]")).to_be_focused()
+    expect(widget.locator(".allowance")).to_have_text(expected_allowance(page, 0))
 
     # -- a question: the answer streams in, then cites its article ----------------------
-    page.fill("#question", QUESTION)
-    page.press("#question", "Enter")
-    answer = page.locator("li.message.assistant").first
-    expect(page.locator("li.message.assistant.streaming .text")).to_contain_text("password")
+    ask(page, QUESTION)
+    answer = widget.locator("li.message.assistant").first
+    expect(widget.locator("li.message.assistant.streaming .text")).to_contain_text("password")
     # Read "still streaming?" and the text so far in one step, so they belong together.
     streaming, mid = page.evaluate(
         """() => {
-            const item = document.querySelector("li.message.assistant");
+            const root = document.querySelector("supportai-chat").shadowRoot;
+            const item = root.querySelector("li.message.assistant");
             return [item.classList.contains("streaming"), item.querySelector(".text").innerText];
         }"""
     )
@@ -161,15 +194,15 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     assert "Forgot password?" in final
     citation = answer.locator(".citation a")
     expect(citation).to_have_text("Resetting your password")
-    assert citation.get_attribute("href") == "/help/password-reset"
+    assert citation.get_attribute("href") == server.url + "/help/password-reset"
     expect(answer.locator(".feedback")).to_be_visible()
-    expect(page.locator("#quota-turns")).to_have_text(re.compile(r"^19 of 20 questions left"))
+    expect(widget.locator(".allowance")).to_have_text(expected_allowance(page, 1))
     expect(page.locator("#conversation-list a.current")).to_have_text(QUESTION)
 
     # -- a prompt injection is refused, politely ----------------------------------------
-    page.fill("#question", INJECTION)
-    page.click("#send")
-    refusal = page.locator("li.message.assistant.refusal")
+    widget.locator("textarea[name=question]").fill(INJECTION)
+    widget.locator("button.send").click()
+    refusal = widget.locator("li.message.assistant.refusal")
     expect(refusal).to_contain_text("I can't help with that")
     expect(refusal.locator("button", has_text="Talk to a human")).to_be_visible()
     shot(page, "refusal")
@@ -188,8 +221,13 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
         "Thanks. Our team will review this answer."
     )
 
-    # -- talk to a human: escalation lands on Lumen's own ticket form -------------------
-    page.click("#escalate")
+    # -- talk to a human: the widget shows the ticket link, Lumen's own form --------------
+    widget.locator("header button.human").click()
+    ticket_link = widget.locator("a.ticket-link")
+    expect(ticket_link).to_be_focused()
+    expect(widget.locator("textarea[name=question]")).to_be_disabled()
+    shot(page, "escalated")
+    ticket_link.click()
     page.wait_for_url(re.compile(r"/support/tickets/new\?conversation_id=\d+$"))
     conversation_id = int(page.url.rsplit("=", 1)[1])
     expect(page.locator("#ticket-subject")).to_have_value(QUESTION)
@@ -211,8 +249,15 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
 
     # The escalated conversation is read-only now.
     page.goto(f"/support/chat#c={conversation_id}")
-    expect(page.locator("#notice")).to_contain_text("handed to our support team")
-    expect(page.locator("#question")).to_be_disabled()
+    expect(widget.locator(".notice")).to_contain_text("handed to the support team")
+    expect(widget.locator("textarea[name=question]")).to_be_disabled()
+    expect(page.locator("#conversation-list a.current")).to_have_text(QUESTION)
+    # Asking for a human again brings the same ticket link back (escalation is idempotent).
+    widget.locator("header button.human").click()
+    expect(widget.locator("a.ticket-link")).to_have_attribute(
+        "href", re.compile(rf"/support/tickets/new\?conversation_id={conversation_id}$")
+    )
+    expect(widget.locator("li.escalated")).to_contain_text("is with our support team")
     sign_out(page)
 
     # -- the tenant's support admin reviews the candidate -------------------------------
@@ -287,10 +332,11 @@ def test_a_user_deletes_a_conversation_for_good(page: Page, server: LiveServer) 
     from playwright.sync_api import expect
 
     sign_in(page, "bob@acme.example")
-    page.click("#accept-disclosure")
-    page.fill("#question", "Can I pay by bank transfer?")
-    page.press("#question", "Enter")
-    expect(page.locator("li.message.assistant")).not_to_have_class(re.compile(r"\bstreaming\b"))
+    accept_disclosure(page)
+    ask(page, "Can I pay by bank transfer?")
+    expect(chat(page).locator("li.message.assistant")).not_to_have_class(
+        re.compile(r"\bstreaming\b")
+    )
     expect(page.locator("#conversation-list a")).to_have_count(1)
     conversation_id = int(page.url.rsplit("=", 1)[1])
     delete = page.locator("#delete-conversation")
@@ -335,12 +381,13 @@ def test_an_admin_rejects_a_candidate_only_with_a_reason(page: Page, server: Liv
     from playwright.sync_api import expect
 
     sign_in(page, "dave@globex.example")
-    if page.locator("#disclosure").is_visible():
-        page.click("#accept-disclosure")
-    page.click("#new-conversation")
-    page.fill("#question", "How do I change my plan?")
-    page.press("#question", "Enter")
-    answer = page.locator("li.message.assistant").last
+    widget = chat(page)
+    expect(widget).to_have_attribute("data-ready", "")
+    if widget.locator(".disclosure").is_visible():
+        accept_disclosure(page)
+    widget.locator("header button", has_text="New conversation").click()
+    ask(page, "How do I change my plan?")
+    answer = widget.locator("li.message.assistant").last
     expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
     feedback = answer.locator(".feedback")
     feedback.locator("button.thumb.down").click()
@@ -409,13 +456,13 @@ def test_every_page_fits_a_390_px_phone(page: Page, server: LiveServer) -> None:
     page.goto("/login")
     assert_fits_a_phone(page, "login")
     sign_in(page, "carol@acme.example")  # an admin: the longest navigation
-    page.locator("#disclosure:visible, #chat-panel:visible").first.wait_for()
-    if page.locator("#disclosure").is_visible():
+    widget = chat(page)
+    expect(widget).to_have_attribute("data-ready", "")
+    if widget.locator(".disclosure").is_visible():
         assert_fits_a_phone(page, "disclosure")
-        page.click("#accept-disclosure")
-    page.fill("#question", "How do I reset my password? " + "Please explain it step by step. " * 4)
-    page.press("#question", "Enter")
-    answer = page.locator("li.message.assistant").last
+        accept_disclosure(page)
+    ask(page, "How do I reset my password? " + "Please explain it step by step. " * 4)
+    answer = widget.locator("li.message.assistant").last
     expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
     answer.locator("button.thumb.down").click()
     assert_fits_a_phone(page, "chat")

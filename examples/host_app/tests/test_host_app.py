@@ -122,6 +122,9 @@ async def test_pages_ship_a_strict_content_security_policy(client: httpx.AsyncCl
     for script in ("common.js", "chat.js"):
         assert f'src="/static/{script}"' in page.text
         assert (await client.get(f"/static/{script}")).status_code == 200
+    # supportai's widget, from the mounted sub-app: the same origin, so 'self' covers it.
+    assert f'src="{API}/widget.js"' in page.text
+    assert (await client.get(f"{API}/widget.js")).status_code == 200
 
 
 async def test_other_pages_send_anonymous_users_to_sign_in(client: httpx.AsyncClient) -> None:

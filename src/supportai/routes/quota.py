@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from supportai import schemas
 from supportai.errors import Reason, SupportAIError
+from supportai.pipeline.turn import worst_case_cost
 from supportai.quota.base import BucketStatus, QuotaStoreUnavailable
 from supportai.routes.deps import CallerDep, RuntimeDep
 
@@ -44,4 +45,5 @@ async def get_quota_status(caller: CallerDep, runtime: RuntimeDep) -> schemas.Qu
         user_cost_micros=by_kind["user_cost"],
         tenant_cost_micros=by_kind["tenant_cost"],
         window_s=runtime.settings.rate_limit_window_s,
+        turn_reservation_micros=worst_case_cost(runtime, "x" * runtime.settings.max_message_chars),
     )

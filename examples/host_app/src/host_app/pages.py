@@ -112,9 +112,18 @@ def render(
         nav=_nav(user, page),
         who=_who(request, user),
         content=content,
-        scripts="\n".join(f'  <script src="/static/{_e(s)}" defer></script>' for s in scripts),
+        scripts="\n".join(f'  <script src="{_e(_script_url(s))}" defer></script>' for s in scripts),
     )
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _script_url(name: str) -> str:
+    """A file under /static, or an absolute path as is (supportai's widget.js)."""
+    return name if name.startswith("/") else f"/static/{name}"
+
+
+#: supportai serves its chat widget itself (docs/widget.md): one script tag, no build step.
+WIDGET_SCRIPT = f"{MOUNT_PATH}/widget.js"
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -189,7 +198,7 @@ async def chat(request: Request) -> Response:
         "chat",
         "Assistant",
         template("chat.html").substitute(),
-        scripts=("common.js", "chat.js"),
+        scripts=(WIDGET_SCRIPT, "common.js", "chat.js"),
     )
 
 
@@ -270,7 +279,17 @@ async def help_article(request: Request) -> Response:
         f'<article class="card article"><p class="small"><a href="/help">Help center</a></p>'
         f"<h1>{_e(title)}</h1>{body}</article>"
     )
-    return render(request, "help", title or slug, content)
+    if _user(request) is None:
+        return render(request, "help", title or slug, content)
+    # Signed-in readers get the assistant under the article: the same widget as the chat
+    # page, on its own (escalation shows the ticket link there).
+    content += (
+        '<section class="article help-assistant" aria-label="Ask the assistant">'
+        '<supportai-chat heading="Still stuck? Ask the Lumen assistant" '
+        'placeholder="Ask about this article or anything else in Lumen..."></supportai-chat>'
+        "</section>"
+    )
+    return render(request, "help", title or slug, content, scripts=(WIDGET_SCRIPT,))
 
 
 def _knowledge(request: Request) -> KnowledgeStore:

@@ -1,5 +1,6 @@
-// Shared helpers of Lumen's pages: calling supportai, building DOM safely, SSE parsing,
-// and one place that turns supportai's typed reasons into polite sentences.
+// Shared helpers of Lumen's pages: calling supportai, building DOM safely, and one place
+// that turns supportai's typed reasons into polite sentences. (The chat itself, with its
+// stream parsing, is supportai's <supportai-chat> widget.)
 "use strict";
 
 const Lumen = (() => {
@@ -54,50 +55,6 @@ const Lumen = (() => {
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return node;
-  }
-
-  // Parse a text/event-stream body as it arrives: yields {event, id, data}.
-  // Comment lines (": ping" heartbeats) are skipped.
-  async function* sse(response) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      buffer = buffer.replace(/\r\n?/g, "\n");
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const parsed = parseBlock(block);
-        if (parsed) yield parsed;
-      }
-      if (done) {
-        const parsed = parseBlock(buffer);
-        if (parsed) yield parsed;
-        return;
-      }
-    }
-  }
-
-  function parseBlock(block) {
-    let event = "message", id = null;
-    const data = [];
-    for (const line of block.split("\n")) {
-      if (!line || line.startsWith(":")) continue;
-      const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? "" : line.slice(colon + 1);
-      if (value.startsWith(" ")) value = value.slice(1);
-      if (field === "event") event = value;
-      else if (field === "id") id = value;
-      else if (field === "data") data.push(value);
-    }
-    if (!data.length) return null;
-    let payload;
-    try { payload = JSON.parse(data.join("\n")); } catch (_) { payload = { text: data.join("\n") }; }
-    return { event, id, data: payload };
   }
 
   // Answers quote help-center Markdown: show **bold** and `code` as such, everything
@@ -167,16 +124,6 @@ const Lumen = (() => {
     return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
 
-  // Micro-dollars as dollars: cents, or four decimals when cents would hide a small spend.
-  function dollars(micros) {
-    return "$" + (micros / 1_000_000).toFixed(micros % 10_000 === 0 ? 2 : 4);
-  }
-
-  function newKey() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
-  }
-
   function show(node, visible = true) { node.hidden = !visible; }
 
   function notice(node, text, kind = "info") {
@@ -197,5 +144,5 @@ const Lumen = (() => {
 
   const escalationKey = (conversationId) => `lumen.escalation.${conversationId}`;
 
-  return { api, ApiError, call, el, rich, sse, politeReason, errorText, when, dollars, newKey, show, notice, escalationKey, latestOnly };
+  return { api, ApiError, call, el, rich, politeReason, errorText, when, show, notice, escalationKey, latestOnly };
 })();
