@@ -238,13 +238,15 @@ def shared_postgres() -> Iterator[str]:
     yield from postgres_url()
 
 
-def spawn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    env: dict[str, str], port: int, log_dir: Path, app: str = "burst_app:create"
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "burst_app:create",
+            app,
             "--factory",
             "--host",
             "127.0.0.1",
@@ -266,10 +268,13 @@ def crashes_in_logs(log_dir: Path) -> list[str]:
     ]
 
 
-async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[list[str]]:
+async def start_workers(
+    env: dict[str, str], count: int = 2, app: str = "burst_app:create"
+) -> AsyncIterator[list[str]]:
+    """``count`` uvicorn workers serving ``app`` (a factory in tests/); yields their URLs."""
     ports = [free_port() for _ in range(count)]
     log_dir = Path(env["BURST_LOG_DIR"])
-    processes = [spawn(env, port, log_dir) for port in ports]
+    processes = [spawn(env, port, log_dir, app) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with httpx.AsyncClient(timeout=2) as probe:

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     user_daily_cost_cap_micros: int = Field(default=2_000_000, ge=0)
     tenant_monthly_cost_cap_micros: int = Field(default=500_000_000, ge=0)
     reservation_ttl_s: int = Field(
-        default=300, ge=10, description="A reservation not settled by then is released."
+        default=300, ge=1, description="A reservation not settled by then is released."
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="Price per model name; see ModelPrice."
