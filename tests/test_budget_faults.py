@@ -361,18 +361,21 @@ def _database_outage_hook(app: Any, backend: ByContent, seconds: float) -> Calla
 
 
 def _start_outage(app: Any, seconds: float) -> None:
-    database = app.state.supportai.database
-    real = database.connection
+    """Every new database connection is refused for ``seconds`` (the driver's error)."""
+    backend = app.state.supportai.database._db._backend
+    real = backend.connection
     until = time.monotonic() + seconds
 
-    @asynccontextmanager
-    async def refusing() -> AsyncIterator[Any]:
-        if time.monotonic() < until:
-            raise ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 5432)")
-        async with real() as conn:
-            yield conn
+    async def refuse() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 5432)")
 
-    database.connection = refusing
+    def connection() -> Any:
+        inner = real()
+        if time.monotonic() < until:
+            inner.acquire = refuse
+        return inner
+
+    backend.connection = connection
 
 
 # -- 3. the worst-case reservation is an upper bound ---------------------------------------

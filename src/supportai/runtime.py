@@ -61,7 +61,11 @@ class Runtime:
     ) -> Runtime:
         pm = create_plugin_manager(settings, plugins, load_entry_points=load_entry_points)
         hooks = Hooks(pm)
-        database = Database(settings.database_url)
+        database = Database(
+            settings.database_url,
+            timeout_s=settings.storage_timeout_s,
+            statement_timeout_s=settings.database_statement_timeout_s,
+        )
         context = ProviderContext(settings=settings, hooks=hooks, database=database)
         context._plugin_settings = load_plugin_settings(hooks, settings)
 

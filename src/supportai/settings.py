@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     )
     refused_intents: list[str] = Field(default_factory=lambda: list(DEFAULT_REFUSED_INTENTS))
 
+    storage_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description=(
+            "How long a request waits to connect to the database or get a pooled connection "
+            "before it answers 503 storage_unavailable (with Retry-After)."
+        ),
+    )
+    database_statement_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: the longest any one statement may run (asyncpg command_timeout).",
+    )
+
     # -- the turn ---------------------------------------------------------------
     max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     max_title_chars: int = Field(default=200, ge=1, le=1000)
