@@ -45,7 +45,12 @@ from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
 from supportai.pipeline.tool_loop import run_tool
-from supportai.quota.base import QuotaDenied, QuotaStoreUnavailable, Reservation
+from supportai.quota.base import (
+    QuotaDenied,
+    QuotaStoreUnavailable,
+    Reservation,
+    quota_store_unavailable,
+)
 from supportai.runtime import Runtime
 from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord
@@ -146,6 +151,7 @@ async def prepare(
         if idempotency_key is not None:
             replay = await turns.find_replay(conn, caller, conversation_id, idempotency_key)
             if replay is not None:
+                await _check_retry(conn, settings, replay, content, idempotency_key)
                 return _replayed(conversation_id, replay, timings)
 
     # 3. rate limit + cost cap: reserve the worst case before spending anything
@@ -160,7 +166,7 @@ async def prepare(
             Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
         ) from None
     except QuotaStoreUnavailable as exc:
-        raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
+        raise quota_store_unavailable(exc) from None
     timings.add("quota", started)
 
     try:
@@ -222,6 +228,39 @@ async def prepare(
             event=_completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings),
         )
     return prepared
+
+
+async def _check_retry(
+    conn: Connection,
+    settings: Any,
+    replay: tuple[dict[str, Any], dict[str, Any] | None],
+    content: str,
+    key: str,
+) -> None:
+    """A retried submit must be the same message, and its original turn alive or ended.
+
+    A different message under a used key is a client bug that would otherwise
+    silently drop the second message: 422. A turn with no answer whose lease has
+    run out (no turn lives longer than ``reservation_ttl_s``, see
+    ``turn_max_duration_s``) lost its worker: it is marked ``interrupted`` and its
+    key freed, so the client learns it and may send the message again.
+    """
+    user, answer = replay
+    if user["content"] != content:
+        raise SupportAIError(
+            Reason.idempotency_key_reused,
+            "this idempotency key was already used for a different message",
+        )
+    if answer is not None or user["status"] == "refused":
+        return
+    lease_over = user["created_at"].timestamp() + settings.reservation_ttl_s < time.time()
+    if not lease_over:
+        return  # still in progress: _replay answers duplicate_request
+    await turns.free_interrupted_key(conn, int(user["id"]), key)
+    raise SupportAIError(
+        Reason.turn_interrupted,
+        "the original turn was interrupted before it answered; send the message again",
+    )
 
 
 async def read_history(

@@ -14,6 +14,7 @@ stop being read; stores may expire them.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,10 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from supportai.caller import Caller
+    from supportai.errors import SupportAIError
     from supportai.settings import Settings
+
+log = logging.getLogger("supportai.quota")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,27 @@ class QuotaDenied(Exception):
 
 
 class QuotaStoreUnavailable(Exception):
-    """The store could not be reached; core answers ``quota_store_unavailable``."""
+    """The store could not be reached; core answers ``quota_store_unavailable``.
+
+    Its text (which may name a host and port) goes to the log, never to a client:
+    see :func:`quota_store_unavailable`.
+    """
+
+
+#: ``Retry-After`` of a ``quota_store_unavailable`` answer.
+QUOTA_RETRY_AFTER_S = 5
+
+
+def quota_store_unavailable(exc: QuotaStoreUnavailable) -> SupportAIError:
+    """The client's side of a store outage: typed, retryable, without the store's text."""
+    from supportai.errors import Reason, SupportAIError
+
+    log.warning("quota store unavailable: %s", exc)
+    return SupportAIError(
+        Reason.quota_store_unavailable,
+        "the quota service is unavailable right now; please retry shortly",
+        retry_after_s=QUOTA_RETRY_AFTER_S,
+    )
 
 
 def denial_for(bucket: Bucket, now: float) -> QuotaDenied:

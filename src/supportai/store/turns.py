@@ -107,6 +107,21 @@ async def find_replay(
     return row_dict(user), row_dict(answer) if answer is not None else None
 
 
+async def free_interrupted_key(conn: Connection, message_id: int, key: str) -> bool:
+    """Mark a user turn whose worker died ``interrupted`` and free its idempotency key.
+
+    Compare-and-set on the key, so of several retries arriving together exactly one
+    frees it; the next submit with that key then runs as a new turn.
+    """
+    row = await conn.fetch_one(
+        M.update()
+        .where(M.c.id == message_id, M.c.idempotency_key == key)
+        .values(status="interrupted", idempotency_key=None)
+        .returning(M.c.id)
+    )
+    return row is not None
+
+
 async def _insert_message(
     conn: Connection,
     statement: Prepared,
