@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
-from supportai.pipeline.turn import CHARS_PER_TOKEN
+from supportai.pipeline.turn import reservation_tokens
 from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import (
@@ -59,8 +59,7 @@ COMMON: dict[str, Any] = {
     "rate_limit_tenant_turns": 10_000,
     "rate_limit_window_s": 86_400,
 }
-INPUT_TOKENS = -(-(COMMON["history_char_budget"] + len(CONTENT) + 8000) // CHARS_PER_TOKEN)
-OUTPUT_TOKENS = COMMON["max_output_tokens"]
+INPUT_TOKENS, OUTPUT_TOKENS = reservation_tokens(Settings(**COMMON), CONTENT, 0)
 
 
 def worst(settings: Settings) -> int:

@@ -57,27 +57,71 @@ from supportai.store.turns import ToolCallRecord
 
 log = logging.getLogger("supportai.turn")
 
-#: Rough characters per token used to size the worst-case reservation.
-CHARS_PER_TOKEN = 3
+#: Tokens a character may cost at most, unless the backend declares a tokenizer
+#: (``count_tokens``). One per character holds for Latin and CJK text alike (CJK
+#: costs about one token per character; the old 3-characters-per-token guess let a
+#: CJK turn overrun its reservation, issue 13).
+TOKENS_PER_CHAR = 1
+#: Characters of retrieved context and of tool results a turn's reservation allows
+#: for per round. Beyond them the turn stops with finish reason ``budget`` rather
+#: than spend more than it reserved.
+CONTEXT_ALLOWANCE_CHARS = 8000
+TOOL_RESULTS_ALLOWANCE_CHARS = 8000
 CONTEXT_DOCUMENTS = 3
 #: Past messages read per history query, and the most a prompt ever carries.
 HISTORY_PAGE = 16
 HISTORY_MAX_MESSAGES = 200
 
 
-def worst_case_cost(runtime: Runtime, content: str) -> int:
-    """The most a turn can cost: every tool round at full history and full output.
+def token_bound(backend: Any, text: str) -> int:
+    """The most tokens ``text`` can cost with ``backend``: its tokenizer if it has one."""
+    count = getattr(backend, "count_tokens", None)
+    if count is not None:
+        return int(count(text))
+    return len(text) * TOKENS_PER_CHAR
 
-    Reserved before anything is spent; settled to the real cost afterwards.
+
+def reservation_tokens(
+    settings: Any, content: str, round_number: int, tool_spec_chars: int = 0
+) -> tuple[int, int]:
+    """Input and output tokens the reservation allows round ``round_number`` (from 0).
+
+    Input: system prompt, the tools offered, history budget, the message,
+    retrieved context, and the tool results of the rounds before, all at
+    :data:`TOKENS_PER_CHAR`.
+    """
+    chars = (
+        tool_spec_chars
+        + len(settings.system_prompt)
+        + settings.history_char_budget
+        + len(content)
+        + CONTEXT_ALLOWANCE_CHARS
+        + round_number * TOOL_RESULTS_ALLOWANCE_CHARS
+    )
+    return chars * TOKENS_PER_CHAR, settings.max_output_tokens
+
+
+def worst_case_cost(runtime: Runtime, content: str) -> int:
+    """The most a turn may cost: every tool round at full input and full output.
+
+    Reserved before anything is spent; settled to the real cost afterwards. The
+    turn keeps its running cost within it (:meth:`Turn._round_fits`).
     """
     backend = runtime.backend
     if backend is None:
         return 0
     settings = runtime.settings
     price = settings.price_for(backend.model)
-    input_tokens = -(-(settings.history_char_budget + len(content) + 8000) // CHARS_PER_TOKEN)
-    rounds = settings.tool_max_rounds + 1
-    return rounds * price.cost_micros(input_tokens, settings.max_output_tokens)
+    specs = sum(_spec_chars(ToolSpec(t.name, t.description, t.parameters)) for t in runtime.tools.values())
+    return sum(
+        price.cost_micros(*reservation_tokens(settings, content, round_number, specs))
+        for round_number in range(settings.tool_max_rounds + 1)
+    )
+
+
+def _spec_chars(spec: ToolSpec) -> int:
+    """What offering one tool sends: its name, description and JSON schema."""
+    return len(spec.name) + len(spec.description) + len(json.dumps(spec.parameters))
 
 
 @dataclass
@@ -451,7 +495,7 @@ class Turn:
                     "classification": _classification_out(prepared.classification),
                 },
             )
-            await self._answer()
+            await self._answer_in_time()
         except asyncio.CancelledError:
             self.status = "interrupted"
             self.finish_reason = "client_disconnected"
@@ -494,6 +538,37 @@ class Turn:
             if not self._consumer_gone:
                 await self.queue.put(None)
 
+    def _deadline_s(self) -> float:
+        """How long the answer may still take: ``turn_max_duration_s``, and never so
+        long that the reservation's lease could lapse while the turn still spends."""
+        settings = self.runtime.settings
+        limit = settings.turn_max_duration_s
+        reservation = self.prepared.reservation
+        if reservation is not None:
+            margin = max(1.0, 0.2 * settings.reservation_ttl_s)
+            limit = min(limit, reservation.expires_at - margin - time.time())
+        return max(limit, 0.0)
+
+    async def _answer_in_time(self) -> None:
+        """:meth:`_answer`, stopped at the turn's hard deadline (finish reason ``max_duration``).
+
+        A backend that trickles a delta just often enough to pass the idle timeout
+        could otherwise keep a turn, and its hold, alive indefinitely (issue 13).
+        """
+        deadline = asyncio.timeout(self._deadline_s())
+        try:
+            async with deadline:
+                await self._answer()
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self.finish_reason = "max_duration"
+            self.status = "interrupted" if self.text else "error"
+            if not self.text:
+                self.error = SupportAIError(
+                    Reason.vendor_outage, "the AI provider did not answer in time"
+                )
+
     async def _answer(self) -> None:
         runtime, caller, prepared = self.runtime, self.caller, self.prepared
         settings = runtime.settings
@@ -532,6 +607,9 @@ class Turn:
                 tools=tools if round_number < settings.tool_max_rounds else (),
                 context=tuple(context),
             )
+            if not self._round_fits(request):
+                self.finish_reason = "budget"
+                break
             started = time.perf_counter()
             filter_s = 0.0  # summed here, not per delta in ``timings``
             try:
@@ -542,6 +620,11 @@ class Turn:
                 ):
                     if isinstance(event, TextDelta):
                         round_text += event.text
+                        if len(round_text) * TOKENS_PER_CHAR > request.max_output_tokens:
+                            # a backend ignoring max_output_tokens: stop at the reservation
+                            round_text = round_text[: request.max_output_tokens // TOKENS_PER_CHAR]
+                            self.finish_reason = "budget"
+                            break
                         filter_started = time.perf_counter()
                         released = await chain.push(event.text)
                         filter_s += time.perf_counter() - filter_started
@@ -565,7 +648,7 @@ class Turn:
                 if not reported and (round_text or requested):
                     self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
             timings.add("backend", started)
-            if chain.blocked or not requested:
+            if chain.blocked or not requested or self.finish_reason == "budget":
                 break
             if round_number == settings.tool_max_rounds:
                 self.finish_reason = "tool_rounds_exhausted"
@@ -600,6 +683,24 @@ class Turn:
                     "detail": chain.blocked.reason,
                 },
             )
+
+    def _round_fits(self, request: BackendRequest) -> bool:
+        """Whether one more backend call, at its worst, stays within the reservation.
+
+        Spent so far (reported or estimated usage) plus this call's bound: its
+        input at :func:`token_bound` (context, history and tool results included)
+        and ``max_output_tokens`` of output. So the real cost never exceeds what
+        was reserved, whatever the script of the text and however large the tool
+        results (issue 13).
+        """
+        reservation = self.prepared.reservation
+        backend = self.runtime.backend
+        if reservation is None or backend is None:
+            return True
+        price = self.runtime.settings.price_for(backend.model)
+        spent = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        worst = price.cost_micros(request_bound(backend, request), request.max_output_tokens)
+        return spent + worst <= reservation.amount_micros
 
     async def _release(self, text: str) -> None:
         if not text:
@@ -793,20 +894,28 @@ def _add(a: Usage, b: Usage) -> Usage:
     return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens)
 
 
-def _tokens(chars: int) -> int:
-    return -(-chars // CHARS_PER_TOKEN)
-
-
 def estimate_usage(request: BackendRequest, text: str, calls: list[ToolCallRequest]) -> Usage:
     """Tokens of a backend call that ended before reporting usage, from characters.
 
     Input: every message and context document sent; output: the text and tool calls
-    received. Rounded up, like the worst case, so an interrupted turn is never free.
+    received. At the reservation's bound, so an interrupted turn is never free.
     """
     sent = sum(len(m.content) for m in request.messages)
     sent += sum(len(d.text) for d in request.context)
     produced = len(text) + sum(len(c.name) + len(json.dumps(c.arguments)) for c in calls)
-    return Usage(_tokens(sent), _tokens(produced))
+    return Usage(sent * TOKENS_PER_CHAR, produced * TOKENS_PER_CHAR)
+
+
+def request_bound(backend: Any, request: BackendRequest) -> int:
+    """The most input tokens ``request`` can cost (messages, tool calls, context)."""
+    total = sum(token_bound(backend, m.content) for m in request.messages)
+    total += sum(
+        token_bound(backend, c.name + json.dumps(c.arguments))
+        for m in request.messages
+        for c in m.tool_calls
+    )
+    total += sum(_spec_chars(spec) * TOKENS_PER_CHAR for spec in request.tools)
+    return total + sum(token_bound(backend, d.text) for d in request.context)
 
 
 async def _uninterruptible(work: Coroutine[Any, Any, None]) -> None:
