@@ -45,6 +45,7 @@ from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
 from supportai.pipeline.tool_loop import run_tool
+from supportai.quota.settlement import Spend, keep_lease
 from supportai.quota.base import (
     QuotaDenied,
     QuotaStoreUnavailable,
@@ -495,7 +496,11 @@ class Turn:
                     "classification": _classification_out(prepared.classification),
                 },
             )
-            await self._answer_in_time()
+            lease = self._keep_lease()
+            try:
+                await self._answer_in_time()
+            finally:
+                lease.cancel()
         except asyncio.CancelledError:
             self.status = "interrupted"
             self.finish_reason = "client_disconnected"
@@ -523,15 +528,14 @@ class Turn:
                 if self.assistant_message_id is None:  # else the usage row exists
                     await self._charge_without_conversation()
             finally:
-                try:
-                    await self._settle_retrying()  # whatever stage 8 got to
-                except Exception:
-                    log.exception("could not settle the quota of a turn; the sweep will")
-                # The client saw the answer stream: it must still learn how the turn
-                # ended (a dropped database connection, a conversation deleted meanwhile).
-                if self.assistant_message_id is None and self.error is None:
+                if self.assistant_message_id is None:
+                    # Honest ending: the client saw the answer stream, but it was not
+                    # saved (database down, conversation deleted meanwhile): never
+                    # "complete" (issue 13).
+                    self.status = "error"
                     self.error = SupportAIError(
-                        Reason.internal_error, "the answer could not be saved"
+                        Reason.answer_not_saved,
+                        "the answer could not be saved; it is not in the conversation",
                     )
                 await self._announce_end(timings)
         finally:
@@ -743,64 +747,37 @@ class Turn:
     async def _charge_without_conversation(self) -> None:
         """The answer could not be saved (e.g. its conversation was deleted meanwhile).
 
-        The tokens were still spent: settle the reservation to the real cost and
-        keep a usage row with no conversation reference, so that deleting a
-        conversation mid-answer is no way around the rate limit or the cost cap.
+        The tokens were still spent: record them with no conversation reference and
+        settle the reservation to the real cost, so that deleting a conversation
+        mid-answer is no way around the rate limit or the cost cap. When the
+        database is down this keeps trying in the background (see
+        :class:`~supportai.quota.settlement.Settlements`); the hold counts against
+        the cap until then.
         """
         runtime = self.runtime
         backend = runtime.backend
         assert backend is not None
         price = runtime.settings.price_for(backend.model)
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
-        try:
-            if self.usage.input_tokens or self.usage.output_tokens:
-                # Retried like the settle below: the usual reason to be here is a
-                # connection the server dropped, which fails the first statement only
-                # (the row was not written, so writing it again cannot count it twice).
-                for attempt in range(1, 4):
-                    try:
-                        async with runtime.database.connection() as conn:
-                            await turns.insert_usage(
-                                conn,
-                                self.caller,
-                                None,
-                                None,
-                                backend.model,
-                                self.usage.input_tokens,
-                                self.usage.output_tokens,
-                                self.cost_micros,
-                            )
-                    except Exception:
-                        if attempt == 3:
-                            raise
-                        await asyncio.sleep(0.05 * attempt)
-                    else:
-                        break
-        finally:
-            await self._settle_retrying()
+        await runtime.settlements.record_unsaved(
+            Spend(
+                caller=self.caller,
+                reservation=self.prepared.reservation,
+                model=backend.model,
+                input_tokens=self.usage.input_tokens,
+                output_tokens=self.usage.output_tokens,
+                cost_micros=self.cost_micros,
+            )
+        )
+        self.prepared.reservation = None
 
-    async def _settle_retrying(self, attempts: int = 3) -> None:
-        """Settle the reservation to the real cost, retrying a failed attempt.
-
-        Settling is idempotent per reservation (a store applies it once, in one
-        transaction), and a dropped database connection fails only the statement
-        that found it dead: without a retry the worst case would stay reserved until
-        the expiry sweep (found by ``tests/test_faults.py``, ``pg_terminate_backend``
-        in the middle of a turn).
-        """
-        for attempt in range(1, attempts + 1):
-            reservation = self.prepared.reservation
-            if reservation is None:
-                return
-            try:
-                await self.runtime.quota.settle(reservation, self.cost_micros)
-            except Exception:
-                if attempt == attempts:
-                    raise
-                log.warning("settling the quota failed (attempt %d); retrying", attempt)
-                await asyncio.sleep(0.05 * attempt)
-            else:
-                self.prepared.reservation = None
+    def _keep_lease(self) -> asyncio.Task[None]:
+        """Renew the hold's lease while the turn runs (cancel the task when it ends)."""
+        reservation = self.prepared.reservation
+        ttl = self.runtime.settings.reservation_ttl_s
+        if reservation is None:
+            return asyncio.ensure_future(asyncio.sleep(0))
+        return asyncio.ensure_future(keep_lease(self.runtime.quota, reservation, ttl))
 
     async def _announce_end(self, timings: Timings) -> None:
         """The typed end of the stream: the ``error`` event if any, then ``turn.completed``."""
@@ -838,14 +815,13 @@ class Turn:
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
         started = time.perf_counter()
         reservation = prepared.reservation
-        settle_in = getattr(runtime.quota, "settle_in", None)
-        in_transaction = None
-        if reservation is not None and settle_in is not None:
-            # A store living in the app database settles inside the same
-            # transaction as the answer: one write transaction fewer per turn.
-            async def in_transaction(conn: Any) -> None:
-                await settle_in(conn, reservation, self.cost_micros)
-
+        # The answer's transaction also settles a store in this database, or queues
+        # the settlement in the outbox for one outside it (quota/settlement.py).
+        in_transaction = (
+            runtime.settlements.in_transaction(reservation, self.cost_micros)
+            if reservation is not None
+            else None
+        )
         async with runtime.database.connection() as conn:
             self.assistant_message_id = await turns.insert_assistant_turn(
                 conn,
@@ -861,11 +837,12 @@ class Turn:
                 input_tokens=self.usage.input_tokens,
                 output_tokens=self.usage.output_tokens,
                 cost_micros=self.cost_micros,
+                reservation_id=reservation.id if reservation is not None else None,
                 also=in_transaction,
             )
-        if reservation is not None and in_transaction is None:
-            await runtime.quota.settle(reservation, self.cost_micros)
         prepared.reservation = None
+        if reservation is not None:
+            await runtime.settlements.after_commit(reservation, self.cost_micros)
         timings.add("persist", started)
         if self.status == "blocked" and runtime.settings.queue_blocked_for_review:
             await _queue_candidate(

@@ -18,11 +18,13 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from supportai.caller import Caller
     from supportai.errors import SupportAIError
+    from supportai.quota.ledger import ExpiredCharge
     from supportai.settings import Settings
 
 log = logging.getLogger("supportai.quota")
@@ -197,5 +199,29 @@ class QuotaStore(Protocol):
     async def status(self, caller: Caller, now: float) -> QuotaStatus: ...
 
     async def release_expired(self, now: float) -> int:
-        """Release reservations past their expiry (a crashed worker); return how many."""
+        """Deal with reservations past their lease; return how many.
+
+        Stores with :meth:`charge_expired` charge them in full (never give them
+        back: the turn may have spent up to the hold). Core calls
+        ``charge_expired`` when a store has it and this method otherwise.
+        """
         ...
+
+
+@runtime_checkable
+class LeasedQuotaStore(QuotaStore, Protocol):
+    """A store whose holds are leases (both built-in stores; docs/decisions/0008).
+
+    * ``renew`` extends a held reservation's lease to ``now + reservation_ttl_s``
+      and returns False once the reservation is no longer held;
+    * ``charge_expired`` moves every hold whose lease ran out from ``reserved``
+      to ``used`` (state ``charged``) and returns them, so core can write their
+      ledger rows; a later ``settle`` replaces the charge by the real cost
+      (``used`` changes by ``actual - amount``), a later ``release`` leaves it.
+
+    Both are idempotent per reservation, as settle and release are.
+    """
+
+    async def renew(self, reservation: Reservation, now: float) -> bool: ...
+
+    async def charge_expired(self, now: float) -> Sequence[ExpiredCharge]: ...
