@@ -421,7 +421,10 @@ async def test_3_reservation_bounds_cjk_text_and_big_tool_results(
     backend = OneTokenPerChar()
     settings = {**MONEY, "tool_max_rounds": 3, "max_output_tokens": 300}
     app = supportai_app(
-        plugins=[backend_plugin(backend), faults.tools_plugin([Tool("big", "20k chars", big_tool)])],
+        plugins=[
+            backend_plugin(backend),
+            faults.tools_plugin([Tool("big", "20k chars", big_tool)]),
+        ],
         **settings,
     )
     client = supportai_client(app)
@@ -460,7 +463,9 @@ async def test_4_killed_worker_leaves_no_stuck_idempotency_key(
     settings = Settings(
         database_url=database_url, disclosure_required=False, auto_migrate=True, **MONEY
     )
-    migrator = create_app(settings.model_copy(update={"llm_backend": None}), load_entry_points=False)
+    migrator = create_app(
+        settings.model_copy(update={"llm_backend": None}), load_entry_points=False
+    )
     await migrator.state.supportai.start()
     await migrator.state.supportai.stop()
     env = {
@@ -574,7 +579,9 @@ async def test_5_database_outage_is_a_typed_503_everywhere(
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     elapsed = time.monotonic() - started
     await client.aclose()
-    figure("5 database outage", requests=len(ENDPOINTS), outcomes=outcomes, seconds=round(elapsed, 2))
+    figure(
+        "5 database outage", requests=len(ENDPOINTS), outcomes=outcomes, seconds=round(elapsed, 2)
+    )
     for method, path, r in responses:
         assert r.status_code == 503, (method, path, r.text)
         assert r.json()["reason"] == "storage_unavailable", r.text
@@ -660,7 +667,11 @@ async def test_7_reused_key_with_another_body_is_a_typed_422(
     first = await client.post(path, json={"content": "one", "idempotency_key": "k1"}, headers=USER)
     same = await client.post(path, json={"content": "one", "idempotency_key": "k1"}, headers=USER)
     other = await client.post(path, json={"content": "two", "idempotency_key": "k1"}, headers=USER)
-    figure("7 key reuse", same=same.status_code, other=f"{other.status_code} {other.json().get('reason')}")
+    figure(
+        "7 key reuse",
+        same=same.status_code,
+        other=f"{other.status_code} {other.json().get('reason')}",
+    )
     assert first.status_code == same.status_code == 200
     assert same.json()["replayed"] is True
     assert other.status_code == 422 and other.json()["reason"] == "idempotency_key_reused"
@@ -687,7 +698,9 @@ async def test_8_concurrent_reviews_keep_the_audit_chain(
         client.post(f"/admin/candidates/{candidate}/approve", json={"note": f"a{i}"}, headers=admin)
         for i in range(10)
     ] + [
-        client.post(f"/admin/candidates/{candidate}/reject", json={"reason": f"r{i}"}, headers=admin)
+        client.post(
+            f"/admin/candidates/{candidate}/reject", json={"reason": f"r{i}"}, headers=admin
+        )
         for i in range(10)
     ]
     results = await asyncio.gather(*calls)
@@ -743,4 +756,3 @@ async def test_9_redis_errors_show_no_internal_address(
         assert r.status_code == 503 and r.json()["reason"] == "quota_store_unavailable"
     assert leaks == []
     egress_guard.count("faults")
-

@@ -165,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.set_defaults(func=cmd_openapi)
 
     from supportai import export, scaffold
+    from supportai.quota import reconcile
 
     export.register(sub)
     scaffold.register(sub)
+    reconcile.register(sub)
     return parser
 
 

@@ -113,7 +113,9 @@ def worst_case_cost(runtime: Runtime, content: str) -> int:
         return 0
     settings = runtime.settings
     price = settings.price_for(backend.model)
-    specs = sum(_spec_chars(ToolSpec(t.name, t.description, t.parameters)) for t in runtime.tools.values())
+    specs = sum(
+        _spec_chars(ToolSpec(t.name, t.description, t.parameters)) for t in runtime.tools.values()
+    )
     return sum(
         price.cost_micros(*reservation_tokens(settings, content, round_number, specs))
         for round_number in range(settings.tool_max_rounds + 1)

@@ -293,7 +293,9 @@ class SQLQuotaStore:
             return
         await self._adjust(conn, keys, held, used)
 
-    async def _settle_charged(self, conn: Connection, reservation: Reservation, actual: int) -> None:
+    async def _settle_charged(
+        self, conn: Connection, reservation: Reservation, actual: int
+    ) -> None:
         """The late settle of a hold the sweep charged in full: spend becomes the real cost.
 
         The turn stayed counted; only the cost buckets change, by ``actual - amount``
@@ -322,6 +324,12 @@ class SQLQuotaStore:
 
     async def release(self, reservation: Reservation) -> None:
         await self._finish(reservation, None)
+
+    async def correct_used(self, bucket: Bucket, used: int) -> None:
+        """Set a bucket's recorded spend (``supportai quota reconcile --fix``)."""
+        async with self.database.connection() as conn, conn.transaction():
+            await conn.execute(self._insert_missing((bucket,)))
+            await conn.execute(B.update().where(B.c.bucket_key == bucket.key).values(used=used))
 
     async def status(self, caller: Caller, now: float) -> QuotaStatus:
         buckets = buckets_for(caller, self.policy, now)

@@ -382,6 +382,17 @@ class RedisQuotaStore:
             )
         )
 
+    async def correct_used(self, bucket: Bucket, used: int) -> None:
+        """Set a bucket's recorded spend (``supportai quota reconcile --fix``)."""
+        key = self.keys.bucket(bucket.key)
+        try:
+            await self._ensure_ready()
+            async with self._slot():
+                await self.redis.hset(key, "used", used)
+                await self.redis.expire(key, self._bucket_ttl(bucket, time.time()))
+        except UNREACHABLE as exc:
+            raise self._unavailable("status", exc) from exc
+
     async def renew(self, reservation: Reservation, now: float) -> bool:
         """Extend a held reservation's lease to ``now`` + TTL; False once it is not held."""
         if self._unmetered(reservation):
