@@ -28,4 +28,6 @@ def create() -> Any:
     egress_guard.install()
     Path(os.environ["BURST_LOG_DIR"], "worker.pid").write_text(str(os.getpid()))
     backend = ScriptedBackend([[TextDelta("Working on it"), _hang]])
-    return create_app(Settings(), [HeaderCaller(), backend_plugin(backend)], load_entry_points=False)
+    return create_app(
+        Settings(), [HeaderCaller(), backend_plugin(backend)], load_entry_points=False
+    )

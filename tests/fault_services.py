@@ -34,23 +34,7 @@ async def own_redis(directory: Path) -> AsyncIterator[str]:
         require_service("redis-server", "the binary is not installed")
     assert binary is not None
     port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=(directory / "redis.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    process = _spawn_redis(binary, port, directory)
     url = f"redis://127.0.0.1:{port}/0"
     try:
         from redis.asyncio import Redis
@@ -70,6 +54,26 @@ async def own_redis(directory: Path) -> AsyncIterator[str]:
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def _spawn_redis(binary: str, port: int, directory: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=(directory / "redis.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def pause_redis(url: str, seconds: float) -> None:

@@ -16,6 +16,7 @@ figures before and after the change are in the closing note of issue 13 and in
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -495,8 +496,7 @@ async def test_4_killed_worker_leaves_no_stuck_idempotency_key(
                 async for chunk in stream.aiter_text():
                     if "delta" in chunk:
                         break
-                pid = int(Path(tmp_path / "worker.pid").read_text())
-                os.kill(pid, signal.SIGKILL)
+                os.kill(worker_pid(tmp_path), signal.SIGKILL)
     finally:
         await workers.aclose()
 
@@ -531,6 +531,11 @@ async def test_4_killed_worker_leaves_no_stuck_idempotency_key(
     assert used == ledger
     assert (await quota_of(client))["user_cost_micros"]["reserved"] == 0
     egress_guard.count("faults")
+
+
+def worker_pid(log_dir: Path) -> int:
+    """The pid ``fault_app`` wrote at start-up."""
+    return int((log_dir / "worker.pid").read_text())
 
 
 # -- 5. database outage: a typed, retryable 503 on every endpoint ---------------------------
@@ -593,9 +598,9 @@ async def test_5_database_outage_is_a_typed_503_everywhere(
 async def test_5_database_refusing_connections_from_the_start(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    from supportai.app import create_app
-
     from fault_services import free_port
+
+    from supportai.app import create_app
 
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
     app = create_app(
@@ -711,7 +716,7 @@ async def test_8_concurrent_reviews_keep_the_audit_chain(
     )
     breaks = sum(
         1
-        for before, after in zip(events, events[1:], strict=False)
+        for before, after in itertools.pairwise(events)
         if after["before_status"] != before["after_status"]
     )
     breaks += events[0]["before_status"] != "queued"

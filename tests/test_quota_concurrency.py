@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
 from supportai.pipeline.turn import reservation_tokens, worst_case_cost
-from supportai.settings import Settings
 from supportai.quota.base import QuotaDenied
 from supportai.quota.sql import SQLQuotaStore
+from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_user, backend_plugin
 

@@ -18,7 +18,6 @@ import pytest
 import test_overspend_burst as bursts
 
 from supportai.caller import Caller
-
 from supportai.quota.base import buckets_for
 from supportai.quota.reconcile import reconcile
 from supportai.settings import Settings

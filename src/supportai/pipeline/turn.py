@@ -45,13 +45,13 @@ from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
 from supportai.pipeline.tool_loop import run_tool
-from supportai.quota.settlement import Spend, keep_lease
 from supportai.quota.base import (
     QuotaDenied,
     QuotaStoreUnavailable,
     Reservation,
     quota_store_unavailable,
 )
+from supportai.quota.settlement import Spend, keep_lease
 from supportai.runtime import Runtime
 from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord

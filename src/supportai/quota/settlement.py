@@ -152,9 +152,12 @@ class Settlements:
                     if reservation is not None:
                         await self.in_transaction(reservation, spend.cost_micros)(conn)
             spend.recorded = True
-        if reservation is not None and not self.in_database:
-            if not await self.after_commit(reservation, spend.cost_micros):
-                raise ConnectionError("the quota store did not take the settlement yet")
+        if (
+            reservation is not None
+            and not self.in_database
+            and not await self.after_commit(reservation, spend.cost_micros)
+        ):
+            raise ConnectionError("the quota store did not take the settlement yet")
 
     def _defer(self, spend: Spend) -> None:
         task = asyncio.get_running_loop().create_task(self._retry(spend))
