@@ -220,6 +220,11 @@ async def test_a_charged_hold_writes_its_ledger_row_and_a_release_keeps_it(
     assert [(r["reservation_id"], r["model"], r["cost_micros"]) for r in rows] == [
         (old.id, UNSETTLED_MODEL, 400)
     ]
+    # A late settle (here of a turn that cost nothing) replaces charge and ledger row.
+    await store.settle(old, 0)
+    assert view(await store.status(ALICE, NOW))["user_cost"] == (0, 0)
+    async with store.database.connection() as conn:
+        assert await conn.fetch_all(sa.select(tables.usage)) == []
 
 
 async def test_renew_extends_the_lease_of_a_held_reservation_only(make_store: Any) -> None:

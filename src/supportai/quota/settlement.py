@@ -110,11 +110,23 @@ class Settlements:
             log.warning("settling reservation %s failed (%s); queued", reservation.id, exc)
             return False
         try:
-            async with self.database.connection() as conn:
-                await ledger.remove_outbox(conn, reservation.id)
+            await self._settled(reservation)
         except Exception as exc:  # applied twice later is a no-op (idempotent per id)
             log.warning("could not clear outbox row %s: %s", reservation.id, exc)
         return True
+
+    async def _settled(self, reservation: Reservation) -> None:
+        """A store outside the database took the settlement: clear its outbox row.
+
+        If the sweep had charged the hold in full meanwhile (and written a ledger
+        row for it), that row goes too: the settle replaced the charge, and the
+        turn's own row (if it cost anything) is the ledger's figure. Unconditional
+        (an indexed no-op almost always): whether a sweep on another machine got
+        there first cannot be told from this worker's clock.
+        """
+        async with self.database.connection() as conn, conn.transaction():
+            await ledger.remove_outbox(conn, reservation.id)
+            await conn.execute(ledger.DELETE_UNSETTLED(reservation_id=reservation.id))
 
     async def record_unsaved(self, spend: Spend) -> bool:
         """Record spend whose answer was not saved; retried in the background on failure.
@@ -209,8 +221,7 @@ class Settlements:
                 async with self.database.connection() as conn:
                     await ledger.count_outbox_attempt(conn, reservation.id)
                 continue
-            async with self.database.connection() as conn:
-                await ledger.remove_outbox(conn, reservation.id)
+            await self._settled(reservation)
             applied += 1
         return applied
 

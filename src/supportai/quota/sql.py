@@ -33,7 +33,7 @@ from supportai.quota.base import (
     buckets_for,
     denial_for,
 )
-from supportai.quota.ledger import ExpiredCharge, record_expired_charges
+from supportai.quota.ledger import DELETE_UNSETTLED, ExpiredCharge, record_expired_charges
 from supportai.store import tables
 from supportai.store.compiled import Prepared, column_values, prepared_insert
 
@@ -307,6 +307,9 @@ class SQLQuotaStore:
             return
         delta = actual - int(row["amount"])
         await self._adjust(conn, list(reservation.bucket_keys), [0, 0, 0, 0], [0, 0, delta, delta])
+        # The sweep's ledger row goes with its charge (a turn's own row, written in
+        # this transaction before the settle, already replaced it when it cost anything).
+        await conn.execute(DELETE_UNSETTLED(reservation_id=reservation.id))
 
     async def settle(self, reservation: Reservation, actual_micros: int) -> None:
         await self._finish(reservation, max(actual_micros, 0))
