@@ -85,3 +85,72 @@ async def pause_redis(url: str, seconds: float) -> None:
         await client.execute_command("CLIENT", "PAUSE", int(seconds * 1000), "ALL")
     finally:
         await client.aclose()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class OwnPostgres:
+    """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) that a test may stop and start.
+
+    Runs as the ``postgres`` system user when the tests run as root (PostgreSQL
+    refuses to run as root). Never the shared server: its own directory and port.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = free_port()
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        import os
+
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        import os
+
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
+            "-l", str(self.directory / "postgres.log"), "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+
+@asynccontextmanager
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    """A private PostgreSQL on a free port, in a directory of its own, removed afterwards.
+
+    Not under pytest's ``tmp_path``: its parents are private to the user running the
+    tests, and the server may run as another one.
+    """
+    import contextlib
+    import tempfile
+
+    if not (PG_BIN / "initdb").exists():
+        require_service("PostgreSQL binaries", f"{PG_BIN} is missing")
+    server = OwnPostgres(Path(tempfile.mkdtemp(prefix="supportai-pg-")))
+    try:
+        await asyncio.to_thread(server.init)
+        await asyncio.to_thread(server.start)
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            await asyncio.to_thread(server.stop)  # already stopped by the test, maybe
+        shutil.rmtree(server.directory, ignore_errors=True)

@@ -33,7 +33,7 @@ import pytest
 import sqlalchemy as sa
 import test_faults as faults
 import test_overspend_burst as bursts
-from fault_services import own_redis, pause_redis
+from fault_services import own_postgres, own_redis, pause_redis
 
 from supportai.caller import Caller
 from supportai.llm import BackendRequest, Finish, TextDelta, ToolCallRequest, Usage
@@ -615,6 +615,75 @@ async def test_5_database_refusing_connections_from_the_start(
     assert "127.0.0.1" not in r.text
     assert time.monotonic() - started < 15
     await app.state.supportai.stop()
+
+
+async def test_5_a_real_postgres_stopped_mid_turn_then_started_again(
+    supportai_app: Any, engine: str
+) -> None:
+    """Our own PostgreSQL, stopped (``pg_ctl stop -m immediate``) while an answer streams:
+    the turn ends honestly, every request meanwhile is a typed 503, and once the server
+    is back the spend is recorded: recorded spend == ledger == what the model billed."""
+    if engine != "postgresql":
+        pytest.skip("a database server outage; SQLite has no server to stop")
+    async with own_postgres() as server:
+        settings = Settings(
+            database_url=server.url,
+            disclosure_required=False,
+            auto_migrate=True,
+            storage_timeout_s=2,
+            **{**MONEY, "reservation_ttl_s": 60},
+        )
+        backend = ByContent(Usage(40, 30))
+        app = supportai_app(settings, plugins=[backend_plugin(backend)])
+        client = lenient_client(app)
+        cid = await new_conversation(client)
+
+        async def stop() -> None:
+            backend.hook = None
+            await asyncio.to_thread(server.stop)
+
+        backend.hook = stop
+        r = await client.post(f"/conversations/{cid}/messages", json={"content": "hi"}, headers=SSE)
+        events = parse_sse(r.text)
+        completed = events[-1][1]
+        started = time.monotonic()
+        down = [
+            await client.get("/conversations", headers=USER),
+            await client.get("/quota", headers=USER),
+            await client.post(
+                f"/conversations/{cid}/messages", json={"content": "x"}, headers=USER
+            ),
+        ]
+        down_s = time.monotonic() - started
+        await asyncio.to_thread(server.start)
+        for _ in range(50):  # the pool replaces the connections the restart killed
+            if (await client.get("/conversations", headers=USER)).status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        used, ledger = await healed(app, client, 10**12)
+        price = settings.price_for("scripted-model")
+        billed = backend.billed_turns * price.cost_micros(40, 30)
+        figure(
+            "5 real PostgreSQL stopped mid-turn",
+            turn=f"{completed['status']} {[d['reason'] for n, d in events if n == 'error']}",
+            while_down=[f"{x.status_code} {x.json().get('reason')}" for x in down],
+            down_seconds=round(down_s, 2),
+            used=used,
+            ledger=ledger,
+            billed=billed,
+        )
+        assert completed["status"] == "error" and completed["message_id"] is None
+        assert [d["reason"] for n, d in events if n == "error"] == ["answer_not_saved"]
+        for response in down:
+            assert response.status_code == 503, response.text
+            assert response.json()["reason"] == "storage_unavailable"
+            assert response.headers["Retry-After"] == "5"
+            assert str(server.port) not in response.text
+        assert down_s < 3 * 2 + 1  # each request within about storage_timeout_s
+        assert used == ledger == billed > 0
+        assert (await quota_of(client))["user_cost_micros"]["reserved"] == 0
+        await client.aclose()
+    egress_guard.count("faults")
 
 
 # -- 6. honest endings: an answer that was not saved is never "complete" -------------------
