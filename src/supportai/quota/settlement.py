@@ -26,8 +26,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from supportai.quota import ledger
 from supportai.quota.base import Reservation
 
@@ -233,7 +231,7 @@ class Settlements:
             # The ledger rows of the charges go to the database: charge nothing
             # while it is unreachable, or the store would count spend it cannot show.
             async with self.database.connection() as conn:
-                await conn.fetch_val(sa.select(sa.literal(1)))
+                await conn.fetch_val("SELECT 1")
         charges = list(await charge(now))
         if charges and not self.in_database:
             async with self.database.connection() as conn, conn.transaction():
