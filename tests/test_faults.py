@@ -271,9 +271,9 @@ async def test_store_fails_once_while_saving_the_answer(
     completed = events[-1][1]
     if len(messages) == 2:  # saved on a retry: complete, like any other turn
         assert messages[1]["status"] == "complete" and completed["status"] == "complete"
-    else:  # not saved: the client was told so with a typed error
-        assert [d["reason"] for n, d in events if n == "error"] == ["internal_error"], events
-        assert completed["message_id"] is None
+    else:  # not saved: the client was told so with a typed error, never "complete"
+        assert [d["reason"] for n, d in events if n == "error"] == ["answer_not_saved"], events
+        assert completed["message_id"] is None and completed["status"] == "error"
     await settled(app, client, completed["cost_micros"])
     assert completed["cost_micros"] > 0
     egress_guard.count("faults")
@@ -324,7 +324,8 @@ async def test_postgres_connection_terminated_mid_turn(
     assert names[0] == "turn.started" and names[-1] == "turn.completed", names
     completed = events[-1][1]
     if completed["message_id"] is None:
-        assert [d["reason"] for n, d in events if n == "error"] == ["internal_error"], events
+        assert [d["reason"] for n, d in events if n == "error"] == ["answer_not_saved"], events
+        assert completed["status"] == "error"
     m = tables.messages
     messages = await db_rows(app, sa.select(m).where(m.c.conversation_id == cid).order_by(m.c.id))
     assert messages[0]["role"] == "user"

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
-from supportai.pipeline.turn import CHARS_PER_TOKEN
+from supportai.pipeline.turn import reservation_tokens
 from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import (
@@ -59,8 +59,7 @@ COMMON: dict[str, Any] = {
     "rate_limit_tenant_turns": 10_000,
     "rate_limit_window_s": 86_400,
 }
-INPUT_TOKENS = -(-(COMMON["history_char_budget"] + len(CONTENT) + 8000) // CHARS_PER_TOKEN)
-OUTPUT_TOKENS = COMMON["max_output_tokens"]
+INPUT_TOKENS, OUTPUT_TOKENS = reservation_tokens(Settings(**COMMON), CONTENT, 0)
 
 
 def worst(settings: Settings) -> int:
@@ -238,13 +237,15 @@ def shared_postgres() -> Iterator[str]:
     yield from postgres_url()
 
 
-def spawn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    env: dict[str, str], port: int, log_dir: Path, app: str = "burst_app:create"
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "burst_app:create",
+            app,
             "--factory",
             "--host",
             "127.0.0.1",
@@ -266,10 +267,13 @@ def crashes_in_logs(log_dir: Path) -> list[str]:
     ]
 
 
-async def start_workers(env: dict[str, str], count: int = 2) -> AsyncIterator[list[str]]:
+async def start_workers(
+    env: dict[str, str], count: int = 2, app: str = "burst_app:create"
+) -> AsyncIterator[list[str]]:
+    """``count`` uvicorn workers serving ``app`` (a factory in tests/); yields their URLs."""
     ports = [free_port() for _ in range(count)]
     log_dir = Path(env["BURST_LOG_DIR"])
-    processes = [spawn(env, port, log_dir) for port in ports]
+    processes = [spawn(env, port, log_dir, app) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with httpx.AsyncClient(timeout=2) as probe:

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
-from supportai.pipeline.turn import CHARS_PER_TOKEN, worst_case_cost
+from supportai.pipeline.turn import reservation_tokens, worst_case_cost
 from supportai.quota.base import QuotaDenied
 from supportai.quota.sql import SQLQuotaStore
+from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_user, backend_plugin
 
@@ -27,7 +28,8 @@ CONTENT = "How do I export my data?"
 def full_cost_backend(settings_budget: int, max_output: int) -> ScriptedBackend:
     """Reports exactly the worst-case tokens of a no-tool turn: settling frees nothing,
     so the outcome cannot depend on how the turns interleave."""
-    input_tokens = -(-(settings_budget + len(CONTENT) + 8000) // CHARS_PER_TOKEN)
+    settings = Settings(history_char_budget=settings_budget, max_output_tokens=max_output)
+    input_tokens, _ = reservation_tokens(settings, CONTENT, 0)
     return ScriptedBackend(
         [
             [

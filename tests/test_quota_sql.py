@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.quota.base import QuotaDenied, QuotaStatus, Reservation
@@ -169,28 +170,25 @@ async def test_released_turns_do_not_count_against_the_rate_limit(make_store: An
         await store.reserve(ALICE, 10, NOW)
 
 
-async def test_release_expired_gives_back_only_expired_holds(make_store: Any) -> None:
+async def test_expired_holds_are_charged_in_full_never_given_back(make_store: Any) -> None:
     store = await make_store(reservation_ttl_s=60)
     old = await store.reserve(ALICE, 400, NOW)
     fresh = await store.reserve(ALICE, 100, NOW + 5)  # same rate window
     assert await store.release_expired(NOW + 30) == 0
-    assert await store.release_expired(NOW + 61) == 1
+    charged = await store.charge_expired(NOW + 61)
+    assert [(c.reservation_id, c.amount_micros) for c in charged] == [(old.id, 400)]
     assert await store.release_expired(NOW + 62) == 0  # idempotent
-    assert view(await store.status(ALICE, NOW)) == {
-        "user_turns": (0, 1),
-        "tenant_turns": (0, 1),
-        "user_cost": (0, 100),
-        "tenant_cost": (0, 100),
-    }
-    # A worker that comes back late still records the real spend of the old turn,
-    # without giving back the hold a second time (the fresh one stays held).
-    await store.settle(old, 250)
+    # The lapsed hold still counts against the cap (as spend now): nothing frees room
+    # a turn that may still have spent it could overrun.
     assert view(await store.status(ALICE, NOW)) == {
         "user_turns": (1, 1),
         "tenant_turns": (1, 1),
-        "user_cost": (250, 100),
-        "tenant_cost": (250, 100),
+        "user_cost": (400, 100),
+        "tenant_cost": (400, 100),
     }
+    # A worker that comes back late replaces the charge by the real spend, once.
+    await store.settle(old, 250)
+    assert view(await store.status(ALICE, NOW))["user_cost"] == (250, 100)
     await store.settle(old, 250)
     await store.settle(fresh, 80)
     assert view(await store.status(ALICE, NOW)) == {
@@ -202,16 +200,43 @@ async def test_release_expired_gives_back_only_expired_holds(make_store: Any) ->
     assert await store.release_expired(NOW + 10_000) == 0  # settled holds are never swept
 
 
-async def test_release_after_expiry_does_not_release_twice(make_store: Any) -> None:
+async def test_a_charged_hold_writes_its_ledger_row_and_a_release_keeps_it(
+    make_store: Any,
+) -> None:
+    from supportai.quota.ledger import UNSETTLED_MODEL
+    from supportai.store import tables
+
     store = await make_store(reservation_ttl_s=60)
     old = await store.reserve(ALICE, 400, NOW)
     other = await store.reserve(ALICE, 100, NOW + 5)  # same rate window
     assert await store.release_expired(NOW + 61) == 1
-    await store.release(old)
-    assert view(await store.status(ALICE, NOW))["user_cost"] == (0, 100)
-    assert view(await store.status(ALICE, NOW))["user_turns"] == (0, 1)
+    await store.release(old)  # the hold may have been spent: it stays charged
+    assert view(await store.status(ALICE, NOW))["user_cost"] == (400, 100)
+    assert view(await store.status(ALICE, NOW))["user_turns"] == (1, 1)
     await store.release(other)
-    assert set(view(await store.status(ALICE, NOW)).values()) == {(0, 0)}
+    assert view(await store.status(ALICE, NOW))["user_cost"] == (400, 0)
+    async with store.database.connection() as conn:
+        rows = await conn.fetch_all(sa.select(tables.usage))
+    assert [(r["reservation_id"], r["model"], r["cost_micros"]) for r in rows] == [
+        (old.id, UNSETTLED_MODEL, 400)
+    ]
+    # A late settle (here of a turn that cost nothing) replaces charge and ledger row.
+    await store.settle(old, 0)
+    assert view(await store.status(ALICE, NOW))["user_cost"] == (0, 0)
+    async with store.database.connection() as conn:
+        assert await conn.fetch_all(sa.select(tables.usage)) == []
+
+
+async def test_renew_extends_the_lease_of_a_held_reservation_only(make_store: Any) -> None:
+    store = await make_store(reservation_ttl_s=60)
+    held = await store.reserve(ALICE, 400, NOW)
+    assert await store.renew(held, NOW + 50)  # now leased until NOW + 110
+    assert await store.release_expired(NOW + 100) == 0
+    assert await store.release_expired(NOW + 111) == 1
+    assert not await store.renew(held, NOW + 112)  # charged: no longer held
+    settled = await store.reserve(ALICE, 10, NOW)
+    await store.settle(settled, 5)
+    assert not await store.renew(settled, NOW)
 
 
 async def test_a_reservation_larger_than_the_cap_is_denied_on_an_empty_bucket(

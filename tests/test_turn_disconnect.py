@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from supportai.llm import TextDelta
+from supportai.pipeline.turn import TOKENS_PER_CHAR
 from supportai.store import tables
 from supportai.store.database import row_dict
 from supportai.testing import TENANT_HEADER, USER_HEADER, ScriptedBackend, as_user, backend_plugin
@@ -171,7 +172,7 @@ async def test_disconnect_mid_stream_saves_partial_turn_and_settles(
     q = await settled_quota(client)
     assert q["user_cost_micros"]["reserved"] == 0
     assert q["user_turns"] == {**q["user_turns"], "used": 1, "reserved": 0}
-    assert row["output_tokens"] == -(-len(row["content"]) // 3)
+    assert row["output_tokens"] == len(row["content"]) * TOKENS_PER_CHAR
     assert q["user_cost_micros"]["used"] == row["cost_micros"] > 0
     async with app.state.supportai.database.connection() as conn:
         charged = await conn.fetch_val(sa.select(sa.func.sum(tables.usage.c.cost_micros)))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from turn_support import conversation, messages_of, quota, rows
 
 from supportai.llm import BackendError, ChatMessage, Citation, Finish, TextDelta, Usage
+from supportai.pipeline.turn import TOKENS_PER_CHAR
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse
 
@@ -216,7 +217,7 @@ async def test_backend_error_mid_stream_keeps_partial_text(
     # never more than that and nothing left held.
     usage = await rows(app, sa.select(tables.usage))
     assert [u["cost_micros"] for u in usage] == [done["cost_micros"]]
-    assert done["usage"]["output_tokens"] == -(-len(seen) // 3)
+    assert done["usage"]["output_tokens"] == len(seen) * TOKENS_PER_CHAR
     q = await quota(client)
     assert q["user_cost_micros"]["used"] == done["cost_micros"]
     assert q["user_cost_micros"]["reserved"] == 0

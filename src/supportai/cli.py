@@ -175,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_classifier.register(sub)
     eval_pii.register(sub)
+    from supportai.quota import reconcile
+
+    reconcile.register(sub)
     return parser
 
 

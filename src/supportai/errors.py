@@ -25,6 +25,8 @@ class Reason(StrEnum):
     conversation_escalated = "conversation_escalated"
     case_closed = "case_closed"
     duplicate_request = "duplicate_request"
+    turn_interrupted = "turn_interrupted"
+    idempotency_key_reused = "idempotency_key_reused"
     invalid_transition = "invalid_transition"
     slug_taken = "slug_taken"
     edit_conflict = "edit_conflict"
@@ -36,6 +38,8 @@ class Reason(StrEnum):
     vendor_outage = "vendor_outage"
     runtime_not_wired = "runtime_not_wired"
     quota_store_unavailable = "quota_store_unavailable"
+    storage_unavailable = "storage_unavailable"
+    answer_not_saved = "answer_not_saved"
     tool_failed = "tool_failed"
     internal_error = "internal_error"
     payload_too_large = "payload_too_large"
@@ -52,6 +56,8 @@ STATUS: dict[Reason, int] = {
     Reason.conversation_escalated: 409,
     Reason.case_closed: 409,
     Reason.duplicate_request: 409,
+    Reason.turn_interrupted: 409,
+    Reason.idempotency_key_reused: 422,
     Reason.invalid_transition: 409,
     Reason.slug_taken: 409,
     Reason.edit_conflict: 409,
@@ -68,6 +74,10 @@ STATUS: dict[Reason, int] = {
     Reason.vendor_outage: 503,
     Reason.runtime_not_wired: 503,
     Reason.quota_store_unavailable: 503,
+    Reason.storage_unavailable: 503,
+    # only ever an SSE ``error`` event / the JSON turn's ``refusal``: the turn's
+    # HTTP status was sent before the answer could fail to be saved
+    Reason.answer_not_saved: 500,
     Reason.tool_failed: 502,
 }
 

@@ -29,6 +29,7 @@ from supportai.plugins import (
     load_plugin_settings,
 )
 from supportai.quota.base import QuotaStore
+from supportai.quota.settlement import HealReport, Settlements
 from supportai.settings import Settings
 from supportai.store.database import Database
 from supportai.tools import Tool
@@ -54,6 +55,10 @@ class Runtime:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_sweep: float = 0.0
     _sweeper: asyncio.Task[None] | None = None
+    settlements: Settlements = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.settlements = Settlements(self.database, self.quota)
 
     @classmethod
     def build(
@@ -61,7 +66,11 @@ class Runtime:
     ) -> Runtime:
         pm = create_plugin_manager(settings, plugins, load_entry_points=load_entry_points)
         hooks = Hooks(pm)
-        database = Database(settings.database_url)
+        database = Database(
+            settings.database_url,
+            timeout_s=settings.storage_timeout_s,
+            statement_timeout_s=settings.database_statement_timeout_s,
+        )
         context = ProviderContext(settings=settings, hooks=hooks, database=database)
         context._plugin_settings = load_plugin_settings(hooks, settings)
 
@@ -136,10 +145,10 @@ class Runtime:
             self._started = True
 
     def sweep_expired_reservations(self, now: float) -> None:
-        """Release reservations a crashed worker never settled, at most every 30 s.
+        """Heal the quota in the background, at most every 30 s (:meth:`heal_quota`).
 
         Runs in the background so that no turn waits for it; any worker may do it
-        (the stores make the release idempotent).
+        (every step is idempotent per reservation).
         """
         if now - self._last_sweep < SWEEP_INTERVAL_S or (
             self._sweeper is not None and not self._sweeper.done()
@@ -149,14 +158,30 @@ class Runtime:
 
         async def sweep() -> None:
             try:
-                released = await self.quota.release_expired(now)
+                report = await self.settlements.heal(now)
             except Exception:
-                log.exception("releasing expired quota reservations failed")
+                log.exception("healing the quota (outbox, expired holds) failed")
             else:
-                if released:
-                    log.warning("released %d expired quota reservations", released)
+                if report.applied or report.charged:
+                    log.warning(
+                        "quota sweep: %d queued settlement(s) applied, %d expired hold(s) "
+                        "charged in full",
+                        report.applied,
+                        report.charged,
+                    )
 
         self._sweeper = asyncio.create_task(sweep())
+
+    async def heal_quota(self, now: float, wait_s: float = 10.0) -> HealReport:
+        """Bring store and ledger together now: what the sweep does, without waiting.
+
+        Waits (at most ``wait_s``) for this process's spend still being retried,
+        applies every queued settlement, and charges in full every hold whose
+        lease ended before ``now``. ``supportai quota reconcile`` and tests use it.
+        """
+        await self.start()
+        await self.settlements.drain(wait_s)
+        return await self.settlements.heal(now, outbox_grace_s=0.0)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let turns still being saved finish (bounded), then close providers and the DB."""
@@ -168,6 +193,8 @@ class Runtime:
         if self._sweeper is not None:
             with contextlib.suppress(Exception):
                 await self._sweeper
+        # Spend still being retried: a last chance, then the leases take over.
+        await self.settlements.close(min(grace_s, 5.0))
         for provider in (self.backend, self.quota, *self.classifiers, *self.filters):
             closer: Any = getattr(provider, "aclose", None)
             if closer is not None:

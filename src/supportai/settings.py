@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     )
     refused_intents: list[str] = Field(default_factory=lambda: list(DEFAULT_REFUSED_INTENTS))
 
+    storage_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description=(
+            "How long a request waits to connect to the database or get a pooled connection "
+            "before it answers 503 storage_unavailable (with Retry-After)."
+        ),
+    )
+    database_statement_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: the longest any one statement may run (asyncpg command_timeout).",
+    )
+
     # -- the turn ---------------------------------------------------------------
     max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     max_title_chars: int = Field(default=200, ge=1, le=1000)
@@ -114,6 +129,15 @@ class Settings(BaseSettings):
     backend_first_token_timeout_s: float = Field(default=30.0, gt=0)
     backend_idle_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_s: float = Field(default=15.0, gt=0)
+    turn_max_duration_s: float = Field(
+        default=240.0,
+        gt=0,
+        description=(
+            "Hard limit on one answer's generation (finish reason max_duration). A turn "
+            "also stops a margin (20% of the TTL, at least 1 s) before its reservation "
+            "could expire, so no turn outlives its hold."
+        ),
+    )
     system_prompt: str = (
         "You are a helpful, honest support assistant. Answer from the help center when you "
         "can, say so when you cannot, and offer a human when the user asks for one."
@@ -126,7 +150,13 @@ class Settings(BaseSettings):
     user_daily_cost_cap_micros: int = Field(default=2_000_000, ge=0)
     tenant_monthly_cost_cap_micros: int = Field(default=500_000_000, ge=0)
     reservation_ttl_s: int = Field(
-        default=300, ge=10, description="A reservation not settled by then is released."
+        default=300,
+        ge=1,
+        description=(
+            "A reservation's lease, renewed by the running turn. A hold whose lease ran "
+            "out is charged in full (never simply released) until its turn's real cost "
+            "settles it."
+        ),
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="Price per model name; see ModelPrice."

@@ -204,19 +204,31 @@ async def test_a_retried_reserve_with_the_same_id_charges_once(
     assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 100))
 
 
-async def test_release_expired_gives_back_crashed_holds(make_store: Any) -> None:
+async def test_release_expired_charges_crashed_holds_in_full(make_store: Any) -> None:
     store = make_store()
     crashed = await store.reserve(caller(), 800, NOW)
     fresh = await store.reserve(caller(), 100, NOW + 20)  # same rate window
     assert await store.release_expired(NOW + 299) == 0
-    assert await store.release_expired(NOW + 301) == 1
-    # The crashed turn is no longer counted, the fresh one still is.
-    assert view(await store.status(caller(), NOW)) == counts((0, 1), (0, 100))
+    charged = await store.charge_expired(NOW + 301)
+    assert [(c.reservation_id, c.user_id, c.amount_micros) for c in charged] == [
+        (crashed.id, "alice", 800)
+    ]
+    # The crashed turn may have spent its hold: it counts as spend now, never freed.
+    assert view(await store.status(caller(), NOW)) == counts((1, 1), (800, 100))
     assert await store.release_expired(NOW + 301) == 0
-    await store.release(crashed)  # a no-op now
+    await store.release(crashed)  # a no-op now: the charge stays
     await store.settle(fresh, 60)
-    assert view(await store.status(caller(), NOW)) == counts((1, 0), (60, 0))
-    assert await store.release_expired(NOW + 10_000) == 0  # settled ones are not released
+    assert view(await store.status(caller(), NOW)) == counts((2, 0), (860, 0))
+    assert await store.release_expired(NOW + 10_000) == 0  # settled ones are not charged
+
+
+async def test_renew_keeps_a_held_lease_alive(make_store: Any) -> None:
+    store = make_store()
+    held = await store.reserve(caller(), 800, NOW)
+    assert await store.renew(held, NOW + 200)  # leased until NOW + 500
+    assert await store.release_expired(NOW + 400) == 0
+    assert await store.release_expired(NOW + 501) == 1
+    assert not await store.renew(held, NOW + 502)  # charged: no longer held
 
 
 async def test_settle_after_expiry_records_the_spend_without_negative_holds(
@@ -240,10 +252,10 @@ async def test_release_expired_walks_every_tenant_in_batches(make_store: Any) ->
     for index in range(4):
         await store.reserve(caller(f"u{index}", tenant="t2"), 10, NOW)
     assert await store.release_expired(NOW + 1000) == 11
-    for tenant in ("t1", "t2"):
+    for tenant, turns in (("t1", 7), ("t2", 4)):
         status = view(await store.status(caller("u0", tenant=tenant), NOW))
-        assert status["tenant_turns"] == (0, 0)
-        assert status["tenant_cost"] == (0, 0)
+        assert status["tenant_turns"] == (turns, 0)
+        assert status["tenant_cost"] == (turns * 10, 0)
 
 
 async def test_a_second_process_sweeps_what_the_first_reserved(make_store: Any) -> None:

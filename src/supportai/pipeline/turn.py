@@ -45,34 +45,86 @@ from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
 from supportai.pipeline.tool_loop import run_tool
-from supportai.quota.base import QuotaDenied, QuotaStoreUnavailable, Reservation
+from supportai.quota.base import (
+    QuotaDenied,
+    QuotaStoreUnavailable,
+    Reservation,
+    quota_store_unavailable,
+)
+from supportai.quota.settlement import Spend, keep_lease
 from supportai.runtime import Runtime
 from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord
 
 log = logging.getLogger("supportai.turn")
 
-#: Rough characters per token used to size the worst-case reservation.
-CHARS_PER_TOKEN = 3
+#: Tokens a character may cost at most, unless the backend declares a tokenizer
+#: (``count_tokens``). One per character holds for Latin and CJK text alike (CJK
+#: costs about one token per character; the old 3-characters-per-token guess let a
+#: CJK turn overrun its reservation, issue 13).
+TOKENS_PER_CHAR = 1
+#: Characters of retrieved context and of tool results a turn's reservation allows
+#: for per round. Beyond them the turn stops with finish reason ``budget`` rather
+#: than spend more than it reserved.
+CONTEXT_ALLOWANCE_CHARS = 8000
+TOOL_RESULTS_ALLOWANCE_CHARS = 8000
 CONTEXT_DOCUMENTS = 3
 #: Past messages read per history query, and the most a prompt ever carries.
 HISTORY_PAGE = 16
 HISTORY_MAX_MESSAGES = 200
 
 
-def worst_case_cost(runtime: Runtime, content: str) -> int:
-    """The most a turn can cost: every tool round at full history and full output.
+def token_bound(backend: Any, text: str) -> int:
+    """The most tokens ``text`` can cost with ``backend``: its tokenizer if it has one."""
+    count = getattr(backend, "count_tokens", None)
+    if count is not None:
+        return int(count(text))
+    return len(text) * TOKENS_PER_CHAR
 
-    Reserved before anything is spent; settled to the real cost afterwards.
+
+def reservation_tokens(
+    settings: Any, content: str, round_number: int, tool_spec_chars: int = 0
+) -> tuple[int, int]:
+    """Input and output tokens the reservation allows round ``round_number`` (from 0).
+
+    Input: system prompt, the tools offered, history budget, the message,
+    retrieved context, and the tool results of the rounds before, all at
+    :data:`TOKENS_PER_CHAR`.
+    """
+    chars = (
+        tool_spec_chars
+        + len(settings.system_prompt)
+        + settings.history_char_budget
+        + len(content)
+        + CONTEXT_ALLOWANCE_CHARS
+        + round_number * TOOL_RESULTS_ALLOWANCE_CHARS
+    )
+    return chars * TOKENS_PER_CHAR, settings.max_output_tokens
+
+
+def worst_case_cost(runtime: Runtime, content: str) -> int:
+    """The most a turn may cost: every tool round at full input and full output.
+
+    Reserved before anything is spent; settled to the real cost afterwards. The
+    turn keeps its running cost within it (:meth:`Turn._round_fits`).
     """
     backend = runtime.backend
     if backend is None:
         return 0
     settings = runtime.settings
     price = settings.price_for(backend.model)
-    input_tokens = -(-(settings.history_char_budget + len(content) + 8000) // CHARS_PER_TOKEN)
-    rounds = settings.tool_max_rounds + 1
-    return rounds * price.cost_micros(input_tokens, settings.max_output_tokens)
+    specs = sum(
+        _spec_chars(ToolSpec(t.name, t.description, t.parameters)) for t in runtime.tools.values()
+    )
+    return sum(
+        price.cost_micros(*reservation_tokens(settings, content, round_number, specs))
+        for round_number in range(settings.tool_max_rounds + 1)
+    )
+
+
+def _spec_chars(spec: ToolSpec) -> int:
+    """What offering one tool sends: its name, description and JSON schema."""
+    return len(spec.name) + len(spec.description) + len(json.dumps(spec.parameters))
 
 
 @dataclass
@@ -146,6 +198,7 @@ async def prepare(
         if idempotency_key is not None:
             replay = await turns.find_replay(conn, caller, conversation_id, idempotency_key)
             if replay is not None:
+                await _check_retry(conn, settings, replay, content, idempotency_key)
                 return _replayed(conversation_id, replay, timings)
 
     # 3. rate limit + cost cap: reserve the worst case before spending anything
@@ -160,7 +213,7 @@ async def prepare(
             Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
         ) from None
     except QuotaStoreUnavailable as exc:
-        raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
+        raise quota_store_unavailable(exc) from None
     timings.add("quota", started)
 
     try:
@@ -222,6 +275,39 @@ async def prepare(
             event=_completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings),
         )
     return prepared
+
+
+async def _check_retry(
+    conn: Connection,
+    settings: Any,
+    replay: tuple[dict[str, Any], dict[str, Any] | None],
+    content: str,
+    key: str,
+) -> None:
+    """A retried submit must be the same message, and its original turn alive or ended.
+
+    A different message under a used key is a client bug that would otherwise
+    silently drop the second message: 422. A turn with no answer whose lease has
+    run out (no turn lives longer than ``reservation_ttl_s``, see
+    ``turn_max_duration_s``) lost its worker: it is marked ``interrupted`` and its
+    key freed, so the client learns it and may send the message again.
+    """
+    user, answer = replay
+    if user["content"] != content:
+        raise SupportAIError(
+            Reason.idempotency_key_reused,
+            "this idempotency key was already used for a different message",
+        )
+    if answer is not None or user["status"] == "refused":
+        return
+    lease_over = user["created_at"].timestamp() + settings.reservation_ttl_s < time.time()
+    if not lease_over:
+        return  # still in progress: _replay answers duplicate_request
+    await turns.free_interrupted_key(conn, int(user["id"]), key)
+    raise SupportAIError(
+        Reason.turn_interrupted,
+        "the original turn was interrupted before it answered; send the message again",
+    )
 
 
 async def read_history(
@@ -412,7 +498,11 @@ class Turn:
                     "classification": _classification_out(prepared.classification),
                 },
             )
-            await self._answer()
+            lease = self._keep_lease()
+            try:
+                await self._answer_in_time()
+            finally:
+                lease.cancel()
         except asyncio.CancelledError:
             self.status = "interrupted"
             self.finish_reason = "client_disconnected"
@@ -440,20 +530,50 @@ class Turn:
                 if self.assistant_message_id is None:  # else the usage row exists
                     await self._charge_without_conversation()
             finally:
-                try:
-                    await self._settle_retrying()  # whatever stage 8 got to
-                except Exception:
-                    log.exception("could not settle the quota of a turn; the sweep will")
-                # The client saw the answer stream: it must still learn how the turn
-                # ended (a dropped database connection, a conversation deleted meanwhile).
-                if self.assistant_message_id is None and self.error is None:
+                if self.assistant_message_id is None:
+                    # Honest ending: the client saw the answer stream, but it was not
+                    # saved (database down, conversation deleted meanwhile): never
+                    # "complete" (issue 13).
+                    self.status = "error"
                     self.error = SupportAIError(
-                        Reason.internal_error, "the answer could not be saved"
+                        Reason.answer_not_saved,
+                        "the answer could not be saved; it is not in the conversation",
                     )
                 await self._announce_end(timings)
         finally:
             if not self._consumer_gone:
                 await self.queue.put(None)
+
+    def _deadline_s(self) -> float:
+        """How long the answer may still take: ``turn_max_duration_s``, and never so
+        long that the reservation's lease could lapse while the turn still spends."""
+        settings = self.runtime.settings
+        limit = settings.turn_max_duration_s
+        reservation = self.prepared.reservation
+        if reservation is not None:
+            margin = max(1.0, 0.2 * settings.reservation_ttl_s)
+            limit = min(limit, reservation.expires_at - margin - time.time())
+        return max(limit, 0.0)
+
+    async def _answer_in_time(self) -> None:
+        """:meth:`_answer`, stopped at the turn's hard deadline (finish reason ``max_duration``).
+
+        A backend that trickles a delta just often enough to pass the idle timeout
+        could otherwise keep a turn, and its hold, alive indefinitely (issue 13).
+        """
+        deadline = asyncio.timeout(self._deadline_s())
+        try:
+            async with deadline:
+                await self._answer()
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self.finish_reason = "max_duration"
+            self.status = "interrupted" if self.text else "error"
+            if not self.text:
+                self.error = SupportAIError(
+                    Reason.vendor_outage, "the AI provider did not answer in time"
+                )
 
     async def _answer(self) -> None:
         runtime, caller, prepared = self.runtime, self.caller, self.prepared
@@ -498,6 +618,9 @@ class Turn:
                 tools=tools if round_number < settings.tool_max_rounds else (),
                 context=tuple(context),
             )
+            if not self._round_fits(request):
+                self.finish_reason = "budget"
+                break
             started = time.perf_counter()
             filter_s = 0.0  # summed here, not per delta in ``timings``
             try:
@@ -508,6 +631,11 @@ class Turn:
                 ):
                     if isinstance(event, TextDelta):
                         round_text += event.text
+                        if len(round_text) * TOKENS_PER_CHAR > request.max_output_tokens:
+                            # a backend ignoring max_output_tokens: stop at the reservation
+                            round_text = round_text[: request.max_output_tokens // TOKENS_PER_CHAR]
+                            self.finish_reason = "budget"
+                            break
                         filter_started = time.perf_counter()
                         released = await chain.push(event.text)
                         filter_s += time.perf_counter() - filter_started
@@ -531,7 +659,7 @@ class Turn:
                 if not reported and (round_text or requested):
                     self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
             timings.add("backend", started)
-            if chain.blocked or not requested:
+            if chain.blocked or not requested or self.finish_reason == "budget":
                 break
             if round_number == settings.tool_max_rounds:
                 self.finish_reason = "tool_rounds_exhausted"
@@ -566,6 +694,24 @@ class Turn:
                     "detail": chain.blocked.reason,
                 },
             )
+
+    def _round_fits(self, request: BackendRequest) -> bool:
+        """Whether one more backend call, at its worst, stays within the reservation.
+
+        Spent so far (reported or estimated usage) plus this call's bound: its
+        input at :func:`token_bound` (context, history and tool results included)
+        and ``max_output_tokens`` of output. So the real cost never exceeds what
+        was reserved, whatever the script of the text and however large the tool
+        results (issue 13).
+        """
+        reservation = self.prepared.reservation
+        backend = self.runtime.backend
+        if reservation is None or backend is None:
+            return True
+        price = self.runtime.settings.price_for(backend.model)
+        spent = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        worst = price.cost_micros(request_bound(backend, request), request.max_output_tokens)
+        return spent + worst <= reservation.amount_micros
 
     async def _release(self, text: str) -> None:
         if not text:
@@ -608,64 +754,37 @@ class Turn:
     async def _charge_without_conversation(self) -> None:
         """The answer could not be saved (e.g. its conversation was deleted meanwhile).
 
-        The tokens were still spent: settle the reservation to the real cost and
-        keep a usage row with no conversation reference, so that deleting a
-        conversation mid-answer is no way around the rate limit or the cost cap.
+        The tokens were still spent: record them with no conversation reference and
+        settle the reservation to the real cost, so that deleting a conversation
+        mid-answer is no way around the rate limit or the cost cap. When the
+        database is down this keeps trying in the background (see
+        :class:`~supportai.quota.settlement.Settlements`); the hold counts against
+        the cap until then.
         """
         runtime = self.runtime
         backend = runtime.backend
         assert backend is not None
         price = runtime.settings.price_for(backend.model)
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
-        try:
-            if self.usage.input_tokens or self.usage.output_tokens:
-                # Retried like the settle below: the usual reason to be here is a
-                # connection the server dropped, which fails the first statement only
-                # (the row was not written, so writing it again cannot count it twice).
-                for attempt in range(1, 4):
-                    try:
-                        async with runtime.database.connection() as conn:
-                            await turns.insert_usage(
-                                conn,
-                                self.caller,
-                                None,
-                                None,
-                                backend.model,
-                                self.usage.input_tokens,
-                                self.usage.output_tokens,
-                                self.cost_micros,
-                            )
-                    except Exception:
-                        if attempt == 3:
-                            raise
-                        await asyncio.sleep(0.05 * attempt)
-                    else:
-                        break
-        finally:
-            await self._settle_retrying()
+        await runtime.settlements.record_unsaved(
+            Spend(
+                caller=self.caller,
+                reservation=self.prepared.reservation,
+                model=backend.model,
+                input_tokens=self.usage.input_tokens,
+                output_tokens=self.usage.output_tokens,
+                cost_micros=self.cost_micros,
+            )
+        )
+        self.prepared.reservation = None
 
-    async def _settle_retrying(self, attempts: int = 3) -> None:
-        """Settle the reservation to the real cost, retrying a failed attempt.
-
-        Settling is idempotent per reservation (a store applies it once, in one
-        transaction), and a dropped database connection fails only the statement
-        that found it dead: without a retry the worst case would stay reserved until
-        the expiry sweep (found by ``tests/test_faults.py``, ``pg_terminate_backend``
-        in the middle of a turn).
-        """
-        for attempt in range(1, attempts + 1):
-            reservation = self.prepared.reservation
-            if reservation is None:
-                return
-            try:
-                await self.runtime.quota.settle(reservation, self.cost_micros)
-            except Exception:
-                if attempt == attempts:
-                    raise
-                log.warning("settling the quota failed (attempt %d); retrying", attempt)
-                await asyncio.sleep(0.05 * attempt)
-            else:
-                self.prepared.reservation = None
+    def _keep_lease(self) -> asyncio.Task[None]:
+        """Renew the hold's lease while the turn runs (cancel the task when it ends)."""
+        reservation = self.prepared.reservation
+        ttl = self.runtime.settings.reservation_ttl_s
+        if reservation is None:
+            return asyncio.ensure_future(asyncio.sleep(0))
+        return asyncio.ensure_future(keep_lease(self.runtime.quota, reservation, ttl))
 
     async def _announce_end(self, timings: Timings) -> None:
         """The typed end of the stream: the ``error`` event if any, then ``turn.completed``."""
@@ -703,14 +822,13 @@ class Turn:
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
         started = time.perf_counter()
         reservation = prepared.reservation
-        settle_in = getattr(runtime.quota, "settle_in", None)
-        in_transaction = None
-        if reservation is not None and settle_in is not None:
-            # A store living in the app database settles inside the same
-            # transaction as the answer: one write transaction fewer per turn.
-            async def in_transaction(conn: Any) -> None:
-                await settle_in(conn, reservation, self.cost_micros)
-
+        # The answer's transaction also settles a store in this database, or queues
+        # the settlement in the outbox for one outside it (quota/settlement.py).
+        in_transaction = (
+            runtime.settlements.in_transaction(reservation, self.cost_micros)
+            if reservation is not None
+            else None
+        )
         async with runtime.database.connection() as conn:
             self.assistant_message_id = await turns.insert_assistant_turn(
                 conn,
@@ -726,11 +844,12 @@ class Turn:
                 input_tokens=self.usage.input_tokens,
                 output_tokens=self.usage.output_tokens,
                 cost_micros=self.cost_micros,
+                reservation_id=reservation.id if reservation is not None else None,
                 also=in_transaction,
             )
-        if reservation is not None and in_transaction is None:
-            await runtime.quota.settle(reservation, self.cost_micros)
         prepared.reservation = None
+        if reservation is not None:
+            await runtime.settlements.after_commit(reservation, self.cost_micros)
         timings.add("persist", started)
         if self.status == "blocked" and runtime.settings.queue_blocked_for_review:
             await _queue_candidate(
@@ -759,20 +878,28 @@ def _add(a: Usage, b: Usage) -> Usage:
     return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens)
 
 
-def _tokens(chars: int) -> int:
-    return -(-chars // CHARS_PER_TOKEN)
-
-
 def estimate_usage(request: BackendRequest, text: str, calls: list[ToolCallRequest]) -> Usage:
     """Tokens of a backend call that ended before reporting usage, from characters.
 
     Input: every message and context document sent; output: the text and tool calls
-    received. Rounded up, like the worst case, so an interrupted turn is never free.
+    received. At the reservation's bound, so an interrupted turn is never free.
     """
     sent = sum(len(m.content) for m in request.messages)
     sent += sum(len(d.text) for d in request.context)
     produced = len(text) + sum(len(c.name) + len(json.dumps(c.arguments)) for c in calls)
-    return Usage(_tokens(sent), _tokens(produced))
+    return Usage(sent * TOKENS_PER_CHAR, produced * TOKENS_PER_CHAR)
+
+
+def request_bound(backend: Any, request: BackendRequest) -> int:
+    """The most input tokens ``request`` can cost (messages, tool calls, context)."""
+    total = sum(token_bound(backend, m.content) for m in request.messages)
+    total += sum(
+        token_bound(backend, c.name + json.dumps(c.arguments))
+        for m in request.messages
+        for c in m.tool_calls
+    )
+    total += sum(_spec_chars(spec) * TOKENS_PER_CHAR for spec in request.tools)
+    return total + sum(token_bound(backend, d.text) for d in request.context)
 
 
 async def _uninterruptible(work: Coroutine[Any, Any, None]) -> None:

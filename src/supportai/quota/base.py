@@ -14,14 +14,20 @@ stop being read; stores may expire them.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from supportai.caller import Caller
+    from supportai.errors import SupportAIError
+    from supportai.quota.ledger import ExpiredCharge
     from supportai.settings import Settings
+
+log = logging.getLogger("supportai.quota")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +148,27 @@ class QuotaDenied(Exception):
 
 
 class QuotaStoreUnavailable(Exception):
-    """The store could not be reached; core answers ``quota_store_unavailable``."""
+    """The store could not be reached; core answers ``quota_store_unavailable``.
+
+    Its text (which may name a host and port) goes to the log, never to a client:
+    see :func:`quota_store_unavailable`.
+    """
+
+
+#: ``Retry-After`` of a ``quota_store_unavailable`` answer.
+QUOTA_RETRY_AFTER_S = 5
+
+
+def quota_store_unavailable(exc: QuotaStoreUnavailable) -> SupportAIError:
+    """The client's side of a store outage: typed, retryable, without the store's text."""
+    from supportai.errors import Reason, SupportAIError
+
+    log.warning("quota store unavailable: %s", exc)
+    return SupportAIError(
+        Reason.quota_store_unavailable,
+        "the quota service is unavailable right now; please retry shortly",
+        retry_after_s=QUOTA_RETRY_AFTER_S,
+    )
 
 
 def denial_for(bucket: Bucket, now: float) -> QuotaDenied:
@@ -173,5 +199,29 @@ class QuotaStore(Protocol):
     async def status(self, caller: Caller, now: float) -> QuotaStatus: ...
 
     async def release_expired(self, now: float) -> int:
-        """Release reservations past their expiry (a crashed worker); return how many."""
+        """Deal with reservations past their lease; return how many.
+
+        Stores with :meth:`charge_expired` charge them in full (never give them
+        back: the turn may have spent up to the hold). Core calls
+        ``charge_expired`` when a store has it and this method otherwise.
+        """
         ...
+
+
+@runtime_checkable
+class LeasedQuotaStore(QuotaStore, Protocol):
+    """A store whose holds are leases (both built-in stores; docs/decisions/0010).
+
+    * ``renew`` extends a held reservation's lease to ``now + reservation_ttl_s``
+      and returns False once the reservation is no longer held;
+    * ``charge_expired`` moves every hold whose lease ran out from ``reserved``
+      to ``used`` (state ``charged``) and returns them, so core can write their
+      ledger rows; a later ``settle`` replaces the charge by the real cost
+      (``used`` changes by ``actual - amount``), a later ``release`` leaves it.
+
+    Both are idempotent per reservation, as settle and release are.
+    """
+
+    async def renew(self, reservation: Reservation, now: float) -> bool: ...
+
+    async def charge_expired(self, now: float) -> Sequence[ExpiredCharge]: ...

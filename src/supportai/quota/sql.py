@@ -33,6 +33,7 @@ from supportai.quota.base import (
     buckets_for,
     denial_for,
 )
+from supportai.quota.ledger import DELETE_UNSETTLED, ExpiredCharge, record_expired_charges
 from supportai.store import tables
 from supportai.store.compiled import Prepared, column_values, prepared_insert
 
@@ -118,6 +119,22 @@ _FINISH_RESERVATION = Prepared(
     .where(R.c.state == "held")
     .values(state=sa.bindparam("new_state"))
     .returning(R.c.expires_at)
+)
+# A hold the sweep charged in full: the real cost replaces the charge.
+_SETTLE_CHARGED = Prepared(
+    R.update()
+    .where(R.c.id == sa.bindparam("reservation_id"))
+    .where(R.c.state == "charged")
+    .values(state="settled")
+    .returning(R.c.amount)
+)
+_RENEW = Prepared(
+    R.update()
+    .where(R.c.id == sa.bindparam("reservation_id"))
+    .where(R.c.state == "held")
+    .where(R.c.expires_at >= 0)
+    .values(expires_at=sa.bindparam("expires_at", type_=sa.Float))
+    .returning(R.c.id)
 )
 _INSERT_RESERVATION = prepared_insert(
     R, "id", "tenant_id", "user_id", "amount", "bucket_keys", "state", "expires_at"
@@ -265,6 +282,8 @@ class SQLQuotaStore:
             )
         )
         if row is None:
+            if actual is not None:
+                await self._settle_charged(conn, reservation, actual)
             return
         # A negative expiry marks a hold the expiry sweep already gave back.
         swept = float(row["expires_at"]) < 0
@@ -274,11 +293,46 @@ class SQLQuotaStore:
             return
         await self._adjust(conn, keys, held, used)
 
+    async def _settle_charged(
+        self, conn: Connection, reservation: Reservation, actual: int
+    ) -> None:
+        """The late settle of a hold the sweep charged in full: spend becomes the real cost.
+
+        The turn stayed counted; only the cost buckets change, by ``actual - amount``
+        (at most zero: a turn never spends more than it reserved). A release of a
+        charged hold changes nothing: the hold may have been spent, so it stays charged.
+        """
+        row = await conn.fetch_one(_SETTLE_CHARGED(reservation_id=reservation.id))
+        if row is None:
+            return
+        delta = actual - int(row["amount"])
+        await self._adjust(conn, list(reservation.bucket_keys), [0, 0, 0, 0], [0, 0, delta, delta])
+        # The sweep's ledger row goes with its charge (a turn's own row, written in
+        # this transaction before the settle, already replaced it when it cost anything).
+        await conn.execute(DELETE_UNSETTLED(reservation_id=reservation.id))
+
     async def settle(self, reservation: Reservation, actual_micros: int) -> None:
         await self._finish(reservation, max(actual_micros, 0))
 
+    async def renew(self, reservation: Reservation, now: float) -> bool:
+        """Extend a held reservation's lease to ``now`` + TTL; False once it is not held."""
+        async with self.database.connection() as conn:
+            row = await conn.fetch_one(
+                _RENEW(
+                    reservation_id=reservation.id,
+                    expires_at=now + self.policy.reservation_ttl_s,
+                )
+            )
+        return row is not None
+
     async def release(self, reservation: Reservation) -> None:
         await self._finish(reservation, None)
+
+    async def correct_used(self, bucket: Bucket, used: int) -> None:
+        """Set a bucket's recorded spend (``supportai quota reconcile --fix``)."""
+        async with self.database.connection() as conn, conn.transaction():
+            await conn.execute(self._insert_missing((bucket,)))
+            await conn.execute(B.update().where(B.c.bucket_key == bucket.key).values(used=used))
 
     async def status(self, caller: Caller, now: float) -> QuotaStatus:
         buckets = buckets_for(caller, self.policy, now)
@@ -295,16 +349,23 @@ class SQLQuotaStore:
         )
 
     async def release_expired(self, now: float | None = None) -> int:
-        """Give back holds of reservations nobody settled (a worker died mid-turn).
+        """Charge expired holds (see :meth:`charge_expired`); return how many."""
+        return len(await self.charge_expired(now))
 
-        The row is kept with ``expires_at`` negated as a marker, so a late
-        ``settle`` still records the real spend without releasing twice.
+    async def charge_expired(self, now: float | None = None) -> list[ExpiredCharge]:
+        """Charge in full the holds whose lease ran out unsettled (never give them back).
+
+        A lapsed lease means the turn's worker died or could not reach this
+        database; either way the model may have spent up to the hold, and the cap
+        must keep counting it. The hold moves from ``reserved`` to ``used`` and a
+        ledger row of :data:`~supportai.quota.ledger.UNSETTLED_MODEL` records it,
+        in one transaction; a late settle replaces both by the real cost.
         """
         now = time.time() if now is None else now
-        released = 0
+        charged: list[ExpiredCharge] = []
         async with self.database.connection() as conn:
             rows = await conn.fetch_all(
-                sa.select(R.c.id, R.c.tenant_id, R.c.amount, R.c.bucket_keys)
+                sa.select(R.c.id, R.c.tenant_id, R.c.user_id, R.c.amount, R.c.bucket_keys)
                 .where(R.c.state == "held")
                 .where(R.c.expires_at >= 0)
                 .where(R.c.expires_at < now)
@@ -317,12 +378,25 @@ class SQLQuotaStore:
                         .where(R.c.id == row["id"])
                         .where(R.c.state == "held")
                         .where(R.c.expires_at >= 0)
-                        .values(expires_at=-R.c.expires_at)
+                        .values(state="charged")
                         .returning(R.c.id)
                     )
                     if claimed is None:
                         continue
                     amount = int(row["amount"])
-                    await self._adjust(conn, list(row["bucket_keys"]), [1, 1, amount, amount], None)
-                    released += 1
-        return released
+                    held = [1, 1, amount, amount]
+                    await self._adjust(conn, list(_keys(row["bucket_keys"])), held, held)
+                    charge = ExpiredCharge(row["id"], row["tenant_id"], row["user_id"], amount)
+                    await record_expired_charges(conn, [charge])
+                    charged.append(charge)
+        return charged
+
+
+def _keys(value: Any) -> list[str]:
+    """``bucket_keys`` decoded (a raw asyncpg record skips the column's JSON decoding)."""
+    if isinstance(value, str):
+        import json
+
+        decoded: list[str] = json.loads(value)
+        return decoded
+    return list(value)

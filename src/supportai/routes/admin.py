@@ -121,7 +121,13 @@ async def _review(
         if current["status"] not in candidates.TRANSITIONS[to_status]:
             raise _transition(f"candidate {candidate_id}", current["status"], to_status)
         row = await candidates.review(
-            conn, admin, candidate_id, to_status, note=note, corrected_answer=corrected_answer
+            conn,
+            admin,
+            candidate_id,
+            to_status,
+            from_status=current["status"],
+            note=note,
+            corrected_answer=corrected_answer,
         )
         if row is None:  # another reviewer moved it between our read and our write
             raise _transition(f"candidate {candidate_id}", "being reviewed", to_status)

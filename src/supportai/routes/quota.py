@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from supportai import schemas
-from supportai.errors import Reason, SupportAIError
 from supportai.pipeline.turn import worst_case_cost
-from supportai.quota.base import BucketStatus, QuotaStoreUnavailable
+from supportai.quota.base import BucketStatus, QuotaStoreUnavailable, quota_store_unavailable
 from supportai.routes.deps import CallerDep, RuntimeDep
 
 router = APIRouter(tags=["quota"])
@@ -37,7 +36,7 @@ async def get_quota_status(caller: CallerDep, runtime: RuntimeDep) -> schemas.Qu
     try:
         status = await runtime.quota.status(caller, time.time())
     except QuotaStoreUnavailable as exc:
-        raise SupportAIError(Reason.quota_store_unavailable, str(exc)) from None
+        raise quota_store_unavailable(exc) from None
     by_kind = {b.kind: _bucket(b) for b in status.buckets}
     return schemas.QuotaStatusResponse(
         user_turns=by_kind["user_turns"],

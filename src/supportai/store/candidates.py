@@ -283,22 +283,27 @@ async def review(
     candidate_id: int,
     to_status: str,
     *,
+    from_status: str,
     note: str | None,
     corrected_answer: str | None = None,
 ) -> dict[str, Any] | None:
-    """Move a candidate to ``approved`` or ``rejected`` if its current status allows it.
+    """Move a candidate from ``from_status`` to ``to_status`` (compare-and-set).
 
-    The update is conditional on the status read a moment before, so two
-    reviewers racing on one candidate cannot both win. Returns the updated row,
-    or ``None`` when the status changed in between (the caller re-reads).
+    The update is conditional on exactly the status the caller read (and audits
+    as "before"), not merely on one the transition allows: on PostgreSQL a
+    reviewer whose UPDATE waited for a racing one's row lock re-checks its WHERE
+    against the new status, and ``approved`` -> ``rejected`` is allowed too, so a
+    condition on the allowed set let both win and broke the audit chain (issue 13).
+    Returns the updated row, or ``None`` when the status changed in between.
     """
-    allowed = TRANSITIONS[to_status]
+    if from_status not in TRANSITIONS[to_status]:
+        return None
     row = await conn.fetch_one(
         T.update()
         .where(
             T.c.id == candidate_id,
             T.c.tenant_id == reviewer.tenant_id,
-            T.c.status.in_(allowed),
+            T.c.status == from_status,
         )
         .values(
             status=to_status,

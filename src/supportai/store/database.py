@@ -35,6 +35,7 @@ from databases.core import Connection
 from sqlalchemy.engine import Dialect
 
 from supportai.store.compiled import CachedSQLiteBackend, record_dict, run_on_sqlite_thread
+from supportai.store.outage import StorageUnavailable, is_outage
 
 log = logging.getLogger("supportai.database")
 
@@ -299,10 +300,19 @@ class _FinishedCursor:
 class Database:
     """An app's database. ``url`` is SQLAlchemy style (``sqlite+aiosqlite:///...``)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float = 5.0, statement_timeout_s: float = 30.0
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._db = databases.Database(url)
+        #: How long getting a connection may take before it counts as an outage.
+        self.timeout_s = timeout_s
+        options: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            # asyncpg's own bounds: connecting (default 60 s) and any one statement
+            # (default: none). A stalled server must become a 503 in bounded time.
+            options = {"timeout": timeout_s, "command_timeout": statement_timeout_s}
+        self._db = databases.Database(url, **options)
         # Same drivers, plus a compiled-statement cache (see compiled.py).
         if self.is_sqlite:
             backend: Any = CachedSQLiteBackend(self._db.url, **self._db.options)
@@ -322,9 +332,18 @@ class Database:
         return dialect
 
     async def connect(self) -> None:
+        """Open the pool; an unreachable database is :class:`StorageUnavailable`."""
         if self.connected:
             return
-        await self._db.connect()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self._db.connect()
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("database unreachable at connect: %s", exc)
+                await self._forget_pool()
+                raise StorageUnavailable() from exc
+            raise
         self.connected = True
         if self.is_sqlite:
             async with self.connection() as conn:
@@ -357,12 +376,55 @@ class Database:
                 self._db.is_connected = False
             self.connected = False
 
+    async def _forget_pool(self) -> None:
+        """After a failed connect: drop a half-made pool so the next request tries again."""
+        backend = self._db._backend
+        pool = getattr(backend, "_pool", None)
+        if not self.is_sqlite and pool is not None:
+            if hasattr(pool, "terminate"):
+                pool.terminate()
+            backend._pool = None
+        self._db.is_connected = False
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """One held connection, not bound to the current task."""
+        """One held connection, not bound to the current task.
+
+        Getting it takes at most ``timeout_s``; an outage, then or while it is
+        used, surfaces as :class:`StorageUnavailable` (a typed 503), its driver
+        text in the log only.
+        """
         conn = Connection(self._db, self._db._backend)
-        async with conn:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await conn.__aenter__()
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("database unreachable: %s", exc)
+                raise StorageUnavailable() from exc
+            raise
+        failure: BaseException | None = None
+        try:
             yield conn
+        except BaseException as exc:
+            failure = exc
+            if isinstance(exc, Exception) and is_outage(exc):
+                log.warning("database connection failed: %s", exc)
+                raise StorageUnavailable() from exc
+            raise
+        finally:
+            try:
+                if failure is None:
+                    await conn.__aexit__(None, None, None)
+                else:
+                    await conn.__aexit__(type(failure), failure, failure.__traceback__)
+            except Exception as exc:
+                if failure is not None:  # the first failure is the one to report
+                    log.debug("releasing a failed database connection failed", exc_info=True)
+                elif is_outage(exc):
+                    raise StorageUnavailable() from exc
+                else:
+                    raise
 
     def compile(self, clause: sa.sql.ClauseElement) -> str:
         return str(clause.compile(dialect=self.dialect))

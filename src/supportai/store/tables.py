@@ -275,7 +275,12 @@ usage = sa.Table(
     sa.Column("output_tokens", sa.Integer, nullable=False),
     sa.Column("cost_micros", sa.BigInteger, nullable=False),
     sa.Column("created_at", ts, nullable=False),
+    # The quota reservation this spend settles: one ledger row per reservation, so a
+    # retried write cannot count twice, and the row the expiry sweep writes for a hold
+    # it charged in full is replaced by the turn's real figures (issue 13).
+    sa.Column("reservation_id", sa.String(64)),
     sa.Index("ix_support_ai_usage_tenant", "tenant_id", "created_at"),
+    sa.Index("uq_support_ai_usage_reservation", "reservation_id", unique=True),
 )
 
 quota_buckets = sa.Table(
@@ -295,7 +300,8 @@ quota_reservations = sa.Table(
     sa.Column("user_id", sa.String(128), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("bucket_keys", JSONText, nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),  # held | settled | released
+    # held | charged (lease ran out: counted in full) | settled | released_by_caller
+    sa.Column("state", sa.String(20), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Index("ix_support_ai_quota_reservations_expiry", "state", "expires_at"),
 )
@@ -360,4 +366,22 @@ embeddings = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("created_at", ts, nullable=False),
+)
+
+# Settlements not yet applied to a quota store outside this database (Redis): written
+# in the transaction that saves the answer and its usage row, deleted once the store
+# applied them. Any worker's sweep retries what is left (docs/decisions/0010).
+quota_outbox = sa.Table(
+    "support_ai_quota_outbox",
+    metadata,
+    sa.Column("reservation_id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("bucket_keys", JSONText, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("cost_micros", sa.BigInteger, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", ts, nullable=False),
+    sa.Index("ix_support_ai_quota_outbox_created", "created_at"),
 )

@@ -18,6 +18,7 @@ from databases.core import Connection
 
 from supportai.caller import Caller
 from supportai.classifiers import Classification
+from supportai.quota.ledger import DELETE_UNSETTLED
 from supportai.store import tables
 from supportai.store.compiled import Prepared, column_values, prepared_insert
 from supportai.store.conversations import TOUCH, now
@@ -64,6 +65,7 @@ INSERT_USAGE = prepared_insert(
     "output_tokens",
     "cost_micros",
     "created_at",
+    "reservation_id",
 )
 
 
@@ -105,6 +107,21 @@ async def find_replay(
         sa.select(M).where(M.c.reply_to_id == user["id"]).where(M.c.role == "assistant")
     )
     return row_dict(user), row_dict(answer) if answer is not None else None
+
+
+async def free_interrupted_key(conn: Connection, message_id: int, key: str) -> bool:
+    """Mark a user turn whose worker died ``interrupted`` and free its idempotency key.
+
+    Compare-and-set on the key, so of several retries arriving together exactly one
+    frees it; the next submit with that key then runs as a new turn.
+    """
+    row = await conn.fetch_one(
+        M.update()
+        .where(M.c.id == message_id, M.c.idempotency_key == key)
+        .values(status="interrupted", idempotency_key=None)
+        .returning(M.c.id)
+    )
+    return row is not None
 
 
 async def _insert_message(
@@ -186,6 +203,7 @@ async def insert_assistant_turn(
     input_tokens: int,
     output_tokens: int,
     cost_micros: int,
+    reservation_id: str | None = None,
     also: Callable[[Connection], Awaitable[None]] | None = None,
 ) -> int:
     """Save the answer, its tool calls and usage; ``also`` runs in the same transaction."""
@@ -235,6 +253,7 @@ async def insert_assistant_turn(
                 input_tokens,
                 output_tokens,
                 cost_micros,
+                reservation_id,
             )
         await conn.execute(TOUCH(conversation_id=conversation_id, moment=moment))
         if also is not None:
@@ -260,8 +279,15 @@ async def insert_usage(
     input_tokens: int,
     output_tokens: int,
     cost_micros: int,
+    reservation_id: str | None = None,
 ) -> None:
-    """One billing row; references may be ``None`` (the conversation is gone)."""
+    """One billing row; references may be ``None`` (the conversation is gone).
+
+    With a ``reservation_id`` it replaces the row the expiry sweep wrote if it
+    charged that hold in full meanwhile (see :mod:`supportai.quota.ledger`).
+    """
+    if reservation_id is not None:
+        await conn.execute(DELETE_UNSETTLED(reservation_id=reservation_id))
     await conn.execute(
         INSERT_USAGE(
             **column_values(
@@ -274,6 +300,7 @@ async def insert_usage(
                 output_tokens=output_tokens,
                 cost_micros=cost_micros,
                 created_at=now(),
+                reservation_id=reservation_id,
             )
         )
     )

@@ -40,6 +40,7 @@ from supportai.quota.base import (
     buckets_for,
     denial_for,
 )
+from supportai.quota.ledger import ExpiredCharge
 from supportai_redis.keys import KeyLayout
 from supportai_redis.settings import RedisQuotaSettings
 
@@ -82,7 +83,7 @@ UNREACHABLE: tuple[type[Exception], ...] = (
     redis_errors.RedisClusterException,
 )
 
-Operation = Literal["reserve", "settle", "release", "status", "release_expired"]
+Operation = Literal["reserve", "settle", "release", "renew", "status", "release_expired"]
 
 
 def _script_source(name: str) -> str:
@@ -124,6 +125,7 @@ class RedisQuotaStore:
         self._release_expired: AsyncScript = self.redis.register_script(
             _script_source("release_expired")
         )
+        self._renew: AsyncScript = self.redis.register_script(_script_source("renew"))
         self._registered: dict[str, float] = {}
         self._last_warning: dict[Operation, float] = {}
         self._ready = not isinstance(self.redis, RedisCluster)
@@ -328,9 +330,9 @@ class RedisQuotaStore:
             self._warn_open("settle", exc)
             return
         self._check_result("settle", reservation, int(result))
-        if int(result) == 2:
+        if int(result) in (2, 3):
             log.info(
-                "reservation %s settled after the sweeper released it; spend recorded",
+                "reservation %s settled after the sweep had charged its hold; real cost recorded",
                 reservation.id,
             )
 
@@ -380,17 +382,56 @@ class RedisQuotaStore:
             )
         )
 
+    async def correct_used(self, bucket: Bucket, used: int) -> None:
+        """Set a bucket's recorded spend (``supportai quota reconcile --fix``)."""
+        key = self.keys.bucket(bucket.key)
+        try:
+            await self._ensure_ready()
+            async with self._slot():
+                await self.redis.hset(key, "used", used)
+                await self.redis.expire(key, self._bucket_ttl(bucket, time.time()))
+        except UNREACHABLE as exc:
+            raise self._unavailable("status", exc) from exc
+
+    async def renew(self, reservation: Reservation, now: float) -> bool:
+        """Extend a held reservation's lease to ``now`` + TTL; False once it is not held."""
+        if self._unmetered(reservation):
+            return True
+        expires_at = now + self.policy.reservation_ttl_s
+        try:
+            await self._ensure_ready()
+            async with self._slot():
+                result = await self._renew(
+                    keys=[
+                        self.keys.record(reservation.tenant_id, reservation.id),
+                        self.keys.expiry_index(reservation.tenant_id),
+                    ],
+                    args=[
+                        reservation.id,
+                        repr(expires_at),
+                        self.policy.reservation_ttl_s + self._tombstone_ttl,
+                    ],
+                )
+        except UNREACHABLE as exc:
+            raise self._unavailable("renew", exc) from exc
+        return int(result) == 1
+
     async def release_expired(self, now: float | None = None) -> int:
-        """Give back the holds of reservations whose ``expires_at`` is before ``now``.
+        """Charge expired holds (see :meth:`charge_expired`); return how many."""
+        return len(await self.charge_expired(now))
+
+    async def charge_expired(self, now: float | None = None) -> list[ExpiredCharge]:
+        """Charge in full the holds whose lease ran out before ``now`` (never give them back).
 
         Tenants come from the registry set (``<prefix>tenants``) rather than a
         keyspace SCAN: the set costs one SADD per tenant per process and lets the
         sweep touch only tenants that ever reserved, however large the database.
         Tenants are swept ``SWEEP_CONCURRENCY`` at a time, each by the script in
-        batches of ``expire_batch``. ``now`` defaults to the wall clock.
+        batches of ``expire_batch``. ``now`` defaults to the wall clock. Core
+        writes the ledger rows of what this returns.
         """
         now = time.time() if now is None else now
-        released = 0
+        charged: list[ExpiredCharge] = []
         try:
             await self._ensure_ready()
             async with self._slot():
@@ -399,22 +440,22 @@ class RedisQuotaStore:
                 ]
             for start in range(0, len(tenants), SWEEP_CONCURRENCY):
                 chunk = tenants[start : start + SWEEP_CONCURRENCY]
-                counts = await asyncio.gather(
+                results = await asyncio.gather(
                     *(self._sweep_tenant(tenant, now) for tenant in chunk),
                     return_exceptions=True,
                 )
-                for count in counts:
-                    if isinstance(count, BaseException):
-                        raise count
-                    released += count
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                    charged.extend(result)
         except UNREACHABLE as exc:
             raise self._unavailable("release_expired", exc) from exc
-        if released:
-            log.info("released %d expired quota reservation(s)", released)
-        return released
+        if charged:
+            log.warning("charged %d expired quota reservation(s) in full", len(charged))
+        return charged
 
-    async def _sweep_tenant(self, tenant_id: str, now: float) -> int:
-        released = 0
+    async def _sweep_tenant(self, tenant_id: str, now: float) -> list[ExpiredCharge]:
+        charged: list[ExpiredCharge] = []
         while True:
             async with self._slot():
                 result = await self._release_expired(
@@ -426,9 +467,18 @@ class RedisQuotaStore:
                         self._tombstone_ttl,
                     ],
                 )
-            released += int(result[0])
+            details = result[2:]
+            for i in range(0, len(details), 3):
+                charged.append(
+                    ExpiredCharge(
+                        reservation_id=str(details[i]),
+                        tenant_id=tenant_id,
+                        user_id=str(details[i + 1]),
+                        amount_micros=int(details[i + 2]),
+                    )
+                )
             if int(result[1]) < self.options.expire_batch:
-                return released
+                return charged
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -40,10 +40,11 @@ end
 
 -- A finished reservation becomes a tombstone: its state makes a second settle
 -- or release a no-op until the tombstone expires. Settled and released ones are
--- trimmed to state and amount (there is one per turn, so size matters); an
--- expired one keeps its bucket keys, which a late settle still checks.
+-- trimmed to state and amount (there is one per turn, so size matters); a
+-- charged one (its lease ran out) keeps its bucket keys, which a late settle
+-- still checks.
 local function finish(record, index, id, state, tombstone_ttl)
-  if state == 'expired' then
+  if state == 'charged' or state == 'expired' then
     redis.call('HSET', record, 'state', state)
   else
     -- Rewritten rather than HDEL'd: the fresh hash takes less than half the memory.

@@ -6,9 +6,10 @@
 -- ARGV[3]     TTL for a bucket that has to be recreated
 -- ARGV[4]     tombstone TTL
 --
--- Returns 1 settled; 2 settled after the sweeper had released it (turn and
--- spend are counted, nothing is taken from "reserved", which the sweeper already
--- gave back); 0 already settled or released (no-op); -1 no such reservation
+-- Returns 1 settled; 3 settled after the sweep had charged the hold in full
+-- (the cost buckets change by actual - amount, the turn stays counted); 2
+-- settled after a sweep of an older version had released it (turn and spend are
+-- counted); 0 already settled or released (no-op); -1 no such reservation
 -- (no-op); -2 the keys do not belong to this reservation.
 
 local record = redis.call('HMGET', KEYS[5], 'state', 'amount', 'k1', 'k2', 'k3', 'k4')
@@ -19,12 +20,20 @@ end
 if not keys_match(record) then
   return -2
 end
-if state ~= 'held' and state ~= 'expired' then
+if state ~= 'held' and state ~= 'expired' and state ~= 'charged' then
   return 0
 end
 
 local amount = tonumber(record[2])
 local actual = tonumber(ARGV[1])
+if state == 'charged' then
+  for i = 3, 4 do
+    redis.call('HINCRBY', KEYS[i], 'used', actual - amount)
+    keep_expiring(KEYS[i], ARGV[3])
+  end
+  finish(KEYS[5], KEYS[6], ARGV[2], 'settled', ARGV[4])
+  return 3
+end
 for i = 1, 4 do
   if state == 'held' then
     take_back(KEYS[i], 'reserved', charge(i, amount))
