@@ -181,7 +181,7 @@ async def import_articles(
     )
 
 
-@router.get("/{article_id}", summary="Get Article", response_model=schemas.ArticleOut)
+@router.get("/{article_id:int}", summary="Get Article", response_model=schemas.ArticleOut)
 async def get_article(article_id: Id, admin: AdminDep, conn: ConnectionDep) -> schemas.ArticleOut:
     """One article of the tenant, with its Markdown body and current ``revision``."""
     article = await queries.get(conn, admin.tenant_id, article_id)
@@ -191,7 +191,7 @@ async def get_article(article_id: Id, admin: AdminDep, conn: ConnectionDep) -> s
 
 
 @router.patch(
-    "/{article_id}",
+    "/{article_id:int}",
     summary="Update Article",
     response_model=schemas.ArticleOut,
     responses=EDIT_CONFLICT,
@@ -224,7 +224,7 @@ async def update_article(
 
 
 @router.delete(
-    "/{article_id}",
+    "/{article_id:int}",
     summary="Delete Article",
     response_model=schemas.ArticleDeleted,
     responses={409: {"model": DegradedResponse, "description": "edit_conflict"}},
