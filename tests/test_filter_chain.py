@@ -309,6 +309,9 @@ async def test_first_delta_leaves_before_the_backend_finishes(
         plugins=[backend_plugin(backend), filters_plugin(CardFilter())],
         llm_backend="scripted",
         output_filters=["cards"],
+        # room for the whole 100k-character answer: the turn stops at its output
+        # bound (finish reason "budget") otherwise, which is not what this test is about
+        max_output_tokens=len(head) + len(tail),
     )
     client = supportai_client(app)
     cid = await conversation(client)
