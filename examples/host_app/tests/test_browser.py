@@ -596,6 +596,7 @@ def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
         reading = all_ids[4]  # the first message shown
         earlier.scroll_into_view_if_needed()  # the reader scrolled up to the button
         before = _top_of(page, reading)
+        shot(page, "widget-earlier-messages")
         earlier.click()
         expect(messages).to_have_count(4)
         expect(messages.first).to_contain_text(questions[1])
@@ -641,6 +642,25 @@ def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
         expect(earlier).to_have_count(0)
         page.unroute(pattern)
 
+        # Likewise a conversation that finishes opening after the user chose another.
+        held.clear()
+        opening = re.compile(rf"/api/support/ai/conversations/{cid}$")
+        page.route(opening, lambda route: held.append(route))
+        page.locator(f'#conversation-list a[data-conversation-id="{cid}"]').click()
+        for _ in range(50):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the conversation was not requested"
+        page.locator(f'#conversation-list a[data-conversation-id="{other}"]').click()
+        expect(messages).to_have_count(2)
+        with page.expect_response(opening):
+            held[0].continue_()
+        page.wait_for_timeout(300)
+        expect(widget).to_have_attribute("conversation-id", str(other))
+        expect(messages.first).to_contain_text("remove one later")
+        page.unroute(opening)
+
         # A failed load says so next to the button, which stays for a retry.
         page.route(pattern, lambda route: route.fulfill(status=503, json={"detail": "down"}))
         _open_in_widget(page, cid)
@@ -653,6 +673,5 @@ def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
         page.unroute(pattern)
         earlier.click()
         expect(messages).to_have_count(4)
-        shot(page, "widget-earlier-messages")
         context.close()
     assert browser_errors == []
