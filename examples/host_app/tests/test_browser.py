@@ -519,11 +519,46 @@ def test_an_admin_edits_the_help_center_the_assistant_answers_from(
     expect(page.locator("#audit-rows")).to_contain_text("article.updated")
 
 
+def _converse(page: Page, questions: list[str]) -> int:
+    """A conversation with one turn per question, made through the API; its id."""
+    api = "/api/support/ai"
+    cid = int(page.request.post(f"{api}/conversations", data={}).json()["conversation_id"])
+    for question in questions:
+        turn = page.request.post(
+            f"{api}/conversations/{cid}/messages",
+            data={"content": question},
+            headers={"accept": "application/json"},
+        )
+        assert turn.ok, turn.text()
+    return cid
+
+
+def _open_in_widget(page: Page, cid: int) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"/support/chat#c={cid}")
+    page.reload()  # only the hash changed: load the page anew, as a bookmark would
+    expect(chat(page)).to_have_attribute("conversation-id", str(cid))
+    # A short log (the documented theming property), so that even the newest page
+    # scrolls and keeping the reader's position means something.
+    chat(page).evaluate("w => w.style.setProperty('--supportai-log-height', '14em')")
+
+
+def _top_of(page: Page, message_id: str) -> float:
+    box = chat(page).locator(f'li.message[data-message-id="{message_id}"]').bounding_box()
+    assert box is not None
+    return float(box["y"])
+
+
 def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
     chromium: Browser, tmp_path: Path, browser_errors: list[str]
 ) -> None:
-    """The API pages a conversation's messages; the chat shows older pages on request."""
-    from playwright.sync_api import expect
+    """The API pages a conversation's messages; the widget opens on the newest page and
+    its "Show earlier messages" button (mouse or keyboard) puts older pages above, in
+    order, without gaps or duplicates, and without moving what the reader was looking at.
+    A page that arrives after the user switched conversations is dropped; a failed load
+    says so and can be retried."""
+    from playwright.sync_api import Route, expect
 
     config = make_config(tmp_path / "data")
     with clean_environment(SUPPORTAI_MESSAGE_PAGE_SIZE="2"), live_server(config) as live:
@@ -532,30 +567,111 @@ def test_a_long_conversation_opens_on_its_newest_page_and_loads_earlier_ones(
         page = context.new_page()
         page.on("pageerror", lambda exc: browser_errors.append(f"page error: {exc}"))
         sign_in(page, "carol@acme.example")
-        page.click("#accept-disclosure")
-        expect(page.locator("#question")).to_be_enabled()
-        api = "/api/support/ai"
-        cid = page.request.post(f"{api}/conversations", data={}).json()["conversation_id"]
-        questions = ["How do I reset my password?", "Can I pay by bank transfer?", "Refunds?"]
-        for question in questions:
-            turn = page.request.post(
-                f"{api}/conversations/{cid}/messages",
-                data={"content": question},
-                headers={"accept": "application/json"},
-            )
-            assert turn.ok, turn.text()
-        page.goto(f"/support/chat#c={cid}")
-        page.reload()  # only the hash changed: load the page anew, as a bookmark would
-        messages = page.locator("#messages li.message")
-        earlier = page.locator("#messages li.earlier button")
+        widget = chat(page)
+        expect(widget).to_have_attribute("data-ready", "")
+        if widget.locator(".disclosure").is_visible():
+            accept_disclosure(page)
+        expect(widget.locator("textarea[name=question]")).to_be_enabled()
+        detail = " Please explain it step by step, with the links." * 3
+        questions = [
+            "How do I reset my password?" + detail,
+            "Can I pay by bank transfer?" + detail,
+            "How do refunds work?" + detail,
+        ]
+        cid = _converse(page, questions)
+        other = _converse(page, ["How do I invite a teammate?", "Can I remove one later?"])
+        stored = page.request.get(f"/api/support/ai/conversations/{cid}?limit=200").json()
+        all_ids = [str(m["message_id"]) for m in stored["messages"]]
+        assert len(all_ids) == 6 and stored["next_cursor"] is None
+
+        _open_in_widget(page, cid)
+        messages = widget.locator("li.message")
+        earlier = widget.get_by_role("button", name="Show earlier messages")
         expect(messages).to_have_count(2)  # the newest page: the last question and answer
         expect(messages.first).to_contain_text(questions[2])
+        log = widget.locator("ol.log")
+        assert log.evaluate("l => l.scrollHeight > l.clientHeight"), "the log should scroll"
+
+        # The mouse: the page before it goes above; the message read stays where it was.
+        reading = all_ids[4]  # the first message shown
+        earlier.scroll_into_view_if_needed()  # the reader scrolled up to the button
+        before = _top_of(page, reading)
+        shot(page, "widget-earlier-messages")
         earlier.click()
         expect(messages).to_have_count(4)
         expect(messages.first).to_contain_text(questions[1])
-        earlier.click()
+        assert abs(_top_of(page, reading) - before) <= 2, "the reader's position moved"
+        expect(earlier).to_be_focused()  # still there for the next page
+
+        # The keyboard: Enter on the focused button loads the first page; the button goes
+        # (nothing is earlier) and focus stays in the conversation, not on the page body.
+        earlier.focus()
+        earlier.press("Enter")
         expect(messages).to_have_count(6)
-        expect(messages.first).to_contain_text(questions[0])
-        expect(earlier).to_have_count(0)  # the first message is shown: nothing earlier
+        expect(earlier).to_have_count(0)
+        assert log.evaluate("l => l.getRootNode().activeElement === l")
+        shown = [m.get_attribute("data-message-id") for m in messages.all()]
+        assert shown == all_ids, "pages out of order, with a gap or a duplicate"
+        asked = widget.locator("li.message.user .text").all_inner_texts()
+        assert [t.strip() for t in asked] == [q.strip() for q in questions]
+
+        # The user switches conversations while an earlier page is on its way: it is dropped.
+        held: list[Route] = []
+        pattern = re.compile(rf"/api/support/ai/conversations/{cid}\?before=")
+        page.route(pattern, lambda route: held.append(route))
+        _open_in_widget(page, cid)
+        expect(messages).to_have_count(2)
+        earlier.click()
+        for _ in range(50):  # the route handler runs while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the earlier page was not requested"
+        page.locator(f'#conversation-list a[data-conversation-id="{other}"]').click()
+        expect(widget).to_have_attribute("conversation-id", str(other))
+        expect(messages).to_have_count(2)
+        with page.expect_response(pattern):
+            held[0].continue_()
+        page.wait_for_timeout(300)  # the stale page would be drawn by now
+        expect(messages).to_have_count(2)
+        expect(messages.first).to_contain_text("remove one later")
+        # ...and it did not take the place of this conversation's own earlier page.
+        earlier.click()
+        expect(messages).to_have_count(4)
+        expect(messages.first).to_contain_text("invite a teammate")
+        expect(earlier).to_have_count(0)
+        page.unroute(pattern)
+
+        # Likewise a conversation that finishes opening after the user chose another.
+        held.clear()
+        opening = re.compile(rf"/api/support/ai/conversations/{cid}$")
+        page.route(opening, lambda route: held.append(route))
+        page.locator(f'#conversation-list a[data-conversation-id="{cid}"]').click()
+        for _ in range(50):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the conversation was not requested"
+        page.locator(f'#conversation-list a[data-conversation-id="{other}"]').click()
+        expect(messages).to_have_count(2)
+        with page.expect_response(opening):
+            held[0].continue_()
+        page.wait_for_timeout(300)
+        expect(widget).to_have_attribute("conversation-id", str(other))
+        expect(messages.first).to_contain_text("remove one later")
+        page.unroute(opening)
+
+        # A failed load says so next to the button, which stays for a retry.
+        page.route(pattern, lambda route: route.fulfill(status=503, json={"detail": "down"}))
+        _open_in_widget(page, cid)
+        expect(messages).to_have_count(2)
+        earlier.click()
+        status = widget.locator("li.earlier .earlier-status")
+        expect(status).to_contain_text("could not be loaded")
+        expect(earlier).to_be_enabled()
+        expect(messages).to_have_count(2)
+        page.unroute(pattern)
+        earlier.click()
+        expect(messages).to_have_count(4)
         context.close()
     assert browser_errors == []

@@ -302,6 +302,10 @@
     constructor() {
       super();
       this.state = { conversationId: null, status: null, busy: false, disclosureVersion: null, ready: false };
+      // Paging back through a conversation: the cursor of the next older page (null when
+      // the first message is shown) and a counter that marks every switch of conversation,
+      // so a response that arrives after the user moved on is dropped, never mixed in.
+      this.history = { cursor: null, generation: 0 };
       this.readyAt = null;  // performance.now() when the widget became usable
       this.root = this.attachShadow({ mode: "open" });
       this.build();
@@ -484,6 +488,7 @@
 
     /** Start afresh: the next question creates a conversation. */
     newConversation(focus) {
+      this.resetHistory(null);
       this.state.conversationId = null;
       this.state.status = null;
       this.removeAttribute("conversation-id");
@@ -498,18 +503,24 @@
 
     /** Show a stored conversation (the user's own; anything else is a 404). */
     async openConversation(id) {
+      const generation = this.resetHistory(null);
       let conversation;
       try {
         conversation = await this.call("GET", `/conversations/${encodeURIComponent(id)}`);
       } catch (err) {
+        if (generation !== this.history.generation) return;  // the user moved on meanwhile
         this.newConversation(false);
         this.say(this.errorText(err), "error");
         return;
       }
+      if (generation !== this.history.generation) return;
       this.state.conversationId = conversation.conversation_id;
       this.state.status = conversation.status;
       this.setAttribute("conversation-id", String(conversation.conversation_id));
+      // The server sends the newest page (oldest first within it) and a cursor to older ones.
+      this.history.cursor = conversation.next_cursor == null ? null : conversation.next_cursor;
       this.parts.log.replaceChildren(...conversation.messages.map((m) => this.renderStored(m)));
+      if (this.history.cursor !== null) this.parts.log.prepend(this.earlierControl());
       const escalated = conversation.status === "escalated";
       this.setReadOnly(escalated);
       // Still enabled when escalated: asking again is idempotent and brings the ticket link back.
@@ -527,6 +538,70 @@
     scrollDown() {
       const log = this.parts.log;
       log.scrollTop = log.scrollHeight;
+    }
+
+    // -- earlier messages -------------------------------------------------------------------
+
+    /** Forget the paging state of the conversation shown; returns the new generation. */
+    resetHistory(cursor) {
+      this.history.cursor = cursor;
+      this.history.generation += 1;
+      return this.history.generation;
+    }
+
+    /** The "Show earlier messages" row at the top of the log (a real button, and a status line). */
+    earlierControl() {
+      const status = el("span", { class: "muted earlier-status", role: "status" });
+      const button = el("button", { type: "button", class: "link earlier-button", part: "button", onclick: () => this.loadEarlier(button, status) }, "Show earlier messages");
+      return el("li", { class: "earlier" }, button, status);
+    }
+
+    /**
+     * Fetch the page before the oldest message shown and put it above, keeping what the
+     * reader was looking at where it was (the log scrolls by what was inserted above it). A response for a conversation the user has left is dropped; a failure is
+     * said next to the button, which stays for a retry.
+     */
+    async loadEarlier(button, status) {
+      const { cursor, generation } = this.history;
+      const id = this.state.conversationId;
+      if (cursor === null || id === null || button.getAttribute("aria-disabled") === "true") return;
+      // aria-disabled, not disabled: a disabled button drops the keyboard focus. The
+      // progress is said on the button itself: a status line appearing above the
+      // messages would push them down while the page is on its way.
+      button.setAttribute("aria-disabled", "true");
+      button.setAttribute("aria-busy", "true");
+      button.textContent = "Loading earlier messages…";
+      status.textContent = "";
+      let page;
+      try {
+        page = await this.call("GET", `/conversations/${encodeURIComponent(id)}?before=${encodeURIComponent(cursor)}`);
+      } catch (err) {
+        if (generation !== this.history.generation) return;
+        status.textContent = "Earlier messages could not be loaded. " + this.errorText(err);
+        return;
+      } finally {
+        button.removeAttribute("aria-disabled");
+        button.removeAttribute("aria-busy");
+        button.textContent = "Show earlier messages";
+      }
+      if (generation !== this.history.generation || page.conversation_id !== id) return;
+      const log = this.parts.log;
+      const row = button.closest("li.earlier");
+      // The first message shown is the anchor: it stays where the reader sees it.
+      const anchor = row.nextElementSibling;
+      const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+      const older = page.messages.map((m) => this.renderStored(m));
+      row.after(...older);
+      this.history.cursor = page.next_cursor == null ? null : page.next_cursor;
+      const count = older.length;
+      status.textContent = `${count} earlier message${count === 1 ? "" : "s"} shown.`;
+      if (this.history.cursor === null) {
+        const focused = this.root.activeElement === button;
+        row.remove();
+        // The button is gone: keep keyboard users in the history rather than on <body>.
+        if (focused) log.focus({ preventScroll: true });
+      }
+      if (anchor) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     }
 
     // -- messages -------------------------------------------------------------------------
@@ -557,6 +632,7 @@
       else view.text.append(markdown(message.content));
       for (const citation of message.citations || []) this.addCitation(view, citation);
       if (message.role === "user" && message.status === "refused") view.item.classList.add("refused-question");
+      if (message.role === "user") view.item.dataset.messageId = message.message_id;
       if (message.role === "assistant") {
         view.item.dataset.status = message.status;
         view.item.dataset.messageId = message.message_id;
@@ -591,6 +667,7 @@
           this.state.conversationId = created.conversation_id;
           this.state.status = created.status;
           this.setAttribute("conversation-id", String(created.conversation_id));
+          this.resetHistory(null);
           this.parts.log.replaceChildren();
           this.emit("supportai-conversation", { conversation_id: created.conversation_id, title: created.title, status: created.status });
         } catch (err) {
