@@ -50,23 +50,39 @@ class RequestContext:
             for variable in (logcontext.tenant_id, logcontext.conversation_id, logcontext.turn_id)
         ]
 
-        with tracing.span(
-            "supportai.request",
-            {"supportai.request_id": rid, "http.request.method": str(scope.get("method", ""))},
-        ) as request_span:
-
-            async def send_with_id(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    MutableHeaders(scope=message)[HEADER] = rid
-                    request_span.set_attribute(
-                        "http.response.status_code", int(message.get("status", 0))
-                    )
-                await send(message)
-
-            await self.app(scope, receive, send_with_id)
+        if tracing.enabled():
+            await self._traced(scope, receive, send, rid)
+        else:
+            await self.app(scope, receive, _echo(send, rid))
         # Reset only after a normal end: an unhandled error goes on to Starlette's
         # outermost error middleware, whose log line must still carry the ids (the
         # context dies with the server's task for this request anyway).
         for variable, reset in tokens:
             variable.reset(reset)
         logcontext.request_id.reset(token)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        attributes: tracing.Attributes = {
+            "supportai.request_id": rid,
+            "http.request.method": str(scope["method"]),
+        }
+        with tracing.span("supportai.request", attributes) as request_span:
+
+            async def send_with_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status = int(message.get("status", 0))
+                    request_span.set_attribute("http.response.status_code", status)
+                await send(message)
+
+            await self.app(scope, receive, _echo(send_with_status, rid))
+
+
+def _echo(send: Send, rid: str) -> Send:
+    """``send`` that adds ``X-Request-ID`` to the response's headers."""
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)[HEADER] = rid
+        await send(message)
+
+    return send_with_id

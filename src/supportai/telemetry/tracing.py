@@ -42,6 +42,19 @@ def tracer() -> trace.Tracer:
     return _TRACER
 
 
+def enabled() -> bool:
+    """Has the host configured a tracer provider (an SDK)?
+
+    Without one, every span would be the API's no-op span: still a context
+    manager, a context attach and a few objects per span. The pipeline skips them
+    altogether instead, so tracing costs one global look-up per span site until a
+    host turns it on (``bench/metrics_overhead.py`` measures both).
+    """
+    return not isinstance(
+        trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+    )
+
+
 def _fail(span: Span, exc: BaseException) -> None:
     """Mark ``span`` failed with the error's type and typed reason, never its text."""
     from supportai.errors import SupportAIError
@@ -83,6 +96,8 @@ def traced(
     ) -> Callable[P, Coroutine[Any, Any, R]]:
         @wraps(function)
         async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not enabled():
+                return await function(*args, **kwargs)
             with span(name, attributes(*args, **kwargs)) as current:
                 result = await function(*args, **kwargs)
                 if outcome is not None and current.is_recording():
@@ -113,12 +128,19 @@ def stage_span(stage: str, started: float) -> None:
     finished.end(end_time=now)
 
 
-async def traced_stream(
+def traced_stream(
     backend: LLMBackend, request: BackendRequest, round_number: int
 ) -> AsyncIterator[BackendEvent]:
-    """``backend.stream(request)`` inside a ``supportai.backend.stream`` span.
+    """``backend.stream(request)``, inside a ``supportai.backend.stream`` span if tracing is on."""
+    if not enabled():
+        return backend.stream(request)
+    return _traced_stream(backend, request, round_number)
 
-    The span is not made current: it brackets an async generator, which yields to
+
+async def _traced_stream(
+    backend: LLMBackend, request: BackendRequest, round_number: int
+) -> AsyncIterator[BackendEvent]:
+    """The span is not made current: it brackets an async generator, which yields to
     other code between events, and nothing is nested inside a backend call.
     """
     from supportai.llm import TextDelta
