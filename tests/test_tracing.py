@@ -176,3 +176,19 @@ async def test_a_failed_backend_call_and_a_rejected_turn_mark_their_spans(
     assert prepare.status.status_code is StatusCode.ERROR
     assert prepare.attributes is not None
     assert prepare.attributes["supportai.reason"] == "rate_limited"
+
+
+async def test_without_a_configured_provider_no_span_is_even_started(
+    spans: InMemorySpanExporter,
+    supportai_app: Any,
+    supportai_settings: Settings,
+    supportai_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default (no SDK): the pipeline skips its spans instead of making no-op ones."""
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    app = build(supportai_app, supportai_settings, [ScriptedBackend.answer(ANSWER)])
+    cid, r = await turn(supportai_client(app))
+    assert r.status_code == 200 and r.json()["status"] == "complete"
+    assert len(r.headers["x-request-id"]) == 32
+    assert not [s for s in spans.get_finished_spans() if s.name.startswith("supportai.")]
