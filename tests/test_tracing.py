@@ -188,7 +188,7 @@ async def test_without_a_configured_provider_no_span_is_even_started(
     """The default (no SDK): the pipeline skips its spans instead of making no-op ones."""
     monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
     app = build(supportai_app, supportai_settings, [ScriptedBackend.answer(ANSWER)])
-    cid, r = await turn(supportai_client(app))
+    _, r = await turn(supportai_client(app))
     assert r.status_code == 200 and r.json()["status"] == "complete"
     assert len(r.headers["x-request-id"]) == 32
     assert not [s for s in spans.get_finished_spans() if s.name.startswith("supportai.")]
