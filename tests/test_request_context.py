@@ -11,7 +11,7 @@ import pytest
 from supportai.llm import BackendError
 from supportai.settings import Settings
 from supportai.telemetry.middleware import request_id_from
-from supportai.testing import ScriptedBackend, as_user, backend_plugin, plugin
+from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse, plugin
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,9 @@ async def test_the_response_echoes_the_request_id_or_a_generated_one(
     assert r.status_code == 401 and len(r.headers["x-request-id"]) == 32
 
 
+@pytest.mark.parametrize("accept", ["application/json", "text/event-stream"])
 async def test_log_records_of_a_turn_carry_request_tenant_conversation_and_turn_ids(
+    accept: str,
     supportai_app: Any,
     supportai_settings: Settings,
     supportai_client: Any,
@@ -70,9 +72,14 @@ async def test_log_records_of_a_turn_carry_request_tenant_conversation_and_turn_
     r = await client.post(
         f"/conversations/{cid}/messages",
         json={"content": "hello"},
-        headers={**as_user("t9", "u9"), "accept": "application/json", "X-Request-ID": "rq-7"},
+        headers={**as_user("t9", "u9"), "accept": accept, "X-Request-ID": "rq-7"},
     )
-    turn_id = str(r.json()["user_message_id"])
+    assert r.headers["x-request-id"] == "rq-7"
+    if accept == "application/json":
+        turn_id = str(r.json()["user_message_id"])
+    else:  # the stream is relayed by a task of the response: the ids follow it there
+        started = dict(parse_sse(r.text))["turn.started"]
+        turn_id = str(started["user_message_id"])
     records = [rec for rec in caplog.records if rec.name in ("supportai.turn", "some_plugin")]
     assert {rec.name for rec in records} == {"supportai.turn", "some_plugin"}
     for record in records:
