@@ -87,6 +87,15 @@ class SupportMetrics:
             registry=r,
         )
         self._intents: set[str] = set()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, cached: ``labels`` costs more than the update itself."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def _intent(self, intent: Any) -> str:
         value = str(intent) if intent else "none"
@@ -97,22 +106,22 @@ class SupportMetrics:
 
     def turn_completed(self, event: Mapping[str, Any]) -> None:
         status = str(event.get("status", "unknown"))
-        self.turns.labels(status=status, intent=self._intent(event.get("intent"))).inc()
+        self._child(self.turns, status, self._intent(event.get("intent"))).inc()
         for stage, ms in (event.get("timings_ms") or {}).items():
-            self.stage_seconds.labels(stage=str(stage)).observe(float(ms) / 1000)
+            self._child(self.stage_seconds, str(stage)).observe(float(ms) / 1000)
         first_delta = event.get("first_delta_ms")
         if first_delta is not None:
             self.first_delta_seconds.observe(float(first_delta) / 1000)
         if status == "refused":
-            self.refusals.labels(stage="intent").inc()
+            self._child(self.refusals, "intent").inc()
         elif status == "blocked":
-            self.refusals.labels(stage="output_filter").inc()
+            self._child(self.refusals, "output_filter").inc()
         self.cost_micros.inc(max(int(event.get("cost_micros") or 0), 0))
         usage = event.get("usage") or {}
         for direction in ("input", "output"):
             tokens = int(usage.get(f"{direction}_tokens") or 0)
             if tokens > 0:
-                self.tokens.labels(direction=direction).inc(tokens)
+                self._child(self.tokens, direction).inc(tokens)
 
     def turn_rejected(self, event: Mapping[str, Any]) -> None:
         reason = str(event.get("reason", "unknown"))
