@@ -2,8 +2,8 @@
 
 Only ``opentelemetry-api`` is used: the host decides whether spans are recorded
 and where they go by configuring an SDK (``TracerProvider``) of its own. Until it
-does, ``trace.get_tracer`` hands out the API's no-op tracer, so a span costs a
-few attribute look-ups and nothing leaves the process.
+does, the pipeline starts no span at all (:func:`enabled`): nothing is recorded,
+nothing leaves the process, and a span site costs one check.
 
 Attributes carry ids, names, counts and statuses only: never message text, a
 user's identity or anything else personal (``tests/test_tracing.py`` checks it).
