@@ -198,7 +198,7 @@ def _hook_and_span_cost(repeats: int = 20_000) -> dict[str, float]:
     }
 
 
-def run(blocks: int = 12, turns: int = 40) -> dict[str, Any]:
+def run(blocks: int = 40, turns: int = 25) -> dict[str, Any]:
     micro = _hook_and_span_cost()  # first: the tracing variant sets a global provider
     with tempfile.TemporaryDirectory() as folder:
         result = asyncio.run(_compare(folder, blocks, turns))
