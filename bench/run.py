@@ -1,6 +1,6 @@
 """Run every benchmark and write ``bench/results/<time>.json`` plus a summary.
 
-Usage: ``python bench/run.py [--quick] [--only turn,openai,stream,filter,startup,queries]``
+Usage: ``python bench/run.py [--quick] [--only turn,openai,stream,filter,startup,queries,metrics]``
 (``tox -e bench``). Benchmarks are never part of the test suite's pass/fail:
 they measure ratios against a baseline in the same run and report them. A run
 in which any request failed exits with status 1 and says which: its figures
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import (  # noqa: E402
     filter_cost,
+    metrics_overhead,
     openai_path,
     openai_stream,
     queries,
@@ -77,7 +78,7 @@ def _postgres_database() -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
-    parser.add_argument("--only", default="turn,openai,stream,filter,startup,queries")
+    parser.add_argument("--only", default="turn,openai,stream,filter,startup,queries,metrics")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     requests = 60 if args.quick else 300
@@ -90,6 +91,9 @@ def main() -> int:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if "metrics" in sections:
+        results["metrics"] = metrics_overhead.run()
+        print("metrics:", json.dumps(results["metrics"], indent=1), flush=True)
     if "queries" in sections:
         results["queries"] = queries.run()
         print("queries per turn:", results["queries"]["turn"], flush=True)

@@ -23,6 +23,9 @@ from supportai.errors import Reason, SupportAIError, validation_error_response
 from supportai.http_limits import RequestLimits
 from supportai.runtime import Runtime
 from supportai.settings import Settings
+from supportai.telemetry import logcontext
+from supportai.telemetry.middleware import HEADER as REQUEST_ID_HEADER
+from supportai.telemetry.middleware import RequestContext
 
 
 def create_app(
@@ -88,6 +91,9 @@ def create_app(
         RequestLimits,
         larger_bodies={"/admin/articles/import": settings.kb_import_max_bytes},
     )
+    # Outermost of ours: the request id is set before the limits can refuse a body.
+    app.add_middleware(RequestContext)
+    logcontext.install()
     app.add_exception_handler(SupportAIError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -232,4 +238,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     import logging
 
     logging.getLogger("supportai").exception("unhandled error on %s", request.url.path)
-    return SupportAIError(Reason.internal_error, "internal error").response()
+    response = SupportAIError(Reason.internal_error, "internal error").response()
+    # Starlette sends this response outside RequestContext: echo the id here too, so
+    # an operator can find the log line of the failure from what the client saw.
+    response.headers[REQUEST_ID_HEADER] = logcontext.request_id.get()
+    return response

@@ -16,7 +16,10 @@ Three kinds of hook:
   defaults last), wins;
 * **observer** hooks (``supportai_*_completed``, ``..._received``...): every
   implementation is called; an exception is logged and never breaks the
-  user's request.
+  user's request. Each also receives ``context``, the provider context of the
+  app that sent the event (an implementation may leave the argument out): a
+  plugin keeps per-app state in ``context.state`` (the metrics plugin's
+  registry), so two apps in one process never mix their observations.
 
 ``docs/hooks.md`` has a section for each; a test fails if one is missing.
 """
@@ -177,34 +180,74 @@ def supportai_sensitive_terms(tenant_id: str) -> Sequence[str] | Awaitable[Seque
 
 
 @hookspec
-def supportai_turn_completed(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_turn_completed(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called after every turn is persisted and settled (also refused or interrupted).
 
     ``event`` holds ``tenant_id``, ``user_id``, ``conversation_id``, ``message_id``,
-    ``status``, ``intent``, ``usage``, ``cost_micros`` and ``timings_ms``.
+    ``user_message_id``, ``status``, ``intent``, ``usage``, ``cost_micros``,
+    ``timings_ms`` (per stage), ``first_delta_ms`` (from the start of the pipeline
+    to the first text sent; ``None`` if none was) and ``finish_reason``.
     """
 
 
 @hookspec
-def supportai_conversation_escalated(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_conversation_escalated(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called once when a conversation is escalated (``snapshot`` and ``ticket_url``)."""
 
 
 @hookspec
-def supportai_conversation_deleted(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_conversation_deleted(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called after a GDPR delete (ids only: the content is gone)."""
 
 
 @hookspec
-def supportai_feedback_received(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_feedback_received(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called after feedback is stored (``negative`` says whether a candidate was queued)."""
 
 
 @hookspec
-def supportai_case_created(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_case_created(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called after a human support case is created."""
 
 
 @hookspec
-def supportai_case_commented(event: Mapping[str, Any]) -> Awaitable[None] | None:
+def supportai_case_commented(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
     """Called after a comment is added to a case (``visibility`` public or internal)."""
+
+
+@hookspec
+def supportai_turn_rejected(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
+    """Called when a turn is refused before its answer starts, with a typed error.
+
+    ``event`` holds ``tenant_id``, ``conversation_id``, ``reason`` (the reason code:
+    ``rate_limited``, ``cost_cap``, ``master_flag_off``...) and ``status`` (HTTP).
+    A refused *intent* is not a rejection: it is a completed turn with status ``refused``.
+    """
+
+
+@hookspec
+def supportai_retrieval_completed(
+    event: Mapping[str, Any], context: ProviderContext
+) -> Awaitable[None] | None:
+    """Called after grounding was looked up for a turn; ``documents == 0`` means no answer.
+
+    Core sends it after the ``supportai_retrieve_context`` implementations ran (if
+    any are installed), with ``source`` ``"supportai_retrieve_context"``; a retrieval
+    backend can send its own through ``context.hooks.notify`` with its name as
+    ``source``. ``event`` holds ``tenant_id``, ``conversation_id``,
+    ``user_message_id``, ``source`` and ``documents``.
+    """

@@ -132,6 +132,8 @@ class Hooks:
 
     def __init__(self, pm: PluginManager) -> None:
         self.pm = pm
+        #: The app's provider context, handed to observers as ``context``.
+        self.context: ProviderContext | None = None
 
     def _impls(self, name: str) -> list[Any]:
         caller = getattr(self.pm.hook, name)
@@ -164,6 +166,7 @@ class Hooks:
 
     async def notify(self, name: str, **kwargs: Any) -> None:
         """Call every observer; log and swallow their errors."""
+        kwargs.setdefault("context", self.context)
         for impl in self._impls(name):
             try:
                 await self._call(impl, kwargs)
@@ -187,6 +190,10 @@ class ProviderContext:
     hooks: Hooks
     database: Database
     _plugin_settings: dict[type[BaseSettings], BaseSettings] = field(default_factory=dict)
+    #: Per-app state of plugins, by a key of the plugin's own (its distribution
+    #: name): what a module-level plugin must not keep globally (e.g. a metrics
+    #: registry), since one plugin module serves every app of the process.
+    state: dict[str, Any] = field(default_factory=dict)
 
     def plugin_settings(self, model: type[T]) -> T:
         """The validated settings instance of a plugin's settings model."""

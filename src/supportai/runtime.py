@@ -72,6 +72,7 @@ class Runtime:
             statement_timeout_s=settings.database_statement_timeout_s,
         )
         context = ProviderContext(settings=settings, hooks=hooks, database=database)
+        hooks.context = context
         context._plugin_settings = load_plugin_settings(hooks, settings)
 
         registries = {

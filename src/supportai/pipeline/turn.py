@@ -41,6 +41,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
+from supportai.pipeline import observed
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
@@ -55,6 +56,8 @@ from supportai.quota.settlement import Spend, keep_lease
 from supportai.runtime import Runtime
 from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord
+from supportai.telemetry import logcontext
+from supportai.telemetry.tracing import stage_span, traced, traced_stream
 
 log = logging.getLogger("supportai.turn")
 
@@ -132,8 +135,12 @@ class Timings:
     """Stage durations in ms, reported in ``Server-Timing`` and ``turn.completed``."""
 
     values: dict[str, float] = field(default_factory=dict)
+    #: When the turn's request reached the pipeline, and the first text sent back.
+    started: float = field(default_factory=time.perf_counter)
+    first_delta_ms: float | None = None
 
     def add(self, stage: str, started: float) -> None:
+        stage_span(stage, started)
         self.add_seconds(stage, time.perf_counter() - started)
 
     def add_seconds(self, stage: str, seconds: float) -> None:
@@ -159,6 +166,7 @@ class Prepared:
     history: tuple[ChatMessage, ...] = ()
 
 
+@traced("supportai.turn.prepare", observed.prepare_span, observed.prepared_outcome)
 async def prepare(
     runtime: Runtime,
     caller: Caller,
@@ -169,6 +177,7 @@ async def prepare(
     """Stages 1-5. Raises SupportAIError for every pre-stream failure."""
     settings = runtime.settings
     timings = Timings()
+    logcontext.conversation_id.set(str(conversation_id))
 
     # 1. master flag (per tenant hook, then the setting)
     flag = await runtime.hooks.first("supportai_master_flag", tenant_id=caller.tenant_id)
@@ -247,6 +256,7 @@ async def prepare(
                 classification,
                 status="refused" if classification.refused else "complete",
             )
+            logcontext.turn_id.set(str(message_id))
         timings.add("persist", started)
     except BaseException as exc:
         await asyncio.shield(runtime.quota.release(reservation))
@@ -392,6 +402,8 @@ def _completed_event(
         "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
         "cost_micros": cost,
         "timings_ms": dict(timings.values),
+        "first_delta_ms": timings.first_delta_ms,
+        "finish_reason": "intent_refused" if status == "refused" else None,
     }
 
 
@@ -481,11 +493,15 @@ class Turn:
         return TurnEvent(name, data, self._seq)
 
     async def _emit(self, name: str, data: dict[str, Any]) -> None:
+        if name == "delta" and self.prepared.timings.first_delta_ms is None:
+            timings = self.prepared.timings
+            timings.first_delta_ms = (time.perf_counter() - timings.started) * 1000
         if not self._consumer_gone:
             await self.queue.put(self._event(name, data))
 
     # -- produce ---------------------------------------------------------------------------
 
+    @traced("supportai.turn.answer", observed.answer_span, observed.answer_outcome)
     async def _produce(self) -> None:
         prepared = self.prepared
         timings = prepared.timings
@@ -594,6 +610,7 @@ class Turn:
             context=runtime.context,
         ):
             context.extend(found)
+        await observed.retrieval_completed(self, len(context))
         messages = self._history(system_prompt or "")
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = FilterChain(
@@ -625,7 +642,7 @@ class Turn:
             filter_s = 0.0  # summed here, not per delta in ``timings``
             try:
                 async for event in _with_timeouts(
-                    backend.stream(request),
+                    traced_stream(backend, request, round_number),
                     settings.backend_first_token_timeout_s,
                     settings.backend_idle_timeout_s,
                 ):
@@ -862,15 +879,18 @@ class Turn:
         await self._announce_end(timings)
         await runtime.hooks.notify(
             "supportai_turn_completed",
-            event=_completed_event(
-                caller,
-                prepared,
-                self.assistant_message_id,
-                self.status,
-                self.usage,
-                self.cost_micros,
-                timings,
-            ),
+            event={
+                **_completed_event(
+                    caller,
+                    prepared,
+                    self.assistant_message_id,
+                    self.status,
+                    self.usage,
+                    self.cost_micros,
+                    timings,
+                ),
+                "finish_reason": self.finish_reason,
+            },
         )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError
 from supportai.runtime import Runtime
+from supportai.telemetry import logcontext
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -24,6 +25,7 @@ async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_r
     caller = await runtime.hooks.first("supportai_resolve_caller", request=request)
     if caller is None:
         raise SupportAIError(Reason.unauthenticated, "authentication required")
+    logcontext.tenant_id.set(caller.tenant_id)  # every later log line of this request
     return caller  # type: ignore[no-any-return]
 
 

@@ -76,7 +76,13 @@ async def create_message(
                 }
             ]
         )
-    prepared = await prepare(runtime, caller, conversation_id, body.content, body.idempotency_key)
+    try:
+        prepared = await prepare(
+            runtime, caller, conversation_id, body.content, body.idempotency_key
+        )
+    except SupportAIError as refused:
+        await _rejected(runtime, caller, conversation_id, refused)
+        raise
     headers = {"Server-Timing": prepared.timings.header()} if prepared.timings.values else {}
     sse = wants_sse(accept)
     if prepared.replay is not None:
@@ -96,6 +102,21 @@ async def create_message(
     return JSONResponse(
         _turn_json(turn).model_dump(mode="json"),
         headers={"Server-Timing": prepared.timings.header()},
+    )
+
+
+async def _rejected(
+    runtime: Runtime, caller: Caller, conversation_id: int, refused: SupportAIError
+) -> None:
+    """Tell observers (metrics) that a turn was refused before its answer started."""
+    await runtime.hooks.notify(
+        "supportai_turn_rejected",
+        event={
+            "tenant_id": caller.tenant_id,
+            "conversation_id": conversation_id,
+            "reason": refused.reason.value,
+            "status": refused.status,
+        },
     )
 
 
