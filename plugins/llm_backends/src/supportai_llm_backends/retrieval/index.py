@@ -1,0 +1,184 @@
+"""One tenant's searchable help center: chunks, their BM25 index and their vectors.
+
+Ranking fuses five signals with weights tuned on the dev half of the example
+question set (``docs/knowledge.md`` shows how to re-tune them on your own):
+
+* cosine of the query with the chunk (title + heading path + text),
+* cosine with the chunk's title and heading path alone (facts live in headings),
+* cosine with the article as a whole (the mean of its chunks),
+* stemmed BM25 of the chunk and of the whole article, each scaled by the best
+  score of this query (BM25 has no absolute scale; the cosines do).
+
+An article's score is the score of its best chunk. Whether the best article
+answers at all is decided by ``min_score`` on the same fused scale, calibrated
+on in-scope and out-of-scope questions (``supportai eval retrieval``).
+
+Immutable once built: concurrent turns read it without locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from supportai_llm_backends.retrieval.chunking import Chunk
+from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, normalise, to_bytes
+from supportai_llm_backends.retrieval.lexical import LexicalIndex
+
+Scores = np.ndarray[Any, np.dtype[np.float32]]
+
+#: Weight of the section's BM25 (scaled by the query's best) when ranking the
+#: sections of one article; the chunk and heading cosines count 1 each.
+SECTION_LEXICAL = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each signal counts (see the module docstring)."""
+
+    dense_chunk: float = 1.0
+    dense_heading: float = 0.25
+    dense_article: float = 1.0
+    lexical_chunk: float = 0.1
+    lexical_article: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkHit:
+    """A section of a matched article: its fused score and its rank *within* the article.
+
+    ``section_score`` ranks the sections of one article for quoting; it weighs the
+    heading path as much as the text (tuned on the dev questions, like the fusion).
+    """
+
+    chunk: Chunk
+    score: float
+    section_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHit:
+    """An article that matched, with its chunks best first."""
+
+    article_id: str
+    title: str
+    url: str | None
+    score: float
+    chunks: tuple[ChunkHit, ...]
+
+
+class TenantIndex:
+    """Chunks plus their lexical and (optional) dense indexes."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        chunk_vectors: Matrix | None,
+        heading_vectors: Matrix | None,
+        weights: Weights,
+        version: str,
+        model: str | None,
+    ) -> None:
+        # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
+        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
+        self.chunks = [chunks[i] for i in order]
+        if chunk_vectors is not None and heading_vectors is not None:
+            chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
+            heading_vectors = heading_vectors[order] if len(order) else heading_vectors
+        self.version = version
+        self.model = model
+        self.weights = weights
+        self.article_ids = sorted({chunk.article_id for chunk in self.chunks})
+        position = {article_id: i for i, article_id in enumerate(self.article_ids)}
+        self._article_of = np.array(
+            [position[chunk.article_id] for chunk in self.chunks], dtype=np.int64
+        )
+        starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)) if self.chunks else []
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._ends = np.append(self._starts[1:], len(self.chunks)).astype(np.int64)
+        self.lexical = LexicalIndex([chunk.search_text for chunk in self.chunks])
+        by_article: dict[str, list[str]] = {}
+        for chunk in self.chunks:
+            by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
+        self.article_lexical = LexicalIndex(
+            ["\n".join(by_article[article_id]) for article_id in self.article_ids]
+        )
+        self.dense: DenseIndex | None = None
+        self.heading_dense: DenseIndex | None = None
+        self.article_dense: DenseIndex | None = None
+        if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
+            self.dense = DenseIndex(chunk_vectors)
+            self.heading_dense = DenseIndex(heading_vectors)
+            sums = np.add.reduceat(chunk_vectors, self._starts, axis=0)
+            self.article_dense = DenseIndex(normalise(sums))
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.dense is not None
+
+    def known_vectors(self, key: Callable[[str], str]) -> dict[str, bytes]:
+        """Vectors of this index by content key, reused when the tenant's articles change."""
+        if self.dense is None or self.heading_dense is None:
+            return {}
+        known: dict[str, bytes] = {}
+        for i, chunk in enumerate(self.chunks):
+            known[key(chunk.search_text)] = to_bytes(self.dense.matrix[i])
+            known[key(chunk.heading_text)] = to_bytes(self.heading_dense.matrix[i])
+        return known
+
+    def scores(self, tokens: Sequence[str], query_vector: Matrix | None) -> tuple[Scores, Scores]:
+        """The fused score of every chunk, and its section score (see :class:`ChunkHit`)."""
+        w = self.weights
+        total = np.zeros(len(self.chunks), dtype=np.float32)
+        section = np.zeros(len(self.chunks), dtype=np.float32)
+        if tokens:
+            lexical = self.lexical.scores(tokens)
+            best = float(lexical.max()) if len(lexical) else 0.0
+            if best > 0:
+                total += (w.lexical_chunk / best) * lexical
+                section += (SECTION_LEXICAL / best) * lexical
+            article = self.article_lexical.scores(tokens)
+            best = float(article.max()) if len(article) else 0.0
+            if best > 0:
+                total += (w.lexical_article / best) * article[self._article_of]
+        if query_vector is not None and self.dense is not None:
+            assert self.heading_dense is not None and self.article_dense is not None
+            chunk = self.dense.scores(query_vector)
+            heading = self.heading_dense.scores(query_vector)
+            total += w.dense_chunk * chunk + w.dense_heading * heading
+            total += w.dense_article * self.article_dense.scores(query_vector)[self._article_of]
+            section += chunk + heading
+        return total, section
+
+    def search(
+        self, tokens: Sequence[str], query_vector: Matrix | None, limit: int
+    ) -> list[ArticleHit]:
+        """The ``limit`` best articles, each with its chunks ranked."""
+        if not self.chunks or limit <= 0:
+            return []
+        scores, section = self.scores(tokens, query_vector)
+        best = np.maximum.reduceat(scores, self._starts)
+        count = min(limit, len(self.article_ids))
+        top = np.argpartition(-best, count - 1)[:count]
+        top = top[np.argsort(-best[top], kind="stable")]
+        hits = []
+        for article in top:
+            start = int(self._starts[article])
+            members = section[start : int(self._ends[article])]
+            order = start + np.argsort(-members, kind="stable")
+            chunk_hits = tuple(
+                ChunkHit(self.chunks[i], float(scores[i]), float(section[i])) for i in order
+            )
+            first = chunk_hits[0].chunk
+            hits.append(
+                ArticleHit(
+                    article_id=first.article_id,
+                    title=first.article_title,
+                    url=first.url,
+                    score=float(best[article]),
+                    chunks=chunk_hits,
+                )
+            )
+        return hits

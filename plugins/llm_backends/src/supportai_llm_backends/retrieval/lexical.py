@@ -1,0 +1,80 @@
+"""Lexical ranking: stemmed BM25 over chunks, on ``bm25s`` and ``PyStemmer``.
+
+Stemming is what lets "refunded" meet "refund" and "invoices" meet "invoice";
+the stop-word list keeps "how do I" from matching every article. ``bm25s``
+keeps the index as a sparse matrix, so a query costs a few vector additions
+however many chunks there are.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
+#: Lucene's English list plus the pronouns and question words every question has.
+_EXTRA_STOPWORDS = """
+i me my mine we us our ours you your yours he she him her his its them
+do does did doing done can could would should shall may might must am been being
+have has had having what which who whom whose when where why how
+so too very just any some all from about up out here please
+want need get got make take use know like way thing things someone something anything
+"""
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_EXTRA_STOPWORDS.split())
+_stemmer_local = threading.local()
+
+
+def _stemmer() -> Any:
+    # A PyStemmer object is not safe to share between threads.
+    stemmer = getattr(_stemmer_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _stemmer_local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed words of ``text``."""
+    words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOPWORDS]
+    return list(_stem_all(tuple(words)))
+
+
+@lru_cache(maxsize=4096)
+def _stem_all(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_stemmer().stemWords(list(words)))
+
+
+class LexicalIndex:
+    """BM25 (Lucene variant) over the chunks' search texts."""
+
+    def __init__(self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.size = len(texts)
+        corpus = [tokenize(text) for text in texts]
+        self._frequency: Counter[str] = Counter()
+        for tokens in corpus:
+            self._frequency.update(set(tokens))
+        self._bm25 = bm25s.BM25(k1=k1, b=b)
+        if self.size:
+            self._bm25.index(corpus, show_progress=False)
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """One BM25 score per chunk (zeros when no query word is indexed)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        ids = self._bm25.get_tokens_ids(list(tokens))
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        result: np.ndarray[Any, np.dtype[np.float32]] = self._bm25.get_scores_from_ids(ids)
+        return result
+
+    def document_frequency(self, token: str) -> int:
+        """In how many chunks ``token`` occurs (0 for a word the help center never uses)."""
+        return self._frequency.get(token, 0)

@@ -1,0 +1,79 @@
+"""Where a tenant's articles come from: the ``ArticleSource`` protocol.
+
+The retrieval index does not care whether articles are Markdown files in a
+folder (the original, still the configured fallback) or rows in the app's
+database; it asks a source for a *version* (cheap, asked often: a change means
+"rebuild what changed") and for the published articles (asked only then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class SourceArticle:
+    """One published article as retrieval sees it."""
+
+    article_id: str
+    title: str | None
+    body: str
+    url: str | None = None
+
+
+@runtime_checkable
+class ArticleSource(Protocol):
+    """A tenant's help center."""
+
+    async def version(self, tenant_id: str) -> str:
+        """Changes whenever any of the tenant's articles changes (compared, never ordered)."""
+        ...
+
+    async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
+        """The tenant's published articles."""
+        ...
+
+
+class FileArticleSource:
+    """A folder of ``*.md`` files, the same for every tenant (the example app's help center).
+
+    The version is a digest of the files' names, sizes and modification times, so
+    an edited file is picked up without a restart.
+    """
+
+    def __init__(self, folder: Path, url_template: str | None = None) -> None:
+        self.folder = folder
+        self.url_template = url_template
+
+    def _paths(self) -> list[Path]:
+        return sorted(path for path in self.folder.glob("*.md") if path.is_file())
+
+    def _version(self) -> str:
+        digest = hashlib.blake2b(digest_size=12)
+        for path in self._paths():
+            stat = path.stat()
+            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+    async def version(self, tenant_id: str) -> str:
+        return await asyncio.to_thread(self._version)
+
+    def read(self) -> list[SourceArticle]:
+        """Every article of the folder, sorted by file name (reproducible tie-breaks)."""
+        return [
+            SourceArticle(
+                article_id=path.stem,
+                title=None,
+                body=path.read_text(encoding="utf-8"),
+                url=self.url_template.format(source_id=path.stem) if self.url_template else None,
+            )
+            for path in self._paths()
+        ]
+
+    async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
+        return await asyncio.to_thread(self.read)
