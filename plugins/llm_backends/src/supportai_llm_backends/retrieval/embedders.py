@@ -13,8 +13,10 @@ vLLM, Ollama, Hugging Face TEI, LiteLLM) through the ``openai`` client.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,23 +40,50 @@ def load_wordllama(dim: int = 256) -> Any:
     with _wordllama_lock:
         model = _wordllama_models.get(dim)
         if model is None:
-            import wordllama
-            from wordllama import WordLlama
-
-            package = Path(wordllama.__file__).resolve().parent
-            try:
-                model = WordLlama.load(
-                    dim=256,
-                    trunc_dim=None if dim == 256 else dim,
-                    cache_dir=package,
-                    disable_download=True,
-                )
-            except FileNotFoundError as exc:
-                raise ConfigurationError(
-                    f"the wordllama embedder could not load its bundled model: {exc}"
-                ) from exc
+            with _host_logging_kept():
+                model = _load_bundled(dim)
             _wordllama_models[dim] = model
     return model
+
+
+def _load_bundled(dim: int) -> Any:
+    import wordllama
+    from wordllama import WordLlama
+
+    # The bundled tokenizer is found under <cache_dir>/tokenizers/: pointing the cache
+    # at the package itself finds it there (0.4.0.post1 first looks in tokenizer/).
+    package = Path(wordllama.__file__).resolve().parent
+    try:
+        return WordLlama.load(
+            dim=256,
+            trunc_dim=None if dim == 256 else dim,
+            cache_dir=package,
+            disable_download=True,
+        )
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"the wordllama embedder could not load its bundled model: {exc}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _host_logging_kept() -> Iterator[None]:
+    """Keep wordllama from configuring the host's logging.
+
+    Its modules call ``logging.basicConfig(level=INFO)`` when imported, which would
+    add a handler to the host application's root logger (and print every INFO line
+    of every library). While they are imported, ``basicConfig`` does nothing.
+    """
+    original = logging.basicConfig
+    logging.basicConfig = _no_basic_config
+    try:
+        yield
+    finally:
+        logging.basicConfig = original
+
+
+def _no_basic_config(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 class WordLlamaEmbedder:

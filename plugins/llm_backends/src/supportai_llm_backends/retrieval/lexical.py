@@ -8,6 +8,7 @@ however many chunks there are.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import Counter
@@ -19,6 +20,9 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+
+# bm25s sets its logger to DEBUG on import; let the host's logging configuration decide.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
 #: Lucene's English list plus the pronouns and question words every question has.
