@@ -37,7 +37,7 @@ class KnowledgeBaseSettings(BaseSettings):
         "openai, a plugin's, or none (BM25 only).",
     )
     min_score: float = Field(
-        default=0.62,
+        default=0.648,
         description="Fused score the best article needs to count as an answer (below: honest "
         "not-found). Calibrated with `supportai eval retrieval`; see docs/knowledge.md.",
     )

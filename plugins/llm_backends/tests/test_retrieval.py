@@ -1,0 +1,196 @@
+"""Per-tenant retrieval: cleaning, stemming, fusion, lazy and bounded indexes,
+incremental re-embedding, persisted vectors and the fallback to BM25."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from llm_backends_fake_embeddings import vector
+from llm_backends_testing import FIXTURE_ARTICLES
+from supportai_llm_backends.retrieval.index import Weights
+from supportai_llm_backends.retrieval.lexical import tokenize
+from supportai_llm_backends.retrieval.query import clean_query
+from supportai_llm_backends.retrieval.service import RetrievalService
+from supportai_llm_backends.retrieval.source import FileArticleSource
+from supportai_llm_backends.retrieval.store import FileEmbeddingStore, MemoryEmbeddingStore
+
+from supportai.embeddings import Embedder, EmbeddingError
+
+
+class CountingEmbedder:
+    """Bag-of-words vectors; counts every text it is asked to embed."""
+
+    name = "counting"
+
+    def __init__(self, model: str = "count-v1", fail: bool = False) -> None:
+        self.model = model
+        self.fail = fail
+        self.embedded: list[str] = []
+
+    async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        if self.fail:
+            raise EmbeddingError("the embedder is down")
+        self.embedded.extend(texts)
+        return [vector(text) for text in texts]
+
+
+def service(
+    folder: Path,
+    embedder: Embedder | None,
+    store: object | None = None,
+    *,
+    clock: list[float] | None = None,
+    **options: object,
+) -> RetrievalService:
+    now = clock if clock is not None else [0.0]
+    return RetrievalService(
+        FileArticleSource(folder),
+        lambda: embedder,
+        store if store is not None else MemoryEmbeddingStore(),  # type: ignore[arg-type]
+        weights=Weights(),
+        min_score=float(options.get("min_score", 0.0)),  # type: ignore[arg-type]
+        lexical_min_score=float(options.get("lexical_min_score", 1.0)),  # type: ignore[arg-type]
+        max_tenants=int(options.get("max_tenants", 64)),  # type: ignore[call-overload]
+        version_check_s=float(options.get("version_check_s", 0.0)),  # type: ignore[arg-type]
+        clock=lambda: now[0],
+    )
+
+
+@pytest.fixture
+def help_center(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(FIXTURE_ARTICLES, folder)
+    return folder
+
+
+# -- the query ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kept", "gone"),
+    [
+        (
+            "my card 4111 1111 1111 1111 was charged twice, email me at jane.doe@example.com",
+            "my card was charged twice, email me at",
+            ["4111", "jane"],
+        ),
+        (
+            "invoice INV-2024-0042 is wrong, call +44 20 7946 0958",
+            "invoice is wrong, call",
+            ["INV"],
+        ),
+        ("order 8f3a2c9e-1b2d-4e5f-9a8b-7c6d5e4f3a2b failed", "order failed", ["8f3a"]),
+        ("customer cus_K1x9aB3dE see https://x.example/a?b=1", "customer see", ["cus_", "http"]),
+        # What looks like data but is part of the question stays.
+        ("does 2-step verification cost $16 per seat, 2 GB, error 429?", None, []),
+    ],
+)
+def test_personal_data_and_ids_leave_the_query(
+    question: str, kept: str | None, gone: list[str]
+) -> None:
+    cleaned = clean_query(question)
+    assert cleaned == (kept if kept is not None else question)
+    assert not any(part in cleaned for part in gone)
+
+
+def test_stemming_meets_word_forms_and_drops_question_words() -> None:
+    assert tokenize("Refunded invoices") == tokenize("refund invoice")
+    assert tokenize("How do I get my") == []
+
+
+# -- the service ----------------------------------------------------------------------------
+
+
+async def test_index_is_built_lazily_per_tenant_and_ranks_by_meaning(help_center: Path) -> None:
+    embedder = CountingEmbedder()
+    svc = service(help_center, embedder)
+    assert embedder.embedded == [] and svc.cached_tenants() == []
+    result = await svc.search("acme", "can I get my money refunded?")
+    assert result.hits[0].article_id == "refunds"
+    assert result.hits[0].chunks[0].chunk.article_title == "Refund policy"
+    assert svc.cached_tenants() == ["acme"]
+    embedded = len(embedder.embedded)
+    assert embedded > 0
+    await svc.search("acme", "reset my password")  # same tenant: only the question is embedded
+    assert embedder.embedded[embedded:] == ["reset my password"]
+
+
+async def test_least_recently_used_tenants_are_dropped(help_center: Path) -> None:
+    svc = service(help_center, CountingEmbedder(), max_tenants=2)
+    for tenant in ("a", "b", "a", "c"):
+        await svc.search(tenant, "refund")
+    assert svc.cached_tenants() == ["a", "c"]
+
+
+async def test_an_edited_article_reembeds_only_its_changed_sections(help_center: Path) -> None:
+    clock = [0.0]
+    embedder = CountingEmbedder()
+    svc = service(help_center, embedder, clock=clock, version_check_s=5.0)
+    before = await svc.search("acme", "mobile app offline")
+    assert before.hits[0].article_id == "mobile-app"
+    embedder.embedded.clear()
+
+    path = help_center / "refunds.md"
+    path.write_text(path.read_text() + "\n\nRefunds of gift cards are not possible.\n")
+    # Within version_check_s the worker does not even ask.
+    unchanged = await svc.index_for("acme")
+    assert unchanged is before.index
+    clock[0] += 10
+    result = await svc.search("acme", "gift cards refund")
+    assert result.index is not before.index
+    assert result.hits[0].article_id == "refunds"
+    # Only the edited section's text was embedded (its heading text did not change),
+    # then the question.
+    assert len(embedder.embedded) == 2 and "gift cards" in embedder.embedded[0]
+    assert embedder.embedded[1] == "gift cards refund"
+
+
+async def test_embeddings_survive_a_restart(help_center: Path, tmp_path: Path) -> None:
+    store_folder = tmp_path / "vectors"
+    first = CountingEmbedder()
+    await service(help_center, first, FileEmbeddingStore(store_folder)).search("acme", "refund")
+    assert first.embedded
+    restarted = CountingEmbedder()
+    result = await service(help_center, restarted, FileEmbeddingStore(store_folder)).search(
+        "acme", "refund"
+    )
+    assert result.hits[0].article_id == "refunds"
+    assert restarted.embedded == ["refund"]  # the query only: every section came from disk
+    # Another model never reuses these vectors.
+    other = CountingEmbedder(model="count-v2")
+    await service(help_center, other, FileEmbeddingStore(store_folder)).search("acme", "refund")
+    assert len(other.embedded) > 1
+
+
+async def test_a_failing_embedder_falls_back_to_bm25(help_center: Path) -> None:
+    svc = service(help_center, CountingEmbedder(fail=True), lexical_min_score=0.5)
+    result = await svc.search("acme", "refund within 14 days")
+    assert not result.index.has_vectors
+    assert result.answered and result.hits[0].article_id == "refunds"
+    nothing = await svc.search("acme", "tell me a joke")
+    assert not nothing.answered
+
+
+async def test_no_embedder_ranks_with_bm25_alone(help_center: Path) -> None:
+    svc = service(help_center, None, lexical_min_score=0.5)
+    result = await svc.search("acme", "revoke an API token")
+    assert result.hits[0].article_id == "api-tokens" and result.answered
+
+
+async def test_the_threshold_decides_whether_the_best_article_answers(help_center: Path) -> None:
+    strict = service(help_center, CountingEmbedder(), min_score=99.0)
+    assert not (await strict.search("acme", "refund")).answered
+    lenient = service(help_center, CountingEmbedder(), min_score=0.1)
+    assert (await lenient.search("acme", "refund")).answered
+
+
+async def test_one_turn_searches_once(help_center: Path) -> None:
+    embedder = CountingEmbedder()
+    svc = service(help_center, embedder)
+    first = await svc.search("acme", "refund please")
+    count = len(embedder.embedded)
+    assert await svc.search("acme", "refund please") is first
+    assert len(embedder.embedded) == count
