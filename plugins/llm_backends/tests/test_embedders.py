@@ -144,7 +144,7 @@ async def test_embedders_are_registered_by_name_through_the_hook(
 
 
 def test_an_unknown_embedder_fails_start_up() -> None:
-    with pytest.raises(ConfigurationError, match="SUPPORTAI_KB_EMBEDDER='nope'.*wordllama"):
+    with pytest.raises(ConfigurationError, match=r"SUPPORTAI_KB_EMBEDDER='nope'.*wordllama"):
         app_runtime(embedder="nope")
 
 
