@@ -43,9 +43,16 @@ def choose_articles(hits: Sequence[ArticleHit], margin: float, limit: int) -> li
 
 
 def choose_sections(hit: ArticleHit, margin: float, limit: int = 2) -> list[Chunk]:
-    """The article's best section, plus close ones, in reading order."""
+    """The article's best section, plus close ones, in reading order.
+
+    An article's introduction (the text before its first heading) says what the
+    article is about rather than how to do it: it is never quoted alone when the
+    article has sections.
+    """
     best = hit.chunks[0].section_score
     chosen: list[ChunkHit] = [c for c in hit.chunks[:limit] if c.section_score >= best - margin]
+    if len(chosen) == 1 and not chosen[0].chunk.headings:
+        chosen.extend([c for c in hit.chunks if c.chunk.headings][:1])
     return sorted((c.chunk for c in chosen), key=lambda chunk: chunk.position)
 
 

@@ -1,0 +1,190 @@
+"""The ``knowledge_base`` backend: grounded, extractive answers that cite at paragraph ends."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_backends_testing import FIXTURE_ARTICLES, LUMEN_ARTICLES, collect, request_for
+from supportai_llm_backends.knowledge import service_for, truncate
+from supportai_llm_backends.knowledge_base import (
+    KnowledgeBaseBackend,
+    chunk_words,
+    context_documents,
+)
+from supportai_llm_backends.settings import NOT_FOUND_MESSAGE, KnowledgeBaseSettings
+
+from supportai.errors import ConfigurationError
+from supportai.llm import Citation, Finish, LLMBackend, TextDelta, Usage
+from supportai.runtime import Runtime
+from supportai.settings import Settings
+
+
+def backend_for(folder: Path = FIXTURE_ARTICLES, **options: Any) -> KnowledgeBaseBackend:
+    settings = Settings(
+        database_url="sqlite:///:memory:",
+        llm_backend="knowledge_base",
+        plugin_options={"kb": {"articles_dir": str(folder), **options}},
+    )
+    backend = Runtime.build(settings).backend
+    assert isinstance(backend, KnowledgeBaseBackend)
+    return backend
+
+
+@pytest.fixture(scope="module")
+def lumen(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBaseBackend:
+    cache = tmp_path_factory.mktemp("lumen-embeddings")
+    return backend_for(LUMEN_ARTICLES, embeddings_cache_dir=str(cache))
+
+
+def text_of(events: list[object]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def test_backend_satisfies_the_protocol() -> None:
+    backend = backend_for()
+    assert isinstance(backend, LLMBackend)
+    assert (backend.name, backend.model) == ("knowledge_base", "knowledge-base")
+
+
+async def test_answer_quotes_the_section_with_its_heading_and_whole_list() -> None:
+    events = await collect(backend_for().stream(request_for("how do I reset my password?")))
+    text = text_of(events)
+    assert "**Steps**" in text
+    assert "1. Click **Forgot password?**" in text and "3. Choose a new password" in text
+    citations = [e for e in events if isinstance(e, Citation)]
+    assert [c.source_id for c in citations] == ["reset-password"]
+    assert citations[0].title == "Resetting your password"
+    assert isinstance(events[-2], Usage) and events[-1] == Finish("stop")
+
+
+async def test_a_fact_in_a_heading_is_in_the_answer(lumen: KnowledgeBaseBackend) -> None:
+    text = text_of(await collect(lumen.stream(request_for("How much is Business per seat?"))))
+    assert "$16 per seat per month" in text
+
+
+async def test_each_citation_follows_its_article_at_a_paragraph_boundary(
+    lumen: KnowledgeBaseBackend,
+) -> None:
+    events = await collect(lumen.stream(request_for("how do I download an invoice as a PDF?")))
+    text = ""
+    for event in events:
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, Citation):
+            # After the article's text, before the next one: never inside a paragraph.
+            assert text and (text.endswith("\n\n") or event is events[-3])
+    assert any(isinstance(e, Citation) and e.source_id == "invoices" for e in events)
+
+
+async def test_deltas_are_a_few_words_and_rebuild_the_answer() -> None:
+    backend = backend_for(words_per_delta=3)
+    events = await collect(backend.stream(request_for("refund policy")))
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert all(len(d.split()) <= 3 for d in deltas)
+    composed = await backend.compose(request_for("refund policy"))
+    assert "".join(deltas) == composed.text
+
+
+async def test_nothing_relevant_gives_the_honest_answer_without_citations(
+    lumen: KnowledgeBaseBackend,
+) -> None:
+    events = await collect(lumen.stream(request_for("tell me a joke about penguins")))
+    assert text_of(events) == NOT_FOUND_MESSAGE
+    assert not any(isinstance(e, Citation) for e in events)
+
+
+async def test_a_vague_follow_up_is_read_with_the_previous_question() -> None:
+    backend = backend_for(min_score=0.9)
+    composed = await backend.compose(
+        request_for("how do I get a refund for my subscription?", "ok, and then?")
+    )
+    assert composed.quotes and composed.quotes[0].hit.article_id == "refunds"
+
+
+async def test_no_user_message_is_not_found() -> None:
+    composed = await backend_for().compose(request_for())
+    assert composed.text == NOT_FOUND_MESSAGE
+
+
+async def test_url_template_and_custom_not_found_message() -> None:
+    backend = backend_for(
+        url_template="https://help.example/{source_id}", not_found_message="Ask a human."
+    )
+    events = await collect(backend.stream(request_for("refund")))
+    (citation,) = [e for e in events if isinstance(e, Citation)]
+    assert citation.url == "https://help.example/refunds"
+    assert (await backend.compose(request_for("quantum chromodynamics"))).text == "Ask a human."
+
+
+async def test_the_answer_fits_max_answer_chars_in_whole_blocks(
+    lumen: KnowledgeBaseBackend,
+) -> None:
+    small = backend_for(LUMEN_ARTICLES, max_answer_chars=200)
+    composed = await small.compose(request_for("what keyboard shortcuts are there for a task?"))
+    assert 0 < len(composed.text) <= 200
+
+
+async def test_delta_delay_paces_the_stream() -> None:
+    backend = backend_for(delta_delay_s=0.01)
+    started = time.perf_counter()
+    events = await collect(backend.stream(request_for("refund")))
+    deltas = sum(isinstance(e, TextDelta) for e in events)
+    assert time.perf_counter() - started >= 0.01 * deltas
+
+
+async def test_context_documents_carry_headings_for_other_backends() -> None:
+    backend = backend_for()
+    documents = await context_documents(
+        backend.service, backend.settings, "tenant-1", "reset my password steps", 2
+    )
+    assert documents[0].source_id == "reset-password"
+    assert "**Steps**" in documents[0].text and documents[0].score > 0
+    assert (
+        await context_documents(
+            backend.service, backend.settings, "tenant-1", "quantum chromodynamics", 2
+        )
+        == []
+    )
+
+
+def test_configuration_errors_name_the_setting(tmp_path: Path) -> None:
+    def build(**kb: Any) -> Any:
+        settings = Settings(
+            database_url="sqlite:///:memory:",
+            llm_backend="knowledge_base",
+            plugin_options={"kb": kb},
+        )
+        return Runtime.build(settings)
+
+    with pytest.raises(ConfigurationError, match="SUPPORTAI_KB_ARTICLES_DIR"):
+        build()
+    with pytest.raises(ConfigurationError, match="is not a folder"):
+        build(articles_dir="/nonexistent/articles")
+    with pytest.raises(ConfigurationError, match=r"no \*\.md"):
+        build(articles_dir=str(tmp_path))
+
+
+def test_bad_url_template_fails_validation() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="url_template"):
+        KnowledgeBaseSettings(url_template="https://help.example/{slug}")
+
+
+def test_one_service_per_app() -> None:
+    backend = backend_for()
+    assert backend.service is backend.service
+    assert service_for is not None
+
+
+def test_chunk_words_and_truncate() -> None:
+    text = "One two  three\nfour five."
+    assert "".join(chunk_words(text, 2)) == text
+    assert chunk_words(text, 2)[0] == "One two  "
+    assert truncate("Short.", 100) == "Short."
+    cut = truncate("First sentence here. Second sentence is much longer than that.", 40)
+    assert cut == "First sentence here."
+    assert truncate("word " * 30, 20).endswith("…")
