@@ -104,8 +104,6 @@ class KnowledgeBaseSettings(BaseSettings):
         le=1,
         description="Pause between deltas; 0 streams as fast as possible (demos may like 0.02).",
     )
-    k1: float = Field(default=1.2, ge=0, description="BM25 term-frequency saturation.")
-    b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
     context_max_chars: int = Field(
         default=1200,
         ge=100,

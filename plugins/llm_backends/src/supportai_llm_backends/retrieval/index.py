@@ -18,13 +18,13 @@ Immutable once built: concurrent turns read it without locks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from supportai_llm_backends.retrieval.chunking import Chunk
-from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, normalise, to_bytes
+from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, normalise
 from supportai_llm_backends.retrieval.lexical import LexicalIndex
 
 Scores = np.ndarray[Any, np.dtype[np.float32]]
@@ -105,31 +105,29 @@ class TenantIndex:
         self.article_lexical = LexicalIndex(
             ["\n".join(by_article[article_id]) for article_id in self.article_ids]
         )
+        # The fused dense score is linear in the query vector, so its three cosines
+        # fold into one matrix: one product per query instead of three. The section
+        # matrix (chunk + heading) is only read for the chunks of the top articles.
         self.dense: DenseIndex | None = None
-        self.heading_dense: DenseIndex | None = None
-        self.article_dense: DenseIndex | None = None
+        self.section_dense: DenseIndex | None = None
         if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
-            self.dense = DenseIndex(chunk_vectors)
-            self.heading_dense = DenseIndex(heading_vectors)
-            sums = np.add.reduceat(chunk_vectors, self._starts, axis=0)
-            self.article_dense = DenseIndex(normalise(sums))
+            articles = normalise(np.add.reduceat(chunk_vectors, self._starts, axis=0))
+            fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
+            fused += weights.dense_article * articles[self._article_of]
+            self.dense = DenseIndex(fused)
+            self.section_dense = DenseIndex(chunk_vectors + heading_vectors)
 
     @property
     def has_vectors(self) -> bool:
         return self.dense is not None
 
-    def known_vectors(self, key: Callable[[str], str]) -> dict[str, bytes]:
-        """Vectors of this index by content key, reused when the tenant's articles change."""
-        if self.dense is None or self.heading_dense is None:
-            return {}
-        known: dict[str, bytes] = {}
-        for i, chunk in enumerate(self.chunks):
-            known[key(chunk.search_text)] = to_bytes(self.dense.matrix[i])
-            known[key(chunk.heading_text)] = to_bytes(self.heading_dense.matrix[i])
-        return known
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the vectors (the bench reports it per 10k chunks)."""
+        return sum(d.matrix.nbytes for d in (self.dense, self.section_dense) if d is not None)
 
     def scores(self, tokens: Sequence[str], query_vector: Matrix | None) -> tuple[Scores, Scores]:
-        """The fused score of every chunk, and its section score (see :class:`ChunkHit`)."""
+        """The fused score of every chunk, and its lexical part for sections."""
         w = self.weights
         total = np.zeros(len(self.chunks), dtype=np.float32)
         section = np.zeros(len(self.chunks), dtype=np.float32)
@@ -138,18 +136,13 @@ class TenantIndex:
             best = float(lexical.max()) if len(lexical) else 0.0
             if best > 0:
                 total += (w.lexical_chunk / best) * lexical
-                section += (SECTION_LEXICAL / best) * lexical
+                section = (SECTION_LEXICAL / best) * lexical
             article = self.article_lexical.scores(tokens)
             best = float(article.max()) if len(article) else 0.0
             if best > 0:
                 total += (w.lexical_article / best) * article[self._article_of]
         if query_vector is not None and self.dense is not None:
-            assert self.heading_dense is not None and self.article_dense is not None
-            chunk = self.dense.scores(query_vector)
-            heading = self.heading_dense.scores(query_vector)
-            total += w.dense_chunk * chunk + w.dense_heading * heading
-            total += w.dense_article * self.article_dense.scores(query_vector)[self._article_of]
-            section += chunk + heading
+            total += self.dense.scores(query_vector)
         return total, section
 
     def search(
@@ -158,18 +151,21 @@ class TenantIndex:
         """The ``limit`` best articles, each with its chunks ranked."""
         if not self.chunks or limit <= 0:
             return []
-        scores, section = self.scores(tokens, query_vector)
+        scores, lexical_section = self.scores(tokens, query_vector)
         best = np.maximum.reduceat(scores, self._starts)
         count = min(limit, len(self.article_ids))
         top = np.argpartition(-best, count - 1)[:count]
         top = top[np.argsort(-best[top], kind="stable")]
         hits = []
         for article in top:
-            start = int(self._starts[article])
-            members = section[start : int(self._ends[article])]
-            order = start + np.argsort(-members, kind="stable")
+            start, end = int(self._starts[article]), int(self._ends[article])
+            section = lexical_section[start:end].copy()
+            if query_vector is not None and self.section_dense is not None:
+                section += self.section_dense.matrix[start:end] @ query_vector.reshape(-1)
+            order = np.argsort(-section, kind="stable")
             chunk_hits = tuple(
-                ChunkHit(self.chunks[i], float(scores[i]), float(section[i])) for i in order
+                ChunkHit(self.chunks[start + i], float(scores[start + i]), float(section[i]))
+                for i in order
             )
             first = chunk_hits[0].chunk
             hits.append(

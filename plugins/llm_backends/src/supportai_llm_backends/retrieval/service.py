@@ -116,8 +116,7 @@ class RetrievalService:
             entry = self._entries.get(tenant_id)
             if entry is not None and entry.index.version == version:
                 return entry.index
-            previous = entry.index if entry is not None else None
-            index = await self._build(tenant_id, version, previous)
+            index = await self._build(tenant_id, version)
             self._entries[tenant_id] = _Entry(index, self._clock())
             self._entries.move_to_end(tenant_id)
             while len(self._entries) > self.max_tenants:
@@ -129,9 +128,7 @@ class RetrievalService:
         """Tenants whose index is in memory, least recently used first."""
         return list(self._entries)
 
-    async def _build(
-        self, tenant_id: str, version: str, previous: TenantIndex | None
-    ) -> TenantIndex:
+    async def _build(self, tenant_id: str, version: str) -> TenantIndex:
         started = time.perf_counter()
         articles = await self.source.articles(tenant_id)
         chunks = chunks_of(articles)
@@ -140,9 +137,7 @@ class RetrievalService:
         model = embedder.model if embedder is not None else None
         if embedder is not None and chunks:
             try:
-                chunk_vectors, heading_vectors = await self._vectors(
-                    tenant_id, embedder, chunks, previous
-                )
+                chunk_vectors, heading_vectors = await self._vectors(tenant_id, embedder, chunks)
             except EmbeddingError as exc:
                 log.warning(
                     "embedding the help center of tenant %s failed (%s); using BM25 only",
@@ -165,19 +160,18 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-        previous: TenantIndex | None,
     ) -> tuple[Matrix, Matrix]:
-        """Vectors of every chunk text and heading text, embedding only unknown ones."""
+        """Vectors of every chunk text and heading text, embedding only those not stored.
+
+        The store (the database, a file cache, or memory) holds every vector ever
+        embedded for the tenant under its text's content key: an unchanged section
+        is never embedded twice, across edits and across restarts.
+        """
         texts: dict[str, str] = {}
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
             texts[text_key(chunk.heading_text)] = chunk.heading_text
-        known: dict[str, bytes] = {}
-        if previous is not None and previous.model == embedder.model:
-            known.update(previous.known_vectors(text_key))
-        missing = [key for key in texts if key not in known]
-        if missing:
-            known.update(await self.store.load(tenant_id, embedder.model, missing))
+        known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
         if missing:
             raw = await embedder.embed([texts[key] for key in missing])
