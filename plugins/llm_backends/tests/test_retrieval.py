@@ -194,3 +194,79 @@ async def test_one_turn_searches_once(help_center: Path) -> None:
     count = len(embedder.embedded)
     assert await svc.search("acme", "refund please") is first
     assert len(embedder.embedded) == count
+
+
+# -- articles and vectors in the app's database -------------------------------------------
+
+
+class FakeKnowledgeStore:
+    """The read side of core's KnowledgeStore, in memory (the real one is tested in core)."""
+
+    class Row:
+        def __init__(self, slug: str, title: str, body: str) -> None:
+            self.slug, self.title, self.body, self.url = slug, title, body, f"/help/{slug}"
+
+    def __init__(self) -> None:
+        self.articles: dict[str, list[FakeKnowledgeStore.Row]] = {}
+        self.versions: dict[str, int] = {}
+        self.vectors: dict[tuple[str, str], dict[str, bytes]] = {}
+
+    def publish(self, tenant_id: str, slug: str, title: str, body: str) -> None:
+        self.articles.setdefault(tenant_id, []).append(self.Row(slug, title, body))
+        self.versions[tenant_id] = self.versions.get(tenant_id, 0) + 1
+
+    async def version(self, tenant_id: str) -> int:
+        return self.versions.get(tenant_id, 0)
+
+    async def published_articles(self, tenant_id: str) -> list[Row]:
+        return list(self.articles.get(tenant_id, []))
+
+    async def load_embeddings(
+        self, tenant_id: str, model: str, keys: Sequence[str]
+    ) -> dict[str, bytes]:
+        stored = self.vectors.get((tenant_id, model), {})
+        return {key: stored[key] for key in keys if key in stored}
+
+    async def save_embeddings(self, tenant_id: str, model: str, vectors: dict[str, bytes]) -> None:
+        self.vectors.setdefault((tenant_id, model), {}).update(vectors)
+
+
+async def test_the_database_is_the_source_once_it_holds_the_tenants_articles(
+    help_center: Path,
+) -> None:
+    from supportai_llm_backends.retrieval.source import DatabaseArticleSource
+    from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore
+
+    store = FakeKnowledgeStore()
+    embedder = CountingEmbedder()
+    svc = RetrievalService(
+        DatabaseArticleSource(store, FileArticleSource(help_center)),
+        lambda: embedder,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=1.0,
+        version_check_s=0.0,
+    )
+    # Nothing in the database for this tenant yet: the folder serves.
+    assert (await svc.search("acme", "refund")).hits[0].article_id == "refunds"
+    # Another worker publishes an article: the version moves, this worker rebuilds.
+    store.publish("acme", "gift-cards", "Gift cards", "# Gift cards\n\nGift cards never expire.")
+    result = await svc.search("acme", "do gift cards expire?")
+    assert [hit.article_id for hit in result.hits] == ["gift-cards"]
+    assert result.hits[0].url == "/help/gift-cards"
+    # Tenants stay apart: another tenant still reads the folder.
+    assert (await svc.search("other", "refund")).hits[0].article_id == "refunds"
+    # Vectors went to the database, so a new worker embeds nothing but its questions.
+    assert store.vectors[("acme", "count-v1")]
+    fresh = CountingEmbedder()
+    restarted = RetrievalService(
+        DatabaseArticleSource(store, None),
+        lambda: fresh,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=1.0,
+    )
+    await restarted.search("acme", "gift cards")
+    assert fresh.embedded == ["gift cards"]

@@ -9,12 +9,13 @@ in a background thread so neither start-up nor the first turn waits for them.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supportai.errors import ConfigurationError
 from supportai.plugins import Registry
@@ -78,12 +79,37 @@ def embedder_registry(context: ProviderContext) -> Registry:
     return registry
 
 
+def knowledge_store(context: ProviderContext) -> Any | None:
+    """Core's database knowledge base (``supportai.knowledge``) for this app, if core has one.
+
+    Looked up by name, not imported, so this distribution also runs on a core
+    without articles in the database (then the folder is the only source).
+    """
+    try:
+        module = importlib.import_module("supportai.knowledge.store")
+    except ImportError:
+        return None
+    return module.KnowledgeStore(context.database)
+
+
+def has_help_center(context: ProviderContext) -> bool:
+    """True when the hook should serve: a configured folder, or articles in the database."""
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    return settings.configured or knowledge_store(context) is not None
+
+
 def _create(context: ProviderContext) -> RetrievalService:
     settings = context.plugin_settings(KnowledgeBaseSettings)
-    folder = _articles_folder(settings)
+    store = knowledge_store(context)
+    folder = _articles_folder(settings, required=store is None)
     from supportai_llm_backends.retrieval.index import Weights
     from supportai_llm_backends.retrieval.service import RetrievalService
-    from supportai_llm_backends.retrieval.source import FileArticleSource
+    from supportai_llm_backends.retrieval.source import (
+        ArticleSource,
+        DatabaseArticleSource,
+        FileArticleSource,
+    )
+    from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore
 
     name = settings.embedder
     registry = embedder_registry(context)
@@ -102,10 +128,19 @@ def _create(context: ProviderContext) -> RetrievalService:
 
     if name == "wordllama":
         warm_up()
+    files = FileArticleSource(folder, settings.url_template) if folder is not None else None
+    source: ArticleSource
+    vectors: EmbeddingStore
+    if store is not None:
+        source = DatabaseArticleSource(store, files)
+        vectors = DatabaseEmbeddingStore(store)
+    else:
+        assert files is not None and folder is not None
+        source, vectors = files, _embedding_store(settings, folder)
     return RetrievalService(
-        FileArticleSource(folder, settings.url_template),
+        source,
         build_embedder,
-        _embedding_store(settings, folder),
+        vectors,
         weights=Weights(
             dense_chunk=settings.weight_dense_chunk,
             dense_heading=settings.weight_dense_heading,
@@ -120,8 +155,10 @@ def _create(context: ProviderContext) -> RetrievalService:
     )
 
 
-def _articles_folder(settings: KnowledgeBaseSettings) -> Path:
+def _articles_folder(settings: KnowledgeBaseSettings, *, required: bool) -> Path | None:
     folder = settings.articles_dir
+    if folder is None and not required:
+        return None
     if folder is None:
         raise ConfigurationError(
             "the knowledge base needs SUPPORTAI_KB_ARTICLES_DIR "

@@ -84,10 +84,11 @@ class LLMBackendsPlugin:
         """
         if limit <= 0:
             return None
-        settings = context.plugin_settings(KnowledgeBaseSettings)
-        if not settings.configured:
+        from supportai_llm_backends.knowledge import has_help_center, service_for
+
+        if not has_help_center(context):
             return None
-        from supportai_llm_backends.knowledge import service_for
+        settings = context.plugin_settings(KnowledgeBaseSettings)
         from supportai_llm_backends.knowledge_base import context_documents
 
         return await context_documents(

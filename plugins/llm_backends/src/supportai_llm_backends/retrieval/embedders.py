@@ -118,7 +118,7 @@ class OpenAIEmbedder:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            import httpx
+            import openai
             from openai import AsyncOpenAI
 
             key = self.settings.openai_api_key
@@ -126,7 +126,7 @@ class OpenAIEmbedder:
                 base_url=self.settings.openai_base_url,
                 api_key=key.get_secret_value() if key else "unused",
                 max_retries=self.settings.openai_max_retries,
-                timeout=httpx.Timeout(self.settings.openai_timeout_s, connect=5.0),
+                timeout=openai.Timeout(self.settings.openai_timeout_s, connect=5.0),
             )
         return self._client
 

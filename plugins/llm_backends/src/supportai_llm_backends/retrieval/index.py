@@ -95,8 +95,7 @@ class TenantIndex:
         self._article_of = np.array(
             [position[chunk.article_id] for chunk in self.chunks], dtype=np.int64
         )
-        starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)) if self.chunks else []
-        self._starts = np.asarray(starts, dtype=np.int64)
+        self._starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)).astype(np.int64)
         self._ends = np.append(self._starts[1:], len(self.chunks)).astype(np.int64)
         self.lexical = LexicalIndex([chunk.search_text for chunk in self.chunks])
         by_article: dict[str, list[str]] = {}

@@ -77,3 +77,55 @@ class FileArticleSource:
 
     async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
         return await asyncio.to_thread(self.read)
+
+
+class StoredArticle(Protocol):
+    """What retrieval reads of an article stored in the app's database (core's ``Article``)."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+
+
+class ArticleStore(Protocol):
+    """The read side of core's knowledge base (``supportai.knowledge.store.KnowledgeStore``)."""
+
+    async def version(self, tenant_id: str) -> int: ...
+
+    async def published_articles(self, tenant_id: str) -> Sequence[StoredArticle]: ...
+
+
+class DatabaseArticleSource:
+    """The tenant's published articles in the app's database; files as the fallback.
+
+    The database is the source for a tenant as soon as it holds a published
+    article for it; until then (or without a database knowledge base) the
+    configured folder serves, so a host can start with files and move to the
+    admin API without a gap. The version combines the database's version (bumped
+    by every article change, in any worker) with the folder's digest.
+    """
+
+    def __init__(self, store: ArticleStore, fallback: FileArticleSource | None) -> None:
+        self.store = store
+        self.fallback = fallback
+
+    async def version(self, tenant_id: str) -> str:
+        stored = await self.store.version(tenant_id)
+        files = await self.fallback.version(tenant_id) if self.fallback is not None else ""
+        return f"db:{stored}|files:{files}"
+
+    async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
+        stored = await self.store.published_articles(tenant_id)
+        if stored:
+            return [
+                SourceArticle(article.slug, article.title, article.body, article.url)
+                for article in stored
+            ]
+        if self.fallback is not None:
+            return await self.fallback.articles(tenant_id)
+        return []

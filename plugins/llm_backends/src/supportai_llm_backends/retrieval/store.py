@@ -85,3 +85,29 @@ class MemoryEmbeddingStore:
 
     async def save(self, tenant_id: str, model: str, vectors: Mapping[str, bytes]) -> None:
         self.data.setdefault((tenant_id, model), {}).update(vectors)
+
+
+class VectorStore(Protocol):
+    """Core's ``KnowledgeStore`` embedding methods (vectors in the app's database)."""
+
+    async def load_embeddings(
+        self, tenant_id: str, model: str, keys: Sequence[str]
+    ) -> dict[str, bytes]: ...
+
+    async def save_embeddings(
+        self, tenant_id: str, model: str, vectors: Mapping[str, bytes]
+    ) -> None: ...
+
+
+class DatabaseEmbeddingStore:
+    """Embeddings persisted in the app's database, shared by every worker."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self.store = store
+
+    async def load(self, tenant_id: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
+        return await self.store.load_embeddings(tenant_id, model, keys)
+
+    async def save(self, tenant_id: str, model: str, vectors: Mapping[str, bytes]) -> None:
+        if vectors:
+            await self.store.save_embeddings(tenant_id, model, vectors)
