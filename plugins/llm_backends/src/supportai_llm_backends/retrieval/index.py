@@ -24,10 +24,13 @@ from typing import Any
 
 import numpy as np
 from supportai_llm_backends.retrieval.chunking import Chunk
-from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, normalise
+from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
 from supportai_llm_backends.retrieval.lexical import LexicalIndex
 
 Scores = np.ndarray[Any, np.dtype[np.float32]]
+
+#: Above this many articles, sections are scored only for the best-ranked articles.
+CANDIDATE_ARTICLES = 256
 
 #: Weight of the section's BM25 (scaled by the query's best) when ranking the
 #: sections of one article; the chunk and heading cosines count 1 each.
@@ -109,12 +112,14 @@ class TenantIndex:
         # matrix (chunk + heading) is only read for the chunks of the top articles.
         self.dense: DenseIndex | None = None
         self.section_dense: DenseIndex | None = None
+        self.article_dense: DenseIndex | None = None
         if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
             articles = normalise(np.add.reduceat(chunk_vectors, self._starts, axis=0))
             fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
             fused += weights.dense_article * articles[self._article_of]
             self.dense = DenseIndex(fused)
             self.section_dense = DenseIndex(chunk_vectors + heading_vectors)
+            self.article_dense = DenseIndex(articles)
 
     @property
     def has_vectors(self) -> bool:
@@ -123,13 +128,18 @@ class TenantIndex:
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the vectors (the bench reports it per 10k chunks)."""
-        return sum(d.matrix.nbytes for d in (self.dense, self.section_dense) if d is not None)
+        return sum(
+            d.matrix.nbytes
+            for d in (self.dense, self.section_dense, self.article_dense)
+            if d is not None
+        )
 
-    def scores(self, tokens: Sequence[str], query_vector: Matrix | None) -> tuple[Scores, Scores]:
-        """The fused score of every chunk, and its lexical part for sections."""
+    def _lexical(self, tokens: Sequence[str]) -> tuple[Scores, Scores, Scores]:
+        """Per chunk: its weighted lexical score, its section lexical score; per article."""
         w = self.weights
         total = np.zeros(len(self.chunks), dtype=np.float32)
         section = np.zeros(len(self.chunks), dtype=np.float32)
+        per_article = np.zeros(len(self.article_ids), dtype=np.float32)
         if tokens:
             lexical = self.lexical.scores(tokens)
             best = float(lexical.max()) if len(lexical) else 0.0
@@ -139,10 +149,28 @@ class TenantIndex:
             article = self.article_lexical.scores(tokens)
             best = float(article.max()) if len(article) else 0.0
             if best > 0:
-                total += (w.lexical_article / best) * article[self._article_of]
-        if query_vector is not None and self.dense is not None:
-            total += self.dense.scores(query_vector)
-        return total, section
+                per_article = (w.lexical_article / best) * article
+                total += per_article[self._article_of]
+        return total, section, per_article
+
+    def _candidates(
+        self, lexical: Scores, per_article: Scores, query_vector: Matrix | None
+    ) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+        """Articles worth scoring section by section; ``None`` means all of them.
+
+        Up to :data:`CANDIDATE_ARTICLES` articles every section is scored (exact).
+        Beyond, articles are first ranked by their own vector and words plus their
+        best section's words, and only the best :data:`CANDIDATE_ARTICLES` are
+        scored section by section: a large help center costs one product over its
+        articles instead of one over all its sections.
+        """
+        if len(self.article_ids) <= CANDIDATE_ARTICLES:
+            return None
+        coarse = per_article + np.maximum.reduceat(lexical, self._starts)
+        if query_vector is not None and self.article_dense is not None:
+            coarse = coarse + self.weights.dense_article * self.article_dense.scores(query_vector)
+        top = np.argpartition(-coarse, CANDIDATE_ARTICLES - 1)[:CANDIDATE_ARTICLES]
+        return np.sort(top).astype(np.int64)
 
     def search(
         self, tokens: Sequence[str], query_vector: Matrix | None, limit: int
@@ -150,17 +178,34 @@ class TenantIndex:
         """The ``limit`` best articles, each with its chunks ranked."""
         if not self.chunks or limit <= 0:
             return []
-        scores, lexical_section = self.scores(tokens, query_vector)
-        best = np.maximum.reduceat(scores, self._starts)
-        count = min(limit, len(self.article_ids))
+        lexical, lexical_section, per_article = self._lexical(tokens)
+        candidates = self._candidates(lexical, per_article, query_vector)
+        if candidates is None:
+            rows = None
+            scores = lexical.copy()
+            if query_vector is not None and self.dense is not None:
+                scores += self.dense.scores(query_vector)
+            best = np.maximum.reduceat(scores, self._starts)
+            articles = np.arange(len(self.article_ids))
+        else:
+            rows = np.concatenate(
+                [np.arange(self._starts[a], self._ends[a]) for a in candidates]
+            ).astype(np.int64)
+            scores = np.full(len(self.chunks), -np.inf, dtype=np.float32)
+            scores[rows] = lexical[rows]
+            if query_vector is not None and self.dense is not None:
+                scores[rows] += self.dense.scores_of(rows, query_vector)
+            best = np.maximum.reduceat(scores, self._starts)[candidates]
+            articles = candidates
+        count = min(limit, len(articles))
         top = np.argpartition(-best, count - 1)[:count]
-        top = top[np.argsort(-best[top], kind="stable")]
+        top = articles[top[np.argsort(-best[top], kind="stable")]]
         hits = []
         for article in top:
             start, end = int(self._starts[article]), int(self._ends[article])
             section = lexical_section[start:end].copy()
             if query_vector is not None and self.section_dense is not None:
-                section += self.section_dense.matrix[start:end] @ query_vector.reshape(-1)
+                section += dot(self.section_dense.matrix[start:end], query_vector)
             order = np.argsort(-section, kind="stable")
             chunk_hits = tuple(
                 ChunkHit(self.chunks[start + i], float(scores[start + i]), float(section[i]))
@@ -172,8 +217,13 @@ class TenantIndex:
                     article_id=first.article_id,
                     title=first.article_title,
                     url=first.url,
-                    score=float(best[article]),
+                    score=float(chunk_hits_best(chunk_hits)),
                     chunks=chunk_hits,
                 )
             )
         return hits
+
+
+def chunk_hits_best(chunk_hits: Sequence[ChunkHit]) -> float:
+    """An article's score: its best section's fused score."""
+    return max(hit.score for hit in chunk_hits)

@@ -13,7 +13,6 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import bm25s
@@ -48,12 +47,21 @@ def _stemmer() -> Any:
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed words of ``text``."""
     words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOPWORDS]
-    return list(_stem_all(tuple(words)))
+    # A local view, so another thread clearing the shared cache cannot lose a word.
+    known = {word: _stems.get(word) for word in set(words)}
+    missing = [word for word, stem in known.items() if stem is None]
+    if missing:
+        fresh = dict(zip(missing, _stemmer().stemWords(missing), strict=True))
+        if len(_stems) > STEM_CACHE:
+            _stems.clear()
+        _stems.update(fresh)
+        known.update(fresh)
+    return [known[word] or word for word in words]
 
 
-@lru_cache(maxsize=4096)
-def _stem_all(words: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_stemmer().stemWords(list(words)))
+#: Stems of words seen so far (a help center's vocabulary is a few thousand words).
+STEM_CACHE = 200_000
+_stems: dict[str, str | None] = {}
 
 
 class LexicalIndex:
