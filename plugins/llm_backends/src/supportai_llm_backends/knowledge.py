@@ -98,6 +98,24 @@ def has_help_center(context: ProviderContext) -> bool:
     return settings.configured or knowledge_store(context) is not None
 
 
+def check(context: ProviderContext) -> None:
+    """Fail start-up on a missing articles folder or an unknown embedder (cheap: no index)."""
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    _articles_folder(settings, required=knowledge_store(context) is None)
+    _check_embedder(settings.embedder, embedder_registry(context))
+    if settings.embedder == "wordllama":
+        warm_up()
+
+
+def _check_embedder(name: str, registry: Registry) -> None:
+    if name != NO_EMBEDDER and name not in registry.factories:
+        known = ", ".join(sorted(registry.factories)) or "none registered"
+        raise ConfigurationError(
+            f"SUPPORTAI_KB_EMBEDDER={name!r} names no registered embedder "
+            f"(available: {known}, or {NO_EMBEDDER})"
+        )
+
+
 def _create(context: ProviderContext) -> RetrievalService:
     settings = context.plugin_settings(KnowledgeBaseSettings)
     store = knowledge_store(context)
@@ -113,12 +131,7 @@ def _create(context: ProviderContext) -> RetrievalService:
 
     name = settings.embedder
     registry = embedder_registry(context)
-    if name != NO_EMBEDDER and name not in registry.factories:
-        known = ", ".join(sorted(registry.factories)) or "none registered"
-        raise ConfigurationError(
-            f"SUPPORTAI_KB_EMBEDDER={name!r} names no registered embedder "
-            f"(available: {known}, or {NO_EMBEDDER})"
-        )
+    _check_embedder(name, registry)
 
     def build_embedder() -> Embedder | None:
         if name == NO_EMBEDDER:

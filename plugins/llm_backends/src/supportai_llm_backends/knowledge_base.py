@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from supportai.llm import (
     BackendEvent,
@@ -24,10 +25,13 @@ from supportai.llm import (
     Usage,
 )
 from supportai_llm_backends.knowledge import truncate
-from supportai_llm_backends.retrieval.answer import Quote, choose_articles, quote_article
-from supportai_llm_backends.retrieval.service import RetrievalService, SearchResult
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 from supportai_llm_backends.tokens import CHARS_PER_TOKEN, approx_tokens
+
+if TYPE_CHECKING:
+    # numpy and bm25s stay out of start-up: imported on first use (or by the warm-up).
+    from supportai_llm_backends.retrieval.answer import Quote
+    from supportai_llm_backends.retrieval.service import RetrievalService, SearchResult
 
 _WORD_WITH_SPACE = re.compile(r"\S+\s*")
 
@@ -59,9 +63,20 @@ class KnowledgeBaseBackend:
     #: Price entry name in ``SUPPORTAI_PRICES``; by convention priced at zero.
     model = "knowledge-base"
 
-    def __init__(self, service: RetrievalService, settings: KnowledgeBaseSettings) -> None:
-        self.service = service
+    def __init__(
+        self,
+        service: RetrievalService | Callable[[], RetrievalService],
+        settings: KnowledgeBaseSettings,
+    ) -> None:
+        self._service = service
         self.settings = settings
+
+    @property
+    def service(self) -> RetrievalService:
+        """The app's retrieval service, created on first use (not at start-up)."""
+        if callable(self._service):
+            self._service = self._service()
+        return self._service
 
     async def compose(self, request: BackendRequest) -> Answer:
         """Decide the whole answer before streaming it.
@@ -87,12 +102,16 @@ class KnowledgeBaseBackend:
         quotes = self._quotes(result, budget)
         if not quotes:
             return Answer(query, fallback=self.settings.not_found_message)
+        from supportai_llm_backends.retrieval.answer import choose_articles
+
         limited = token_budget < self.settings.max_answer_chars and len(quotes) < len(
             choose_articles(result.hits, self.settings.second_article_margin, limit)
         )
         return Answer(query, tuple(quotes), length_limited=limited)
 
     def _quotes(self, result: SearchResult, budget: int) -> list[Quote]:
+        from supportai_llm_backends.retrieval.answer import choose_articles, quote_article
+
         quotes: list[Quote] = []
         used = 0
         for hit in choose_articles(
@@ -150,6 +169,8 @@ async def context_documents(
     limit: int,
 ) -> list[ContextDocument]:
     """Grounding for other backends: the quoted sections of the best articles, headings kept."""
+    from supportai_llm_backends.retrieval.answer import quote_article
+
     result = await service.search(tenant_id, query, limit)
     if not result.answered:
         return []

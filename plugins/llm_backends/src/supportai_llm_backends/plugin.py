@@ -23,12 +23,17 @@ if TYPE_CHECKING:
 
 
 def build_knowledge_base_backend(context: ProviderContext) -> LLMBackend:
-    """Factory of ``knowledge_base``: checks the settings now, indexes tenants lazily."""
-    from supportai_llm_backends.knowledge import service_for
+    """Factory of ``knowledge_base``: checks the settings now, indexes tenants lazily.
+
+    The retrieval service (numpy, bm25s, the embedding model) is created on the first
+    question; a background thread imports and loads them meanwhile.
+    """
+    from supportai_llm_backends.knowledge import check, service_for
     from supportai_llm_backends.knowledge_base import KnowledgeBaseBackend
 
+    check(context)
     settings = context.plugin_settings(KnowledgeBaseSettings)
-    return KnowledgeBaseBackend(service_for(context), settings)
+    return KnowledgeBaseBackend(lambda: service_for(context), settings)
 
 
 def build_wordllama_embedder(context: ProviderContext) -> Embedder:
