@@ -270,3 +270,24 @@ async def test_the_database_is_the_source_once_it_holds_the_tenants_articles(
     )
     await restarted.search("acme", "gift cards")
     assert fresh.embedded == ["gift cards"]
+
+
+async def test_a_large_help_center_scores_sections_of_its_best_articles_only(
+    help_center: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above CANDIDATE_ARTICLES articles, articles are ranked first: same best answers."""
+    from supportai_llm_backends.retrieval import index as index_module
+
+    svc = service(help_center, CountingEmbedder())
+    questions = ["refund within 14 days", "reset my password", "revoke a leaked token"]
+    exact = [(await svc.search("acme", q)).hits for q in questions]
+    monkeypatch.setattr(index_module, "CANDIDATE_ARTICLES", 2)
+    svc._results.clear()
+    pruned = [(await svc.search("acme", q)).hits for q in questions]
+    for full, few in zip(exact, pruned, strict=True):
+        assert few[0].article_id == full[0].article_id
+        assert few[0].score == pytest.approx(full[0].score)
+        assert [c.chunk.chunk_id for c in few[0].chunks] == [
+            c.chunk.chunk_id for c in full[0].chunks
+        ]
+        assert len(few) <= 2

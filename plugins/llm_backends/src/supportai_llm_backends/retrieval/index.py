@@ -172,6 +172,13 @@ class TenantIndex:
         top = np.argpartition(-coarse, CANDIDATE_ARTICLES - 1)[:CANDIDATE_ARTICLES]
         return np.sort(top).astype(np.int64)
 
+    def _rows_of(self, articles: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, Any]:
+        """The chunk rows of ``articles`` (each article's rows are one slice), vectorised."""
+        lengths = self._ends[articles] - self._starts[articles]
+        shift = np.repeat(self._starts[articles] - (np.cumsum(lengths) - lengths), lengths)
+        rows: np.ndarray[Any, Any] = shift + np.arange(int(lengths.sum()), dtype=np.int64)
+        return rows
+
     def search(
         self, tokens: Sequence[str], query_vector: Matrix | None, limit: int
     ) -> list[ArticleHit]:
@@ -188,9 +195,7 @@ class TenantIndex:
             best = np.maximum.reduceat(scores, self._starts)
             articles = np.arange(len(self.article_ids))
         else:
-            rows = np.concatenate(
-                [np.arange(self._starts[a], self._ends[a]) for a in candidates]
-            ).astype(np.int64)
+            rows = self._rows_of(candidates)
             scores = np.full(len(self.chunks), -np.inf, dtype=np.float32)
             scores[rows] = lexical[rows]
             if query_vector is not None and self.dense is not None:
