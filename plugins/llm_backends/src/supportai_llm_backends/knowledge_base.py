@@ -78,6 +78,11 @@ class KnowledgeBaseBackend:
             self._service = self._service()
         return self._service
 
+    async def aclose(self) -> None:
+        """Close the embedder's connections (the ``openai`` embedder's pool) at app shutdown."""
+        if not callable(self._service):
+            await self._service.aclose()
+
     async def compose(self, request: BackendRequest) -> Answer:
         """Decide the whole answer before streaming it.
 
