@@ -291,3 +291,51 @@ async def test_a_large_help_center_scores_sections_of_its_best_articles_only(
             c.chunk.chunk_id for c in full[0].chunks
         ]
         assert len(few) <= 2
+
+
+class BrokenKnowledgeStore(FakeKnowledgeStore):
+    """A database that cannot be read (not connected, not migrated)."""
+
+    async def version(self, tenant_id: str) -> int:
+        raise ConnectionError("database not connected")
+
+    async def published_articles(self, tenant_id: str) -> list[FakeKnowledgeStore.Row]:
+        raise ConnectionError("database not connected")
+
+    async def load_embeddings(
+        self, tenant_id: str, model: str, keys: Sequence[str]
+    ) -> dict[str, bytes]:
+        raise ConnectionError("database not connected")
+
+    async def save_embeddings(self, tenant_id: str, model: str, vectors: dict[str, bytes]) -> None:
+        raise ConnectionError("database not connected")
+
+
+async def test_an_unreadable_database_falls_back_to_the_folder(
+    help_center: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from supportai_llm_backends.retrieval.source import DatabaseArticleSource
+    from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore
+
+    store = BrokenKnowledgeStore()
+    svc = RetrievalService(
+        DatabaseArticleSource(store, FileArticleSource(help_center)),
+        CountingEmbedder,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=1.0,
+    )
+    assert (await svc.search("acme", "refund")).hits[0].article_id == "refunds"
+    assert "unavailable" in caplog.text
+    # Without a folder to fall back on, the failure is not hidden.
+    bare = RetrievalService(
+        DatabaseArticleSource(store, None),
+        CountingEmbedder,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=1.0,
+    )
+    with pytest.raises(ConnectionError):
+        await bare.search("acme", "refund")

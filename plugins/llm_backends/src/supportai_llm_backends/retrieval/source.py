@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+log = logging.getLogger("supportai.knowledge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +118,24 @@ class DatabaseArticleSource:
         self.fallback = fallback
 
     async def version(self, tenant_id: str) -> str:
-        stored = await self.store.version(tenant_id)
         files = await self.fallback.version(tenant_id) if self.fallback is not None else ""
+        try:
+            stored = await self.store.version(tenant_id)
+        except Exception as exc:
+            if self.fallback is None:
+                raise
+            _unavailable(exc)
+            return f"db:unavailable|files:{files}"
         return f"db:{stored}|files:{files}"
 
     async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
-        stored = await self.store.published_articles(tenant_id)
+        try:
+            stored = await self.store.published_articles(tenant_id)
+        except Exception as exc:
+            if self.fallback is None:
+                raise
+            _unavailable(exc)
+            stored = []
         if stored:
             return [
                 SourceArticle(article.slug, article.title, article.body, article.url)
@@ -129,3 +144,13 @@ class DatabaseArticleSource:
         if self.fallback is not None:
             return await self.fallback.articles(tenant_id)
         return []
+
+
+def _unavailable(exc: Exception) -> None:
+    """The database could not be read (not connected yet, not migrated): the folder serves."""
+    log.warning(
+        "the knowledge base in the database is unavailable (%s: %s); "
+        "answering from SUPPORTAI_KB_ARTICLES_DIR",
+        type(exc).__name__,
+        exc,
+    )

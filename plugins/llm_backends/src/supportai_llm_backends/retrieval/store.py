@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+log = logging.getLogger("supportai.knowledge")
 
 
 class EmbeddingStore(Protocol):
@@ -106,8 +109,16 @@ class DatabaseEmbeddingStore:
         self.store = store
 
     async def load(self, tenant_id: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
-        return await self.store.load_embeddings(tenant_id, model, keys)
+        try:
+            return await self.store.load_embeddings(tenant_id, model, keys)
+        except Exception as exc:  # unreadable: embedding again is always correct
+            log.warning("stored embeddings unavailable (%s); embedding again", type(exc).__name__)
+            return {}
 
     async def save(self, tenant_id: str, model: str, vectors: Mapping[str, bytes]) -> None:
-        if vectors:
+        if not vectors:
+            return
+        try:
             await self.store.save_embeddings(tenant_id, model, vectors)
+        except Exception as exc:  # the index still works; the next build embeds again
+            log.warning("embeddings could not be stored (%s)", type(exc).__name__)
