@@ -74,7 +74,7 @@ async def measure(source: Any, questions: list[str], rounds: int = 3) -> dict[st
         WordLlamaEmbedder,
         MemoryEmbeddingStore(),
         weights=Weights(),
-        min_score=0.648,
+        min_score=0.569,
         lexical_min_score=4.0,
         version_check_s=3600,
     )

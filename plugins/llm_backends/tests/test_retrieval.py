@@ -59,6 +59,10 @@ def service(
     )
 
 
+#: A question the bag-of-words test embedder and BM25 both send to the refunds article.
+REFUND = "refunded in full within 14 days"
+
+
 @pytest.fixture
 def help_center(tmp_path: Path) -> Path:
     folder = tmp_path / "articles"
@@ -151,17 +155,17 @@ async def test_an_edited_article_reembeds_only_its_changed_sections(help_center:
 async def test_embeddings_survive_a_restart(help_center: Path, tmp_path: Path) -> None:
     store_folder = tmp_path / "vectors"
     first = CountingEmbedder()
-    await service(help_center, first, FileEmbeddingStore(store_folder)).search("acme", "refund")
+    await service(help_center, first, FileEmbeddingStore(store_folder)).search("acme", REFUND)
     assert first.embedded
     restarted = CountingEmbedder()
     result = await service(help_center, restarted, FileEmbeddingStore(store_folder)).search(
-        "acme", "refund"
+        "acme", REFUND
     )
     assert result.hits[0].article_id == "refunds"
-    assert restarted.embedded == ["refund"]  # the query only: every section came from disk
+    assert restarted.embedded == [REFUND]  # the query only: every section came from disk
     # Another model never reuses these vectors.
     other = CountingEmbedder(model="count-v2")
-    await service(help_center, other, FileEmbeddingStore(store_folder)).search("acme", "refund")
+    await service(help_center, other, FileEmbeddingStore(store_folder)).search("acme", REFUND)
     assert len(other.embedded) > 1
 
 
@@ -249,14 +253,14 @@ async def test_the_database_is_the_source_once_it_holds_the_tenants_articles(
         version_check_s=0.0,
     )
     # Nothing in the database for this tenant yet: the folder serves.
-    assert (await svc.search("acme", "refund")).hits[0].article_id == "refunds"
+    assert (await svc.search("acme", REFUND)).hits[0].article_id == "refunds"
     # Another worker publishes an article: the version moves, this worker rebuilds.
     store.publish("acme", "gift-cards", "Gift cards", "# Gift cards\n\nGift cards never expire.")
     result = await svc.search("acme", "do gift cards expire?")
     assert [hit.article_id for hit in result.hits] == ["gift-cards"]
     assert result.hits[0].url == "/help/gift-cards"
     # Tenants stay apart: another tenant still reads the folder.
-    assert (await svc.search("other", "refund")).hits[0].article_id == "refunds"
+    assert (await svc.search("other", REFUND)).hits[0].article_id == "refunds"
     # Vectors went to the database, so a new worker embeds nothing but its questions.
     assert store.vectors[("acme", "count-v1")]
     fresh = CountingEmbedder()
@@ -326,7 +330,7 @@ async def test_an_unreadable_database_falls_back_to_the_folder(
         min_score=0.0,
         lexical_min_score=1.0,
     )
-    assert (await svc.search("acme", "refund")).hits[0].article_id == "refunds"
+    assert (await svc.search("acme", REFUND)).hits[0].article_id == "refunds"
     assert "unavailable" in caplog.text
     # Without a folder to fall back on, the failure is not hidden.
     bare = RetrievalService(

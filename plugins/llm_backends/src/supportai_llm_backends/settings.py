@@ -37,7 +37,7 @@ class KnowledgeBaseSettings(BaseSettings):
         "openai, a plugin's, or none (BM25 only).",
     )
     min_score: float = Field(
-        default=0.648,
+        default=0.569,
         description="Fused score the best article needs to count as an answer (below: honest "
         "not-found). Calibrated with `supportai eval retrieval`; see docs/knowledge.md.",
     )
@@ -55,7 +55,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=1.0, ge=0, description="Fusion: cosine with the whole article."
     )
     weight_lexical_chunk: float = Field(
-        default=0.1, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
+        default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
     )
     weight_lexical_article: float = Field(
         default=0.2, ge=0, description="Fusion: article BM25 (scaled by the query's best)."

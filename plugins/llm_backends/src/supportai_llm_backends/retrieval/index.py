@@ -44,7 +44,7 @@ class Weights:
     dense_chunk: float = 1.0
     dense_heading: float = 0.25
     dense_article: float = 1.0
-    lexical_chunk: float = 0.1
+    lexical_chunk: float = 0.0
     lexical_article: float = 0.2
 
 
