@@ -61,7 +61,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=0.2, ge=0, description="Fusion: article BM25 (scaled by the query's best)."
     )
     second_article_margin: float = Field(
-        default=0.08,
+        default=0.15,
         ge=0,
         description="A further article is quoted only if its fused score is this close to the "
         "best one's.",
@@ -95,7 +95,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=2, ge=1, le=10, description="Articles an answer may quote (and cite)."
     )
     max_answer_chars: int = Field(
-        default=900, ge=80, description="Upper bound on the quoted text of one answer."
+        default=1200, ge=80, description="Upper bound on the quoted text of one answer."
     )
     words_per_delta: int = Field(default=4, ge=1, le=100, description="Words per TextDelta.")
     delta_delay_s: float = Field(
