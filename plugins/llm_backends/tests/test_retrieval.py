@@ -332,7 +332,8 @@ async def test_an_unreadable_database_falls_back_to_the_folder(
     )
     assert (await svc.search("acme", REFUND)).hits[0].article_id == "refunds"
     assert "unavailable" in caplog.text
-    # Without a folder to fall back on, the failure is not hidden.
+    # Without a folder to fall back on, the tenant has no articles for now: no answer,
+    # and no failed turn.
     bare = RetrievalService(
         DatabaseArticleSource(store, None),
         CountingEmbedder,
@@ -341,5 +342,28 @@ async def test_an_unreadable_database_falls_back_to_the_folder(
         min_score=0.0,
         lexical_min_score=1.0,
     )
-    with pytest.raises(ConnectionError):
-        await bare.search("acme", "refund")
+    nothing = await bare.search("acme", REFUND)
+    assert not nothing.answered and nothing.hits == ()
+
+
+async def test_a_tenant_without_any_article_gets_no_context_at_all() -> None:
+    """The hook stays silent (None), as if the distribution were not installed."""
+    from supportai_llm_backends.knowledge_base import context_documents
+    from supportai_llm_backends.retrieval.source import DatabaseArticleSource
+    from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore
+    from supportai_llm_backends.settings import KnowledgeBaseSettings
+
+    store = FakeKnowledgeStore()
+    store.publish("acme", "gift-cards", "Gift cards", "# Gift cards\n\nGift cards never expire.")
+    svc = RetrievalService(
+        DatabaseArticleSource(store, None),
+        CountingEmbedder,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=1.0,
+    )
+    settings = KnowledgeBaseSettings()
+    assert await context_documents(svc, settings, "empty-tenant", "gift cards", 3) is None
+    found = await context_documents(svc, settings, "acme", "do gift cards expire", 3)
+    assert found and found[0].source_id == "gift-cards"

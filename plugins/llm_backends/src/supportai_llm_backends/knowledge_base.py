@@ -172,11 +172,17 @@ async def context_documents(
     tenant_id: str,
     query: str,
     limit: int,
-) -> list[ContextDocument]:
-    """Grounding for other backends: the quoted sections of the best articles, headings kept."""
+) -> list[ContextDocument] | None:
+    """Grounding for other backends: the quoted sections of the best articles, headings kept.
+
+    ``None`` when the tenant has no help center at all (no article anywhere), so the
+    hook stays silent exactly as if this distribution were not installed.
+    """
     from supportai_llm_backends.retrieval.answer import quote_article
 
     result = await service.search(tenant_id, query, limit)
+    if not result.index.chunks:
+        return None
     if not result.answered:
         return []
     documents = []

@@ -122,8 +122,6 @@ class DatabaseArticleSource:
         try:
             stored = await self.store.version(tenant_id)
         except Exception as exc:
-            if self.fallback is None:
-                raise
             _unavailable(exc)
             return f"db:unavailable|files:{files}"
         return f"db:{stored}|files:{files}"
@@ -132,8 +130,6 @@ class DatabaseArticleSource:
         try:
             stored = await self.store.published_articles(tenant_id)
         except Exception as exc:
-            if self.fallback is None:
-                raise
             _unavailable(exc)
             stored = []
         if stored:
@@ -147,10 +143,14 @@ class DatabaseArticleSource:
 
 
 def _unavailable(exc: Exception) -> None:
-    """The database could not be read (not connected yet, not migrated): the folder serves."""
+    """The database could not be read (not connected yet, not migrated).
+
+    The folder serves if one is configured; otherwise the tenant has no articles for
+    now and questions get the honest fallback: a turn never fails over its help center.
+    """
     log.warning(
         "the knowledge base in the database is unavailable (%s: %s); "
-        "answering from SUPPORTAI_KB_ARTICLES_DIR",
+        "answering from SUPPORTAI_KB_ARTICLES_DIR if set",
         type(exc).__name__,
         exc,
     )
