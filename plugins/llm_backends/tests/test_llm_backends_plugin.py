@@ -68,9 +68,15 @@ def test_knowledge_base_backend_from_environment(
     assert rt.backend is not None and rt.backend.name == "knowledge_base"
 
 
-def test_knowledge_base_without_articles_fails_start_up(tmp_path: Path) -> None:
+def test_knowledge_base_with_a_wrong_articles_folder_fails_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="SUPPORTAI_KB_ARTICLES_DIR"):
-        runtime(tmp_path, llm_backend="knowledge_base")
+        runtime(
+            tmp_path,
+            llm_backend="knowledge_base",
+            plugin_options={"kb": {"articles_dir": str(tmp_path / "missing")}},
+        )
+    # Without a folder the articles come from the app's database (supportai kb import).
+    assert runtime(tmp_path, llm_backend="knowledge_base").backend is not None
 
 
 def test_invalid_plugin_setting_fails_start_up_with_its_variable(

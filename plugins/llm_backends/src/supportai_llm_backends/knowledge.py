@@ -119,7 +119,15 @@ def _check_embedder(name: str, registry: Registry) -> None:
 def _create(context: ProviderContext) -> RetrievalService:
     settings = context.plugin_settings(KnowledgeBaseSettings)
     store = knowledge_store(context)
-    folder = _articles_folder(settings, required=store is None)
+    try:
+        folder = _articles_folder(settings, required=store is None)
+    except ConfigurationError as exc:
+        if store is None:
+            raise
+        # Only the retrieval hook gets here (the backend checked the folder at start-up):
+        # the database still serves; a wrong fallback folder is said, not fatal.
+        log.warning("%s; the knowledge base reads the database only", exc)
+        folder = None
     from supportai_llm_backends.retrieval.index import Weights
     from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.source import (
