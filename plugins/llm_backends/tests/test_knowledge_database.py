@@ -29,6 +29,14 @@ async def publish(runtime: Any, body: str) -> None:
         await changes.import_articles(conn, ADMIN, [draft], is_sqlite=runtime.database.is_sqlite)
 
 
+async def stored_keys(runtime: Any) -> set[str]:
+    async with runtime.database.connection() as conn:
+        rows = await conn.fetch_all(
+            sa.select(tables.embeddings.c.key).where(tables.embeddings.c.tenant_id == "kb-acme")
+        )
+    return {str(row[0]) for row in rows}
+
+
 def app_with_help_center(supportai_app: Any) -> Any:
     return supportai_app(
         plugins=[plugin],
@@ -52,16 +60,16 @@ async def test_the_database_serves_its_tenants_and_keeps_their_vectors(
     other = await service.search("kb-other", "refunded in full within 14 days")
     assert other.hits[0].article_id == "refunds"
 
-    async with runtime.database.connection() as conn:
-        stored = await conn.fetch_all(
-            sa.select(tables.embeddings.c.key).where(tables.embeddings.c.tenant_id == "kb-acme")
-        )
+    stored = await stored_keys(runtime)
     assert stored  # the sections' vectors, in the database
 
     # An edit (any worker, any process) moves the version: the next question sees it.
     await publish(runtime, GIFT_CARDS.replace("never expire", "expire after two years"))
     edited = await service.search("kb-acme", "when do gift cards expire?")
     assert "two years" in edited.hits[0].chunks[0].chunk.body
+    # The edited section's old vector is pruned, its new one stored: as many as before.
+    after = await stored_keys(runtime)
+    assert len(after) == len(stored) and after != stored
 
     # A second app (a new worker) on the same database embeds nothing but its question.
     second = app_with_help_center(supportai_app)

@@ -234,6 +234,13 @@ class FakeKnowledgeStore:
     async def save_embeddings(self, tenant_id: str, model: str, vectors: dict[str, bytes]) -> None:
         self.vectors.setdefault((tenant_id, model), {}).update(vectors)
 
+    async def prune_embeddings(self, tenant_id: str, model: str, keep: Sequence[str]) -> int:
+        stored = self.vectors.get((tenant_id, model), {})
+        stale = [key for key in stored if key not in set(keep)]
+        for key in stale:
+            del stored[key]
+        return len(stale)
+
 
 async def test_the_database_is_the_source_once_it_holds_the_tenants_articles(
     help_center: Path,

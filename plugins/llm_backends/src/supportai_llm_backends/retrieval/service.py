@@ -182,6 +182,8 @@ class RetrievalService:
             self.embedded_count += len(missing)
             known.update(new)
             await self.store.save(tenant_id, embedder.model, new)
+        # Vectors of sections that were edited away or deleted are dropped.
+        await self.store.prune(tenant_id, embedder.model, list(texts))
         chunk_matrix = np.stack([from_bytes(known[text_key(c.search_text)]) for c in chunks])
         heading_matrix = np.stack([from_bytes(known[text_key(c.heading_text)]) for c in chunks])
         return chunk_matrix, heading_matrix

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +28,10 @@ class EmbeddingStore(Protocol):
         ...
 
     async def save(self, tenant_id: str, model: str, vectors: Mapping[str, bytes]) -> None: ...
+
+    async def prune(self, tenant_id: str, model: str, keep: Collection[str]) -> None:
+        """Forget the tenant's vectors of ``model`` that no current section uses."""
+        ...
 
 
 class FileEmbeddingStore:
@@ -75,6 +79,15 @@ class FileEmbeddingStore:
         if vectors:
             await asyncio.to_thread(self._write, tenant_id, model, vectors)
 
+    async def prune(self, tenant_id: str, model: str, keep: Collection[str]) -> None:
+        await asyncio.to_thread(self._prune, tenant_id, model, set(keep))
+
+    def _prune(self, tenant_id: str, model: str, keep: set[str]) -> None:
+        stored = self._read(tenant_id, model)
+        if stored.keys() - keep:
+            self._path(tenant_id, model).unlink(missing_ok=True)
+            self._write(tenant_id, model, {k: v for k, v in stored.items() if k in keep})
+
 
 class MemoryEmbeddingStore:
     """Nothing persisted (tests, and a read-only deployment that accepts re-embedding)."""
@@ -89,6 +102,12 @@ class MemoryEmbeddingStore:
     async def save(self, tenant_id: str, model: str, vectors: Mapping[str, bytes]) -> None:
         self.data.setdefault((tenant_id, model), {}).update(vectors)
 
+    async def prune(self, tenant_id: str, model: str, keep: Collection[str]) -> None:
+        stored = self.data.get((tenant_id, model), {})
+        wanted = set(keep)
+        for key in [key for key in stored if key not in wanted]:
+            del stored[key]
+
 
 class VectorStore(Protocol):
     """Core's ``KnowledgeStore`` embedding methods (vectors in the app's database)."""
@@ -100,6 +119,8 @@ class VectorStore(Protocol):
     async def save_embeddings(
         self, tenant_id: str, model: str, vectors: Mapping[str, bytes]
     ) -> None: ...
+
+    async def prune_embeddings(self, tenant_id: str, model: str, keep: Collection[str]) -> int: ...
 
 
 class DatabaseEmbeddingStore:
@@ -122,3 +143,9 @@ class DatabaseEmbeddingStore:
             await self.store.save_embeddings(tenant_id, model, vectors)
         except Exception as exc:  # the index still works; the next build embeds again
             log.warning("embeddings could not be stored (%s)", type(exc).__name__)
+
+    async def prune(self, tenant_id: str, model: str, keep: Collection[str]) -> None:
+        try:
+            await self.store.prune_embeddings(tenant_id, model, keep)
+        except Exception as exc:  # stale vectors only cost space
+            log.warning("stale embeddings could not be pruned (%s)", type(exc).__name__)
