@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from supportai.cli import main
-from supportai.evaluation.metrics import percentile
+from supportai.evaluation import percentile
 from supportai.evaluation.questions import contains_fact, load_questions
 from supportai.evaluation.runner import evaluate_answers, evaluate_retrieval
 from supportai.llm import Citation, ContextDocument, Finish, TextDelta
