@@ -73,7 +73,8 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     assert [int(b["id"]) for b in blocks] == list(range(1, len(blocks) + 1))
     events = [(b["event"], json.loads(b["data"])) for b in blocks]
     names = [name for name, _ in events]
-    assert names == ["turn.started", "delta", "citation", "delta", "turn.completed"]
+    # The citation came mid-paragraph: it waits for the paragraph's end (here the answer's).
+    assert names == ["turn.started", "delta", "delta", "citation", "turn.completed"]
 
     started = events[0][1]
     assert started["conversation_id"] == cid
@@ -85,7 +86,7 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     }
     text = "".join(data["text"] for name, data in events if name == "delta")
     assert text == "To export, open Settings > Data."
-    assert events[2][1] == {
+    assert events[3][1] == {
         "source_id": "kb-7",
         "title": "Exporting data",
         "url": "https://help.example/export",
@@ -106,7 +107,8 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     assert msgs[1]["id"] == done["message_id"]
     assert msgs[1]["content"] == text
     assert msgs[1]["reply_to_id"] == msgs[0]["id"]
-    assert msgs[1]["citations"] == [events[2][1]]
+    # Stored with where in the answer it was sent, so a replay sends it there too.
+    assert msgs[1]["citations"] == [{**events[3][1], "at": len(text)}]
     usage = await rows(app, sa.select(tables.usage))
     assert [(u["message_id"], u["model"], u["cost_micros"]) for u in usage] == [
         (msgs[1]["id"], "scripted-model", price(120, 9))

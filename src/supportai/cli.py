@@ -171,9 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.register(sub)
     kb_cli.register(sub)
     from supportai.evaluation import classifier as eval_classifier
+    from supportai.evaluation import knowledge as eval_knowledge
     from supportai.evaluation import pii as eval_pii
 
     eval_classifier.register(sub)
+    eval_knowledge.register(sub)
     eval_pii.register(sub)
     from supportai.quota import reconcile
 

@@ -97,6 +97,18 @@ def supportai_register_quota_stores(register: Register) -> None:
 
 
 @hookspec
+def supportai_register_embedders(register: Register) -> None:
+    """Register embedding providers: ``register("wordllama", factory)``.
+
+    ``factory(context)`` returns an :class:`~supportai.embeddings.Embedder`. A
+    retrieval plugin builds only the one its settings name (the knowledge base's
+    ``SUPPORTAI_KB_EMBEDDER``), the first time it needs one, so an unused
+    embedder costs nothing, not even its imports.
+    """
+    raise NotImplementedError
+
+
+@hookspec
 def supportai_register_tools(register: Callable[[Tool], None]) -> None:
     """Register tools the model may call: ``register(Tool(name=..., handler=...))``.
 

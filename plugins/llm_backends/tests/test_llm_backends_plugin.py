@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from llm_backends_testing import CALLER, FIXTURE_ARTICLES
 from supportai_llm_backends.plugin import plugin
-from supportai_llm_backends.settings import KnowledgeBaseSettings, OpenAISettings
+from supportai_llm_backends.settings import (
+    EmbeddingSettings,
+    KnowledgeBaseSettings,
+    OpenAISettings,
+)
 
 from supportai.errors import ConfigurationError
 from supportai.llm import ContextDocument, LLMBackend
@@ -32,10 +36,17 @@ def test_entry_point_exposes_the_plugin_object() -> None:
 
 
 def test_settings_models_and_backend_names() -> None:
-    assert list(plugin.supportai_settings_models()) == [KnowledgeBaseSettings, OpenAISettings]
+    assert list(plugin.supportai_settings_models()) == [
+        KnowledgeBaseSettings,
+        OpenAISettings,
+        EmbeddingSettings,
+    ]
     names: list[str] = []
     plugin.supportai_register_llm_backends(lambda name, factory: names.append(name))
     assert names == ["knowledge_base", "openai"]
+    embedders: list[str] = []
+    plugin.supportai_register_embedders(lambda name, factory: embedders.append(name))
+    assert embedders == ["wordllama", "openai"]
 
 
 def test_knowledge_base_backend_from_plugin_options(tmp_path: Path) -> None:
@@ -57,9 +68,15 @@ def test_knowledge_base_backend_from_environment(
     assert rt.backend is not None and rt.backend.name == "knowledge_base"
 
 
-def test_knowledge_base_without_articles_fails_start_up(tmp_path: Path) -> None:
+def test_knowledge_base_with_a_wrong_articles_folder_fails_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="SUPPORTAI_KB_ARTICLES_DIR"):
-        runtime(tmp_path, llm_backend="knowledge_base")
+        runtime(
+            tmp_path,
+            llm_backend="knowledge_base",
+            plugin_options={"kb": {"articles_dir": str(tmp_path / "missing")}},
+        )
+    # Without a folder the articles come from the app's database (supportai kb import).
+    assert runtime(tmp_path, llm_backend="knowledge_base").backend is not None
 
 
 def test_invalid_plugin_setting_fails_start_up_with_its_variable(
@@ -141,22 +158,23 @@ async def test_retrieve_context_is_silent_without_a_help_center(
     )
 
 
-def test_retrieve_context_limit_zero_and_no_match(
+async def test_retrieve_context_limit_zero_and_no_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
     context = runtime(tmp_path).context
-    assert plugin.supportai_retrieve_context("refund", CALLER, 0, context) is None
-    assert plugin.supportai_retrieve_context("quantum chromodynamics", CALLER, 3, context) == []
+    assert await plugin.supportai_retrieve_context("refund", CALLER, 0, context) is None
+    found = await plugin.supportai_retrieve_context("quantum chromodynamics", CALLER, 3, context)
+    assert found == []
 
 
-def test_retrieve_context_reads_this_apps_plugin_options(tmp_path: Path) -> None:
+async def test_retrieve_context_reads_this_apps_plugin_options(tmp_path: Path) -> None:
     """Configured in code, not in the environment: the hook still grounds answers."""
     rt = runtime(tmp_path, plugin_options={"kb": {"articles_dir": str(FIXTURE_ARTICLES)}})
-    found = plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, rt.context)
+    found = await plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, rt.context)
     assert found and found[0].source_id == "refunds"
     bare = runtime(tmp_path).context
-    assert plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, bare) is None
+    assert await plugin.supportai_retrieve_context("how do I get a refund", CALLER, 1, bare) is None
 
 
 def test_importing_the_plugin_and_the_kb_backend_never_imports_openai(tmp_path: Path) -> None:
@@ -187,11 +205,14 @@ def test_importing_the_plugin_and_the_kb_backend_never_imports_openai(tmp_path: 
     assert result.stdout.strip() == "ok"
 
 
-def test_backend_and_hook_share_one_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from supportai_llm_backends.knowledge import knowledge_base_for
-    from supportai_llm_backends.settings import KnowledgeBaseSettings
+async def test_backend_and_hook_share_one_service_and_one_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supportai_llm_backends.knowledge import service_for
 
     monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
     rt = runtime(tmp_path, llm_backend="knowledge_base")
-    settings = rt.context.plugin_settings(KnowledgeBaseSettings)
-    assert rt.backend.knowledge_base is knowledge_base_for(settings)  # type: ignore[union-attr]
+    service = service_for(rt.context)
+    assert rt.backend.service is service  # type: ignore[union-attr]
+    other = runtime(tmp_path / "other", llm_backend="knowledge_base")
+    assert service_for(other.context) is not service  # one service per app

@@ -42,6 +42,7 @@ from supportai.llm import (
     Usage,
 )
 from supportai.pipeline import observed
+from supportai.pipeline.citations import ParagraphCounter
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
@@ -433,6 +434,10 @@ class Turn:
         self.status = "complete"
         self.finish_reason: str | None = None
         self.citations: list[dict[str, Any]] = []
+        #: Citations waiting for a paragraph boundary: (boundary number, citation).
+        self._pending_citations: list[tuple[int, dict[str, Any]]] = []
+        self._pushed_paragraphs = ParagraphCounter()
+        self._released_paragraphs = ParagraphCounter()
         self.tool_calls: list[ToolCallRecord] = []
         self.usage = Usage(0, 0)
         self.cost_micros = 0
@@ -653,6 +658,7 @@ class Turn:
                             round_text = round_text[: request.max_output_tokens // TOKENS_PER_CHAR]
                             self.finish_reason = "budget"
                             break
+                        self._pushed_paragraphs.feed(event.text)
                         filter_started = time.perf_counter()
                         released = await chain.push(event.text)
                         filter_s += time.perf_counter() - filter_started
@@ -698,6 +704,12 @@ class Turn:
         filter_started = time.perf_counter()
         await self._release(await chain.close())
         timings.add("filter", filter_started)
+        # The answer is complete: its end is the boundary every waiting citation needs.
+        # A blocked answer cites nothing more (the cited text never reached the client).
+        pending, self._pending_citations = self._pending_citations, []
+        if not chain.blocked:
+            for _, item in pending:
+                await self._emit_citation(item)
         if chain.blocked:
             self.status = "blocked"
             self.finish_reason = "output_blocked"
@@ -733,14 +745,48 @@ class Turn:
     async def _release(self, text: str) -> None:
         if not text:
             return
-        self.text += text
-        await self._emit("delta", {"text": text})
+        boundaries = self._released_paragraphs.feed(text)
+        if self._pending_citations and boundaries:
+            count = self._released_paragraphs.count - len(boundaries)
+            start = 0
+            for position in boundaries:
+                count += 1
+                if not any(needed <= count for needed, _ in self._pending_citations):
+                    continue
+                await self._send_text(text[start:position])
+                start = position
+                waiting = []
+                for needed, item in self._pending_citations:
+                    if needed <= count:
+                        await self._emit_citation(item)
+                    else:
+                        waiting.append((needed, item))
+                self._pending_citations = waiting
+            text = text[start:]
+        await self._send_text(text)
+
+    async def _send_text(self, text: str) -> None:
+        if text:
+            self.text += text
+            await self._emit("delta", {"text": text})
 
     async def _cite(self, citation: Citation) -> None:
+        """Queue a citation for the next paragraph boundary (see ``pipeline/citations.py``)."""
         item = {"source_id": citation.source_id, "title": citation.title, "url": citation.url}
-        if item in self.citations:
+        if any(item == queued for _, queued in self._pending_citations) or any(
+            item == {k: c[k] for k in item} for c in self.citations
+        ):
             return
-        self.citations.append(item)
+        pushed = self._pushed_paragraphs
+        needed = pushed.count + 1 if pushed.seen_text else 0
+        if needed <= self._released_paragraphs.count:
+            await self._emit_citation(item)
+        else:
+            self._pending_citations.append((needed, item))
+
+    async def _emit_citation(self, item: dict[str, Any]) -> None:
+        # ``at`` (where in the stored answer it was sent) lets a replay send it there too.
+        self.citations.append({**item, "at": len(self.text)})
         await self._emit("citation", item)
 
     async def _call_tool(self, call: ToolCallRequest) -> ToolCallRecord:

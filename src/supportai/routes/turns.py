@@ -301,7 +301,6 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
     )
     if not sse:
         return JSONResponse(body.model_dump(mode="json"))
-    data = body.model_dump(mode="json")
     events = [
         TurnEvent(
             "turn.started",
@@ -313,10 +312,28 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
             1,
         )
     ]
-    if body.content:
-        events.append(TurnEvent("delta", {"text": body.content}, len(events) + 1))
-    for citation in data["citations"]:
-        events.append(TurnEvent("citation", citation, len(events) + 1))
+    for call in tool_calls:  # stored rows, in the order they ran
+        events.append(
+            TurnEvent(
+                "tool.call",
+                {
+                    "call_id": call["call_id"],
+                    "name": call["tool_name"],
+                    "arguments": call["arguments"] or {},
+                },
+                len(events) + 1,
+            )
+        )
+        result = {
+            "call_id": call["call_id"],
+            "name": call["tool_name"],
+            "result": call["result"],
+            "error": call["error"],
+            "duration_ms": round(call["duration_ms"], 2),
+        }
+        events.append(TurnEvent("tool.result", result, len(events) + 1))
+    for name, payload in _text_and_citations(body.content, (answer or {}).get("citations") or []):
+        events.append(TurnEvent(name, payload, len(events) + 1))
     events.append(
         TurnEvent(
             "turn.completed",
@@ -339,6 +356,28 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
     return Response(
         b"".join(e.encode() for e in events), media_type="text/event-stream", headers=SSE_HEADERS
     )
+
+
+def _text_and_citations(
+    content: str, citations: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """``delta`` and ``citation`` events in the order the original turn sent them.
+
+    Each stored citation remembers where in the answer it was sent (``at``);
+    citations stored before that was recorded come after the text, as they did.
+    """
+    events: list[tuple[str, dict[str, Any]]] = []
+    position = 0
+    for citation in citations:
+        at = citation.get("at")
+        at = len(content) if not isinstance(at, int) else min(max(at, position), len(content))
+        if at > position:
+            events.append(("delta", {"text": content[position:at]}))
+            position = at
+        events.append(("citation", schemas.CitationOut(**citation).model_dump(mode="json")))
+    if position < len(content):
+        events.append(("delta", {"text": content[position:]}))
+    return events
 
 
 @router.post(

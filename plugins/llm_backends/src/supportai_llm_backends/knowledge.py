@@ -1,203 +1,38 @@
-"""The searchable help center: articles, their BM25 index, and passage selection.
+"""The help center of one app: which source, which embedder, one retrieval service.
 
-Built once (at factory time, or on the first ``supportai_retrieve_context`` call)
-and immutable afterwards, so any number of concurrent turns can read it without
-locks. Queries touch only dicts and small lists: no I/O on the hot path.
+The service is built once per app (per :class:`~supportai.plugins.ProviderContext`)
+and shared by the ``knowledge_base`` backend and the ``supportai_retrieve_context``
+hook, so one turn searches once. Building it is cheap: indexes are built per
+tenant on first use, and the heavy imports (numpy, bm25s, wordllama) are warmed
+in a background thread so neither start-up nor the first turn waits for them.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 import re
 import threading
-from collections.abc import Collection
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from supportai.errors import ConfigurationError
-from supportai.llm import ContextDocument
-from supportai_llm_backends.articles import Article, load_articles
-from supportai_llm_backends.bm25 import BM25Index, tokenize
+from supportai.plugins import Registry
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 
-#: Passages scoring below this share of an article's best passage are not quoted:
-#: they only share a common word with the question.
-PASSAGE_RATIO = 0.5
+if TYPE_CHECKING:
+    from supportai.embeddings import Embedder
+    from supportai.plugins import ProviderContext
+    from supportai_llm_backends.retrieval.service import RetrievalService
+    from supportai_llm_backends.retrieval.store import EmbeddingStore
+
+log = logging.getLogger("supportai.knowledge")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """An article that matched a query, with its BM25 score."""
-
-    article: Article
-    score: float
-
-
-class KnowledgeBase:
-    """Articles plus a BM25 index over ``title * title_weight + sections + body``."""
-
-    def __init__(self, articles: list[Article], settings: KnowledgeBaseSettings) -> None:
-        self.articles = articles
-        self.settings = settings
-        documents: list[list[str]] = []
-        passage_terms: list[list[list[str]]] = []
-        for article in articles:
-            terms = tokenize(article.title) * settings.title_weight
-            per_passage = []
-            for passage in article.passages:
-                words = tokenize(passage.text)
-                if passage.section:
-                    words += tokenize(passage.section)
-                terms.extend(words)
-                per_passage.append(words)
-            documents.append(terms)
-            passage_terms.append(per_passage)
-        self.index = BM25Index(documents, k1=settings.k1, b=settings.b)
-        self._vocabulary = [frozenset(terms) for terms in documents]
-        lengths = [len(words) for per_passage in passage_terms for words in per_passage]
-        average = sum(lengths) / len(lengths) if lengths else 0.0
-        # One small index per article over its passages, with the global IDF.
-        self._passage_index = [
-            BM25Index(
-                per_passage,
-                k1=settings.k1,
-                b=settings.b,
-                idf_from=self.index,
-                average_length=average,
-            )
-            for per_passage in passage_terms
-        ]
-        self._position = {id(article): i for i, article in enumerate(articles)}
-        # A word no article contains counts half as much as the rarest known word:
-        # enough to sink "tell me a joke", not enough to sink a real question
-        # phrased with words the help center happens not to use.
-        self._unknown_weight = self.index.term_idf("") / 2
-
-    @classmethod
-    def from_settings(cls, settings: KnowledgeBaseSettings) -> KnowledgeBase:
-        """Load the articles folder; a missing or empty folder is a configuration error."""
-        folder = settings.articles_dir
-        if folder is None:
-            raise ConfigurationError(
-                "the knowledge_base backend needs SUPPORTAI_KB_ARTICLES_DIR "
-                "(a folder of Markdown help articles)"
-            )
-        if not folder.is_dir():
-            raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} is not a folder")
-        articles = load_articles(folder)
-        if not articles:
-            raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} holds no *.md article")
-        return cls(articles, settings)
-
-    # -- retrieval ---------------------------------------------------------------
-
-    def search(self, query: str, limit: int) -> list[Hit]:
-        """Articles that answer ``query``, best first (see :meth:`search_terms`)."""
-        return self.search_terms(query_terms(query), limit)
-
-    def search_terms(self, terms: Collection[str], limit: int) -> list[Hit]:
-        """Articles that answer a tokenised query, best first.
-
-        An article must reach ``min_score`` *and* contain the words that carry at
-        least ``min_coverage`` of the query's IDF weight. The second rule is what
-        keeps "tell me a joke" from being answered with an article that happens to
-        say "tell": a high score on one common word is not an answer.
-        """
-        if not terms:
-            return []
-        threshold = self.settings.min_score
-        weights = {term: self.index.idf.get(term, self._unknown_weight) for term in terms}
-        needed = sum(weights.values()) * self.settings.min_coverage
-        hits = []
-        for doc_id, score in self.index.search(terms, limit):
-            if score < threshold:
-                continue
-            vocabulary = self._vocabulary[doc_id]
-            if sum(w for term, w in weights.items() if term in vocabulary) >= needed:
-                hits.append(Hit(self.articles[doc_id], score))
-        return hits
-
-    def answer_hits(self, terms: Collection[str]) -> list[Hit]:
-        """The articles an answer quotes: the best one, plus close runners-up."""
-        hits = self.search_terms(terms, self.settings.max_articles)
-        if not hits:
-            return []
-        floor = hits[0].score * self.settings.second_article_ratio
-        return [hit for hit in hits if hit.score >= floor]
-
-    def passages_for(
-        self,
-        article: Article,
-        terms: Collection[str],
-        max_chars: int,
-        *,
-        allow_cut: bool = True,
-    ) -> tuple[list[str], bool]:
-        """The article's passages that best answer the query ``terms``, in reading order.
-
-        Returns the texts and whether the budget shortened the quote (a relevant
-        passage left out, or the best one cut: cutting needs ``allow_cut``,
-        otherwise nothing fitting means nothing is quoted).
-        An article that matched on its title only starts with its first passage,
-        which by convention says what the article is about.
-        """
-        if not article.passages or max_chars <= 0:
-            return [], False
-        scored = self._passage_index[self._position[id(article)]].scores(terms)
-        if not scored:
-            ranked = [0]
-        else:
-            best = max(scored.values())
-            ranked = [
-                i
-                for i, score in sorted(scored.items(), key=lambda item: (-item[1], item[0]))
-                if score >= best * PASSAGE_RATIO
-            ]
-        chosen: list[int] = []
-        used = 0
-        left_out = False
-        for i in ranked:
-            size = len(article.passages[i].text) + (2 if chosen else 0)
-            if used + size > max_chars:
-                left_out = True
-                continue
-            chosen.append(i)
-            used += size
-        if not chosen:
-            if not allow_cut:
-                return [], False
-            # Even the best passage is too long: quote its beginning, cut cleanly.
-            return [truncate(article.passages[ranked[0]].text, max_chars)], True
-        return [article.passages[i].text for i in sorted(chosen)], left_out
-
-    def context_documents(self, query: str, limit: int) -> list[ContextDocument]:
-        """Grounding for other backends: best passages of the best articles."""
-        documents = []
-        terms = query_terms(query)
-        for hit in self.search_terms(terms, limit):
-            texts, _ = self.passages_for(hit.article, terms, self.settings.context_max_chars)
-            if not texts:
-                continue
-            documents.append(
-                ContextDocument(
-                    source_id=hit.article.source_id,
-                    title=hit.article.title,
-                    text="\n\n".join(texts),
-                    score=round(hit.score, 4),
-                    url=self.url_for(hit.article),
-                )
-            )
-        return documents
-
-    def url_for(self, article: Article) -> str | None:
-        template = self.settings.url_template
-        return template.format(source_id=article.source_id) if template else None
-
-
-def query_terms(query: str) -> frozenset[str]:
-    """The distinct index terms of a question (BM25 counts a query word once)."""
-    return frozenset(tokenize(query))
+#: The embedder name that turns dense retrieval off.
+NO_EMBEDDER = "none"
 
 
 def truncate(text: str, max_chars: int) -> str:
@@ -215,26 +50,176 @@ def truncate(text: str, max_chars: int) -> str:
     return head.rstrip() + "…"
 
 
-# -- one index per distinct configuration -----------------------------------------
+# -- one service per app ------------------------------------------------------------------
 
-_cache: dict[str, KnowledgeBase] = {}
-_cache_lock = threading.Lock()
+_services: dict[int, tuple[weakref.ref[ProviderContext], RetrievalService]] = {}
+_services_lock = threading.Lock()
+_warmed = threading.Event()
 
 
-def knowledge_base_for(settings: KnowledgeBaseSettings) -> KnowledgeBase:
-    """The knowledge base for these settings, built on first use and then shared.
+def service_for(context: ProviderContext) -> RetrievalService:
+    """This app's retrieval service (created on first call, then shared)."""
+    found = _services.get(id(context))
+    if found is not None and found[0]() is context:
+        return found[1]
+    with _services_lock:
+        found = _services.get(id(context))
+        if found is not None and found[0]() is context:
+            return found[1]
+        service = _create(context)
+        key = id(context)
+        _services[key] = (weakref.ref(context, lambda _: _services.pop(key, None)), service)
+        return service
 
-    Sharing is safe because a :class:`KnowledgeBase` is immutable; it lets the
-    backend and the retrieval hook of one app (or many test apps) index the
-    folder once. Articles edited on disk are picked up on the next process start.
+
+def embedder_registry(context: ProviderContext) -> Registry:
+    """Every embedder the installed plugins register (``supportai_register_embedders``)."""
+    registry = Registry("embedder")
+    context.hooks.call_sync("supportai_register_embedders", register=registry.register)
+    return registry
+
+
+def knowledge_store(context: ProviderContext) -> Any | None:
+    """Core's database knowledge base (``supportai.knowledge``) for this app, if core has one.
+
+    Looked up by name, not imported, so this distribution also runs on a core
+    without articles in the database (then the folder is the only source).
     """
-    folder = settings.articles_dir.resolve() if settings.articles_dir else Path()
-    key = f"{folder}\n{settings.model_dump_json()}"
-    knowledge_base = _cache.get(key)
-    if knowledge_base is None:
-        with _cache_lock:
-            knowledge_base = _cache.get(key)
-            if knowledge_base is None:
-                knowledge_base = KnowledgeBase.from_settings(settings)
-                _cache[key] = knowledge_base
-    return knowledge_base
+    try:
+        module = importlib.import_module("supportai.knowledge.store")
+    except ImportError:
+        return None
+    return module.KnowledgeStore(context.database)
+
+
+def has_help_center(context: ProviderContext) -> bool:
+    """True when the hook should serve: a configured folder, or articles in the database."""
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    return settings.configured or knowledge_store(context) is not None
+
+
+def check(context: ProviderContext) -> None:
+    """Fail start-up on a missing articles folder or an unknown embedder (cheap: no index)."""
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    _articles_folder(settings, required=knowledge_store(context) is None)
+    _check_embedder(settings.embedder, embedder_registry(context))
+    if settings.embedder == "wordllama":
+        warm_up()
+
+
+def _check_embedder(name: str, registry: Registry) -> None:
+    if name != NO_EMBEDDER and name not in registry.factories:
+        known = ", ".join(sorted(registry.factories)) or "none registered"
+        raise ConfigurationError(
+            f"SUPPORTAI_KB_EMBEDDER={name!r} names no registered embedder "
+            f"(available: {known}, or {NO_EMBEDDER})"
+        )
+
+
+def _create(context: ProviderContext) -> RetrievalService:
+    settings = context.plugin_settings(KnowledgeBaseSettings)
+    store = knowledge_store(context)
+    try:
+        folder = _articles_folder(settings, required=store is None)
+    except ConfigurationError as exc:
+        if store is None:
+            raise
+        # Only the retrieval hook gets here (the backend checked the folder at start-up):
+        # the database still serves; a wrong fallback folder is said, not fatal.
+        log.warning("%s; the knowledge base reads the database only", exc)
+        folder = None
+    from supportai_llm_backends.retrieval.index import Weights
+    from supportai_llm_backends.retrieval.service import RetrievalService
+    from supportai_llm_backends.retrieval.source import (
+        ArticleSource,
+        DatabaseArticleSource,
+        FileArticleSource,
+    )
+    from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore
+
+    name = settings.embedder
+    registry = embedder_registry(context)
+    _check_embedder(name, registry)
+
+    def build_embedder() -> Embedder | None:
+        if name == NO_EMBEDDER:
+            return None
+        embedder: Embedder = registry.build(name, context, "SUPPORTAI_KB_EMBEDDER")
+        return embedder
+
+    if name == "wordllama":
+        warm_up()
+    files = FileArticleSource(folder, settings.url_template) if folder is not None else None
+    source: ArticleSource
+    vectors: EmbeddingStore
+    if store is not None:
+        source = DatabaseArticleSource(store, files)
+        vectors = DatabaseEmbeddingStore(store)
+    else:
+        assert files is not None and folder is not None
+        source, vectors = files, _embedding_store(settings, folder)
+    return RetrievalService(
+        source,
+        build_embedder,
+        vectors,
+        weights=Weights(
+            dense_chunk=settings.weight_dense_chunk,
+            dense_heading=settings.weight_dense_heading,
+            dense_article=settings.weight_dense_article,
+            lexical_chunk=settings.weight_lexical_chunk,
+            lexical_article=settings.weight_lexical_article,
+        ),
+        min_score=settings.min_score,
+        lexical_min_score=settings.lexical_min_score,
+        max_tenants=settings.max_tenants,
+        version_check_s=settings.version_check_s,
+    )
+
+
+def _articles_folder(settings: KnowledgeBaseSettings, *, required: bool) -> Path | None:
+    folder = settings.articles_dir
+    if folder is None and not required:
+        return None
+    if folder is None:
+        raise ConfigurationError(
+            "the knowledge base needs SUPPORTAI_KB_ARTICLES_DIR "
+            "(a folder of Markdown help articles)"
+        )
+    if not folder.is_dir():
+        raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} is not a folder")
+    if not any(folder.glob("*.md")):
+        raise ConfigurationError(f"SUPPORTAI_KB_ARTICLES_DIR={folder} holds no *.md article")
+    return folder
+
+
+def _embedding_store(settings: KnowledgeBaseSettings, folder: Path) -> EmbeddingStore:
+    from supportai_llm_backends.retrieval.store import FileEmbeddingStore, MemoryEmbeddingStore
+
+    target = settings.embeddings_cache_dir or folder / ".supportai-embeddings"
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        log.warning("embeddings cannot be persisted in %s (%s): kept in memory only", target, exc)
+        return MemoryEmbeddingStore()
+    return FileEmbeddingStore(target)
+
+
+def warm_up() -> None:
+    """Import numpy, bm25s and the wordllama model in a background thread, once per process."""
+    if _warmed.is_set():
+        return
+    _warmed.set()
+
+    def load() -> None:
+        try:
+            from supportai_llm_backends.retrieval import service  # noqa: F401
+            from supportai_llm_backends.retrieval.embedders import load_wordllama
+
+            load_wordllama()
+        except Exception:  # the first turn will load it and report the error itself
+            log.debug("warming up the knowledge base failed", exc_info=True)
+
+    threading.Thread(target=load, name="supportai-kb-warm-up", daemon=True).start()

@@ -1,27 +1,37 @@
 """The ``knowledge_base`` backend: extractive answers from the help center, offline.
 
 It is the embedded default (no network, no API key) and an honest one: it only
-ever says what an article says, cites every article it quotes, and when nothing
-matches well enough it says so and points to a human instead of guessing.
+ever says what an article says, quotes the best section(s) with their headings
+and whole lists, cites every article it quotes right after that article's text
+(a citation always falls between paragraphs, never inside Markdown), and when
+retrieval finds nothing good enough it says so and points to a human.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from supportai.llm import (
     BackendEvent,
     BackendRequest,
     Citation,
+    ContextDocument,
     Finish,
     TextDelta,
     Usage,
 )
-from supportai_llm_backends.knowledge import Hit, KnowledgeBase, query_terms, truncate
+from supportai_llm_backends.knowledge import truncate
+from supportai_llm_backends.settings import KnowledgeBaseSettings
 from supportai_llm_backends.tokens import CHARS_PER_TOKEN, approx_tokens
+
+if TYPE_CHECKING:
+    # numpy and bm25s stay out of start-up: imported on first use (or by the warm-up).
+    from supportai_llm_backends.retrieval.answer import Quote
+    from supportai_llm_backends.retrieval.service import RetrievalService, SearchResult
 
 _WORD_WITH_SPACE = re.compile(r"\S+\s*")
 
@@ -31,87 +41,172 @@ SNIPPET_CHARS = 200
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the backend will say: the text and the articles it quotes."""
+    """What the backend will say: one quote per article (or the not-found message)."""
 
     query: str
-    text: str
-    quoted: tuple[tuple[Hit, str], ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    fallback: str | None = None
     #: True when ``max_output_tokens`` made the quote shorter than it would have been.
     length_limited: bool = False
 
+    @property
+    def text(self) -> str:
+        if self.fallback is not None:
+            return self.fallback
+        return "\n\n".join(quote.text for quote in self.quotes)
+
 
 class KnowledgeBaseBackend:
-    """Streams the best passages of the best-matching articles, then cites them."""
+    """Streams the best sections of the best-matching articles, citing each after its text."""
 
     name = "knowledge_base"
     #: Price entry name in ``SUPPORTAI_PRICES``; by convention priced at zero.
     model = "knowledge-base"
 
-    def __init__(self, knowledge_base: KnowledgeBase) -> None:
-        self.knowledge_base = knowledge_base
-        self.settings = knowledge_base.settings
+    def __init__(
+        self,
+        service: RetrievalService | Callable[[], RetrievalService],
+        settings: KnowledgeBaseSettings,
+    ) -> None:
+        self._service = service
+        self.settings = settings
 
-    def compose(self, request: BackendRequest) -> Answer:
+    @property
+    def service(self) -> RetrievalService:
+        """The app's retrieval service, created on first use (not at start-up)."""
+        if callable(self._service):
+            self._service = self._service()
+        return self._service
+
+    async def aclose(self) -> None:
+        """Close the embedder's connections (the ``openai`` embedder's pool) at app shutdown."""
+        if not callable(self._service):
+            await self._service.aclose()
+
+    async def compose(self, request: BackendRequest) -> Answer:
         """Decide the whole answer before streaming it.
 
-        The query is the latest user message; a follow-up too short to match on
-        its own ("and on mobile?") is retried together with the previous user
+        The query is the latest user message; a follow-up too vague to be answered
+        on its own ("and on mobile?") is retried together with the previous user
         message, the way a person reads a follow-up.
         """
         user_texts = [m.content for m in request.messages if m.role == "user" and m.content]
         if not user_texts:
-            return Answer("", self.settings.not_found_message)
+            return Answer("", fallback=self.settings.not_found_message)
+        tenant = request.caller.tenant_id
+        limit = self.settings.max_articles
         query = user_texts[-1]
-        terms = query_terms(query)
-        hits = self.knowledge_base.answer_hits(terms)
-        if not hits and len(user_texts) > 1:
+        result = await self.service.search(tenant, query, limit + 1)
+        if not result.answered and len(user_texts) > 1:
             query = f"{user_texts[-2]}\n{user_texts[-1]}"
-            terms = query_terms(query)
-            hits = self.knowledge_base.answer_hits(terms)
-        if not hits:
-            return Answer(query, self.settings.not_found_message)
-
+            result = await self.service.search(tenant, query, limit + 1)
+        if not result.answered:
+            return Answer(query, fallback=self.settings.not_found_message)
         token_budget = request.max_output_tokens * CHARS_PER_TOKEN
         budget = min(self.settings.max_answer_chars, token_budget)
-        parts: list[str] = []
-        quoted: list[tuple[Hit, str]] = []
-        cut = False
-        for hit in hits:
-            room = budget - sum(len(p) + 2 for p in parts)
-            # Only the best article may be cut to fit; a runner-up is quoted
-            # whole or not at all (a dangling half-sentence helps nobody).
-            texts, shortened = self.knowledge_base.passages_for(
-                hit.article, terms, room, allow_cut=not parts
+        quotes = self._quotes(result, budget)
+        if not quotes:
+            return Answer(query, fallback=self.settings.not_found_message)
+        from supportai_llm_backends.retrieval.answer import choose_articles
+
+        limited = token_budget < self.settings.max_answer_chars and len(quotes) < len(
+            choose_articles(result.hits, self.settings.second_article_margin, limit)
+        )
+        return Answer(query, tuple(quotes), length_limited=limited)
+
+    def _quotes(self, result: SearchResult, budget: int) -> list[Quote]:
+        from supportai_llm_backends.retrieval.answer import choose_articles, quote_article
+
+        quotes: list[Quote] = []
+        used = 0
+        for hit in choose_articles(
+            result.hits, self.settings.second_article_margin, self.settings.max_articles
+        ):
+            room = budget - used - (2 if quotes else 0)
+            quote = quote_article(
+                hit,
+                result.tokens,
+                result.index,
+                section_margin=self.settings.second_section_margin,
+                cutoff=self.settings.paragraph_cutoff,
+                max_chars=room,
             )
-            if not texts:
-                continue
-            parts.extend(texts)
-            quoted.append((hit, texts[0]))
-            cut = cut or shortened
-        if not parts:  # matching articles with nothing quotable (a title and no body)
-            return Answer(query, self.settings.not_found_message)
-        length_limited = cut and token_budget < self.settings.max_answer_chars
-        return Answer(query, "\n\n".join(parts), tuple(quoted), length_limited)
+            if quote is None:
+                break
+            quotes.append(quote)
+            used += len(quote.text) + (2 if len(quotes) > 1 else 0)
+        return quotes
 
     async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
-        answer = self.compose(request)
+        answer = await self.compose(request)
         delay = self.settings.delta_delay_s
-        for delta in chunk_words(answer.text, self.settings.words_per_delta):
-            yield TextDelta(delta)
-            # Yield control between deltas even without a delay, so one long
-            # answer never starves the other turns sharing the event loop.
-            await asyncio.sleep(delay)
-        for hit, first_quote in answer.quoted:
-            yield Citation(
-                source_id=hit.article.source_id,
-                title=hit.article.title,
-                url=self.knowledge_base.url_for(hit.article),
-                snippet=truncate(first_quote, SNIPPET_CHARS),
-            )
+        quotes = answer.quotes
+        parts = [quote.text for quote in quotes] if quotes else [answer.text]
+        for number, part in enumerate(parts):
+            text = part + ("\n\n" if number < len(parts) - 1 else "")
+            for delta in chunk_words(text, self.settings.words_per_delta):
+                yield TextDelta(delta)
+                # Yield control between deltas even without a delay, so one long
+                # answer never starves the other turns sharing the event loop.
+                await asyncio.sleep(delay)
+            if quotes:
+                yield citation_of(quotes[number])
         yield Usage(
             input_tokens=approx_tokens(answer.query), output_tokens=approx_tokens(answer.text)
         )
         yield Finish("length" if answer.length_limited else "stop")
+
+
+def citation_of(quote: Quote) -> Citation:
+    return Citation(
+        source_id=quote.hit.article_id,
+        title=quote.hit.title,
+        url=quote.hit.url,
+        snippet=truncate(quote.first_block, SNIPPET_CHARS),
+    )
+
+
+async def context_documents(
+    service: RetrievalService,
+    settings: KnowledgeBaseSettings,
+    tenant_id: str,
+    query: str,
+    limit: int,
+) -> list[ContextDocument] | None:
+    """Grounding for other backends: the quoted sections of the best articles, headings kept.
+
+    ``None`` when the tenant has no help center at all (no article anywhere), so the
+    hook stays silent exactly as if this distribution were not installed.
+    """
+    from supportai_llm_backends.retrieval.answer import quote_article
+
+    result = await service.search(tenant_id, query, limit)
+    if not result.index.chunks:
+        return None
+    if not result.answered:
+        return []
+    documents = []
+    for hit in result.hits[:limit]:
+        quote = quote_article(
+            hit,
+            result.tokens,
+            result.index,
+            section_margin=settings.second_section_margin,
+            cutoff=settings.paragraph_cutoff,
+            max_chars=settings.context_max_chars,
+        )
+        if quote is None:
+            continue
+        documents.append(
+            ContextDocument(
+                source_id=hit.article_id,
+                title=hit.title,
+                text=quote.text,
+                score=round(hit.score, 4),
+                url=hit.url,
+            )
+        )
+    return documents
 
 
 def chunk_words(text: str, words_per_chunk: int) -> list[str]:

@@ -13,21 +13,41 @@ from typing import TYPE_CHECKING
 from pydantic_settings import BaseSettings
 
 from supportai.hookspecs import Register, hookimpl
-from supportai_llm_backends.settings import KnowledgeBaseSettings, OpenAISettings
+from supportai_llm_backends.settings import EmbeddingSettings, KnowledgeBaseSettings, OpenAISettings
 
 if TYPE_CHECKING:
     from supportai.caller import Caller
+    from supportai.embeddings import Embedder
     from supportai.llm import ContextDocument, LLMBackend
     from supportai.plugins import ProviderContext
 
 
 def build_knowledge_base_backend(context: ProviderContext) -> LLMBackend:
-    """Factory of ``knowledge_base``: indexes the articles folder once, here."""
-    from supportai_llm_backends.knowledge import knowledge_base_for
+    """Factory of ``knowledge_base``: checks the settings now, indexes tenants lazily.
+
+    The retrieval service (numpy, bm25s, the embedding model) is created on the first
+    question; a background thread imports and loads them meanwhile.
+    """
+    from supportai_llm_backends.knowledge import check, service_for
     from supportai_llm_backends.knowledge_base import KnowledgeBaseBackend
 
+    check(context)
     settings = context.plugin_settings(KnowledgeBaseSettings)
-    return KnowledgeBaseBackend(knowledge_base_for(settings))
+    return KnowledgeBaseBackend(lambda: service_for(context), settings)
+
+
+def build_wordllama_embedder(context: ProviderContext) -> Embedder:
+    """Factory of the ``wordllama`` embedder (offline, bundled model)."""
+    from supportai_llm_backends.retrieval.embedders import build_wordllama
+
+    return build_wordllama(context)
+
+
+def build_openai_embedder(context: ProviderContext) -> Embedder:
+    """Factory of the ``openai`` embedder (any OpenAI-compatible /v1/embeddings)."""
+    from supportai_llm_backends.retrieval.embedders import build_openai_embedder as build
+
+    return build(context)
 
 
 def build_openai_backend(context: ProviderContext) -> LLMBackend:
@@ -44,7 +64,7 @@ class LLMBackendsPlugin:
 
     @hookimpl
     def supportai_settings_models(self) -> Sequence[type[BaseSettings]]:
-        return [KnowledgeBaseSettings, OpenAISettings]
+        return [KnowledgeBaseSettings, OpenAISettings, EmbeddingSettings]
 
     @hookimpl
     def supportai_register_llm_backends(self, register: Register) -> None:
@@ -52,24 +72,33 @@ class LLMBackendsPlugin:
         register("openai", build_openai_backend)
 
     @hookimpl
-    def supportai_retrieve_context(
+    def supportai_register_embedders(self, register: Register) -> None:
+        register("wordllama", build_wordllama_embedder)
+        register("openai", build_openai_embedder)
+
+    @hookimpl
+    async def supportai_retrieve_context(
         self, query: str, caller: Caller, limit: int, context: ProviderContext
     ) -> list[ContextDocument] | None:
         """Help-center passages for any backend to ground on (``None`` when no KB is set).
 
         The settings are this app's (environment and ``plugin_options["kb"]``), so
         a host configuring the help center in code grounds the ``openai`` backend
-        too. Synchronous on purpose: a lookup in the in-memory index takes
-        microseconds, less than scheduling a coroutine would.
+        too. Retrieval is per tenant (the caller's); the backend of the same turn
+        reuses this search.
         """
         if limit <= 0:
             return None
-        settings = context.plugin_settings(KnowledgeBaseSettings)
-        if not settings.configured:
-            return None
-        from supportai_llm_backends.knowledge import knowledge_base_for
+        from supportai_llm_backends.knowledge import has_help_center, service_for
 
-        return knowledge_base_for(settings).context_documents(query, limit)
+        if not has_help_center(context):
+            return None
+        settings = context.plugin_settings(KnowledgeBaseSettings)
+        from supportai_llm_backends.knowledge_base import context_documents
+
+        return await context_documents(
+            service_for(context), settings, caller.tenant_id, query, limit
+        )
 
 
 plugin = LLMBackendsPlugin()

@@ -30,28 +30,72 @@ class KnowledgeBaseSettings(BaseSettings):
         default=None,
         description="Citation URL, formatted with {source_id} (the file stem). Unset: no URL.",
     )
-    min_score: float = Field(
-        default=1.0,
-        ge=0,
-        description="BM25 score an article needs to count as an answer (below: honest not-found).",
+    embedder: str = Field(
+        default="wordllama",
+        min_length=1,
+        description="Embedder (registered by name) for dense retrieval: wordllama (offline), "
+        "openai, a plugin's, or none (BM25 only).",
     )
-    min_coverage: float = Field(
-        default=0.5,
+    min_score: float = Field(
+        default=0.569,
+        description="Fused score the best article needs to count as an answer (below: honest "
+        "not-found). Calibrated with `supportai eval retrieval`; see docs/knowledge.md.",
+    )
+    lexical_min_score: float = Field(
+        default=4.0,
+        ge=0,
+        description="Without vectors (embedder none or failing): BM25 score the best section "
+        "needs to count as an answer.",
+    )
+    weight_dense_chunk: float = Field(default=1.0, ge=0, description="Fusion: section cosine.")
+    weight_dense_heading: float = Field(
+        default=0.25, ge=0, description="Fusion: cosine with the title and heading path."
+    )
+    weight_dense_article: float = Field(
+        default=1.0, ge=0, description="Fusion: cosine with the whole article."
+    )
+    weight_lexical_chunk: float = Field(
+        default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
+    )
+    weight_lexical_article: float = Field(
+        default=0.2, ge=0, description="Fusion: article BM25 (scaled by the query's best)."
+    )
+    second_article_margin: float = Field(
+        default=0.15,
+        ge=0,
+        description="A further article is quoted only if its fused score is this close to the "
+        "best one's.",
+    )
+    second_section_margin: float = Field(
+        default=0.2,
+        ge=0,
+        description="A further section of the best article is quoted if within this of its best.",
+    )
+    paragraph_cutoff: float = Field(
+        default=0.35,
         ge=0,
         le=1,
-        description="Share of the question's IDF weight an article must contain (0 turns it off).",
+        description="A paragraph of a quoted section is dropped when its word overlap with the "
+        "question is below this share of the section's best paragraph (the first one stays).",
+    )
+    max_tenants: int = Field(
+        default=64, ge=1, description="Tenant indexes kept in memory (least recently used go)."
+    )
+    version_check_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often a worker asks the article source whether the help center changed.",
+    )
+    embeddings_cache_dir: Path | None = Field(
+        default=None,
+        description="Folder for persisted embeddings when the database holds none "
+        "(file-based help centers). Unset: a `.supportai-embeddings` folder next to the articles.",
     )
     max_articles: int = Field(
         default=2, ge=1, le=10, description="Articles an answer may quote (and cite)."
     )
-    second_article_ratio: float = Field(
-        default=0.75,
-        gt=0,
-        le=1,
-        description="A further article is quoted only if it scores this share of the best one.",
-    )
     max_answer_chars: int = Field(
-        default=900, ge=80, description="Upper bound on the quoted text of one answer."
+        default=1200, ge=80, description="Upper bound on the quoted text of one answer."
     )
     words_per_delta: int = Field(default=4, ge=1, le=100, description="Words per TextDelta.")
     delta_delay_s: float = Field(
@@ -64,11 +108,6 @@ class KnowledgeBaseSettings(BaseSettings):
         default=1200,
         ge=100,
         description="Text of one ContextDocument handed to other backends for grounding.",
-    )
-    k1: float = Field(default=1.2, ge=0, description="BM25 term-frequency saturation.")
-    b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
-    title_weight: int = Field(
-        default=3, ge=1, le=10, description="A title word counts this many times in its article."
     )
     not_found_message: str = Field(default=NOT_FOUND_MESSAGE, min_length=1)
 
@@ -88,6 +127,27 @@ class KnowledgeBaseSettings(BaseSettings):
     def configured(self) -> bool:
         """True when the articles folder is set and exists: the hook serves context only then."""
         return self.articles_dir is not None and self.articles_dir.is_dir()
+
+
+class EmbeddingSettings(BaseSettings):
+    """The built-in embedders (``SUPPORTAI_KB_EMBEDDER`` picks one)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTAI_EMBEDDINGS_", extra="forbid")
+
+    wordllama_dim: Literal[64, 128, 256] = Field(
+        default=256,
+        description="wordllama: dimensions kept (truncated from the bundled 256-d model).",
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="openai: root of an OpenAI-compatible API with /embeddings "
+        "(vLLM, Ollama, TEI, LiteLLM, OpenAI).",
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="openai: bearer key.")
+    openai_model: str = Field(default="text-embedding-3-small", min_length=1)
+    openai_batch_size: int = Field(default=64, ge=1, le=2048, description="Texts per request.")
+    openai_timeout_s: float = Field(default=30.0, gt=0)
+    openai_max_retries: int = Field(default=2, ge=0, le=10)
 
 
 class OpenAISettings(BaseSettings):

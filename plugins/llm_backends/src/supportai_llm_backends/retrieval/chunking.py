@@ -1,0 +1,203 @@
+"""Heading-aware chunks of Markdown help articles.
+
+A chunk is one section of an article: the blocks (paragraphs, lists, code) under
+one heading, with the article title and the path of headings above it. Facts
+often live in headings ("Business — $16 per seat per month"), so the heading
+path is part of what is searched *and* of what an answer quotes.
+
+Two rules keep an answer readable when it is cut from a chunk:
+
+* a list is one block, never split, and a paragraph that leads into it (ends
+  with ``:``) is joined to it, so a quote never ends on "Here is how:";
+* a fenced code block is one block, blank lines included.
+
+A long section is split into several chunks at block boundaries (each keeps the
+heading path), so one huge section does not drown its own best paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+#: A section longer than this (characters) is split into several chunks.
+MAX_CHUNK_CHARS = 1200
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A paragraph, a list (with its lead-in sentence) or a code block, as Markdown."""
+
+    text: str
+    kind: str  # "paragraph" | "list" | "code"
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One retrievable unit: a section (or part of a long one) of an article."""
+
+    article_id: str
+    article_title: str
+    headings: tuple[str, ...]
+    blocks: tuple[Block, ...]
+    #: Position of the chunk in its article (reading order).
+    position: int
+    url: str | None = None
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.article_id}#{self.position}"
+
+    @property
+    def heading(self) -> str | None:
+        return self.headings[-1] if self.headings else None
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(block.text for block in self.blocks)
+
+    @property
+    def heading_text(self) -> str:
+        """The article title and heading path: embedded on their own too."""
+        return "\n".join((self.article_title, *self.headings))
+
+    @property
+    def search_text(self) -> str:
+        """What is indexed and embedded: title, heading path, then the text."""
+        return "\n".join((self.article_title, *self.headings, self.body))
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArticle:
+    """An article split into its title and sections."""
+
+    article_id: str
+    title: str
+    sections: tuple[tuple[tuple[str, ...], tuple[Block, ...]], ...]
+
+
+def _strip_front_matter(lines: list[str]) -> list[str]:
+    if lines and lines[0].strip() == "---":
+        for end in range(1, len(lines)):
+            if lines[end].strip() in ("---", "..."):
+                return lines[end + 1 :]
+    return lines
+
+
+def _raw_blocks(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Split lines into ("heading"|"code"|"text", lines) runs, blank-line separated."""
+    runs: list[tuple[str, list[str]]] = []
+    current: list[str] = []
+    in_fence = False
+
+    def flush(kind: str = "text") -> None:
+        if current and any(line.strip() for line in current):
+            runs.append((kind, list(current)))
+        current.clear()
+
+    for line in lines:
+        if _FENCE.match(line):
+            if in_fence:
+                current.append(line)
+                flush("code")
+                in_fence = False
+            else:
+                flush()
+                current.append(line)
+                in_fence = True
+            continue
+        if in_fence:
+            current.append(line)
+            continue
+        if _HEADING.match(line):
+            flush()
+            runs.append(("heading", [line]))
+        elif not line.strip():
+            flush()
+        else:
+            current.append(line.rstrip())
+    flush("code" if in_fence else "text")
+    return runs
+
+
+def _is_list(lines: list[str]) -> bool:
+    return bool(_LIST_ITEM.match(lines[0]))
+
+
+def parse_markdown(article_id: str, markdown: str, title: str | None = None) -> ParsedArticle:
+    """Title and sections of an article; the first ``#`` heading is the title.
+
+    ``title`` (an article stored as data has one) wins over the heading, whose
+    line is then not repeated as a section.
+    """
+    lines = _strip_front_matter(markdown.replace("\r\n", "\n").split("\n"))
+    found_title: str | None = None
+    path: list[tuple[int, str]] = []
+    sections: list[tuple[tuple[str, ...], list[Block]]] = [((), [])]
+    for kind, run in _raw_blocks(lines):
+        if kind == "heading":
+            match = _HEADING.match(run[0])
+            assert match is not None
+            level, text = len(match.group(1)), match.group(2).strip()
+            if level == 1 and found_title is None and not path and not sections[-1][1]:
+                found_title = text
+                continue
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, text))
+            sections.append((tuple(h for _, h in path), []))
+            continue
+        blocks = sections[-1][1]
+        text = "\n".join(run).strip()
+        if kind == "code":
+            blocks.append(Block(text, "code"))
+        elif _is_list(run):
+            # A list belongs to the sentence that introduces it.
+            if blocks and blocks[-1].kind == "paragraph" and blocks[-1].text.endswith(":"):
+                lead = blocks.pop()
+                blocks.append(Block(f"{lead.text}\n\n{text}", "list"))
+            else:
+                blocks.append(Block(text, "list"))
+        else:
+            blocks.append(Block(text, "paragraph"))
+    final_title = title or found_title or _title_from_id(article_id)
+    kept = tuple((headings, tuple(blocks)) for headings, blocks in sections if blocks or headings)
+    return ParsedArticle(article_id, final_title, kept)
+
+
+def _title_from_id(article_id: str) -> str:
+    return article_id.replace("-", " ").replace("_", " ").strip().capitalize() or article_id
+
+
+def chunk_article(article: ParsedArticle, url: str | None = None) -> list[Chunk]:
+    """The article's chunks in reading order.
+
+    A heading with no text under it is still a chunk: the heading may be the fact.
+    """
+    chunks: list[Chunk] = []
+    for headings, blocks in article.sections:
+        group: list[Block] = []
+        size = 0
+        for block in blocks:
+            if group and size + len(block.text) > MAX_CHUNK_CHARS:
+                chunks.append(_chunk(article, headings, group, len(chunks), url))
+                group, size = [], 0
+            group.append(block)
+            size += len(block.text) + 2
+        if group or headings:
+            chunks.append(_chunk(article, headings, group, len(chunks), url))
+    return chunks
+
+
+def _chunk(
+    article: ParsedArticle,
+    headings: tuple[str, ...],
+    blocks: list[Block],
+    position: int,
+    url: str | None,
+) -> Chunk:
+    return Chunk(article.article_id, article.title, headings, tuple(blocks), position, url)

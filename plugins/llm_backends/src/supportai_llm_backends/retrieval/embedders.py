@@ -1,0 +1,186 @@
+"""The two built-in embedders: ``wordllama`` (offline, default) and ``openai``.
+
+``wordllama`` ships its 256-dimension static embedding model inside the wheel:
+no download, no GPU, about 0.1 ms per query. Version 0.4.0.post1 looks for its
+bundled tokenizer in the wrong folder (``tokenizer/``; the wheel has
+``tokenizers/``) and would then fetch it from the internet, so it is loaded with
+``cache_dir`` set to the package's own folder and downloads disabled: supportai
+never opens a connection its settings did not ask for.
+
+``openai`` talks to any server implementing ``POST /v1/embeddings`` (OpenAI,
+vLLM, Ollama, Hugging Face TEI, LiteLLM) through the ``openai`` client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from supportai.embeddings import Embedder, EmbeddingError
+from supportai.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from supportai_llm_backends.settings import EmbeddingSettings
+
+    from supportai.plugins import ProviderContext
+
+_wordllama_lock = threading.Lock()
+_wordllama_models: dict[int, Any] = {}
+
+
+def load_wordllama(dim: int = 256) -> Any:
+    """The bundled wordllama model, loaded once per process, never downloaded."""
+    model = _wordllama_models.get(dim)
+    if model is not None:
+        return model
+    with _wordllama_lock:
+        model = _wordllama_models.get(dim)
+        if model is None:
+            with _host_logging_kept():
+                model = _load_bundled(dim)
+            _wordllama_models[dim] = model
+    return model
+
+
+def _load_bundled(dim: int) -> Any:
+    import wordllama
+    from wordllama import WordLlama
+
+    # The bundled tokenizer is found under <cache_dir>/tokenizers/: pointing the cache
+    # at the package itself finds it there (0.4.0.post1 first looks in tokenizer/).
+    package = Path(wordllama.__file__).resolve().parent
+    try:
+        return WordLlama.load(
+            dim=256,
+            trunc_dim=None if dim == 256 else dim,
+            cache_dir=package,
+            disable_download=True,
+        )
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"the wordllama embedder could not load its bundled model: {exc}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _host_logging_kept() -> Iterator[None]:
+    """Keep wordllama from configuring the host's logging.
+
+    Its modules call ``logging.basicConfig(level=INFO)`` when imported, which would
+    add a handler to the host application's root logger (and print every INFO line
+    of every library). While they are imported, ``basicConfig`` does nothing.
+    """
+    original = logging.basicConfig
+    logging.basicConfig = _no_basic_config
+    try:
+        yield
+    finally:
+        logging.basicConfig = original
+
+
+def _no_basic_config(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class WordLlamaEmbedder:
+    """Static word embeddings, mean-pooled: fast enough to embed in the request."""
+
+    name = "wordllama"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.model = f"wordllama-l2_supercat-{dim}"
+
+    async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        return self.embed_sync(texts)
+
+    def embed_sync(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        """Synchronous on purpose: a query embeds in ~0.1 ms, less than a task switch."""
+        if not texts:
+            return []
+        model = load_wordllama(self.dim)
+        if len(texts) == 1:
+            return [self._one(model, texts[0])]
+        vectors = model.embed(list(texts), norm=False)
+        return cast(Sequence[Sequence[float]], vectors)
+
+    @staticmethod
+    def _one(model: Any, text: str) -> Sequence[float]:
+        """One question: the same mean of token vectors as ``embed``, without its batch
+        padding and the tokenizer's thread pool (``encode_batch``), which on a busy
+        machine cost more than the arithmetic."""
+        table = model.embedding
+        ids = np.asarray(model.tokenizer.encode(text, add_special_tokens=False).ids)
+        ids = ids[(ids >= 0) & (ids < table.shape[0])]
+        if not len(ids):
+            return cast(Sequence[float], np.zeros(table.shape[1], dtype=np.float32))
+        return cast(Sequence[float], table[ids].mean(axis=0))
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible ``/v1/embeddings`` server, in batches."""
+
+    name = "openai"
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.settings = settings
+        self.model = f"openai:{settings.openai_model}"
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+            from openai import AsyncOpenAI
+
+            key = self.settings.openai_api_key
+            self._client = AsyncOpenAI(
+                base_url=self.settings.openai_base_url,
+                api_key=key.get_secret_value() if key else "unused",
+                max_retries=self.settings.openai_max_retries,
+                timeout=openai.Timeout(self.settings.openai_timeout_s, connect=5.0),
+            )
+        return self._client
+
+    async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        import openai
+
+        client = self._get_client()
+        vectors: list[Sequence[float]] = []
+        batch = self.settings.openai_batch_size
+        for start in range(0, len(texts), batch):
+            part = list(texts[start : start + batch])
+            try:
+                response = await client.embeddings.create(
+                    model=self.settings.openai_model, input=part, encoding_format="float"
+                )
+            except (TimeoutError, openai.OpenAIError) as exc:
+                raise EmbeddingError(f"the embeddings server failed: {type(exc).__name__}") from exc
+            data = sorted(response.data, key=lambda item: item.index)
+            if len(data) != len(part):
+                raise EmbeddingError(
+                    f"the embeddings server returned {len(data)} vectors for {len(part)} texts"
+                )
+            vectors.extend(item.embedding for item in data)
+        return vectors
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def build_wordllama(context: ProviderContext) -> Embedder:
+    from supportai_llm_backends.settings import EmbeddingSettings
+
+    return WordLlamaEmbedder(context.plugin_settings(EmbeddingSettings).wordllama_dim)
+
+
+def build_openai_embedder(context: ProviderContext) -> Embedder:
+    from supportai_llm_backends.settings import EmbeddingSettings
+
+    return OpenAIEmbedder(context.plugin_settings(EmbeddingSettings))

@@ -1,0 +1,234 @@
+"""One tenant's searchable help center: chunks, their BM25 index and their vectors.
+
+Ranking fuses five signals with weights tuned on the dev half of the example
+question set (``docs/knowledge.md`` shows how to re-tune them on your own):
+
+* cosine of the query with the chunk (title + heading path + text),
+* cosine with the chunk's title and heading path alone (facts live in headings),
+* cosine with the article as a whole (the mean of its chunks),
+* stemmed BM25 of the chunk and of the whole article, each scaled by the best
+  score of this query (BM25 has no absolute scale; the cosines do).
+
+An article's score is the score of its best chunk. Whether the best article
+answers at all is decided by ``min_score`` on the same fused scale, calibrated
+on in-scope and out-of-scope questions (``supportai eval retrieval``).
+
+Immutable once built: concurrent turns read it without locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from supportai_llm_backends.retrieval.chunking import Chunk
+from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
+from supportai_llm_backends.retrieval.lexical import LexicalIndex
+
+Scores = np.ndarray[Any, np.dtype[np.float32]]
+
+#: Above this many articles, sections are scored only for the best-ranked articles.
+CANDIDATE_ARTICLES = 256
+
+#: Weight of the section's BM25 (scaled by the query's best) when ranking the
+#: sections of one article; the chunk and heading cosines count 1 each.
+SECTION_LEXICAL = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each signal counts (see the module docstring)."""
+
+    dense_chunk: float = 1.0
+    dense_heading: float = 0.25
+    dense_article: float = 1.0
+    lexical_chunk: float = 0.0
+    lexical_article: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkHit:
+    """A section of a matched article: its fused score and its rank *within* the article.
+
+    ``section_score`` ranks the sections of one article for quoting; it weighs the
+    heading path as much as the text (tuned on the dev questions, like the fusion).
+    """
+
+    chunk: Chunk
+    score: float
+    section_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHit:
+    """An article that matched, with its chunks best first."""
+
+    article_id: str
+    title: str
+    url: str | None
+    score: float
+    chunks: tuple[ChunkHit, ...]
+
+
+class TenantIndex:
+    """Chunks plus their lexical and (optional) dense indexes."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        chunk_vectors: Matrix | None,
+        heading_vectors: Matrix | None,
+        weights: Weights,
+        version: str,
+        model: str | None,
+    ) -> None:
+        # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
+        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
+        self.chunks = [chunks[i] for i in order]
+        if chunk_vectors is not None and heading_vectors is not None:
+            chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
+            heading_vectors = heading_vectors[order] if len(order) else heading_vectors
+        self.version = version
+        self.model = model
+        self.weights = weights
+        self.article_ids = sorted({chunk.article_id for chunk in self.chunks})
+        position = {article_id: i for i, article_id in enumerate(self.article_ids)}
+        self._article_of = np.array(
+            [position[chunk.article_id] for chunk in self.chunks], dtype=np.int64
+        )
+        self._starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)).astype(np.int64)
+        self._ends = np.append(self._starts[1:], len(self.chunks)).astype(np.int64)
+        self.lexical = LexicalIndex([chunk.search_text for chunk in self.chunks])
+        by_article: dict[str, list[str]] = {}
+        for chunk in self.chunks:
+            by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
+        self.article_lexical = LexicalIndex(
+            ["\n".join(by_article[article_id]) for article_id in self.article_ids]
+        )
+        # The fused dense score is linear in the query vector, so its three cosines
+        # fold into one matrix: one product per query instead of three. The section
+        # matrix (chunk + heading) is only read for the chunks of the top articles.
+        self.dense: DenseIndex | None = None
+        self.section_dense: DenseIndex | None = None
+        self.article_dense: DenseIndex | None = None
+        if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
+            articles = normalise(np.add.reduceat(chunk_vectors, self._starts, axis=0))
+            fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
+            fused += weights.dense_article * articles[self._article_of]
+            self.dense = DenseIndex(fused)
+            self.section_dense = DenseIndex(chunk_vectors + heading_vectors)
+            self.article_dense = DenseIndex(articles)
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.dense is not None
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the vectors (the bench reports it per 10k chunks)."""
+        return sum(
+            d.matrix.nbytes
+            for d in (self.dense, self.section_dense, self.article_dense)
+            if d is not None
+        )
+
+    def _lexical(self, tokens: Sequence[str]) -> tuple[Scores, Scores, Scores]:
+        """Per chunk: its weighted lexical score, its section lexical score; per article."""
+        w = self.weights
+        total = np.zeros(len(self.chunks), dtype=np.float32)
+        section = np.zeros(len(self.chunks), dtype=np.float32)
+        per_article = np.zeros(len(self.article_ids), dtype=np.float32)
+        if tokens:
+            lexical = self.lexical.scores(tokens)
+            best = float(lexical.max()) if len(lexical) else 0.0
+            if best > 0:
+                total += (w.lexical_chunk / best) * lexical
+                section = (SECTION_LEXICAL / best) * lexical
+            article = self.article_lexical.scores(tokens)
+            best = float(article.max()) if len(article) else 0.0
+            if best > 0:
+                per_article = (w.lexical_article / best) * article
+                total += per_article[self._article_of]
+        return total, section, per_article
+
+    def _candidates(
+        self, lexical: Scores, per_article: Scores, query_vector: Matrix | None
+    ) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+        """Articles worth scoring section by section; ``None`` means all of them.
+
+        Up to :data:`CANDIDATE_ARTICLES` articles every section is scored (exact).
+        Beyond, articles are first ranked by their own vector and words plus their
+        best section's words, and only the best :data:`CANDIDATE_ARTICLES` are
+        scored section by section: a large help center costs one product over its
+        articles instead of one over all its sections.
+        """
+        if len(self.article_ids) <= CANDIDATE_ARTICLES:
+            return None
+        coarse = per_article + np.maximum.reduceat(lexical, self._starts)
+        if query_vector is not None and self.article_dense is not None:
+            coarse = coarse + self.weights.dense_article * self.article_dense.scores(query_vector)
+        top = np.argpartition(-coarse, CANDIDATE_ARTICLES - 1)[:CANDIDATE_ARTICLES]
+        return np.sort(top).astype(np.int64)
+
+    def _rows_of(self, articles: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, Any]:
+        """The chunk rows of ``articles`` (each article's rows are one slice), vectorised."""
+        lengths = self._ends[articles] - self._starts[articles]
+        shift = np.repeat(self._starts[articles] - (np.cumsum(lengths) - lengths), lengths)
+        rows: np.ndarray[Any, Any] = shift + np.arange(int(lengths.sum()), dtype=np.int64)
+        return rows
+
+    def search(
+        self, tokens: Sequence[str], query_vector: Matrix | None, limit: int
+    ) -> list[ArticleHit]:
+        """The ``limit`` best articles, each with its chunks ranked."""
+        if not self.chunks or limit <= 0:
+            return []
+        lexical, lexical_section, per_article = self._lexical(tokens)
+        candidates = self._candidates(lexical, per_article, query_vector)
+        if candidates is None:
+            rows = None
+            scores = lexical.copy()
+            if query_vector is not None and self.dense is not None:
+                scores += self.dense.scores(query_vector)
+            best = np.maximum.reduceat(scores, self._starts)
+            articles = np.arange(len(self.article_ids))
+        else:
+            rows = self._rows_of(candidates)
+            scores = np.full(len(self.chunks), -np.inf, dtype=np.float32)
+            scores[rows] = lexical[rows]
+            if query_vector is not None and self.dense is not None:
+                scores[rows] += self.dense.scores_of(rows, query_vector)
+            best = np.maximum.reduceat(scores, self._starts)[candidates]
+            articles = candidates
+        count = min(limit, len(articles))
+        top = np.argpartition(-best, count - 1)[:count]
+        top = articles[top[np.argsort(-best[top], kind="stable")]]
+        hits = []
+        for article in top:
+            start, end = int(self._starts[article]), int(self._ends[article])
+            section = lexical_section[start:end].copy()
+            if query_vector is not None and self.section_dense is not None:
+                section += dot(self.section_dense.matrix[start:end], query_vector)
+            order = np.argsort(-section, kind="stable")
+            chunk_hits = tuple(
+                ChunkHit(self.chunks[start + i], float(scores[start + i]), float(section[i]))
+                for i in order
+            )
+            first = chunk_hits[0].chunk
+            hits.append(
+                ArticleHit(
+                    article_id=first.article_id,
+                    title=first.article_title,
+                    url=first.url,
+                    score=float(chunk_hits_best(chunk_hits)),
+                    chunks=chunk_hits,
+                )
+            )
+        return hits
+
+
+def chunk_hits_best(chunk_hits: Sequence[ChunkHit]) -> float:
+    """An article's score: its best section's fused score."""
+    return max(hit.score for hit in chunk_hits)

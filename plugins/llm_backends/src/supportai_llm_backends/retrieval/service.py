@@ -1,0 +1,247 @@
+"""Per-tenant retrieval: lazy indexes, bounded memory, change detection, persistence.
+
+* An index is built the first time a tenant asks, not at start-up (an app with a
+  thousand tenants starts in the same time as one with none).
+* At most ``max_tenants`` indexes stay in memory; the least recently used goes.
+* Every ``version_check_s`` a worker asks the source for the tenant's version (a
+  number in the database, or the files' digest). Any change rebuilds the index
+  from the articles, but only sections whose text changed are embedded again:
+  the others keep their vectors (in memory, else from the embedding store). Other
+  workers notice the same version change on their next check.
+* A failing embedder never fails a turn: the index (or the query) falls back to
+  BM25 alone and says so in the log; the next rebuild tries the embedder again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from supportai_llm_backends.retrieval.chunking import Chunk, chunk_article, parse_markdown
+from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, normalise, to_bytes
+from supportai_llm_backends.retrieval.index import ArticleHit, TenantIndex, Weights
+from supportai_llm_backends.retrieval.lexical import tokenize
+from supportai_llm_backends.retrieval.query import clean_query
+from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
+from supportai_llm_backends.retrieval.store import EmbeddingStore
+
+from supportai.embeddings import Embedder, EmbeddingError
+
+log = logging.getLogger("supportai.knowledge")
+
+#: Recent (tenant, version, query) results: the context hook and the backend of one
+#: turn search the same question; the second search is a dictionary look-up.
+RESULT_CACHE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What a query found, and whether the best article is good enough to answer."""
+
+    query: str
+    tokens: tuple[str, ...]
+    hits: tuple[ArticleHit, ...]
+    answered: bool
+    index: TenantIndex
+
+
+@dataclass
+class _Entry:
+    index: TenantIndex
+    checked_at: float
+
+
+class RetrievalService:
+    """The knowledge base of every tenant of one app."""
+
+    def __init__(
+        self,
+        source: ArticleSource,
+        embedder: Callable[[], Embedder | None],
+        store: EmbeddingStore,
+        *,
+        weights: Weights,
+        min_score: float,
+        lexical_min_score: float,
+        max_tenants: int = 64,
+        version_check_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self._embedder_factory = embedder
+        self._embedder: Embedder | None = None
+        self._embedder_built = False
+        self.store = store
+        self.weights = weights
+        self.min_score = min_score
+        self.lexical_min_score = lexical_min_score
+        self.max_tenants = max_tenants
+        self.version_check_s = version_check_s
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._results: OrderedDict[tuple[str, str, str, int], SearchResult] = OrderedDict()
+        #: Sections embedded (not found in memory or the store): tests and the bench read it.
+        self.embedded_count = 0
+
+    @property
+    def embedder(self) -> Embedder | None:
+        if not self._embedder_built:
+            self._embedder = self._embedder_factory()
+            self._embedder_built = True
+        return self._embedder
+
+    # -- indexes -------------------------------------------------------------------------
+
+    async def index_for(self, tenant_id: str) -> TenantIndex:
+        """The tenant's current index, built or refreshed if needed."""
+        entry = self._entries.get(tenant_id)
+        now = self._clock()
+        if entry is not None and now - entry.checked_at < self.version_check_s:
+            self._entries.move_to_end(tenant_id)
+            return entry.index
+        version = await self.source.version(tenant_id)
+        if entry is not None and entry.index.version == version:
+            entry.checked_at = now
+            self._entries.move_to_end(tenant_id)
+            return entry.index
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            entry = self._entries.get(tenant_id)
+            if entry is not None and entry.index.version == version:
+                return entry.index
+            index = await self._build(tenant_id, version)
+            self._entries[tenant_id] = _Entry(index, self._clock())
+            self._entries.move_to_end(tenant_id)
+            while len(self._entries) > self.max_tenants:
+                dropped, _ = self._entries.popitem(last=False)
+                self._locks.pop(dropped, None)
+            return index
+
+    def cached_tenants(self) -> list[str]:
+        """Tenants whose index is in memory, least recently used first."""
+        return list(self._entries)
+
+    async def _build(self, tenant_id: str, version: str) -> TenantIndex:
+        started = time.perf_counter()
+        articles = await self.source.articles(tenant_id)
+        chunks = chunks_of(articles)
+        chunk_vectors = heading_vectors = None
+        embedder = self.embedder
+        model = embedder.model if embedder is not None else None
+        if embedder is not None and chunks:
+            try:
+                chunk_vectors, heading_vectors = await self._vectors(tenant_id, embedder, chunks)
+            except EmbeddingError as exc:
+                log.warning(
+                    "embedding the help center of tenant %s failed (%s); using BM25 only",
+                    tenant_id,
+                    exc,
+                )
+                model = None
+        index = TenantIndex(chunks, chunk_vectors, heading_vectors, self.weights, version, model)
+        log.info(
+            "indexed %d sections of %d articles for tenant %s in %.0f ms",
+            len(chunks),
+            len(articles),
+            tenant_id,
+            (time.perf_counter() - started) * 1000,
+        )
+        return index
+
+    async def _vectors(
+        self,
+        tenant_id: str,
+        embedder: Embedder,
+        chunks: Sequence[Chunk],
+    ) -> tuple[Matrix, Matrix]:
+        """Vectors of every chunk text and heading text, embedding only those not stored.
+
+        The store (the database, a file cache, or memory) holds every vector ever
+        embedded for the tenant under its text's content key: an unchanged section
+        is never embedded twice, across edits and across restarts.
+        """
+        texts: dict[str, str] = {}
+        for chunk in chunks:
+            texts[text_key(chunk.search_text)] = chunk.search_text
+            texts[text_key(chunk.heading_text)] = chunk.heading_text
+        known = await self.store.load(tenant_id, embedder.model, list(texts))
+        missing = [key for key in texts if key not in known]
+        if missing:
+            raw = await embedder.embed([texts[key] for key in missing])
+            if len(raw) != len(missing):
+                raise EmbeddingError(f"{len(raw)} vectors for {len(missing)} texts")
+            fresh = normalise(np.asarray(raw, dtype=np.float32))
+            new = {key: to_bytes(fresh[i]) for i, key in enumerate(missing)}
+            self.embedded_count += len(missing)
+            known.update(new)
+            await self.store.save(tenant_id, embedder.model, new)
+        # Vectors of sections that were edited away or deleted are dropped.
+        await self.store.prune(tenant_id, embedder.model, list(texts))
+        chunk_matrix = np.stack([from_bytes(known[text_key(c.search_text)]) for c in chunks])
+        heading_matrix = np.stack([from_bytes(known[text_key(c.heading_text)]) for c in chunks])
+        return chunk_matrix, heading_matrix
+
+    # -- queries ---------------------------------------------------------------------------
+
+    async def search(self, tenant_id: str, query: str, limit: int = 3) -> SearchResult:
+        """The best articles for ``query`` and whether they answer it."""
+        index = await self.index_for(tenant_id)
+        key = (tenant_id, index.version, query, limit)
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        cleaned = clean_query(query)
+        tokens = tuple(dict.fromkeys(tokenize(cleaned)))
+        vector = await self._query_vector(index, cleaned)
+        hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
+        if vector is not None:
+            answered = bool(hits) and hits[0].score >= self.min_score
+        else:
+            answered = bool(hits) and self._lexical_best(index, tokens) >= self.lexical_min_score
+        result = SearchResult(cleaned, tokens, hits, answered, index)
+        self._results[key] = result
+        if len(self._results) > RESULT_CACHE:
+            self._results.popitem(last=False)
+        return result
+
+    async def _query_vector(self, index: TenantIndex, text: str) -> Matrix | None:
+        embedder = self.embedder
+        if embedder is None or not index.has_vectors or embedder.model != index.model or not text:
+            return None
+        try:
+            raw = await embedder.embed([text])
+        except EmbeddingError as exc:
+            log.warning("embedding a question failed (%s); ranking it with BM25 only", exc)
+            return None
+        vector: Matrix = normalise(np.asarray(raw, dtype=np.float32))[0]
+        return vector
+
+    @staticmethod
+    def _lexical_best(index: TenantIndex, tokens: Sequence[str]) -> float:
+        scores = index.lexical.scores(tokens)
+        return float(scores.max()) if len(scores) else 0.0
+
+    async def aclose(self) -> None:
+        closer = getattr(self._embedder, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+def text_key(text: str) -> str:
+    """The content key a vector is cached and persisted under."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def chunks_of(articles: Sequence[SourceArticle]) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for article in articles:
+        parsed = parse_markdown(article.article_id, article.body, article.title)
+        chunks.extend(chunk_article(parsed, article.url))
+    return chunks
