@@ -75,11 +75,13 @@ def test_percentile_is_nearest_rank() -> None:
 def test_other_modules_add_their_own_eval_commands_in_any_order() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    other = eval_commands(sub).add_parser("retrieval")
+    other = eval_commands(sub).add_parser("a-host-measurement")
     other.add_argument("file")
     other.set_defaults(func=lambda args: 0)
-    assert parser.parse_args(["eval", "retrieval", "q.jsonl"]).file == "q.jsonl"
+    assert parser.parse_args(["eval", "a-host-measurement", "q.jsonl"]).file == "q.jsonl"
     assert parser.parse_args(["eval", "pii", "x.jsonl", "--chunk-size", "4"]).chunk_size == 4
+    for built_in in ("classifier", "pii", "retrieval", "answers"):
+        assert built_in in eval_commands(sub).choices
 
 
 @pytest.mark.parametrize(
