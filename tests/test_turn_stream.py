@@ -661,3 +661,41 @@ async def test_quota_shows_the_hold_while_a_turn_streams(
     assert after["user_turns"] == {**after["user_turns"], "used": 1, "reserved": 0}
     assert after["user_cost_micros"]["reserved"] == 0
     assert after["user_cost_micros"]["used"] == price(10, 1)
+
+
+class QuarterTokens(ScriptedBackend):
+    """A backend that declares its tokenizer: a token per four characters, rounded up."""
+
+    @staticmethod
+    def count_tokens(text: str) -> int:
+        return -(-len(text) // 4)
+
+
+def long_script(pieces: int) -> list[Any]:
+    return [*(TextDelta("x" * 99 + " ") for _ in range(pieces)), Usage(1, 25 * pieces), Finish()]
+
+
+async def test_the_output_bound_counts_with_the_backends_own_tokenizer(
+    supportai_app: Any, supportai_client: Any
+) -> None:
+    """3,000 characters are 750 tokens for a backend that says so: within 1,000 tokens.
+
+    Without a declared tokenizer core assumes a token per character (issue 13) and
+    stops before the delta that would pass 1,000, with finish reason ``budget``.
+    """
+    for backend, finish, chars in (
+        (QuarterTokens([long_script(30)]), "stop", 3000),
+        (ScriptedBackend([long_script(30)]), "budget", 1000),
+    ):
+        app = supportai_app(
+            plugins=[backend_plugin(backend)], llm_backend="scripted", max_output_tokens=1000
+        )
+        client = supportai_client(app)
+        cid = await conversation(client)
+        r = await client.post(
+            f"/conversations/{cid}/messages", json={"content": "hi"}, headers=as_user()
+        )
+        body = r.json()
+        assert (body["finish_reason"], len(body["content"])) == (finish, chars)
+        assert body["status"] == "complete"
+        assert (await messages_of(app, cid))[-1]["content"] == body["content"]

@@ -631,6 +631,7 @@ class Turn:
         for round_number in range(settings.tool_max_rounds + 1):
             requested: list[ToolCallRequest] = []
             round_text = ""
+            round_tokens = 0  # counted per delta: no re-count of the whole text
             reported = False
             request = BackendRequest(
                 messages=tuple(messages),
@@ -652,12 +653,13 @@ class Turn:
                     settings.backend_idle_timeout_s,
                 ):
                     if isinstance(event, TextDelta):
-                        round_text += event.text
-                        if len(round_text) * TOKENS_PER_CHAR > request.max_output_tokens:
-                            # a backend ignoring max_output_tokens: stop at the reservation
-                            round_text = round_text[: request.max_output_tokens // TOKENS_PER_CHAR]
+                        round_tokens += token_bound(backend, event.text)
+                        if round_tokens > request.max_output_tokens:
+                            # a backend ignoring max_output_tokens: stop at the
+                            # reservation, before the delta that would pass it
                             self.finish_reason = "budget"
                             break
+                        round_text += event.text
                         self._pushed_paragraphs.feed(event.text)
                         filter_started = time.perf_counter()
                         released = await chain.push(event.text)

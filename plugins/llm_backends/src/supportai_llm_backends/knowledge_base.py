@@ -63,6 +63,15 @@ class KnowledgeBaseBackend:
     #: Price entry name in ``SUPPORTAI_PRICES``; by convention priced at zero.
     model = "knowledge-base"
 
+    @staticmethod
+    def count_tokens(text: str) -> int:
+        """Tokens as this backend reports them in its usage (so core's output bound agrees).
+
+        Without it core assumes one token per character and would cut an answer
+        composed for ``max_output_tokens`` at a quarter of its length.
+        """
+        return approx_tokens(text)
+
     def __init__(
         self,
         service: RetrievalService | Callable[[], RetrievalService],
