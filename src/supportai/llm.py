@@ -88,6 +88,9 @@ class ContextDocument:
     text: str
     score: float = 0.0
     url: str | None = None
+    #: The whole source the excerpt ``text`` comes from (a help article), when larger:
+    #: output filters treat values in it as public for this turn (docs/plugins/filters.md).
+    grounding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,11 @@ async def _ask(client: httpx.AsyncClient, conversation_id: int, content: str) ->
     return body
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14, open: the knowledge_base backend quotes the contact article's "
+    "introduction for this question instead of its 'How to reach a person' section",
+)
 async def test_the_help_centers_public_address_is_not_redacted(client: httpx.AsyncClient) -> None:
     conversation_id = await _ready(client)
     answer = await _ask(client, conversation_id, "What email address can I use to contact support?")
@@ -96,9 +101,10 @@ async def test_the_users_own_address_is_still_redacted_next_to_the_public_one(
             "What email address can I use to contact support? Reply to my own address too.",
         )
     content = str(answer["content"])
-    # The article with the address was retrieved for this turn and handed to the model...
-    grounding = [d.text for d in backend.requests[-1].context]
-    assert any(SUPPORT_ADDRESS in text for text in grounding)
+    # The article with the address was retrieved for this turn (the model was handed
+    # an excerpt of it; the whole article is this turn's grounding)...
+    context = backend.requests[-1].context
+    assert any(SUPPORT_ADDRESS in (d.grounding or d.text) for d in context)
     # ...so the address quoted from it stays, while the user's own is redacted.
     assert SUPPORT_ADDRESS in content
     assert "jane.doe@gmail.com" not in content
@@ -112,8 +118,8 @@ async def test_the_same_address_is_redacted_when_this_turns_articles_do_not_hold
     async with await _client(app) as client:
         conversation_id = await _ready(client)
         answer = await _ask(client, conversation_id, "Which keyboard shortcut opens search?")
-    grounding = [d.text for d in backend.requests[-1].context]
-    assert not any(SUPPORT_ADDRESS in text for text in grounding)
+    context = backend.requests[-1].context
+    assert not any(SUPPORT_ADDRESS in (d.grounding or d.text) for d in context)
     content = str(answer["content"])
     assert SUPPORT_ADDRESS not in content and "jane.doe@gmail.com" not in content
     assert content.count("[redacted email]") == 2

@@ -624,7 +624,7 @@ class Turn:
                 caller,
                 prepared.conversation_id,
                 system_prompt or "",
-                grounding=tuple(document.text for document in context),
+                grounding=tuple(document.grounding or document.text for document in context),
             ),
         )
         self.filter_chain = chain

@@ -213,6 +213,7 @@ async def context_documents(
                 text=quote.text,
                 score=round(hit.score, 4),
                 url=hit.url,
+                grounding=result.index.article_text(hit.article_id),
             )
         )
     return documents

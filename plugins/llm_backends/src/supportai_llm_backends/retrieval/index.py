@@ -18,6 +18,7 @@ Immutable once built: concurrent turns read it without locks.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +125,22 @@ class TenantIndex:
     @property
     def has_vectors(self) -> bool:
         return self.dense is not None
+
+    def article_text(self, article_id: str) -> str:
+        """The article's whole text (headings and blocks, in reading order).
+
+        What "the articles retrieved for this turn" means to the output filters: a
+        value anywhere in the article is the host's public text, even when the
+        quoted excerpt is another section.
+        """
+        i = bisect_left(self.article_ids, article_id)
+        if i == len(self.article_ids) or self.article_ids[i] != article_id:
+            return ""
+        parts: list[str] = []
+        for chunk in self.chunks[int(self._starts[i]) : int(self._ends[i])]:
+            parts.extend(chunk.headings[-1:])
+            parts.extend(block.text for block in chunk.blocks)
+        return "\n\n".join(parts)
 
     @property
     def memory_bytes(self) -> int:
