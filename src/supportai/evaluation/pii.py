@@ -208,31 +208,17 @@ def hook_redactor(hooks: Any) -> Redactor:
 
 
 def build_redactor(filter_names: Sequence[str] | None, chunk_size: int) -> tuple[Redactor, str]:
-    """The app's output filters (or those named), built through the plugin registry."""
-    from supportai.plugins import (
-        Hooks,
-        ProviderContext,
-        Registry,
-        create_plugin_manager,
-        load_plugin_settings,
-    )
+    """The app's output filters (or those named), built as at start-up (no database opened)."""
+    from supportai.plugins import Hooks, create_plugin_manager
+    from supportai.runtime import Runtime
     from supportai.settings import Settings
-    from supportai.store.database import Database
 
     settings = Settings()
     names = list(settings.output_filters if filter_names is None else filter_names)
-    hooks = Hooks(create_plugin_manager(settings))
     if not names:
-        return hook_redactor(hooks), "supportai_redact hook"
-    # Built as Runtime.build builds them; the database is never connected.
-    context = ProviderContext(
-        settings=settings, hooks=hooks, database=Database(settings.database_url)
-    )
-    context._plugin_settings = load_plugin_settings(hooks, settings)
-    registry = Registry("output filter")
-    hooks.call_sync("supportai_register_output_filters", register=registry.register)
-    filters = registry.build_many(names, context, "--filters")
-    return filter_redactor(filters, chunk_size), "output filters: " + ", ".join(names)
+        return hook_redactor(Hooks(create_plugin_manager(settings))), "supportai_redact hook"
+    runtime = Runtime.build(settings.model_copy(update={"output_filters": names}))
+    return filter_redactor(runtime.filters, chunk_size), "output filters: " + ", ".join(names)
 
 
 def format_report(report: PiiReport, show: int) -> str:
