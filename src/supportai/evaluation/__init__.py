@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +41,29 @@ class EvalInputError(ConfigurationError):
     """The evaluation file cannot be read: the command exits with status 2 and says where."""
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Every object of a JSON-lines file; blank lines are skipped, anything else is an error."""
-    rows: list[dict[str, Any]] = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalInputError(f"cannot read {path}: {exc}") from exc
+def json_objects(
+    lines: Iterable[str], location: Callable[[int], str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line's object with its line number; ``location(n)`` prefixes errors."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EvalInputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+            raise EvalInputError(f"{location(number)}: not JSON ({exc.msg})") from exc
         if not isinstance(row, dict):
-            raise EvalInputError(f"{path}:{number}: expected a JSON object")
-        rows.append(row)
+            raise EvalInputError(f"{location(number)}: expected a JSON object")
+        yield number, row
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every object of a JSON-lines file; blank lines are skipped, anything else is an error."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalInputError(f"cannot read {path}: {exc}") from exc
+    rows = [row for _, row in json_objects(lines, lambda number: f"{path}:{number}")]
     if not rows:
         raise EvalInputError(f"{path}: no rows")
     return rows

@@ -38,15 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from supportai.errors import ConfigurationError
-from supportai.evaluation import eval_commands
+from supportai.evaluation import EvalInputError, eval_commands, json_objects
 
 LABELS = ("attack", "benign")
 SHORT_CHARS = 100
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-class EvalInputError(ValueError):
-    """A line of the evaluation file is not a labelled example."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +110,7 @@ class Report:
 def read_examples(lines: Iterable[str]) -> list[Example]:
     """Parse and check every line first, so a typo at line 9,000 wastes no measurement."""
     examples: list[Example] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalInputError(f"line {number}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise EvalInputError(f"line {number}: expected a JSON object")
+    for number, row in json_objects(lines, lambda number: f"line {number}"):
         text, label, kind = row.get("text"), row.get("label"), row.get("kind")
         if not isinstance(text, str) or not text:
             raise EvalInputError(f"line {number}: 'text' must be a non-empty string")
