@@ -101,6 +101,7 @@ class TenantIndex:
         )
         self._starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)).astype(np.int64)
         self._ends = np.append(self._starts[1:], len(self.chunks)).astype(np.int64)
+        self._article_texts: dict[str, str] = {}
         self.lexical = LexicalIndex([chunk.search_text for chunk in self.chunks])
         by_article: dict[str, list[str]] = {}
         for chunk in self.chunks:
@@ -133,6 +134,9 @@ class TenantIndex:
         value anywhere in the article is the host's public text, even when the
         quoted excerpt is another section.
         """
+        text = self._article_texts.get(article_id)
+        if text is not None:
+            return text
         i = bisect_left(self.article_ids, article_id)
         if i == len(self.article_ids) or self.article_ids[i] != article_id:
             return ""
@@ -140,7 +144,9 @@ class TenantIndex:
         for chunk in self.chunks[int(self._starts[i]) : int(self._ends[i])]:
             parts.extend(chunk.headings[-1:])
             parts.extend(block.text for block in chunk.blocks)
-        return "\n\n".join(parts)
+        # the index never changes (a new version is a new index): join once per article
+        text = self._article_texts[article_id] = "\n\n".join(parts)
+        return text
 
     @property
     def memory_bytes(self) -> int:
