@@ -279,6 +279,49 @@ async def test_store_fails_once_while_saving_the_answer(
     egress_guard.count("faults")
 
 
+async def terminate_app_connections(app: Any) -> int:
+    """``pg_terminate_backend`` on every server connection of the app's pool."""
+    import asyncpg
+
+    from supportai.testing import POSTGRES_ADMIN_URL
+
+    name = app.state.supportai.settings.database_url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+    try:
+        rows = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await conn.close()
+    return len(rows)
+
+
+async def test_pool_recovers_after_server_dropped_idle_connections(
+    supportai_app: Any, supportai_client: Any, engine: str
+) -> None:
+    """The server drops every idle pooled connection (a restart, a failover): the next
+    request is at worst a typed 503, never a 500, and the one after it is served again.
+
+    A connection that received the server's last error while idle is stuck in asyncpg's
+    protocol; before the fix the pool kept handing such connections out.
+    """
+    if engine != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    app = supportai_app()
+    client = supportai_client(app)
+    for _ in range(3):  # several connections in the pool
+        assert (await client.post("/conversations", json={}, headers=as_user())).status_code == 200
+    assert await terminate_app_connections(app) >= 1
+    first = await client.get("/conversations", headers=as_user())
+    if first.status_code != 200:
+        assert first.status_code == 503 and first.json()["reason"] == "storage_unavailable"
+    second = await client.get("/conversations", headers=as_user())
+    assert second.status_code == 200, second.text
+    assert len(second.json()["items"]) == 3
+
+
 async def test_postgres_connection_terminated_mid_turn(
     supportai_app: Any, supportai_client: Any, engine: str
 ) -> None:

@@ -386,6 +386,26 @@ class Database:
             backend._pool = None
         self._db.is_connected = False
 
+    async def _expire_pooled_connections(self, failed: Connection) -> None:
+        """After one connection failed as in an outage, replace the pool's others too.
+
+        When the server drops its connections (a restart, a failover,
+        ``pg_terminate_backend``) the idle ones in asyncpg's pool look open until
+        they are used, and one that received the server's last error is stuck mid
+        protocol: handed out again it fails the next request too (found by
+        ``tests/test_faults.py``). Expiring the pool's generation makes every
+        later acquire open a fresh connection. The failed one is closed at once:
+        closing it politely would wait for a reply that never comes.
+        """
+        pool = getattr(self._db._backend, "_pool", None)
+        if self.is_sqlite or pool is None:
+            return
+        await pool.expire_connections()
+        proxy = getattr(failed._connection, "_connection", None)  # asyncpg's pool proxy
+        raw = getattr(proxy, "_con", None)  # None once it went back to the pool
+        if raw is not None:
+            raw.terminate()
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """One held connection, not bound to the current task.
@@ -410,6 +430,7 @@ class Database:
             failure = exc
             if isinstance(exc, Exception) and is_outage(exc):
                 log.warning("database connection failed: %s", exc)
+                await self._expire_pooled_connections(conn)
                 raise StorageUnavailable() from exc
             raise
         finally:

@@ -31,6 +31,10 @@ _ASYNCPG_OUTAGES = frozenset(
         "CrashShutdownError",
         "TooManyConnectionsError",
         "ConnectionRejectionError",
+        # A pooled connection whose server went away while it sat idle (pg_terminate_backend,
+        # a restart): the server's last error puts asyncpg's protocol in a state it never
+        # leaves, and the next statement on it fails with this, not with a connection error.
+        "InternalClientError",
     }
 )
 
