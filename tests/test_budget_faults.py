@@ -351,6 +351,37 @@ async def test_2_settle_while_the_store_is_unreachable_is_recorded(
     egress_guard.count("faults")
 
 
+async def test_2_a_turn_the_outage_ends_before_the_model_costs_nothing(
+    supportai_app: Any, supportai_settings: Settings, engine: str
+) -> None:
+    """The database goes away right after the hold is taken: the request is a typed 503,
+    the release is retried until the database is back, and a hold the sweep charged in
+    full meanwhile is settled at zero: no charge for work not done."""
+    backend = ByContent(Usage(10, 10))
+    app, cap = await money_app(supportai_app, supportai_settings, backend, 2)
+    client = lenient_client(app)
+    cid = await new_conversation(client)
+    runtime = app.state.supportai
+    reserve = runtime.quota.reserve
+
+    async def reserve_then_outage(*args: Any) -> Any:
+        reservation = await reserve(*args)
+        _start_outage(app, 0.5)
+        return reservation
+
+    runtime.quota.reserve = reserve_then_outage
+    r = await client.post(f"/conversations/{cid}/messages", json={"content": "quick"}, headers=USER)
+    runtime.quota.reserve = reserve
+    assert r.status_code == 503 and r.json()["reason"] == "storage_unavailable", r.text
+    await asyncio.sleep(0.6)
+    await runtime.quota.release_expired(time.time() + 10 * TTL)  # the sweep, lease lapsed
+    used, ledger = await healed(app, client, cap)
+    quota = await quota_of(client)
+    assert backend.billed_turns == 0
+    assert used == ledger == 0
+    assert quota["user_cost_micros"]["reserved"] == 0
+
+
 def _database_outage_hook(app: Any, backend: ByContent, seconds: float) -> Callable[[], Any]:
     """The app database refuses connections for ``seconds`` from the first call on."""
 

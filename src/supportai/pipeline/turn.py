@@ -260,7 +260,7 @@ async def prepare(
             logcontext.turn_id.set(str(message_id))
         timings.add("persist", started)
     except BaseException as exc:
-        await asyncio.shield(runtime.quota.release(reservation))
+        await asyncio.shield(runtime.settlements.release_unspent(reservation))
         if _is_unique_violation(exc):
             raise SupportAIError(
                 Reason.duplicate_request, "this idempotency key is being processed"

@@ -169,22 +169,49 @@ class Settlements:
         ):
             raise ConnectionError("the quota store did not take the settlement yet")
 
+    async def release_unspent(self, reservation: Reservation) -> None:
+        """Give back the hold of a turn that ended before the model was asked; never raises.
+
+        When the store cannot take the release now (the database or Redis is
+        down, which is often why the turn ended), a background task retries it.
+        By then the sweep may have charged the lapsed hold in full; the retry
+        then settles it at zero, so a request that did no work costs nothing
+        (issue 13: no charge for work not done).
+        """
+        try:
+            await self.quota.release(reservation)
+        except Exception as exc:
+            log.warning("releasing reservation %s failed (%s); retrying", reservation.id, exc)
+            self._keep_trying(lambda: self._release_late(reservation), "a hold's release")
+
+    async def _release_late(self, reservation: Reservation) -> None:
+        await self.quota.release(reservation)
+        # A no-op after the release above took; corrects a charge the sweep made meanwhile.
+        await self.quota.settle(reservation, 0)
+        if not self.in_database:
+            await self._settled(reservation)  # the sweep's ledger row for that charge
+
     def _defer(self, spend: Spend) -> None:
-        task = asyncio.get_running_loop().create_task(self._retry(spend))
+        self._keep_trying(lambda: self._record(spend), "spend of a turn")
+
+    def _keep_trying(self, attempt: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run ``attempt`` in the background until it succeeds, backing off to RETRY_CAP_S."""
+        task = asyncio.get_running_loop().create_task(self._retry(attempt, what))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _retry(self, spend: Spend) -> None:
+    @staticmethod
+    async def _retry(attempt: Callable[[], Awaitable[None]], what: str) -> None:
         delay = 0.2
         while True:
             await asyncio.sleep(delay)
             try:
-                await self._record(spend)
+                await attempt()
             except Exception as exc:
-                log.debug("recording spend still fails: %s", exc)
+                log.debug("recording %s still fails: %s", what, exc)
                 delay = min(delay * 2, RETRY_CAP_S)
             else:
-                log.info("spend of a turn recorded after a retry")
+                log.info("%s recorded after a retry", what)
                 return
 
     async def drain(self, timeout_s: float) -> None:
