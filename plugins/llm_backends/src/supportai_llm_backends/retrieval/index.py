@@ -102,7 +102,9 @@ class TenantIndex:
         if chunk_vectors is not None and heading_vectors is not None:
             chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
             heading_vectors = heading_vectors[order] if len(order) else heading_vectors
-        self.passages: DenseIndex | None = None
+        #: Passage vectors in half precision: read only for the sections of the few
+        #: articles a query returns, so they cost memory, never per-query time.
+        self.passages: np.ndarray[Any, np.dtype[np.float16]] | None = None
         self._passage_starts = np.zeros(0, dtype=np.int64)
         if passage_vectors is not None and len(order):
             self.passages, self._passage_starts = _passages_in_order(chunks, order, passage_vectors)
@@ -168,9 +170,9 @@ class TenantIndex:
         """Bytes held by the vectors (the bench reports it per 10k chunks)."""
         return sum(
             d.matrix.nbytes
-            for d in (self.dense, self.section_dense, self.article_dense, self.passages)
+            for d in (self.dense, self.section_dense, self.article_dense)
             if d is not None
-        )
+        ) + (self.passages.nbytes if self.passages is not None else 0)
 
     def _lexical(self, tokens: Sequence[str]) -> tuple[Scores, Scores, Scores]:
         """Per chunk: its weighted lexical score, its section lexical score; per article."""
@@ -273,14 +275,14 @@ class TenantIndex:
             return np.zeros(end - start, dtype=np.float32)
         first = int(self._passage_starts[start])
         last = int(self._passage_starts[end])
-        cosines = dot(self.passages.matrix[first:last], query_vector)
+        cosines = dot(self.passages[first:last].astype(np.float32), query_vector)
         best: Scores = np.maximum.reduceat(cosines, self._passage_starts[start:end] - first)
         return best
 
 
 def _passages_in_order(
     chunks: Sequence[Chunk], order: Sequence[int], vectors: Matrix
-) -> tuple[DenseIndex, np.ndarray[Any, np.dtype[np.int64]]]:
+) -> tuple[np.ndarray[Any, np.dtype[np.float16]], np.ndarray[Any, np.dtype[np.int64]]]:
     """The passage vectors regrouped in the index's chunk order, and where each chunk's start.
 
     ``vectors`` holds every chunk's passages one after the other, in the order of
@@ -294,7 +296,7 @@ def _passages_in_order(
         raise ValueError(f"{len(vectors)} passage vectors for {int(offsets[-1])} passages")
     rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in order])
     starts = np.concatenate(([0], np.cumsum(counts[list(order)]))).astype(np.int64)
-    return DenseIndex(vectors[rows]), starts
+    return np.ascontiguousarray(vectors[rows], dtype=np.float16), starts
 
 
 def chunk_hits_best(chunk_hits: Sequence[ChunkHit]) -> float:
