@@ -77,3 +77,17 @@ def test_a_long_section_is_split_at_block_boundaries_keeping_its_headings() -> N
     assert all(c.headings == ("Seats",) for c in chunks)
     assert all(len(c.body) <= MAX_CHUNK_CHARS + len(paragraph) for c in chunks)
     assert sum(len(c.blocks) for c in chunks) == 8
+
+
+def test_passages_are_the_heading_path_each_paragraph_and_each_list_item() -> None:
+    team, included = chunk_article(parse_markdown("plans", ARTICLE))[1:3]
+    assert team.passages == ("Team — $8 per seat per month", "For growing teams.")
+    assert included.passages == (
+        "Team — $8 per seat per month What is included",
+        "To get started:",
+        "timeline view",
+        "guests",
+        'plan = "team"\n\nseats = 5'.join(("```\n", "\n```")),
+    )
+    numbered = parse_markdown("x", "# X\n\n1. Open it\n   and wait.\n2. Close it")
+    assert chunk_article(numbered)[0].passages == ("Open it and wait.", "Close it")

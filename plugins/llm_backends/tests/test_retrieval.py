@@ -146,10 +146,14 @@ async def test_an_edited_article_reembeds_only_its_changed_sections(help_center:
     result = await svc.search("acme", "gift cards refund")
     assert result.index is not before.index
     assert result.hits[0].article_id == "refunds"
-    # Only the edited section's text was embedded (its heading text did not change),
-    # then the question.
-    assert len(embedder.embedded) == 2 and "gift cards" in embedder.embedded[0]
-    assert embedder.embedded[1] == "gift cards refund"
+    # Only the edited section's text and its one new paragraph (a passage) were embedded
+    # (its heading text and its other paragraphs did not change), then the question.
+    assert embedder.embedded[:-1] == [
+        embedder.embedded[0],
+        "Refunds of gift cards are not possible.",
+    ]
+    assert "gift cards" in embedder.embedded[0] and len(embedder.embedded[0]) > 100
+    assert embedder.embedded[-1] == "gift cards refund"
 
 
 async def test_embeddings_survive_a_restart(help_center: Path, tmp_path: Path) -> None:
@@ -374,3 +378,44 @@ async def test_a_tenant_without_any_article_gets_no_context_at_all() -> None:
     assert await context_documents(svc, settings, "empty-tenant", "gift cards", 3) is None
     found = await context_documents(svc, settings, "acme", "do gift cards expire", 3)
     assert found and found[0].source_id == "gift-cards"
+
+
+CONTACT = """# Contacting the Acme team
+
+## What the team can and cannot do for you
+
+The team can change the email address of your account, the address on your invoices
+and the members of a workspace. The team cannot change an email address that your
+company manages, and cannot read your private projects.
+
+## Reaching us
+
+- Chat with the assistant in the app at any time of day.
+- Write to help@acme.example from your own email address.
+- Call the office line during business hours.
+"""
+
+
+async def test_a_section_wins_by_its_one_passage_that_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list item that answers outweighs a section that is only about the same subject.
+
+    Without the passage signal the longer section, which shares more of the question's
+    words overall, is ranked first (checked here too, so the test fails if the signal
+    stops counting).
+    """
+    from supportai_llm_backends.retrieval import index as index_module
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "contact.md").write_text(CONTACT)
+    question = "what email address do I write to"
+
+    async def best_section() -> str | None:
+        result = await service(folder, CountingEmbedder()).search("acme", question)
+        return result.hits[0].chunks[0].chunk.heading
+
+    assert await best_section() == "Reaching us"
+    monkeypatch.setattr(index_module, "SECTION_PASSAGE", 0.0)
+    assert await best_section() == "What the team can and cannot do for you"

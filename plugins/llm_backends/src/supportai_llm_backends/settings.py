@@ -67,9 +67,10 @@ class KnowledgeBaseSettings(BaseSettings):
         "best one's.",
     )
     second_section_margin: float = Field(
-        default=0.2,
+        default=0.3,
         ge=0,
-        description="A further section of the best article is quoted if within this of its best.",
+        description="A further section of the best article is quoted if its section score is "
+        "within this of the best section's.",
     )
     paragraph_cutoff: float = Field(
         default=0.35,

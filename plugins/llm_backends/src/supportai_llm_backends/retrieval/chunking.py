@@ -70,6 +70,40 @@ class Chunk:
         """What is indexed and embedded: title, heading path, then the text."""
         return "\n".join((self.article_title, *self.headings, self.body))
 
+    @property
+    def passages(self) -> tuple[str, ...]:
+        """The section's heading path, paragraphs and list items, embedded one by one.
+
+        A section's vector is the mean of all its words, so the one sentence or
+        list item that answers the question is diluted by its neighbours and by
+        the title every section of the article shares; the best passage's vector
+        is not. Sections of one article are ranked with it (:mod:`.index`); a list
+        is still *quoted* whole.
+        """
+        passages = [" ".join(self.headings)] if self.headings else []
+        for block in self.blocks:
+            passages.extend(list_items(block.text) if block.kind == "list" else [block.text])
+        return tuple(passages) or (self.heading_text,)
+
+
+def list_items(text: str) -> list[str]:
+    """A list block's lead-in sentence and items, each item with its continuation lines."""
+    parts: list[str] = []
+    item: list[str] | None = None
+    for line in text.split("\n"):
+        if _LIST_ITEM.match(line):
+            if item:
+                parts.append(" ".join(item))
+            item = [_LIST_ITEM.sub("", line, count=1).strip()]
+        elif item is not None:
+            if line.strip():
+                item.append(line.strip())
+        elif line.strip():
+            parts.append(line.strip())
+    if item:
+        parts.append(" ".join(item))
+    return parts
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedArticle:

@@ -132,12 +132,14 @@ class RetrievalService:
         started = time.perf_counter()
         articles = await self.source.articles(tenant_id)
         chunks = chunks_of(articles)
-        chunk_vectors = heading_vectors = None
+        chunk_vectors = heading_vectors = passage_vectors = None
         embedder = self.embedder
         model = embedder.model if embedder is not None else None
         if embedder is not None and chunks:
             try:
-                chunk_vectors, heading_vectors = await self._vectors(tenant_id, embedder, chunks)
+                chunk_vectors, heading_vectors, passage_vectors = await self._vectors(
+                    tenant_id, embedder, chunks
+                )
             except EmbeddingError as exc:
                 log.warning(
                     "embedding the help center of tenant %s failed (%s); using BM25 only",
@@ -145,7 +147,9 @@ class RetrievalService:
                     exc,
                 )
                 model = None
-        index = TenantIndex(chunks, chunk_vectors, heading_vectors, self.weights, version, model)
+        index = TenantIndex(
+            chunks, chunk_vectors, heading_vectors, self.weights, version, model, passage_vectors
+        )
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
             len(chunks),
@@ -160,8 +164,8 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-    ) -> tuple[Matrix, Matrix]:
-        """Vectors of every chunk text and heading text, embedding only those not stored.
+    ) -> tuple[Matrix, Matrix, Matrix]:
+        """Vectors of every chunk text, heading text and passage, embedding only those not stored.
 
         The store (the database, a file cache, or memory) holds every vector ever
         embedded for the tenant under its text's content key: an unchanged section
@@ -171,6 +175,8 @@ class RetrievalService:
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
             texts[text_key(chunk.heading_text)] = chunk.heading_text
+            for passage in chunk.passages:
+                texts[text_key(passage)] = passage
         known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
         if missing:
@@ -186,7 +192,10 @@ class RetrievalService:
         await self.store.prune(tenant_id, embedder.model, list(texts))
         chunk_matrix = np.stack([from_bytes(known[text_key(c.search_text)]) for c in chunks])
         heading_matrix = np.stack([from_bytes(known[text_key(c.heading_text)]) for c in chunks])
-        return chunk_matrix, heading_matrix
+        passage_matrix = np.stack(
+            [from_bytes(known[text_key(p)]) for c in chunks for p in c.passages]
+        )
+        return chunk_matrix, heading_matrix, passage_matrix
 
     # -- queries ---------------------------------------------------------------------------
 
