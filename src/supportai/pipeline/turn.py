@@ -25,9 +25,11 @@ from typing import Any
 
 from databases.core import Connection
 
+from supportai import user_strings
 from supportai.caller import Caller
 from supportai.classifiers import Classification, ClassifierInput, combine
 from supportai.errors import Reason, SupportAIError, not_found
+from supportai.events import TurnCompletedEvent
 from supportai.filters import FilterContext
 from supportai.llm import (
     BackendError,
@@ -181,7 +183,7 @@ async def prepare(
     logcontext.conversation_id.set(str(conversation_id))
 
     # 1. master flag (per tenant hook, then the setting)
-    flag = await runtime.hooks.first("supportai_master_flag", tenant_id=caller.tenant_id)
+    flag = await runtime.hooks.master_flag(caller.tenant_id)
     if flag is False:
         raise SupportAIError(Reason.master_flag_off, "the AI assistant is switched off")
 
@@ -276,14 +278,12 @@ async def prepare(
         await runtime.quota.settle(reservation, 0)
         prepared.reservation = None
         prepared.refusal = SupportAIError(
-            Reason.intent_refused,
-            "I can't help with that request. You can rephrase it or ask for a human.",
+            Reason.intent_refused, user_strings.DEFAULTS["error.intent_refused"]
         )
         if runtime.settings.queue_refusals_for_review:
             await _queue_candidate(runtime, caller, conversation_id, message_id, "intent_refused")
-        await runtime.hooks.notify(
-            "supportai_turn_completed",
-            event=_completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings),
+        await runtime.hooks.turn_completed(
+            _completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings)
         )
     return prepared
 
@@ -391,7 +391,7 @@ def _completed_event(
     usage: Usage,
     cost: int,
     timings: Timings,
-) -> dict[str, Any]:
+) -> TurnCompletedEvent:
     return {
         "tenant_id": caller.tenant_id,
         "user_id": caller.user_id,
@@ -603,18 +603,8 @@ class Turn:
         assert backend is not None
         timings = prepared.timings
 
-        system_prompt = await runtime.hooks.first(
-            "supportai_system_prompt", caller=caller, conversation_id=prepared.conversation_id
-        )
-        context: list[Any] = []
-        for found in await runtime.hooks.collect(
-            "supportai_retrieve_context",
-            query=self.content,
-            caller=caller,
-            limit=CONTEXT_DOCUMENTS,
-            context=runtime.context,
-        ):
-            context.extend(found)
+        system_prompt = await runtime.hooks.system_prompt(caller, prepared.conversation_id)
+        context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
         await observed.retrieval_completed(self, len(context))
         messages = self._history(system_prompt or "")
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
@@ -925,9 +915,8 @@ class Turn:
                 "output_blocked",
             )
         await self._announce_end(timings)
-        await runtime.hooks.notify(
-            "supportai_turn_completed",
-            event={
+        await runtime.hooks.turn_completed(
+            {
                 **_completed_event(
                     caller,
                     prepared,
@@ -938,7 +927,7 @@ class Turn:
                     timings,
                 ),
                 "finish_reason": self.finish_reason,
-            },
+            }
         )
 
 

@@ -22,11 +22,11 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
-    caller = await runtime.hooks.first("supportai_resolve_caller", request=request)
+    caller = await runtime.hooks.resolve_caller(request)
     if caller is None:
         raise SupportAIError(Reason.unauthenticated, "authentication required")
     logcontext.tenant_id.set(caller.tenant_id)  # every later log line of this request
-    return caller  # type: ignore[no-any-return]
+    return caller
 
 
 async def get_admin(

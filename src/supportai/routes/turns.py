@@ -109,14 +109,13 @@ async def _rejected(
     runtime: Runtime, caller: Caller, conversation_id: int, refused: SupportAIError
 ) -> None:
     """Tell observers (metrics) that a turn was refused before its answer started."""
-    await runtime.hooks.notify(
-        "supportai_turn_rejected",
-        event={
+    await runtime.hooks.turn_rejected(
+        {
             "tenant_id": caller.tenant_id,
             "conversation_id": conversation_id,
             "reason": refused.reason.value,
             "status": refused.status,
-        },
+        }
     )
 
 
@@ -413,23 +412,17 @@ async def escalate_conversation(
             note=conversation["escalation_note"],
         )
     snapshot = await _snapshot(conn, caller, conversation, body)
-    url = await runtime.hooks.first(
-        "supportai_escalation_url",
-        caller=caller,
-        conversation_id=conversation_id,
-        reason=body.reason.value,
-    )
+    url = await runtime.hooks.escalation_url(caller, conversation_id, body.reason.value)
     if changed:
-        await runtime.hooks.notify(
-            "supportai_conversation_escalated",
-            event={
+        await runtime.hooks.conversation_escalated(
+            {
                 "tenant_id": caller.tenant_id,
                 "user_id": caller.user_id,
                 "conversation_id": conversation_id,
                 "reason": body.reason.value,
                 "ticket_url": url,
                 "snapshot": snapshot.model_dump(mode="json"),
-            },
+            }
         )
     return schemas.EscalateResponse(
         conversation_id=conversation_id,
