@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hook_events import as_caller, completed_event
 
 from supportai import hookimpl
 from supportai.cli import main as cli_main
@@ -15,7 +16,6 @@ from supportai.plugins import Hooks, create_plugin_manager
 from supportai.runtime import Runtime
 from supportai.settings import Settings
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, plugin
-from hook_events import as_caller, completed_event
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
