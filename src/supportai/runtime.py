@@ -20,6 +20,7 @@ from supportai.classifiers import Classifier
 from supportai.errors import ConfigurationError
 from supportai.filters import OutputFilter
 from supportai.llm import LLMBackend
+from supportai.pipeline.running import running_turns
 from supportai.plugins import (
     Hooks,
     PluginManager,
@@ -178,8 +179,6 @@ class Runtime:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let turns still being saved finish (bounded), then close providers and the DB."""
-        from supportai.pipeline.turn import running_turns
-
         pending = [task for task in running_turns() if not task.done()]
         if pending:
             await asyncio.wait(pending, timeout=grace_s)

@@ -43,7 +43,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
-from supportai.pipeline import observed
+from supportai.pipeline import observed, running
 from supportai.pipeline.citations import ParagraphCounter
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
@@ -456,8 +456,7 @@ class Turn:
         Closing this iterator early (client gone) interrupts the producer.
         """
         self._producer = asyncio.create_task(self._produce())
-        _running.add(self._producer)
-        self._producer.add_done_callback(_running.discard)
+        running.track(self._producer)
         deadline = IdleDeadline()  # one heartbeat timer, not one per event
         try:
             while True:
@@ -974,15 +973,6 @@ async def _uninterruptible(work: Coroutine[Any, Any, None]) -> None:
         except asyncio.CancelledError:
             continue  # keep waiting: what was generated must be saved and settled
     task.result()
-
-
-_running: set[asyncio.Task[None]] = set()
-"""Strong references to producer tasks, so a disconnected turn is not garbage-collected."""
-
-
-def running_turns() -> set[asyncio.Task[None]]:
-    """Producer tasks still running (``Runtime.stop`` waits for them)."""
-    return set(_running)
 
 
 def _classification_out(c: Classification) -> dict[str, Any]:
