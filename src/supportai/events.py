@@ -37,7 +37,7 @@ class TurnCompletedEvent(TypedDict):
         conversation_id: the conversation of the turn.
         user_message_id: the user's message: the turn's id in logs and traces.
         message_id: the assistant's answer; ``None`` when none was saved (a refused intent).
-        status: ``complete``, ``refused``, ``blocked``, ``interrupted``, ``failed``...
+        status: ``complete``, ``refused``, ``blocked``, ``interrupted`` or ``error``.
         intent: the classified intent of the user's message.
         usage: tokens of the backend calls.
         cost_micros: what the turn cost, in millionths of the currency unit.
