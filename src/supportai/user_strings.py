@@ -52,19 +52,25 @@ def preferred_locale(accept_language: str | None) -> str | None:
         tag = tag.strip()
         if not _TAG.match(tag):
             continue
-        weight = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if match:
-            try:
-                weight = float(match.group(1))
-            except ValueError:
-                continue
-        if weight <= 0:
+        weight = _weight(params)
+        if weight is None or weight <= 0:
             continue
         candidate = (-weight, position, tag)
         if best is None or candidate < best:
             best = candidate
     return best[2] if best else None
+
+
+def _weight(params: str) -> float | None:
+    """The ``q`` of a tag's parameters (1 without one), ``None`` when it is malformed."""
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return None
+    return 1.0
 
 
 def detail_for(strings: Mapping[str, str], reason: Reason, detail: str) -> str:
