@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from supportai.classifiers import Classification, ClassifierInput
+from supportai.llm import BackendError
 from supportai.plugins import HookResultError, Hooks, create_plugin_manager
 from supportai.settings import DEFAULT_DISCLOSURE_TEXT, Settings
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse, plugin
@@ -15,6 +16,7 @@ from supportai.user_strings import DEFAULTS, preferred_locale
 
 GERMAN = {
     "error.intent_refused": "Dabei kann ich nicht helfen.",
+    "error.vendor_outage": "Der KI-Anbieter ist gerade nicht erreichbar.",
     "error.not_found": "Nicht gefunden.",
     "disclosure.text": "Sie sprechen mit einer KI.",
 }
@@ -111,6 +113,31 @@ async def test_an_unknown_key_fails_loudly(tmp_path: Path) -> None:
     hooks = Hooks(create_plugin_manager(settings, [typo], load_entry_points=False))
     with pytest.raises(HookResultError, match=r"disclosure\.txt"):
         await hooks.user_strings("t1", None)
+
+
+async def test_an_error_during_the_answer_is_in_the_user_s_words(
+    supportai_app: Any, supportai_client: Any
+) -> None:
+    """The SSE ``error`` event and the JSON turn of a failed backend call."""
+    backend = ScriptedBackend([[BackendError("down")], [BackendError("down")], [BackendError("x")]])
+    client = supportai_client(
+        supportai_app(
+            plugins=[backend_plugin(backend), plugin(supportai_user_strings=strings)],
+            llm_backend="scripted",
+        )
+    )
+    german = {**as_user(), "accept-language": "de"}
+    cid = (await client.post("/conversations", json={}, headers=german)).json()["conversation_id"]
+    url = f"/conversations/{cid}/messages"
+    stream = await client.post(
+        url, json={"content": "hi"}, headers={**german, "accept": "text/event-stream"}
+    )
+    (error,) = [data for name, data in parse_sse(stream.text) if name == "error"]
+    assert error == {"reason": "vendor_outage", "detail": GERMAN["error.vendor_outage"]}
+    turn = (await client.post(url, json={"content": "hi"}, headers=german)).json()
+    assert turn["refusal"]["detail"] == GERMAN["error.vendor_outage"]
+    english = (await client.post(url, json={"content": "hi"}, headers=as_user())).json()
+    assert english["refusal"]["detail"].startswith("the AI provider is not available")
 
 
 @pytest.mark.parametrize(

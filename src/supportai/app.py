@@ -7,7 +7,6 @@ the same pydantic models; see ``docs/decisions/0001-fastapi-for-routing.md``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +26,7 @@ from supportai.settings import Settings
 from supportai.telemetry import logcontext
 from supportai.telemetry.middleware import HEADER as REQUEST_ID_HEADER
 from supportai.telemetry.middleware import RequestContext
-from supportai.user_strings import detail_for
+from supportai.user_strings import in_user_words, preferred_locale
 
 
 def create_app(
@@ -165,25 +164,13 @@ async def _typed_error(request: Request, exc: Exception) -> Response:
 
 
 async def _in_user_words(request: Request, exc: SupportAIError) -> SupportAIError:
-    """The error with the tenant's and locale's ``error.<reason>`` text, if a plugin has one.
-
-    A failing ``supportai_user_strings`` plugin must not turn a typed refusal into a
-    500: the English detail stands and the log has the failure.
-    """
-    from supportai.routes.deps import user_strings_for
-
-    runtime = getattr(request.app.state, "supportai", None)
+    """The error in the words of the request's tenant and ``Accept-Language``."""
+    runtime: Runtime | None = getattr(request.app.state, "supportai", None)
     if runtime is None:
         return exc
-    try:
-        strings = await user_strings_for(runtime, request)
-    except Exception:
-        logging.getLogger("supportai").exception("supportai_user_strings failed")
-        return exc
-    detail = detail_for(strings, exc.reason, exc.detail)
-    if detail == exc.detail:
-        return exc
-    return SupportAIError(exc.reason, detail, retry_after_s=exc.retry_after_s, status=exc.status)
+    tenant_id: str | None = getattr(request.state, "supportai_tenant_id", None)
+    locale = preferred_locale(request.headers.get("accept-language"))
+    return await in_user_words(runtime.hooks, exc, tenant_id, locale)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

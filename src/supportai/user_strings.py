@@ -19,11 +19,18 @@ Keys:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from supportai.errors import Reason
+from supportai.errors import Reason, SupportAIError
 from supportai.settings import DEFAULT_DISCLOSURE_TEXT
+
+if TYPE_CHECKING:
+    from supportai.hookcalls import Hooks
+
+log = logging.getLogger("supportai.user_strings")
 
 DEFAULTS: dict[str, str] = {
     "error.intent_refused": (
@@ -76,3 +83,24 @@ def _weight(params: str) -> float | None:
 def detail_for(strings: Mapping[str, str], reason: Reason, detail: str) -> str:
     """The detail users see for a typed error: an override, else the one raised."""
     return strings.get(f"error.{reason.value}", detail)
+
+
+async def in_user_words(
+    hooks: Hooks, error: SupportAIError, tenant_id: str | None, locale: str | None
+) -> SupportAIError:
+    """``error`` with the tenant's and locale's ``error.<reason>`` text, if a plugin has one.
+
+    A failing ``supportai_user_strings`` plugin must not turn a typed refusal into a
+    500 or break a stream's end: the English detail stands and the log has the failure.
+    """
+    try:
+        strings = await hooks.user_strings(tenant_id, locale)
+    except Exception:
+        log.exception("supportai_user_strings failed; the English detail is sent")
+        return error
+    detail = detail_for(strings, error.reason, error.detail)
+    if detail == error.detail:
+        return error
+    return SupportAIError(
+        error.reason, detail, retry_after_s=error.retry_after_s, status=error.status
+    )

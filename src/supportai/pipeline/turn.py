@@ -443,6 +443,8 @@ class Turn:
         self.cost_micros = 0
         self.assistant_message_id: int | None = None
         self.error: SupportAIError | None = None
+        #: The user's language (``Accept-Language``), for the texts of errors.
+        self.locale: str | None = None
         self.filter_chain: FilterChain | None = None
         self._announced = False
 
@@ -629,6 +631,7 @@ class Turn:
                 max_output_tokens=settings.max_output_tokens,
                 tools=tools if round_number < settings.tool_max_rounds else (),
                 context=tuple(context),
+                locale=self.locale,
             )
             if not self._round_fits(request):
                 self.finish_reason = "budget"
@@ -847,6 +850,9 @@ class Turn:
         self._announced = True
         prepared = self.prepared
         if self.error is not None:
+            self.error = await user_strings.in_user_words(
+                self.runtime.hooks, self.error, self.caller.tenant_id, self.locale
+            )
             await self._emit(
                 "error", {"reason": self.error.reason.value, "detail": self.error.detail}
             )

@@ -20,7 +20,7 @@ from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep, 
 from supportai.runtime import Runtime
 from supportai.store import conversations as store
 from supportai.store import turns as turn_store
-from supportai.user_strings import detail_for
+from supportai.user_strings import detail_for, preferred_locale
 
 router = APIRouter(tags=["conversations"])
 
@@ -94,6 +94,7 @@ async def create_message(
         strings = await user_strings_for(runtime, request)
         return _refusal(prepared, sse, headers, strings)
     turn = Turn(runtime, caller, prepared, body.content)
+    turn.locale = preferred_locale(request.headers.get("accept-language"))
     if sse:
         return EventStreamResponse(
             _sse(turn, runtime.settings.heartbeat_s),
