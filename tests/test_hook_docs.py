@@ -81,8 +81,7 @@ def test_the_facade_method_takes_the_hook_s_parameters(hook: str) -> None:
     method_params = [p for p in inspect.signature(method).parameters.values() if p.name != "self"]
     expected = [p for p in spec.parameters.values() if p.name != "context"]
     assert [p.name for p in method_params] == [p.name for p in expected]
-    if hook != "supportai_user_strings":  # the facade also answers before the caller is known
-        assert [p.annotation for p in method_params] == [p.annotation for p in expected]
+    assert [p.annotation for p in method_params] == [p.annotation for p in expected]
     assert f"hooks.{method.__name__}(" in sections()[hook]
     is_async = inspect.iscoroutinefunction(method)
     assert is_async == (hookspecs.KINDS[hook] != "registration")

@@ -221,13 +221,15 @@ def supportai_sensitive_terms(tenant_id: str) -> Sequence[str]:
 
 
 @hookspec
-def supportai_user_strings(tenant_id: str, locale: str | None) -> Mapping[str, str] | None:
+def supportai_user_strings(tenant_id: str | None, locale: str | None) -> Mapping[str, str] | None:
     """Return overrides of the texts users see, for this tenant and locale.
 
     Keys are the string ids of ``supportai.user_strings.DEFAULTS`` (the English
-    defaults, all in one place): ``refusal.intent``, ``answer.not_found``,
-    ``disclosure.text`` and ``error.<reason code>`` for the detail of a typed error.
-    ``locale`` is the caller's preferred language from the request's
+    defaults, all in one place): ``error.intent_refused`` (the refusal of a refused
+    intent), ``answer.not_found`` (a retrieval backend's answer when it finds
+    nothing), ``disclosure.text``, and ``error.<reason code>`` for the ``detail`` of
+    any typed error. ``tenant_id`` is ``None`` before the caller is known (the
+    detail of a 401). ``locale`` is the caller's preferred language from the request's
     ``Accept-Language`` header (its first, highest-weighted tag as sent, such as
     ``de-CH``), ``None`` without one. Results of all plugins are merged; for a key
     several return, the first in call order (``tryfirst`` first) wins, and a key
