@@ -18,6 +18,7 @@ GERMAN = {
     "error.intent_refused": "Dabei kann ich nicht helfen.",
     "error.vendor_outage": "Der KI-Anbieter ist gerade nicht erreichbar.",
     "error.not_found": "Nicht gefunden.",
+    "error.unauthenticated": "Bitte melden Sie sich an.",
     "disclosure.text": "Sie sprechen mit einer KI.",
 }
 
@@ -84,6 +85,9 @@ async def test_a_locale_override_changes_what_the_user_sees(client: Any) -> None
     missing = await client.get("/conversations/999999", headers=german)
     assert missing.status_code == 404
     assert missing.json() == {"degraded": True, "reason": "not_found", "detail": "Nicht gefunden."}
+    anonymous = await client.get("/conversations", headers={"accept-language": "de"})
+    assert anonymous.status_code == 401  # no tenant yet: the hook gets tenant_id None
+    assert anonymous.json()["detail"] == GERMAN["error.unauthenticated"]
 
 
 async def test_a_tenant_override_changes_only_that_tenant(client: Any) -> None:
