@@ -218,3 +218,29 @@ def test_no_code_calls_a_hook_by_its_string_name() -> None:
         for call in _string_name_calls(path)
     ]
     assert calls == []
+
+
+class NoYield:
+    @hookimpl(wrapper=True)
+    def supportai_system_prompt(self) -> Generator[None, str, str]:
+        if False:  # a generator that returns before its yield
+            yield
+        return "never"
+
+
+class TwoYields:
+    @hookimpl(wrapper=True)
+    def supportai_system_prompt(self) -> Generator[None, str, str]:
+        yield
+        yield
+        return "never"
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "message"), [(NoYield(), "did not yield"), (TwoYields(), "more than once")]
+)
+async def test_a_wrapper_must_yield_exactly_once(
+    tmp_path: Path, wrapper: object, message: str
+) -> None:
+    with pytest.raises(HookResultError, match=message):
+        await hooks_with(tmp_path, wrapper).system_prompt(as_caller(), 1)

@@ -221,29 +221,12 @@ class Hooks:
         error: BaseException | None = None
         try:
             for impl in wrappers:
-                generator = impl.function(*(kwargs[arg] for arg in impl.argnames))
-                try:
-                    next(generator)
-                except StopIteration:
-                    raise PluginRegistrationError(
-                        f"the wrapper {name} of plugin {impl.plugin_name!r} did not yield"
-                    ) from None
-                started.append(generator)
+                started.append(_enter(name, impl, kwargs))
             result = await inner([impl for impl in impls if not impl.wrapper])
         except BaseException as exc:  # handed to the wrappers, as pluggy does
             error = exc
         for generator in reversed(started):
-            try:
-                if error is not None:
-                    generator.throw(error)
-                else:
-                    generator.send(result)
-                generator.close()
-                error = PluginRegistrationError(f"a wrapper of {name} yielded more than once")
-            except StopIteration as stop:
-                result, error = stop.value, None
-            except BaseException as exc:
-                error = exc
+            result, error = _leave(name, generator, result, error)
         if error is not None:
             raise error
         return result
@@ -328,6 +311,35 @@ class _Wrapped:
 
 
 _WRAPPED = _Wrapped()
+
+
+def _enter(name: str, impl: Impl, kwargs: Mapping[str, Any]) -> Generator[None, Any, Any]:
+    """Run a wrapper up to its ``yield``."""
+    generator: Generator[None, Any, Any] = impl.function(*(kwargs[arg] for arg in impl.argnames))
+    try:
+        next(generator)
+    except StopIteration:
+        raise HookResultError(
+            f"the wrapper {name} of plugin {impl.plugin_name!r} did not yield"
+        ) from None
+    return generator
+
+
+def _leave(
+    name: str, generator: Generator[None, Any, Any], result: Any, error: BaseException | None
+) -> tuple[Any, BaseException | None]:
+    """Resume a wrapper with the result (or the error): its return value is the new result."""
+    try:
+        if error is not None:
+            generator.throw(error)
+        else:
+            generator.send(result)
+        generator.close()
+        return result, HookResultError(f"a wrapper of {name} yielded more than once")
+    except StopIteration as stop:
+        return stop.value, None
+    except BaseException as exc:
+        return result, exc
 
 
 def _wrong_result(name: str, impl: Impl, expected: str, got: object) -> HookResultError:
