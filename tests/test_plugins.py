@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hook_events import as_caller, completed_event
 
 from supportai import hookimpl
 from supportai.cli import main as cli_main
@@ -107,8 +108,8 @@ async def test_facade_awaits_async_results_before_choosing(tmp_path: Path) -> No
         settings(tmp_path), [AsyncOff(), AsyncNone()], load_entry_points=False
     )
     hooks = Hooks(pm)
-    assert await hooks.first("supportai_master_flag", tenant_id="t-off") is False
-    assert await hooks.first("supportai_master_flag", tenant_id="t-on") is True
+    assert await hooks.master_flag("t-off") is False
+    assert await hooks.master_flag("t-on") is True
 
 
 async def test_builtin_defaults_are_trylast(tmp_path: Path) -> None:
@@ -116,9 +117,7 @@ async def test_builtin_defaults_are_trylast(tmp_path: Path) -> None:
     pm = create_plugin_manager(
         settings(tmp_path, system_prompt="from settings"), [override], load_entry_points=False
     )
-    assert (
-        await Hooks(pm).first("supportai_system_prompt", caller=None, conversation_id=1) == "custom"
-    )
+    assert await Hooks(pm).system_prompt(as_caller(), 1) == "custom"
 
 
 async def test_observer_errors_are_logged_not_raised(tmp_path: Path, caplog) -> None:
@@ -135,8 +134,9 @@ async def test_observer_errors_are_logged_not_raised(tmp_path: Path, caplog) -> 
         ],
         load_entry_points=False,
     )
-    await Hooks(pm).notify("supportai_turn_completed", event={"x": 1})
-    assert seen == [{"x": 1}]
+    event = completed_event()
+    await Hooks(pm).turn_completed(event)
+    assert seen == [event]
     assert "observer broke" in caplog.text
 
 

@@ -26,6 +26,7 @@ from supportai.settings import Settings
 from supportai.telemetry import logcontext
 from supportai.telemetry.middleware import HEADER as REQUEST_ID_HEADER
 from supportai.telemetry.middleware import RequestContext
+from supportai.user_strings import in_user_words, preferred_locale
 
 
 def create_app(
@@ -159,7 +160,17 @@ def _degraded_model() -> Any:
 
 async def _typed_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SupportAIError)
-    return exc.response()
+    return (await _in_user_words(request, exc)).response()
+
+
+async def _in_user_words(request: Request, exc: SupportAIError) -> SupportAIError:
+    """The error in the words of the request's tenant and ``Accept-Language``."""
+    runtime: Runtime | None = getattr(request.app.state, "supportai", None)
+    if runtime is None:
+        return exc
+    tenant_id: str | None = getattr(request.state, "supportai_tenant_id", None)
+    locale = preferred_locale(request.headers.get("accept-language"))
+    return await in_user_words(runtime.hooks, exc, tenant_id, locale)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -180,12 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     from supportai.quota import reconcile
 
     reconcile.register(sub)
+    from supportai import plugin_commands
+
+    plugin_commands.register(sub)  # last: a plugin cannot shadow a core command
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
     except ConfigurationError as exc:
         print(f"supportai: {exc}", file=sys.stderr)

@@ -42,6 +42,11 @@ class CoreDefaults:
         return list(self.settings.sensitive_terms)
 
     @hookimpl(trylast=True)
+    def supportai_user_strings(self) -> dict[str, str]:
+        """The host's settings, over the English defaults, under every plugin's texts."""
+        return {"disclosure.text": self.settings.disclosure_text}
+
+    @hookimpl(trylast=True)
     def supportai_register_quota_stores(self, register: Register) -> None:
         def sql_store(context: ProviderContext) -> object:
             from supportai.quota.sql import SQLQuotaStore

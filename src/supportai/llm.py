@@ -103,6 +103,9 @@ class BackendRequest:
     max_output_tokens: int
     tools: Sequence[ToolSpec] = ()
     context: Sequence[ContextDocument] = field(default_factory=tuple)
+    #: The user's preferred language (``Accept-Language``), for texts a backend
+    #: writes itself (``hooks.user_strings(tenant_id, locale)``); ``None`` if unknown.
+    locale: str | None = None
 
 
 class BackendError(Exception):

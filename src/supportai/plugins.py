@@ -10,15 +10,15 @@ Loading rules (``docs/plugins.md``):
 * a plugin that fails to import fails start-up with its name in the message;
 * ``check_pending()`` rejects hook implementations that match no hook (typos).
 
-Core calls hooks through :class:`Hooks`, a small async facade over pluggy.
+Core calls hooks through :class:`~supportai.hookcalls.Hooks`, a typed async
+facade over pluggy (one method per hook); this module re-exports it.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,7 +27,10 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from supportai import hookspecs
+from supportai.caller import DefaultCallerResolver
+from supportai.defaults import CoreDefaults
 from supportai.errors import ConfigurationError
+from supportai.hookcalls import HookResultError, Hooks, PluginRegistrationError
 from supportai.settings import Settings
 from supportai.store.database import Database
 
@@ -42,13 +45,48 @@ ENTRY_POINT_GROUP = "supportai"
 
 T = TypeVar("T")
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HookResultError",
+    "Hooks",
+    "PluginManager",
+    "PluginRegistrationError",
+    "ProviderContext",
+    "Registry",
+    "create_plugin_manager",
+]
+
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager plus the distribution each entry-point plugin came from."""
+    """pluggy's manager plus the distribution each entry-point plugin came from.
+
+    Registration also rejects what :class:`Hooks` cannot call correctly, so a plugin
+    fails at start-up with its name instead of misbehaving on a request.
+    """
 
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.distributions: dict[str, tuple[str, str]] = {}
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        try:
+            registered = super().register(plugin, name)
+        except pluggy.PluginValidationError as exc:
+            # e.g. an ``async def`` marked wrapper=True: pluggy needs a generator.
+            raise PluginRegistrationError(f"supportai plugin {exc.plugin!r}: {exc}") from exc
+        for caller in self.get_hookcallers(plugin) or ():
+            if hookspecs.KINDS.get(caller.name, "registration") == "registration":
+                continue  # pluggy calls these itself and handles both wrapper styles
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and impl.hookwrapper:
+                    self.unregister(plugin)
+                    raise PluginRegistrationError(
+                        f"supportai plugin {impl.plugin_name!r}: {caller.name} is marked "
+                        "hookwrapper=True, which supportai does not support on hooks it awaits; "
+                        "use @hookimpl(wrapper=True): a generator whose `result = yield` is the "
+                        "hook's result and whose return value replaces it (docs/hooks.md)"
+                    )
+        return registered
 
 
 def create_plugin_manager(
@@ -58,9 +96,6 @@ def create_plugin_manager(
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     # Built-in defaults are ordinary trylast plugins, so any plugin can replace them.
-    from supportai.caller import DefaultCallerResolver
-    from supportai.defaults import CoreDefaults
-
     pm.register(DefaultCallerResolver(), name="supportai.caller")
     pm.register(CoreDefaults(settings), name="supportai.defaults")
     if load_entry_points:
@@ -121,67 +156,6 @@ def plugin_info(pm: PluginManager) -> list[dict[str, Any]]:
     return rows
 
 
-class Hooks:
-    """Typed async facade over pluggy hooks.
-
-    pluggy is synchronous: calling an ``async def`` implementation returns a
-    coroutine, and ``firstresult`` would take that coroutine as *the* answer. So
-    this facade walks the implementations itself, in pluggy's call order, and
-    awaits each result before deciding.
-    """
-
-    def __init__(self, pm: PluginManager) -> None:
-        self.pm = pm
-        #: The app's provider context, handed to observers as ``context``.
-        self.context: ProviderContext | None = None
-
-    def _impls(self, name: str) -> list[Any]:
-        caller = getattr(self.pm.hook, name)
-        # get_hookimpls() is in registration order with trylast first and
-        # tryfirst last; pluggy calls them last-to-first.
-        return list(reversed(caller.get_hookimpls()))
-
-    async def _call(self, impl: Any, kwargs: Mapping[str, Any]) -> Any:
-        result = impl.function(*(kwargs[arg] for arg in impl.argnames))
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-    async def first(self, name: str, **kwargs: Any) -> Any:
-        """The first non-``None`` result, or ``None``."""
-        for impl in self._impls(name):
-            result = await self._call(impl, kwargs)
-            if result is not None:
-                return result
-        return None
-
-    async def collect(self, name: str, **kwargs: Any) -> list[Any]:
-        """Every non-``None`` result, in call order."""
-        results = []
-        for impl in self._impls(name):
-            result = await self._call(impl, kwargs)
-            if result is not None:
-                results.append(result)
-        return results
-
-    async def notify(self, name: str, **kwargs: Any) -> None:
-        """Call every observer; log and swallow their errors."""
-        kwargs.setdefault("context", self.context)
-        for impl in self._impls(name):
-            try:
-                await self._call(impl, kwargs)
-            except Exception:
-                log.exception("observer %s of plugin %s failed", name, impl.plugin_name)
-
-    def has_impls(self, name: str) -> bool:
-        return bool(self._impls(name))
-
-    def call_sync(self, name: str, **kwargs: Any) -> list[Any]:
-        """For registration hooks, which are synchronous by contract."""
-        results: list[Any] = getattr(self.pm.hook, name)(**kwargs)
-        return results
-
-
 @dataclass
 class ProviderContext:
     """What a provider factory receives: settings, plugin settings and the hooks."""
@@ -217,18 +191,16 @@ def load_plugin_settings(
 ) -> dict[type[BaseSettings], BaseSettings]:
     """Instantiate and validate every plugin settings model (env + plugin_options)."""
     loaded: dict[type[BaseSettings], BaseSettings] = {}
-    for models in hooks.call_sync("supportai_settings_models"):
-        for model in models:
-            overrides = settings.plugin_options.get(settings_key(model), {})
-            try:
-                loaded[model] = model(**overrides)
-            except ValidationError as exc:
-                prefix = model.model_config.get("env_prefix", "")
-                fields = ", ".join(
-                    f"{prefix}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                    for e in exc.errors()
-                )
-                raise ConfigurationError(f"invalid plugin settings: {fields}") from exc
+    for model in hooks.settings_models():
+        overrides = settings.plugin_options.get(settings_key(model), {})
+        try:
+            loaded[model] = model(**overrides)
+        except ValidationError as exc:
+            prefix = model.model_config.get("env_prefix", "")
+            fields = ", ".join(
+                f"{prefix}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"invalid plugin settings: {fields}") from exc
     return loaded
 
 

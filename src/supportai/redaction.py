@@ -57,8 +57,6 @@ def redact_terms(text: str, terms: Iterable[str]) -> str:
 
 async def redact(hooks: Hooks, tenant_id: str, text: str) -> str:
     """Full redaction: the ``supportai_redact`` hook, then the tenant's sensitive terms."""
-    redacted = await hooks.first("supportai_redact", tenant_id=tenant_id, text=text)
-    terms: list[str] = []
-    for found in await hooks.collect("supportai_sensitive_terms", tenant_id=tenant_id):
-        terms.extend(found)
+    redacted = await hooks.redact(tenant_id, text)
+    terms = await hooks.sensitive_terms(tenant_id)
     return redact_terms(redacted if redacted is not None else builtin_redact(text), terms)

@@ -20,6 +20,7 @@ from supportai.classifiers import Classifier
 from supportai.errors import ConfigurationError
 from supportai.filters import OutputFilter
 from supportai.llm import LLMBackend
+from supportai.pipeline.running import running_turns
 from supportai.plugins import (
     Hooks,
     PluginManager,
@@ -79,18 +80,10 @@ class Runtime:
             kind: Registry(kind)
             for kind in ("LLM backend", "classifier", "output filter", "quota store")
         }
-        hooks.call_sync(
-            "supportai_register_llm_backends", register=registries["LLM backend"].register
-        )
-        hooks.call_sync(
-            "supportai_register_classifiers", register=registries["classifier"].register
-        )
-        hooks.call_sync(
-            "supportai_register_output_filters", register=registries["output filter"].register
-        )
-        hooks.call_sync(
-            "supportai_register_quota_stores", register=registries["quota store"].register
-        )
+        hooks.register_llm_backends(registries["LLM backend"].register)
+        hooks.register_classifiers(registries["classifier"].register)
+        hooks.register_output_filters(registries["output filter"].register)
+        hooks.register_quota_stores(registries["quota store"].register)
         tools: dict[str, Tool] = {}
 
         def register_tool(tool: Tool) -> None:
@@ -98,7 +91,7 @@ class Runtime:
                 raise ConfigurationError(f"two plugins register the tool {tool.name!r}")
             tools[tool.name] = tool
 
-        hooks.call_sync("supportai_register_tools", register=register_tool)
+        hooks.register_tools(register_tool)
         if settings.tools is not None:
             unknown = sorted(set(settings.tools) - set(tools))
             if unknown:
@@ -186,8 +179,6 @@ class Runtime:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let turns still being saved finish (bounded), then close providers and the DB."""
-        from supportai.pipeline.turn import running_turns
-
         pending = [task for task in running_turns() if not task.done()]
         if pending:
             await asyncio.wait(pending, timeout=grace_s)

@@ -166,8 +166,11 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     widget = chat(page)
     expect(widget.locator(".disclosure")).to_be_visible()
     expect(widget.locator(".chat")).to_be_hidden()
-    # Lumen's own disclosure text, slotted into the widget.
-    expect(widget.locator("[slot=disclosure]")).to_contain_text("The assistant is an AI")
+    # Lumen's disclosure text and link, as disclosure/status serves them.
+    expect(widget.locator(".disclosure-text")).to_contain_text("The assistant is an AI")
+    expect(widget.locator(".disclosure-link a")).to_have_attribute(
+        "href", re.compile(r"/help/data-retention$")
+    )
     expect(widget.locator("button.accept")).to_be_focused()
     accept_disclosure(page)
     expect(widget.locator(".chat")).to_be_visible()

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 from host_app import create_host_app
-from host_app.config import TICKET_URL_TEMPLATE
+from host_app.config import DISCLOSURE_TEXT, DISCLOSURE_URL, TICKET_URL_TEMPLATE
+from host_app.pages import CHAT_PATH
 from host_app.users import DEMO_USERS, TENANTS
 from host_app_testing import clean_environment, make_config, sign_in
 from pydantic import SecretStr
@@ -161,6 +162,21 @@ async def test_help_center_lists_and_renders_the_articles(client: httpx.AsyncCli
     assert "<strong>Forgot password?</strong>" in article.text
     for bad in ("/help/..%2Fpyproject", "/help/does-not-exist", "/help/UPPER"):
         assert (await client.get(bad)).status_code == 404
+
+
+async def test_the_widget_shows_the_disclosure_text_and_link_the_server_returns(
+    client: httpx.AsyncClient,
+) -> None:
+    """One source for the disclosure: disclosure/status, not a copy in the page."""
+    await sign_in(client, "alice@acme.example")
+    status = (await client.get(f"{API}/disclosure/status")).json()
+    assert status["text"] == DISCLOSURE_TEXT
+    assert status["text"].startswith("The assistant is an AI.")
+    assert status["url"] == DISCLOSURE_URL
+    assert (await client.get(status["url"])).status_code == 200  # the link works
+    page = (await client.get(CHAT_PATH)).text
+    assert "<supportai-chat" in page
+    assert 'slot="disclosure"' not in page  # the widget renders the server's text
 
 
 # -- the mount and identity ------------------------------------------------------------------------

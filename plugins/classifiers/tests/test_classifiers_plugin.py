@@ -25,9 +25,7 @@ from supportai.settings import Settings
 def build(settings: Settings, name: str) -> object:
     """Build one classifier exactly as the app does at start-up (no connection is opened)."""
     registry = Registry("classifier")
-    Hooks(create_plugin_manager(settings)).call_sync(
-        "supportai_register_classifiers", register=registry.register
-    )
+    Hooks(create_plugin_manager(settings)).register_classifiers(registry.register)
     assert sorted(registry.factories) == ["injection_model", "llm", "rules", "rules_model"]
     runtime = Runtime.build(settings.model_copy(update={"classifiers": [name]}))
     (classifier,) = runtime.classifiers

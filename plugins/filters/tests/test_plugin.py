@@ -48,7 +48,7 @@ def test_the_entry_point_names_the_plugin_object() -> None:
 def test_loading_the_entry_point_registers_both_filters(settings: Settings) -> None:
     hooks = hooks_for(settings)
     registry = Registry("output filter")
-    hooks.call_sync("supportai_register_output_filters", register=registry.register)
+    hooks.register_output_filters(registry.register)
     assert sorted(registry.factories) == ["guardrails", "pii"]
 
 
@@ -88,7 +88,7 @@ def test_the_pii_factory_builds_from_plugin_settings(settings: Settings) -> None
     context = ProviderContext(settings=settings, hooks=hooks, database=None)  # type: ignore[arg-type]
     context._plugin_settings = {PiiSettings: PiiSettings(kinds=["ip"], step=8)}
     registry = Registry("output filter")
-    hooks.call_sync("supportai_register_output_filters", register=registry.register)
+    hooks.register_output_filters(registry.register)
     built: Any = registry.build("pii", context, "SUPPORTAI_OUTPUT_FILTERS")
     assert isinstance(built, PiiFilter)
     assert built.settings.kinds == ["ip"] and built.settings.step == 8

@@ -13,7 +13,7 @@ from llm_backends_testing import LUMEN_ARTICLES
 from supportai_llm_backends.settings import NOT_FOUND_MESSAGE
 
 from supportai.settings import Settings
-from supportai.testing import as_user, parse_sse
+from supportai.testing import as_user, parse_sse, plugin
 
 SSE = {**as_user(), "accept": "text/event-stream"}
 
@@ -78,6 +78,36 @@ async def test_knowledge_base_says_so_when_it_does_not_know(
     events = await ask(supportai_client(app), "Who won the football game yesterday?")
     assert answer_of(events) == NOT_FOUND_MESSAGE
     assert not [name for name, _ in events if name == "citation"]
+
+
+async def test_the_not_found_answer_is_in_the_user_s_words(
+    supportai_app: Any, supportai_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``supportai_user_strings`` words it per locale; the setting stays everyone else's text."""
+    settings = env_settings(
+        tmp_path,
+        monkeypatch,
+        SUPPORTAI_LLM_BACKEND="knowledge_base",
+        SUPPORTAI_KB_NOT_FOUND_MESSAGE="Not in our help center.",
+    )
+
+    def strings(locale: str | None) -> dict[str, str] | None:
+        return {"answer.not_found": "Nicht im Hilfe-Center."} if locale == "de" else None
+
+    app = supportai_app(
+        settings, plugins=[plugin(supportai_user_strings=strings)], load_entry_points=True
+    )
+    client = supportai_client(app)
+    question = "Who won the football game yesterday?"
+    assert answer_of(await ask(client, question)) == "Not in our help center."
+    r = await client.post("/conversations", json={}, headers=as_user())
+    german = {**SSE, "accept-language": "de"}
+    r = await client.post(
+        f"/conversations/{r.json()['conversation_id']}/messages",
+        json={"content": question},
+        headers=german,
+    )
+    assert answer_of(parse_sse(r.text)) == "Nicht im Hilfe-Center."
 
 
 async def test_openai_backend_is_grounded_by_the_help_center(

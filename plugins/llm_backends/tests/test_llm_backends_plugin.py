@@ -123,14 +123,7 @@ async def test_retrieve_context_hook_serves_the_configured_help_center(
     monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", str(FIXTURE_ARTICLES))
     monkeypatch.setenv("SUPPORTAI_KB_URL_TEMPLATE", "https://help.example/{source_id}")
     rt = runtime(tmp_path)
-    results = await rt.hooks.collect(
-        "supportai_retrieve_context",
-        query="how do I get a refund",
-        caller=CALLER,
-        limit=2,
-        context=rt.context,
-    )
-    documents = [doc for found in results for doc in found]
+    documents = await rt.hooks.retrieve_context("how do I get a refund", CALLER, 2)
     assert documents and all(isinstance(doc, ContextDocument) for doc in documents)
     first = documents[0]
     assert (first.source_id, first.title) == ("refunds", "Refund policy")
@@ -146,16 +139,7 @@ async def test_retrieve_context_is_silent_without_a_help_center(
     if articles_dir:
         monkeypatch.setenv("SUPPORTAI_KB_ARTICLES_DIR", articles_dir)
     rt = runtime(tmp_path)
-    assert (
-        await rt.hooks.collect(
-            "supportai_retrieve_context",
-            query="refund",
-            caller=CALLER,
-            limit=3,
-            context=rt.context,
-        )
-        == []
-    )
+    assert await rt.hooks.retrieve_context("refund", CALLER, 3) == []
 
 
 async def test_retrieve_context_limit_zero_and_no_match(

@@ -37,7 +37,7 @@ def build(settings: Settings) -> Any:
     )
     hooks = Hooks(pm)
     registry = Registry("quota store")
-    hooks.call_sync("supportai_register_quota_stores", register=registry.register)
+    hooks.register_quota_stores(registry.register)
     extra: dict[str, Any] = {}
     if "database" in {f.name for f in dataclasses.fields(ProviderContext)}:
         extra["database"] = None  # the redis store never touches the app database

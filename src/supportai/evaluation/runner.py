@@ -79,16 +79,9 @@ def caller_for(tenant_id: str) -> Caller:
 async def ranked_sources(runtime: Runtime, caller: Caller, query: str) -> list[str]:
     """Article ids the context hook returns for ``query``, best first, each once."""
     found: list[str] = []
-    for documents in await runtime.hooks.collect(
-        "supportai_retrieve_context",
-        query=query,
-        caller=caller,
-        limit=RANKED,
-        context=runtime.context,
-    ):
-        for document in documents:
-            if document.source_id not in found:
-                found.append(document.source_id)
+    for document in await runtime.hooks.retrieve_context(query, caller, RANKED):
+        if document.source_id not in found:
+            found.append(document.source_id)
     return found
 
 
@@ -133,18 +126,8 @@ async def answer(runtime: Runtime, caller: Caller, question: str) -> tuple[str, 
         from supportai.errors import ConfigurationError
 
         raise ConfigurationError("`supportai eval answers` needs SUPPORTAI_LLM_BACKEND")
-    system_prompt = await runtime.hooks.first(
-        "supportai_system_prompt", caller=caller, conversation_id=0
-    )
-    context = []
-    for documents in await runtime.hooks.collect(
-        "supportai_retrieve_context",
-        query=question,
-        caller=caller,
-        limit=RANKED,
-        context=runtime.context,
-    ):
-        context.extend(documents)
+    system_prompt = await runtime.hooks.system_prompt(caller, 0)
+    context = await runtime.hooks.retrieve_context(question, caller, RANKED)
     messages = [ChatMessage("system", system_prompt)] if system_prompt else []
     messages.append(ChatMessage("user", question))
     request = BackendRequest(

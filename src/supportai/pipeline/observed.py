@@ -61,13 +61,12 @@ async def retrieval_completed(turn: Turn, documents: int) -> None:
     hooks = turn.runtime.hooks
     if not hooks.has_impls("supportai_retrieve_context"):
         return
-    await hooks.notify(
-        "supportai_retrieval_completed",
-        event={
+    await hooks.retrieval_completed(
+        {
             "tenant_id": turn.caller.tenant_id,
             "conversation_id": turn.prepared.conversation_id,
             "user_message_id": turn.prepared.user_message_id,
             "source": "supportai_retrieve_context",
             "documents": documents,
-        },
+        }
     )

@@ -25,9 +25,11 @@ from typing import Any
 
 from databases.core import Connection
 
+from supportai import user_strings
 from supportai.caller import Caller
 from supportai.classifiers import Classification, ClassifierInput, combine
 from supportai.errors import Reason, SupportAIError, not_found
+from supportai.events import TurnCompletedEvent
 from supportai.filters import FilterContext
 from supportai.llm import (
     BackendError,
@@ -41,7 +43,7 @@ from supportai.llm import (
     ToolSpec,
     Usage,
 )
-from supportai.pipeline import observed
+from supportai.pipeline import observed, running
 from supportai.pipeline.citations import ParagraphCounter
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
@@ -181,7 +183,7 @@ async def prepare(
     logcontext.conversation_id.set(str(conversation_id))
 
     # 1. master flag (per tenant hook, then the setting)
-    flag = await runtime.hooks.first("supportai_master_flag", tenant_id=caller.tenant_id)
+    flag = await runtime.hooks.master_flag(caller.tenant_id)
     if flag is False:
         raise SupportAIError(Reason.master_flag_off, "the AI assistant is switched off")
 
@@ -276,14 +278,12 @@ async def prepare(
         await runtime.quota.settle(reservation, 0)
         prepared.reservation = None
         prepared.refusal = SupportAIError(
-            Reason.intent_refused,
-            "I can't help with that request. You can rephrase it or ask for a human.",
+            Reason.intent_refused, user_strings.DEFAULTS["error.intent_refused"]
         )
         if runtime.settings.queue_refusals_for_review:
             await _queue_candidate(runtime, caller, conversation_id, message_id, "intent_refused")
-        await runtime.hooks.notify(
-            "supportai_turn_completed",
-            event=_completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings),
+        await runtime.hooks.turn_completed(
+            _completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings)
         )
     return prepared
 
@@ -391,7 +391,7 @@ def _completed_event(
     usage: Usage,
     cost: int,
     timings: Timings,
-) -> dict[str, Any]:
+) -> TurnCompletedEvent:
     return {
         "tenant_id": caller.tenant_id,
         "user_id": caller.user_id,
@@ -443,6 +443,8 @@ class Turn:
         self.cost_micros = 0
         self.assistant_message_id: int | None = None
         self.error: SupportAIError | None = None
+        #: The user's language (``Accept-Language``), for the texts of errors.
+        self.locale: str | None = None
         self.filter_chain: FilterChain | None = None
         self._announced = False
 
@@ -456,8 +458,7 @@ class Turn:
         Closing this iterator early (client gone) interrupts the producer.
         """
         self._producer = asyncio.create_task(self._produce())
-        _running.add(self._producer)
-        self._producer.add_done_callback(_running.discard)
+        running.track(self._producer)
         deadline = IdleDeadline()  # one heartbeat timer, not one per event
         try:
             while True:
@@ -603,18 +604,8 @@ class Turn:
         assert backend is not None
         timings = prepared.timings
 
-        system_prompt = await runtime.hooks.first(
-            "supportai_system_prompt", caller=caller, conversation_id=prepared.conversation_id
-        )
-        context: list[Any] = []
-        for found in await runtime.hooks.collect(
-            "supportai_retrieve_context",
-            query=self.content,
-            caller=caller,
-            limit=CONTEXT_DOCUMENTS,
-            context=runtime.context,
-        ):
-            context.extend(found)
+        system_prompt = await runtime.hooks.system_prompt(caller, prepared.conversation_id)
+        context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
         await observed.retrieval_completed(self, len(context))
         messages = self._history(system_prompt or "")
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
@@ -640,6 +631,7 @@ class Turn:
                 max_output_tokens=settings.max_output_tokens,
                 tools=tools if round_number < settings.tool_max_rounds else (),
                 context=tuple(context),
+                locale=self.locale,
             )
             if not self._round_fits(request):
                 self.finish_reason = "budget"
@@ -858,6 +850,9 @@ class Turn:
         self._announced = True
         prepared = self.prepared
         if self.error is not None:
+            self.error = await user_strings.in_user_words(
+                self.runtime.hooks, self.error, self.caller.tenant_id, self.locale
+            )
             await self._emit(
                 "error", {"reason": self.error.reason.value, "detail": self.error.detail}
             )
@@ -925,9 +920,8 @@ class Turn:
                 "output_blocked",
             )
         await self._announce_end(timings)
-        await runtime.hooks.notify(
-            "supportai_turn_completed",
-            event={
+        await runtime.hooks.turn_completed(
+            {
                 **_completed_event(
                     caller,
                     prepared,
@@ -938,7 +932,7 @@ class Turn:
                     timings,
                 ),
                 "finish_reason": self.finish_reason,
-            },
+            }
         )
 
 
@@ -985,15 +979,6 @@ async def _uninterruptible(work: Coroutine[Any, Any, None]) -> None:
         except asyncio.CancelledError:
             continue  # keep waiting: what was generated must be saved and settled
     task.result()
-
-
-_running: set[asyncio.Task[None]] = set()
-"""Strong references to producer tasks, so a disconnected turn is not garbage-collected."""
-
-
-def running_turns() -> set[asyncio.Task[None]]:
-    """Producer tasks still running (``Runtime.stop`` waits for them)."""
-    return set(_running)
 
 
 def _classification_out(c: Classification) -> dict[str, Any]:

@@ -362,15 +362,14 @@ async def add_case_comment(
             after_status=row["status"],
             details={"comment_id": comment["id"], "visibility": body.visibility.value},
         )
-    await runtime.hooks.notify(
-        "supportai_case_commented",
-        event={
+    await runtime.hooks.case_commented(
+        {
             "tenant_id": admin.tenant_id,
             "case_id": case_id,
             "comment_id": comment["id"],
             "author_role": "agent",
             "visibility": body.visibility.value,
-        },
+        }
     )
     return schemas.AdminCaseComment(
         **case_store.comment_out(comment),

@@ -59,15 +59,14 @@ async def create_case(
         if body.conversation_id is not None and store.is_foreign_key_violation(exc):
             raise not_found("conversation") from None
         raise
-    await runtime.hooks.notify(
-        "supportai_case_created",
-        event={
+    await runtime.hooks.case_created(
+        {
             "tenant_id": caller.tenant_id,
             "user_id": caller.user_id,
             "case_id": row["id"],
             "conversation_id": row["conversation_id"],
             "priority": row["priority"],
-        },
+        }
     )
     return schemas.CaseDetail(**store.summary_out(row), description=row["description"], comments=[])
 
@@ -123,14 +122,13 @@ async def add_my_case_comment(
             body=body.body,
             touch=False,
         )
-    await runtime.hooks.notify(
-        "supportai_case_commented",
-        event={
+    await runtime.hooks.case_commented(
+        {
             "tenant_id": caller.tenant_id,
             "case_id": case_id,
             "comment_id": comment["id"],
             "author_role": "user",
             "visibility": "public",
-        },
+        }
     )
     return schemas.CaseCommentOut(**store.comment_out(comment))

@@ -132,12 +132,11 @@ async def delete_conversation(
         deleted = await store.delete(conn, caller, conversation_id)
     if not deleted:
         raise not_found("conversation")
-    await runtime.hooks.notify(
-        "supportai_conversation_deleted",
-        event={
+    await runtime.hooks.conversation_deleted(
+        {
             "tenant_id": caller.tenant_id,
             "user_id": caller.user_id,
             "conversation_id": conversation_id,
-        },
+        }
     )
     return schemas.DeleteConversationResponse(conversation_id=conversation_id)

@@ -13,6 +13,7 @@ from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError
 from supportai.runtime import Runtime
 from supportai.telemetry import logcontext
+from supportai.user_strings import preferred_locale
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -22,11 +23,12 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
-    caller = await runtime.hooks.first("supportai_resolve_caller", request=request)
+    caller = await runtime.hooks.resolve_caller(request)
     if caller is None:
         raise SupportAIError(Reason.unauthenticated, "authentication required")
     logcontext.tenant_id.set(caller.tenant_id)  # every later log line of this request
-    return caller  # type: ignore[no-any-return]
+    request.state.supportai_tenant_id = caller.tenant_id  # for texts of typed errors
+    return caller
 
 
 async def get_admin(
@@ -46,7 +48,23 @@ async def get_connection(
         yield conn
 
 
+async def user_strings_for(runtime: Runtime, request: Request) -> dict[str, str]:
+    """The texts this request's user sees: their tenant's, in their ``Accept-Language``."""
+    tenant_id: str | None = getattr(request.state, "supportai_tenant_id", None)
+    locale = preferred_locale(request.headers.get("accept-language"))
+    return await runtime.hooks.user_strings(tenant_id, locale)
+
+
+async def get_user_strings(
+    request: Request,
+    caller: Annotated[Caller, Depends(get_caller)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> dict[str, str]:
+    return await user_strings_for(runtime, request)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+UserStringsDep = Annotated[dict[str, str], Depends(get_user_strings)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AdminDep = Annotated[Caller, Depends(get_admin)]
 ConnectionDep = Annotated[Connection, Depends(get_connection)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 
 from supportai import schemas
-from supportai.routes.deps import CallerDep, ConnectionDep, RuntimeDep
+from supportai.routes.deps import CallerDep, ConnectionDep, RuntimeDep, UserStringsDep
 from supportai.settings import Settings
 from supportai.store import disclosure as store
 
@@ -19,13 +19,14 @@ router = APIRouter(tags=["disclosure"])
     "/disclosure/status", summary="Disclosure Status", response_model=schemas.DisclosureStatus
 )
 async def disclosure_status(
-    caller: CallerDep, conn: ConnectionDep, runtime: RuntimeDep
+    caller: CallerDep, conn: ConnectionDep, runtime: RuntimeDep, strings: UserStringsDep
 ) -> schemas.DisclosureStatus:
     """Has the user accepted the current AI-disclosure version?"""
     current = runtime.settings.disclosure_version
     row = await store.latest(conn, caller, current)
     return _status(
         runtime.settings,
+        strings,
         accepted_version=row["version"] if row else None,
         accepted_at=row["accepted_at"] if row else None,
     )
@@ -39,6 +40,7 @@ async def accept_disclosure(
     caller: CallerDep,
     conn: ConnectionDep,
     runtime: RuntimeDep,
+    strings: UserStringsDep,
 ) -> schemas.DisclosureStatus:
     """Pin AI-disclosure acceptance for the user.
 
@@ -62,13 +64,17 @@ async def accept_disclosure(
             ]
         )
     accepted_at = await store.accept(conn, caller, current, runtime.database.is_sqlite)
-    return _status(runtime.settings, accepted_version=current, accepted_at=accepted_at)
+    return _status(runtime.settings, strings, accepted_version=current, accepted_at=accepted_at)
 
 
 def _status(
-    settings: Settings, *, accepted_version: str | None, accepted_at: datetime | None
+    settings: Settings,
+    strings: dict[str, str],
+    *,
+    accepted_version: str | None,
+    accepted_at: datetime | None,
 ) -> schemas.DisclosureStatus:
-    """The status both endpoints answer, with the text and link a client shows."""
+    """The status both endpoints answer, with the text (in the user's words) and link."""
     current = settings.disclosure_version
     return schemas.DisclosureStatus(
         accepted=accepted_version == current,
@@ -76,6 +82,6 @@ def _status(
         current_version=current,
         accepted_at=accepted_at,
         required=settings.disclosure_required,
-        text=settings.disclosure_text,
+        text=strings["disclosure.text"],
         url=settings.disclosure_url,
     )

@@ -93,9 +93,8 @@ async def submit_feedback(
             if attempt == 2 or not is_unique_violation(exc):
                 raise
 
-    await runtime.hooks.notify(
-        "supportai_feedback_received",
-        event={
+    await runtime.hooks.feedback_received(
+        {
             "tenant_id": caller.tenant_id,
             "user_id": caller.user_id,
             "conversation_id": conversation_id,
@@ -107,7 +106,7 @@ async def submit_feedback(
             "negative": negative,
             "training_candidate_id": candidate_id,
             "updated": updated,
-        },
+        }
     )
     return schemas.FeedbackResponse(
         feedback_id=row["id"],

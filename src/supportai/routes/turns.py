@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -15,10 +16,11 @@ from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError, degraded_body, not_found
 from supportai.pipeline.events import PING, TurnEvent
 from supportai.pipeline.turn import Prepared, Turn, prepare
-from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep
+from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep, user_strings_for
 from supportai.runtime import Runtime
 from supportai.store import conversations as store
 from supportai.store import turns as turn_store
+from supportai.user_strings import detail_for, preferred_locale
 
 router = APIRouter(tags=["conversations"])
 
@@ -53,6 +55,7 @@ async def create_message(
     body: schemas.CreateMessageRequest,
     caller: CallerDep,
     runtime: RuntimeDep,
+    request: Request,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Submit a user turn.
@@ -88,8 +91,10 @@ async def create_message(
     if prepared.replay is not None:
         return await _replay(runtime, prepared, sse)
     if prepared.refusal is not None:
-        return _refusal(prepared, sse, headers)
+        strings = await user_strings_for(runtime, request)
+        return _refusal(prepared, sse, headers, strings)
     turn = Turn(runtime, caller, prepared, body.content)
+    turn.locale = preferred_locale(request.headers.get("accept-language"))
     if sse:
         return EventStreamResponse(
             _sse(turn, runtime.settings.heartbeat_s),
@@ -109,14 +114,13 @@ async def _rejected(
     runtime: Runtime, caller: Caller, conversation_id: int, refused: SupportAIError
 ) -> None:
     """Tell observers (metrics) that a turn was refused before its answer started."""
-    await runtime.hooks.notify(
-        "supportai_turn_rejected",
-        event={
+    await runtime.hooks.turn_rejected(
+        {
             "tenant_id": caller.tenant_id,
             "conversation_id": conversation_id,
             "reason": refused.reason.value,
             "status": refused.status,
-        },
+        }
     )
 
 
@@ -191,9 +195,12 @@ def _classification(prepared: Prepared) -> schemas.ClassificationOut:
     )
 
 
-def _refusal(prepared: Prepared, sse: bool, headers: dict[str, str]) -> Response:
+def _refusal(
+    prepared: Prepared, sse: bool, headers: dict[str, str], strings: dict[str, str]
+) -> Response:
     assert prepared.refusal is not None
     refusal = prepared.refusal
+    refusal = SupportAIError(refusal.reason, detail_for(strings, refusal.reason, refusal.detail))
     if sse:
         events = [
             TurnEvent(
@@ -413,23 +420,17 @@ async def escalate_conversation(
             note=conversation["escalation_note"],
         )
     snapshot = await _snapshot(conn, caller, conversation, body)
-    url = await runtime.hooks.first(
-        "supportai_escalation_url",
-        caller=caller,
-        conversation_id=conversation_id,
-        reason=body.reason.value,
-    )
+    url = await runtime.hooks.escalation_url(caller, conversation_id, body.reason.value)
     if changed:
-        await runtime.hooks.notify(
-            "supportai_conversation_escalated",
-            event={
+        await runtime.hooks.conversation_escalated(
+            {
                 "tenant_id": caller.tenant_id,
                 "user_id": caller.user_id,
                 "conversation_id": conversation_id,
                 "reason": body.reason.value,
                 "ticket_url": url,
                 "snapshot": snapshot.model_dump(mode="json"),
-            },
+            }
         )
     return schemas.EscalateResponse(
         conversation_id=conversation_id,

@@ -88,6 +88,19 @@ class HostConfig(BaseSettings):
         return value
 
 
+#: Lumen's disclosure: supportai serves it from ``disclosure/status`` (with the link below)
+#: and the widget shows it, so the text users accept is the one the server records a
+#: version of. Blank lines separate paragraphs.
+DISCLOSURE_TEXT = (
+    "The assistant is an AI. It answers from Lumen's help center and can be wrong. Don't "
+    "share passwords, card numbers or other secrets: personal data in answers is masked, "
+    "and conversations may be reviewed by Lumen's support team to improve answers.\n\n"
+    "You can ask for a human at any time."
+)
+#: The help-center article on what Lumen keeps, linked from the disclosure.
+DISCLOSURE_URL = "/help/data-retention"
+
+
 def supportai_defaults(config: HostConfig) -> dict[str, str]:
     """The ``SUPPORTAI_*`` values Lumen uses unless the environment says otherwise."""
     return {
@@ -100,6 +113,8 @@ def supportai_defaults(config: HostConfig) -> dict[str, str]:
         "SUPPORTAI_KB_DELTA_DELAY_S": str(config.stream_delay_s),
         # Citations link to Lumen's own help-center pages (helpcenter.py).
         "SUPPORTAI_KB_URL_TEMPLATE": "/help/{source_id}",
+        "SUPPORTAI_DISCLOSURE_TEXT": DISCLOSURE_TEXT,
+        "SUPPORTAI_DISCLOSURE_URL": DISCLOSURE_URL,
     }
 
 

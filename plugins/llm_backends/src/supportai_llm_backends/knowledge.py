@@ -75,7 +75,7 @@ def service_for(context: ProviderContext) -> RetrievalService:
 def embedder_registry(context: ProviderContext) -> Registry:
     """Every embedder the installed plugins register (``supportai_register_embedders``)."""
     registry = Registry("embedder")
-    context.hooks.call_sync("supportai_register_embedders", register=registry.register)
+    context.hooks.register_embedders(registry.register)
     return registry
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from supportai.llm import (
@@ -24,11 +24,14 @@ from supportai.llm import (
     TextDelta,
     Usage,
 )
+from supportai.user_strings import DEFAULTS
 from supportai_llm_backends.knowledge import truncate
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 from supportai_llm_backends.tokens import CHARS_PER_TOKEN, approx_tokens
 
 if TYPE_CHECKING:
+    from supportai.hookcalls import Hooks
+
     # numpy and bm25s stay out of start-up: imported on first use (or by the warm-up).
     from supportai_llm_backends.retrieval.answer import Quote
     from supportai_llm_backends.retrieval.service import RetrievalService, SearchResult
@@ -76,9 +79,11 @@ class KnowledgeBaseBackend:
         self,
         service: RetrievalService | Callable[[], RetrievalService],
         settings: KnowledgeBaseSettings,
+        hooks: Hooks | None = None,
     ) -> None:
         self._service = service
         self.settings = settings
+        self._hooks = hooks
 
     @property
     def service(self) -> RetrievalService:
@@ -146,8 +151,22 @@ class KnowledgeBaseBackend:
             used += len(quote.text) + (2 if len(quotes) > 1 else 0)
         return quotes
 
+    async def not_found_text(self, request: BackendRequest) -> str:
+        """The tenant's and locale's ``answer.not_found`` text, else this backend's setting.
+
+        ``SUPPORTAI_KB_NOT_FOUND_MESSAGE`` is the host's one text for everybody; a
+        ``supportai_user_strings`` plugin that words it for a tenant or language wins.
+        """
+        if self._hooks is None:
+            return self.settings.not_found_message
+        strings = await self._hooks.user_strings(request.caller.tenant_id, request.locale)
+        text = strings["answer.not_found"]
+        return self.settings.not_found_message if text == DEFAULTS["answer.not_found"] else text
+
     async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
         answer = await self.compose(request)
+        if answer.fallback is not None:
+            answer = replace(answer, fallback=await self.not_found_text(request))
         delay = self.settings.delta_delay_s
         quotes = answer.quotes
         parts = [quote.text for quote in quotes] if quotes else [answer.text]

@@ -33,7 +33,7 @@ def build_knowledge_base_backend(context: ProviderContext) -> LLMBackend:
 
     check(context)
     settings = context.plugin_settings(KnowledgeBaseSettings)
-    return KnowledgeBaseBackend(lambda: service_for(context), settings)
+    return KnowledgeBaseBackend(lambda: service_for(context), settings, context.hooks)
 
 
 def build_wordllama_embedder(context: ProviderContext) -> Embedder:

@@ -14,7 +14,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-NOT_FOUND_MESSAGE = "I could not find this in the help center; you can ask for a human."
+from supportai.user_strings import DEFAULTS
+
+NOT_FOUND_MESSAGE = DEFAULTS["answer.not_found"]
 
 
 class KnowledgeBaseSettings(BaseSettings):

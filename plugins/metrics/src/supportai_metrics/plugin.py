@@ -7,34 +7,40 @@ nothing here waits, locks across awaits or opens a connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from supportai import hookimpl
+from supportai.events import (
+    ConversationEscalatedEvent,
+    FeedbackReceivedEvent,
+    RetrievalCompletedEvent,
+    TurnCompletedEvent,
+    TurnRejectedEvent,
+)
 from supportai.plugins import ProviderContext
 from supportai_metrics.collectors import metrics_for
 
 
 @hookimpl
-def supportai_turn_completed(event: Mapping[str, Any], context: ProviderContext) -> None:
+def supportai_turn_completed(event: TurnCompletedEvent, context: ProviderContext) -> None:
     metrics_for(context).turn_completed(event)
 
 
 @hookimpl
-def supportai_turn_rejected(event: Mapping[str, Any], context: ProviderContext) -> None:
+def supportai_turn_rejected(event: TurnRejectedEvent, context: ProviderContext) -> None:
     metrics_for(context).turn_rejected(event)
 
 
 @hookimpl
-def supportai_conversation_escalated(event: Mapping[str, Any], context: ProviderContext) -> None:
+def supportai_conversation_escalated(
+    event: ConversationEscalatedEvent, context: ProviderContext
+) -> None:
     metrics_for(context).conversation_escalated(event)
 
 
 @hookimpl
-def supportai_retrieval_completed(event: Mapping[str, Any], context: ProviderContext) -> None:
+def supportai_retrieval_completed(event: RetrievalCompletedEvent, context: ProviderContext) -> None:
     metrics_for(context).retrieval_completed(event)
 
 
 @hookimpl
-def supportai_feedback_received(event: Mapping[str, Any], context: ProviderContext) -> None:
+def supportai_feedback_received(event: FeedbackReceivedEvent, context: ProviderContext) -> None:
     metrics_for(context).feedback_received(event)
