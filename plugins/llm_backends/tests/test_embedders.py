@@ -131,7 +131,7 @@ async def test_embedders_are_registered_by_name_through_the_hook(
 
     runtime = app_runtime(embedder="openai")
     runtime.context._plugin_settings[EmbeddingSettings] = openai_settings(fake_embeddings)
-    assert {"wordllama", "openai"} <= set(embedder_registry(runtime.context).factories)
+    assert {"wordllama", "minilm", "openai"} <= set(embedder_registry(runtime.context).factories)
     service = service_for(runtime.context)
     embedder = service.embedder
     assert isinstance(embedder, Embedder) and embedder.name == "openai"
