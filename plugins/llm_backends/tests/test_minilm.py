@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from llm_backends_testing import FIXTURE_ARTICLES
+from llm_backends_testing import FIXTURE_ARTICLES, search_offline
 from supportai_llm_backends.retrieval import minilm
 from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder, WordLlamaEmbedder
 from supportai_llm_backends.retrieval.index import Weights
@@ -27,8 +25,6 @@ from supportai_llm_backends.retrieval.store import FileEmbeddingStore
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 
 PLUGIN = Path(__file__).resolve().parents[1]
-REPO = PLUGIN.parents[1]
-EGRESS_GUARD = REPO / "tests" / "egress_guard.py"
 
 
 @pytest.fixture(scope="module")
@@ -104,46 +100,11 @@ def test_meaning_beats_shared_words(model: minilm.MiniLM) -> None:
     assert scores[0] == max(scores)
 
 
-OFFLINE_SCRIPT = """
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("egress_guard", sys.argv[1])
-guard_module = importlib.util.module_from_spec(spec)
-sys.modules["egress_guard"] = guard_module
-spec.loader.exec_module(guard_module)
-guard = guard_module.install()
-import asyncio
-from pathlib import Path
-from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder
-from supportai_llm_backends.retrieval.index import Weights
-from supportai_llm_backends.retrieval.service import RetrievalService
-from supportai_llm_backends.retrieval.source import FileArticleSource
-from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
-
-async def main():
-    service = RetrievalService(
-        FileArticleSource(Path(sys.argv[2])), MiniLMEmbedder, MemoryEmbeddingStore(),
-        weights=Weights(), min_score=0.0, lexical_min_score=1.0,
-    )
-    result = await service.search("t", "how do I get my money back?")
-    return result.hits[0].article_id, result.index.model
-
-top, model = asyncio.run(main())
-print(json.dumps({"blocked": guard.blocked, "top": top, "model": model}))
-"""
-
-
 def test_minilm_loads_and_ranks_with_no_connection_attempt() -> None:
     """In a fresh interpreter, under the socket guard: the weights are package data."""
-    run = subprocess.run(
-        [sys.executable, "-c", OFFLINE_SCRIPT, str(EGRESS_GUARD), str(FIXTURE_ARTICLES)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report == {"blocked": [], "top": "refunds", "model": MiniLMEmbedder.model}
+    report = search_offline("MiniLMEmbedder")
+    assert report["blocked"] == []
+    assert (report["top"], report["model"]) == ("refunds", MiniLMEmbedder.model)
 
 
 async def test_switching_embedder_reembeds_and_a_restart_does_not(tmp_path: Path) -> None:
