@@ -3,15 +3,11 @@ any OpenAI-compatible /v1/embeddings server (against a local fake)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from llm_backends_fake_embeddings import DIMENSIONS, FakeEmbeddingsServer
-from llm_backends_testing import FIXTURE_ARTICLES
+from llm_backends_testing import FIXTURE_ARTICLES, search_offline
 from pydantic import SecretStr
 from supportai_llm_backends.retrieval.embedders import OpenAIEmbedder, WordLlamaEmbedder
 from supportai_llm_backends.settings import EmbeddingSettings
@@ -21,49 +17,10 @@ from supportai.errors import ConfigurationError
 from supportai.runtime import Runtime
 from supportai.settings import Settings
 
-REPO = Path(__file__).resolve().parents[3]
-EGRESS_GUARD = REPO / "tests" / "egress_guard.py"
-
-OFFLINE_SCRIPT = """
-import importlib.util, json, logging, sys
-spec = importlib.util.spec_from_file_location("egress_guard", sys.argv[1])
-guard_module = importlib.util.module_from_spec(spec)
-sys.modules["egress_guard"] = guard_module
-spec.loader.exec_module(guard_module)
-guard = guard_module.install()
-import asyncio
-from pathlib import Path
-from supportai_llm_backends.retrieval.embedders import WordLlamaEmbedder
-from supportai_llm_backends.retrieval.index import Weights
-from supportai_llm_backends.retrieval.service import RetrievalService
-from supportai_llm_backends.retrieval.source import FileArticleSource
-from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
-
-async def main():
-    service = RetrievalService(
-        FileArticleSource(Path(sys.argv[2])), WordLlamaEmbedder, MemoryEmbeddingStore(),
-        weights=Weights(), min_score=0.0, lexical_min_score=1.0,
-    )
-    result = await service.search("t", "how do I get my money back?")
-    return result.hits[0].article_id
-
-top = asyncio.run(main())
-print(json.dumps({"blocked": guard.blocked, "top": top,
-                  "root_handlers": len(logging.getLogger().handlers)}))
-"""
-
 
 def test_wordllama_loads_and_ranks_with_no_connection_attempt() -> None:
     """In a fresh interpreter (no model cached yet), under the socket guard."""
-    run = subprocess.run(
-        [sys.executable, "-c", OFFLINE_SCRIPT, str(EGRESS_GUARD), str(FIXTURE_ARTICLES)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = search_offline("WordLlamaEmbedder")
     assert report["blocked"] == []
     assert report["top"] == "refunds"
     # wordllama calls logging.basicConfig on import: the host's logging stays untouched.
@@ -131,7 +88,7 @@ async def test_embedders_are_registered_by_name_through_the_hook(
 
     runtime = app_runtime(embedder="openai")
     runtime.context._plugin_settings[EmbeddingSettings] = openai_settings(fake_embeddings)
-    assert {"wordllama", "openai"} <= set(embedder_registry(runtime.context).factories)
+    assert {"wordllama", "minilm", "openai"} <= set(embedder_registry(runtime.context).factories)
     service = service_for(runtime.context)
     embedder = service.embedder
     assert isinstance(embedder, Embedder) and embedder.name == "openai"

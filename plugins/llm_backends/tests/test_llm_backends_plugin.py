@@ -46,7 +46,7 @@ def test_settings_models_and_backend_names() -> None:
     assert names == ["knowledge_base", "openai"]
     embedders: list[str] = []
     plugin.supportai_register_embedders(lambda name, factory: embedders.append(name))
-    assert embedders == ["wordllama", "openai"]
+    assert embedders == ["wordllama", "minilm", "openai"]
 
 
 def test_knowledge_base_backend_from_plugin_options(tmp_path: Path) -> None:

@@ -103,8 +103,8 @@ def check(context: ProviderContext) -> None:
     settings = context.plugin_settings(KnowledgeBaseSettings)
     _articles_folder(settings, required=knowledge_store(context) is None)
     _check_embedder(settings.embedder, embedder_registry(context))
-    if settings.embedder == "wordllama":
-        warm_up()
+    if settings.embedder in ("wordllama", "minilm"):
+        warm_up(settings.embedder)
 
 
 def _check_embedder(name: str, registry: Registry) -> None:
@@ -116,8 +116,33 @@ def _check_embedder(name: str, registry: Registry) -> None:
         )
 
 
+#: Fusion weights and no-answer threshold of the bundled embedders whose scores sit on
+#: another scale than wordllama's (the settings' defaults), tuned on the dev half of the
+#: example question set (decision 0015). A value the host sets (``SUPPORTAI_KB_*``) wins.
+CALIBRATED: dict[str, dict[str, float]] = {
+    "minilm": {
+        "weight_dense_chunk": 1.0,
+        "weight_dense_heading": 0.0,
+        "weight_dense_article": 0.5,
+        "weight_lexical_chunk": 0.2,
+        "weight_lexical_article": 0.1,
+        "min_score": 0.68,
+    },
+}
+
+
+def calibrated(settings: KnowledgeBaseSettings) -> KnowledgeBaseSettings:
+    """The settings with the chosen embedder's calibration for every field left unset."""
+    update = {
+        name: value
+        for name, value in CALIBRATED.get(settings.embedder, {}).items()
+        if name not in settings.model_fields_set
+    }
+    return settings.model_copy(update=update) if update else settings
+
+
 def _create(context: ProviderContext) -> RetrievalService:
-    settings = context.plugin_settings(KnowledgeBaseSettings)
+    settings = calibrated(context.plugin_settings(KnowledgeBaseSettings))
     store = knowledge_store(context)
     try:
         folder = _articles_folder(settings, required=store is None)
@@ -147,8 +172,8 @@ def _create(context: ProviderContext) -> RetrievalService:
         embedder: Embedder = registry.build(name, context, "SUPPORTAI_KB_EMBEDDER")
         return embedder
 
-    if name == "wordllama":
-        warm_up()
+    if name in ("wordllama", "minilm"):
+        warm_up(name)
     files = FileArticleSource(folder, settings.url_template) if folder is not None else None
     source: ArticleSource
     vectors: EmbeddingStore
@@ -207,8 +232,8 @@ def _embedding_store(settings: KnowledgeBaseSettings, folder: Path) -> Embedding
     return FileEmbeddingStore(target)
 
 
-def warm_up() -> None:
-    """Import numpy, bm25s and the wordllama model in a background thread, once per process."""
+def warm_up(embedder: str = "wordllama") -> None:
+    """Import numpy, bm25s and the bundled model in a background thread, once per process."""
     if _warmed.is_set():
         return
     _warmed.set()
@@ -216,9 +241,15 @@ def warm_up() -> None:
     def load() -> None:
         try:
             from supportai_llm_backends.retrieval import service  # noqa: F401
-            from supportai_llm_backends.retrieval.embedders import load_wordllama
 
-            load_wordllama()
+            if embedder == "minilm":
+                from supportai_llm_backends.retrieval.minilm import load_minilm
+
+                load_minilm()
+            else:
+                from supportai_llm_backends.retrieval.embedders import load_wordllama
+
+                load_wordllama()
         except Exception:  # the first turn will load it and report the error itself
             log.debug("warming up the knowledge base failed", exc_info=True)
 

@@ -43,6 +43,13 @@ def build_wordllama_embedder(context: ProviderContext) -> Embedder:
     return build_wordllama(context)
 
 
+def build_minilm_embedder(context: ProviderContext) -> Embedder:
+    """Factory of the ``minilm`` embedder (offline, bundled all-MiniLM-L6-v2, numpy only)."""
+    from supportai_llm_backends.retrieval.embedders import build_minilm
+
+    return build_minilm(context)
+
+
 def build_openai_embedder(context: ProviderContext) -> Embedder:
     """Factory of the ``openai`` embedder (any OpenAI-compatible /v1/embeddings)."""
     from supportai_llm_backends.retrieval.embedders import build_openai_embedder as build
@@ -74,6 +81,7 @@ class LLMBackendsPlugin:
     @hookimpl
     def supportai_register_embedders(self, register: Register) -> None:
         register("wordllama", build_wordllama_embedder)
+        register("minilm", build_minilm_embedder)
         register("openai", build_openai_embedder)
 
     @hookimpl

@@ -1,4 +1,5 @@
-"""The two built-in embedders: ``wordllama`` (offline, default) and ``openai``.
+"""The built-in embedders: ``wordllama`` (offline, default), ``minilm`` (offline,
+contextual) and ``openai``.
 
 ``wordllama`` ships its 256-dimension static embedding model inside the wheel:
 no download, no GPU, about 0.1 ms per query. Version 0.4.0.post1 looks for its
@@ -7,12 +8,17 @@ bundled tokenizer in the wrong folder (``tokenizer/``; the wheel has
 ``cache_dir`` set to the package's own folder and downloads disabled: supportai
 never opens a connection its settings did not ask for.
 
+``minilm`` is all-MiniLM-L6-v2 run by numpy (``retrieval/minilm.py``): its
+weights ship inside this plugin, so it is offline too; it reads words in context
+but costs milliseconds per query instead of a tenth of one.
+
 ``openai`` talks to any server implementing ``POST /v1/embeddings`` (OpenAI,
 vLLM, Ollama, Hugging Face TEI, LiteLLM) through the ``openai`` client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -123,6 +129,45 @@ class WordLlamaEmbedder:
         return cast(Sequence[float], table[ids].mean(axis=0))
 
 
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 sentence embeddings (384-d), loaded on first use.
+
+    The forward pass runs in a worker thread: an index build takes seconds and a
+    query milliseconds, both too long to hold the event loop (numpy's BLAS calls
+    release the GIL).
+    """
+
+    name = "minilm"
+    #: The shipped weights' identity: vectors are persisted under it, so a new
+    #: conversion (another quantization) re-embeds instead of mixing spaces.
+    model = "minilm-l6-v2-int8-1"
+    #: Token budgets: passages (sections, headings) and questions.
+    passage_tokens = 128
+    query_tokens = 64
+
+    async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        if not texts:
+            return []
+        return await asyncio.to_thread(self._run, list(texts), self.passage_tokens)
+
+    async def embed_query(self, text: str) -> Sequence[float]:
+        """One question, cut to ``query_tokens`` (a long narrative costs no more)."""
+        vectors = await asyncio.to_thread(self._run, [text], self.query_tokens)
+        return vectors[0]
+
+    @staticmethod
+    def _run(texts: list[str], max_tokens: int) -> Sequence[Sequence[float]]:
+        from supportai_llm_backends.retrieval.minilm import load_minilm
+
+        try:
+            model = load_minilm()
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigurationError(
+                f"the minilm embedder could not load its bundled model: {exc}"
+            ) from exc
+        return cast(Sequence[Sequence[float]], model.embed(texts, max_tokens=max_tokens))
+
+
 class OpenAIEmbedder:
     """Any OpenAI-compatible ``/v1/embeddings`` server, in batches."""
 
@@ -184,3 +229,7 @@ def build_openai_embedder(context: ProviderContext) -> Embedder:
     from supportai_llm_backends.settings import EmbeddingSettings
 
     return OpenAIEmbedder(context.plugin_settings(EmbeddingSettings))
+
+
+def build_minilm(context: ProviderContext) -> Embedder:
+    return MiniLMEmbedder()

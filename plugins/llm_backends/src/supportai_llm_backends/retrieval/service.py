@@ -225,7 +225,7 @@ class RetrievalService:
         if embedder is None or not index.has_vectors or embedder.model != index.model or not text:
             return None
         try:
-            raw = await embedder.embed([text])
+            raw = await embed_query(embedder, text)
         except EmbeddingError as exc:
             log.warning("embedding a question failed (%s); ranking it with BM25 only", exc)
             return None
@@ -241,6 +241,15 @@ class RetrievalService:
         closer = getattr(self._embedder, "aclose", None)
         if closer is not None:
             await closer()
+
+
+async def embed_query(embedder: Embedder, text: str) -> Sequence[Sequence[float]]:
+    """A question's vector: through ``embed_query`` when the embedder has one (a
+    shorter token budget for questions than for passages), else ``embed``."""
+    one = getattr(embedder, "embed_query", None)
+    if one is not None:
+        return [await one(text)]
+    return await embedder.embed([text])
 
 
 def text_key(text: str) -> str:

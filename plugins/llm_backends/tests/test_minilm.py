@@ -1,0 +1,163 @@
+"""The ``minilm`` embedder: all-MiniLM-L6-v2 run by numpy from weights shipped in the plugin.
+
+Most retrieval tests use wordllama (an index builds in milliseconds); these check the
+model itself: its arithmetic, its tokenizer budget, that it ranks by meaning, that it
+never opens a connection, that its vectors persist under their own model id, and
+that the wheel carries its weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from llm_backends_testing import FIXTURE_ARTICLES, search_offline
+from supportai_llm_backends.retrieval import minilm
+from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder, WordLlamaEmbedder
+from supportai_llm_backends.retrieval.index import Weights
+from supportai_llm_backends.retrieval.service import RetrievalService
+from supportai_llm_backends.retrieval.source import FileArticleSource
+from supportai_llm_backends.retrieval.store import FileEmbeddingStore
+from supportai_llm_backends.settings import KnowledgeBaseSettings
+
+PLUGIN = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model() -> minilm.MiniLM:
+    return minilm.load_minilm()
+
+
+def test_gelu_uses_an_accurate_erf() -> None:
+    x = np.linspace(-6, 6, 2001, dtype=np.float32)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.tolist()])
+    assert np.abs(minilm.gelu(x) - exact).max() < 1e-6
+
+
+def test_vectors_are_384_wide_unit_length_and_deterministic(model: minilm.MiniLM) -> None:
+    texts = ["Refunds", "How do I reset my password?", "Invoices are e-mailed every month."]
+    first = model.embed(texts)
+    assert first.shape == (3, 384) and first.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(first, model.embed(texts))
+
+
+def test_padding_in_a_batch_does_not_change_a_text_vector(model: minilm.MiniLM) -> None:
+    """The attention mask: a short text batched with a long one embeds as it does alone."""
+    short = "cancel my subscription"
+    long = "a much longer sentence about exporting every project of the workspace to CSV files"
+    alone = model.embed([short])[0]
+    batched = model.embed([long, short])[1]
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+
+
+def test_tokens_are_lower_cased_and_cut_with_their_separator_kept(model: minilm.MiniLM) -> None:
+    assert model.token_ids(["Refund"], 128) == model.token_ids(["refund"], 128)
+    ids = model.token_ids(["word " * 500], 128)[0]
+    assert len(ids) == 128 and ids[0] == minilm.CLS_ID and ids[-1] == minilm.SEP_ID
+    assert len(model.token_ids(["word " * 500], 64)[0]) == 64
+
+
+async def test_a_question_uses_the_shorter_budget() -> None:
+    """Past 64 tokens a question's vector no longer changes; a passage's does (128)."""
+    embedder = MiniLMEmbedder()
+    head = "why was I charged twice for the same invoice this month " * 8
+    one = await embedder.embed_query(head + "refund")
+    two = await embedder.embed_query(head + "export")
+    np.testing.assert_allclose(one, two, atol=1e-6)
+    passages = await embedder.embed([head + "refund", head + "export"])
+    assert not np.allclose(passages[0], passages[1], atol=1e-3)
+
+
+def test_paraphrases_score_far_above_unrelated_pairs(model: minilm.MiniLM) -> None:
+    """Reference cosines of all-MiniLM-L6-v2 from the sentence-transformers documentation
+    (float32 in torch); int8 weights stay within 0.01 of them."""
+    pairs = [
+        ("The new movie is awesome", "The new movie is so great", 0.8939),
+        ("The cat sits outside", "The dog plays in the garden", 0.2838),
+        ("A man is playing guitar", "A woman watches TV", -0.0327),
+    ]
+    for left, right, expected in pairs:
+        a, b = model.embed([left, right])
+        assert abs(float(a @ b) - expected) < 0.01, (left, right)
+
+
+def test_meaning_beats_shared_words(model: minilm.MiniLM) -> None:
+    """The words of the question are not the article's: a static model's weak spot."""
+    question, *passages = model.embed(
+        [
+            "how do I get my cash back?",
+            "Refunds: we return unused time when you downgrade.",
+            "Back up your projects with the export button.",
+            "Cash flow reports are in the analytics tab.",
+        ]
+    )
+    scores = [float(question @ p) for p in passages]
+    assert scores[0] == max(scores)
+
+
+def test_minilm_loads_and_ranks_with_no_connection_attempt() -> None:
+    """In a fresh interpreter, under the socket guard: the weights are package data."""
+    report = search_offline("MiniLMEmbedder")
+    assert report["blocked"] == []
+    assert (report["top"], report["model"]) == ("refunds", MiniLMEmbedder.model)
+
+
+async def test_switching_embedder_reembeds_and_a_restart_does_not(tmp_path: Path) -> None:
+    store = FileEmbeddingStore(tmp_path / "vectors")
+
+    def service(embedder: type[MiniLMEmbedder] | type[WordLlamaEmbedder]) -> RetrievalService:
+        return RetrievalService(
+            FileArticleSource(FIXTURE_ARTICLES),
+            embedder,
+            store,
+            weights=Weights(),
+            min_score=0.0,
+            lexical_min_score=1.0,
+        )
+
+    before = service(WordLlamaEmbedder)
+    await before.search("t", "reset password")
+    switched = service(MiniLMEmbedder)
+    result = await switched.search("t", "I forgot my login, how do I get back in?")
+    assert switched.embedded_count == before.embedded_count > 0
+    assert result.index.model == MiniLMEmbedder.model
+    assert result.index.dense is not None and result.index.dense.dimensions == 384
+    assert result.hits[0].article_id == "reset-password"
+    restarted = service(MiniLMEmbedder)
+    await restarted.search("t", "reset password")
+    assert restarted.embedded_count == 0
+
+
+def test_the_installed_package_holds_the_weights_and_tokenizer() -> None:
+    """Non-editable installs (tox) see the wheel's files here; nothing is fetched later."""
+    assert minilm.WEIGHTS_FILE.stat().st_size > 20_000_000
+    assert json.loads(minilm.TOKENIZER_FILE.read_text())["model"]["type"] == "WordPiece"
+
+
+def test_the_wheel_ships_the_model_files(tmp_path: Path) -> None:
+    builder_module = pytest.importorskip("hatchling.builders.wheel")
+    builder = builder_module.WheelBuilder(str(PLUGIN))
+    wheel = next(iter(builder.build(directory=str(tmp_path), versions=["standard"])))
+    names = zipfile.ZipFile(wheel).namelist()
+    data = "supportai_llm_backends/retrieval/minilm_data/"
+    assert {data + "minilm-l6-v2.npz", data + "tokenizer.json", data + "NOTICE"} <= set(names)
+    assert not any(name.startswith("training/") for name in names)
+
+
+def test_choosing_minilm_brings_its_calibration_unless_the_host_set_a_value() -> None:
+    """Its cosines sit on another scale than wordllama's: wordllama's threshold would
+    answer most out-of-scope questions."""
+    from supportai_llm_backends.knowledge import CALIBRATED, calibrated
+
+    chosen = calibrated(KnowledgeBaseSettings(embedder="minilm"))
+    assert chosen.min_score == CALIBRATED["minilm"]["min_score"]
+    assert chosen.weight_dense_article == CALIBRATED["minilm"]["weight_dense_article"]
+    kept = calibrated(KnowledgeBaseSettings(embedder="minilm", min_score=0.9))
+    assert kept.min_score == 0.9
+    default = KnowledgeBaseSettings()
+    assert calibrated(default) is default
