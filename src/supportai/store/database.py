@@ -430,7 +430,8 @@ class Database:
             failure = exc
             if isinstance(exc, Exception) and is_outage(exc):
                 log.warning("database connection failed: %s", exc)
-                await self._expire_pooled_connections(conn)
+                if not isinstance(exc, TimeoutError):  # slow is not broken: keep the pool
+                    await self._expire_pooled_connections(conn)
                 raise StorageUnavailable() from exc
             raise
         finally:
