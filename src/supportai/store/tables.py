@@ -79,6 +79,8 @@ conversations = sa.Table(
     sa.Index("ix_support_ai_conversations_owner", "tenant_id", "user_id", "id"),
     # the admin's review list: a tenant's flagged conversations, newest first
     sa.Index("ix_support_ai_conversations_flagged", "tenant_id", "flagged", "id"),
+    # the analytics reports: one tenant's conversations started in a time range
+    sa.Index("ix_support_ai_conversations_tenant_created", "tenant_id", "created_at"),
 )
 
 messages = sa.Table(
@@ -104,8 +106,14 @@ messages = sa.Table(
     sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # An answer's time to its first text, and whether the backend said it found
+    # nothing in the help center: what the analytics reports read (issue 18).
+    sa.Column("first_delta_ms", sa.Float),
+    sa.Column("not_found", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_messages_conversation", "conversation_id", "id"),
+    # the analytics reports: one tenant's messages over a time range
+    sa.Index("ix_support_ai_messages_tenant_created", "tenant_id", "created_at"),
     sa.UniqueConstraint(
         "conversation_id", "idempotency_key", name="uq_support_ai_messages_idempotency"
     ),
@@ -161,6 +169,7 @@ feedback = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Column("updated_at", ts, nullable=False),
     sa.Index("ix_support_ai_feedback_conversation", "conversation_id"),
+    sa.Index("ix_support_ai_feedback_tenant_created", "tenant_id", "created_at"),
 )
 # One feedback per caller and subject (a message, or the whole conversation when
 # ``message_id`` is NULL): a second submission updates the first. NULLs are
@@ -230,6 +239,8 @@ cases = sa.Table(
     sa.Index("ix_support_ai_cases_owner", "tenant_id", "user_id", "id"),
     # the admin's tenant-wide case list
     sa.Index("ix_support_ai_cases_tenant", "tenant_id", "status", "id"),
+    # resolution analytics: does a conversation have a case
+    sa.Index("ix_support_ai_cases_conversation", "conversation_id"),
 )
 
 case_comments = sa.Table(

@@ -1,0 +1,314 @@
+"""The analytics reports as SQL aggregates: one tenant, one time range, counted in the database.
+
+Every figure is a ``GROUP BY``/``count``/``sum`` over one tenant's rows of the
+range (the ``(tenant_id, created_at)`` indexes of revision 0005), so a report
+costs the same whether the tenant has ten conversations or a million: no row is
+fetched into Python to be counted. The definitions are in docs/analytics.md;
+each function's docstring names the figure it computes.
+
+Days are UTC calendar days. Both engines produce the day as ``YYYY-MM-DD`` text
+(PostgreSQL ``to_char`` of the UTC time, SQLite ``date()`` of the stored UTC
+text), so the two give identical reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from databases.core import Connection
+
+from supportai.store import tables
+
+C = tables.conversations
+M = tables.messages
+F = tables.feedback
+K = tables.cases
+IC = tables.intent_classifications
+U = tables.usage
+
+#: The percentiles of the time to first delta, as fractions.
+PERCENTILES = (0.5, 0.9, 0.99)
+#: A rating at or below this is negative feedback; at or above ``SATISFIED`` counts for CSAT.
+NEGATIVE_RATING = 2
+SATISFIED_RATING = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """One tenant's report window: ``[start, end)`` in UTC, and the engine that answers."""
+
+    tenant_id: str
+    start: datetime
+    end: datetime
+    is_sqlite: bool
+
+
+def day_of(column: Any, is_sqlite: bool) -> Any:
+    """The UTC calendar day of a timestamp column, as ``YYYY-MM-DD`` text on both engines."""
+    if is_sqlite:
+        return sa.func.date(column)
+    return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+
+
+def at_most_seconds_after(moment: Any, reference: Any, seconds: int, is_sqlite: bool) -> Any:
+    """``moment <= reference + seconds``, in each engine's own date arithmetic."""
+    if is_sqlite:
+        return sa.func.julianday(moment) <= sa.func.julianday(reference) + seconds / 86400.0
+    interval = sa.literal_column(f"interval '{int(seconds)} seconds'", sa.Interval())
+    return moment <= reference + interval
+
+
+def negative_feedback() -> Any:
+    """A thumbs-down, or a rating of ``NEGATIVE_RATING`` or less."""
+    return sa.or_(F.c.helpful.is_(False), F.c.rating <= NEGATIVE_RATING)
+
+
+def _in_range(column: Any, window: Range) -> Any:
+    return sa.and_(column >= window.start, column < window.end)
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+# -- conversations and resolution --------------------------------------------------------
+
+
+async def conversations(
+    conn: Connection, window: Range, *, now: datetime, resolution_window_s: int
+) -> dict[str, int]:
+    """Conversations started in the range, split into pending, resolved and unresolved.
+
+    A conversation *ends* when its last message (``updated_at``) is more than the
+    resolution window old; until then it is *pending*. An ended conversation is
+    *unresolved* when it was escalated, got a case, or got negative feedback no
+    later than its end (last message + window); otherwise *resolved*.
+    """
+    w = resolution_window_s
+    sqlite = window.is_sqlite
+    cutoff = now.timestamp() - w
+    ended = C.c.updated_at <= datetime.fromtimestamp(cutoff, now.tzinfo)
+    escalated = sa.and_(
+        C.c.escalated_at.is_not(None),
+        at_most_seconds_after(C.c.escalated_at, C.c.updated_at, w, sqlite),
+    )
+    cased = sa.exists().where(
+        K.c.conversation_id == C.c.id,
+        at_most_seconds_after(K.c.created_at, C.c.updated_at, w, sqlite),
+    )
+    disliked = sa.exists().where(
+        F.c.conversation_id == C.c.id,
+        negative_feedback(),
+        at_most_seconds_after(F.c.created_at, C.c.updated_at, w, sqlite),
+    )
+    unresolved = sa.and_(ended, sa.or_(escalated, cased, disliked))
+    query = sa.select(
+        sa.func.count().label("started"),
+        sa.func.count().filter(sa.not_(ended)).label("pending"),
+        sa.func.count().filter(unresolved).label("unresolved"),
+    ).where(C.c.tenant_id == window.tenant_id, _in_range(C.c.created_at, window))
+    row = await conn.fetch_one(query)
+    assert row is not None
+    started, pending, unresolved_n = _int(row["started"]), _int(row["pending"]), _int(row["unresolved"])
+    return {
+        "started": started,
+        "pending": pending,
+        "ended": started - pending,
+        "resolved": started - pending - unresolved_n,
+        "unresolved": unresolved_n,
+    }
+
+
+async def escalations_by_reason(conn: Connection, window: Range) -> dict[str, int]:
+    """Conversations started in the range that were escalated, counted per reason."""
+    reason = sa.func.coalesce(C.c.escalation_reason, "unspecified")
+    query = (
+        sa.select(reason.label("reason"), sa.func.count().label("n"))
+        .where(
+            C.c.tenant_id == window.tenant_id,
+            _in_range(C.c.created_at, window),
+            C.c.escalated_at.is_not(None),
+        )
+        .group_by(reason)
+    )
+    return {str(r["reason"]): _int(r["n"]) for r in await conn.fetch_all(query)}
+
+
+# -- turns, answers, refusals --------------------------------------------------------------
+
+
+async def turns_by_day(conn: Connection, window: Range) -> dict[str, int]:
+    """User messages (each one is a turn, refused or answered) per UTC day."""
+    day = day_of(M.c.created_at, window.is_sqlite)
+    query = (
+        sa.select(day.label("day"), sa.func.count().label("n"))
+        .where(M.c.tenant_id == window.tenant_id, _in_range(M.c.created_at, window))
+        .where(M.c.role == "user")
+        .group_by(day)
+    )
+    return {str(r["day"]): _int(r["n"]) for r in await conn.fetch_all(query)}
+
+
+async def answers(conn: Connection, window: Range) -> dict[str, int]:
+    """Assistant answers saved in the range, and how many were the not-found fallback."""
+    query = sa.select(
+        sa.func.count().label("answers"),
+        sa.func.count().filter(M.c.not_found.is_(True)).label("not_found"),
+    ).where(
+        M.c.tenant_id == window.tenant_id,
+        _in_range(M.c.created_at, window),
+        M.c.role == "assistant",
+    )
+    row = await conn.fetch_one(query)
+    assert row is not None
+    return {"answers": _int(row["answers"]), "not_found": _int(row["not_found"])}
+
+
+async def refusals_by_intent(conn: Connection, window: Range) -> dict[str, int]:
+    """Turns of the range refused for their intent, per intent (the classification's)."""
+    query = (
+        sa.select(IC.c.intent, sa.func.count().label("n"))
+        .select_from(M.join(IC, IC.c.message_id == M.c.id))
+        .where(
+            M.c.tenant_id == window.tenant_id,
+            _in_range(M.c.created_at, window),
+            M.c.role == "user",
+            IC.c.refused.is_(True),
+        )
+        .group_by(IC.c.intent)
+    )
+    return {str(r["intent"]): _int(r["n"]) for r in await conn.fetch_all(query)}
+
+
+# -- satisfaction -----------------------------------------------------------------------------
+
+
+async def ratings(conn: Connection, window: Range) -> dict[int, int]:
+    """Feedback given in the range with a rating, counted per rating (1-5)."""
+    query = (
+        sa.select(F.c.rating, sa.func.count().label("n"))
+        .where(
+            F.c.tenant_id == window.tenant_id,
+            _in_range(F.c.created_at, window),
+            F.c.rating.is_not(None),
+        )
+        .group_by(F.c.rating)
+    )
+    return {int(r["rating"]): _int(r["n"]) for r in await conn.fetch_all(query)}
+
+
+# -- cost ------------------------------------------------------------------------------------
+
+
+async def cost_by_day(conn: Connection, window: Range) -> dict[str, int]:
+    """Spend in micro-dollars per UTC day, from the usage ledger (what quota charged)."""
+    day = day_of(U.c.created_at, window.is_sqlite)
+    query = (
+        sa.select(day.label("day"), sa.func.sum(U.c.cost_micros).label("cost"))
+        .where(U.c.tenant_id == window.tenant_id, _in_range(U.c.created_at, window))
+        .group_by(day)
+    )
+    return {str(r["day"]): _int(r["cost"]) for r in await conn.fetch_all(query)}
+
+
+# -- time to first delta -----------------------------------------------------------------------
+
+
+def _timed_answers(window: Range) -> Any:
+    return sa.and_(
+        M.c.tenant_id == window.tenant_id,
+        _in_range(M.c.created_at, window),
+        M.c.role == "assistant",
+        M.c.first_delta_ms.is_not(None),
+    )
+
+
+async def first_delta_percentiles(conn: Connection, window: Range) -> dict[float, float] | None:
+    """p50/p90/p99 of the time to first delta, interpolated linearly (``percentile_cont``).
+
+    PostgreSQL computes them itself. SQLite has no percentile function: it counts
+    the timed answers, then reads the two values around each rank with
+    ``ORDER BY ... LIMIT 2 OFFSET floor(p * (n - 1))`` and interpolates, which is
+    exactly ``percentile_cont``'s definition, so both engines give the same
+    figure. ``None`` when no answer of the range sent text.
+    """
+    if not window.is_sqlite:
+        query = sa.select(
+            *(
+                sa.func.percentile_cont(p).within_group(M.c.first_delta_ms).label(f"p{i}")
+                for i, p in enumerate(PERCENTILES)
+            )
+        ).where(_timed_answers(window))
+        row = await conn.fetch_one(query)
+        if row is None or row["p0"] is None:
+            return None
+        return {p: float(row[f"p{i}"]) for i, p in enumerate(PERCENTILES)}
+    count = await conn.fetch_val(sa.select(sa.func.count()).where(_timed_answers(window)))
+    n = _int(count)
+    if n == 0:
+        return None
+    result = {}
+    for p in PERCENTILES:
+        rank = p * (n - 1)
+        low = math.floor(rank)
+        rows = await conn.fetch_all(
+            sa.select(M.c.first_delta_ms)
+            .where(_timed_answers(window))
+            .order_by(M.c.first_delta_ms)
+            .limit(2)
+            .offset(low)
+        )
+        values = [float(r["first_delta_ms"]) for r in rows]
+        upper = values[1] if len(values) > 1 else values[0]
+        result[p] = values[0] + (upper - values[0]) * (rank - low)
+    return result
+
+
+# -- unanswered questions ----------------------------------------------------------------------
+
+
+async def unanswered_questions(conn: Connection, window: Range, limit: int) -> list[dict[str, Any]]:
+    """The newest questions of the range whose answer was not-found or got negative feedback.
+
+    One row per question (the user message an answer replies to): its id, text and
+    time, and which of the two signals it has. Newest first, at most ``limit``.
+    """
+    Q = M.alias("question")
+    disliked = (
+        sa.exists()
+        .where(F.c.message_id == M.c.id, negative_feedback())
+        .correlate(M)
+    )
+    query = (
+        sa.select(
+            Q.c.id,
+            Q.c.content,
+            Q.c.created_at,
+            M.c.not_found,
+            disliked.label("disliked"),
+        )
+        .select_from(M.join(Q, Q.c.id == M.c.reply_to_id))
+        .where(
+            M.c.tenant_id == window.tenant_id,
+            _in_range(M.c.created_at, window),
+            M.c.role == "assistant",
+            Q.c.tenant_id == window.tenant_id,
+            sa.or_(M.c.not_found.is_(True), disliked),
+        )
+        .order_by(M.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": int(r["id"]),
+            "content": str(r["content"]),
+            "created_at": r["created_at"],
+            "not_found": bool(r["not_found"]),
+            "disliked": bool(r["disliked"]),
+        }
+        for r in await conn.fetch_all(query)
+    ]
