@@ -47,6 +47,7 @@ def create_app(
     """
     from supportai.routes import (
         admin,
+        analytics,
         articles,
         cases,
         conversations,
@@ -83,6 +84,7 @@ def create_app(
     )
     app.state.supportai = runtime
     routers = (conversations, turns, feedback, disclosure, cases, quota, admin, articles, widget)
+    routers += (analytics,)  # issue 18: its own line, so merges stay easy
     for module in routers:
         app.include_router(module.router)
 

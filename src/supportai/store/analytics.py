@@ -113,7 +113,11 @@ async def conversations(
     ).where(C.c.tenant_id == window.tenant_id, _in_range(C.c.created_at, window))
     row = await conn.fetch_one(query)
     assert row is not None
-    started, pending, unresolved_n = _int(row["started"]), _int(row["pending"]), _int(row["unresolved"])
+    started, pending, unresolved_n = (
+        _int(row["started"]),
+        _int(row["pending"]),
+        _int(row["unresolved"]),
+    )
     return {
         "started": started,
         "pending": pending,
@@ -278,11 +282,7 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
     time, and which of the two signals it has. Newest first, at most ``limit``.
     """
     Q = M.alias("question")
-    disliked = (
-        sa.exists()
-        .where(F.c.message_id == M.c.id, negative_feedback())
-        .correlate(M)
-    )
+    disliked = sa.exists().where(F.c.message_id == M.c.id, negative_feedback()).correlate(M)
     query = (
         sa.select(
             Q.c.id,

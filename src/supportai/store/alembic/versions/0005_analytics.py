@@ -45,9 +45,7 @@ def upgrade() -> None:
         "support_ai_feedback",
         ["tenant_id", "created_at"],
     )
-    op.create_index(
-        "ix_support_ai_cases_conversation", "support_ai_cases", ["conversation_id"]
-    )
+    op.create_index("ix_support_ai_cases_conversation", "support_ai_cases", ["conversation_id"])
 
 
 def downgrade() -> None:
