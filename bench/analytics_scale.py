@@ -87,7 +87,9 @@ class Ids:
         return value
 
 
-def tenant_rows(tenant: str, conversations: int, ids: Ids, rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
+def tenant_rows(
+    tenant: str, conversations: int, ids: Ids, rng: random.Random
+) -> dict[str, list[tuple[Any, ...]]]:
     """One tenant's year: plain tuples in ``TABLES`` column order, datetimes aware UTC."""
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
     for _ in range(conversations):
@@ -304,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"{engine}: seeded in {results[engine]['seed_s']} s", file=sys.stderr)
             for name, figures in results[engine]["reports"].items():
-                print(f"  {name:40s} p50 {figures['p50_ms']:8.2f} ms   p99 {figures['p99_ms']:8.2f} ms")
+                p50, p99 = figures["p50_ms"], figures["p99_ms"]
+                print(f"  {name:40s} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms")
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -29,6 +29,7 @@ from typing import Any
 
 from databases.core import Connection
 
+from supportai.analytics import schemas
 from supportai.caller import Caller
 from supportai.embeddings import Embedder, EmbeddingError
 from supportai.knowledge import changes
@@ -170,6 +171,26 @@ async def examples_of(runtime: Runtime, tenant_id: str, group: Group, limit: int
         if len(shown) == limit:
             break
     return shown
+
+
+async def group_out(runtime: Runtime, tenant_id: str, group: Group) -> schemas.UnansweredGroup:
+    """A group as the API shows it: counts, last time asked, redacted examples."""
+    return schemas.UnansweredGroup(
+        group_id=group.group_id,
+        size=len(group.members),
+        not_found=sum(1 for m in group.members if m["not_found"]),
+        disliked=sum(1 for m in group.members if m["disliked"]),
+        examples=await examples_of(runtime, tenant_id, group, EXAMPLES),
+        last_asked_at=group.last_asked_at,
+    )
+
+
+async def find_group(
+    runtime: Runtime, conn: Connection, window: sql.Range, group_id: int
+) -> Group | None:
+    """The group of the range whose id is ``group_id`` (the tenant's own questions only)."""
+    grouping = await top_groups(runtime, conn, window)
+    return next((g for g in grouping.groups if g.group_id == group_id), None)
 
 
 def _title(question: str) -> str:

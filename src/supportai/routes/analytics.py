@@ -80,20 +80,10 @@ async def unanswered_questions(
     period = _period(runtime, start, to)
     window = report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
     grouping = await unanswered.top_groups(runtime, conn, window)
-    groups = []
-    for group in grouping.groups[:limit]:
-        groups.append(
-            schemas.UnansweredGroup(
-                group_id=group.group_id,
-                size=len(group.members),
-                not_found=sum(1 for m in group.members if m["not_found"]),
-                disliked=sum(1 for m in group.members if m["disliked"]),
-                examples=await unanswered.examples_of(
-                    runtime, admin.tenant_id, group, unanswered.EXAMPLES
-                ),
-                last_asked_at=group.last_asked_at,
-            )
-        )
+    groups = [
+        await unanswered.group_out(runtime, admin.tenant_id, group)
+        for group in grouping.groups[:limit]
+    ]
     return schemas.UnansweredList(
         period=period, questions=grouping.questions, grouped_by=grouping.grouped_by, groups=groups
     )
@@ -124,8 +114,7 @@ async def draft_from_group(
     """
     period = _period(runtime, start, to)
     window = report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
-    grouping = await unanswered.top_groups(runtime, conn, window)
-    group = next((g for g in grouping.groups if g.group_id == group_id), None)
+    group = await unanswered.find_group(runtime, conn, window, group_id)
     if group is None:
         raise not_found("unanswered question group")
     try:
