@@ -282,7 +282,16 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
     time, and which of the two signals it has. Newest first, at most ``limit``.
     """
     Q = M.alias("question")
-    disliked = sa.exists().where(F.c.message_id == M.c.id, negative_feedback()).correlate(M)
+    # through the conversation's feedback (indexed), not a scan for the message id
+    disliked = (
+        sa.exists()
+        .where(
+            F.c.conversation_id == M.c.conversation_id,
+            F.c.message_id == M.c.id,
+            negative_feedback(),
+        )
+        .correlate(M)
+    )
     query = (
         sa.select(
             Q.c.id,
