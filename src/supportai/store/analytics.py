@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,8 +90,7 @@ async def conversations(
     """
     w = resolution_window_s
     sqlite = window.is_sqlite
-    cutoff = now.timestamp() - w
-    ended = C.c.updated_at <= datetime.fromtimestamp(cutoff, now.tzinfo)
+    ended = C.c.updated_at <= now - timedelta(seconds=w)
     escalated = sa.and_(
         C.c.escalated_at.is_not(None),
         at_most_seconds_after(C.c.escalated_at, C.c.updated_at, w, sqlite),
