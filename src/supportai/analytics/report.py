@@ -66,15 +66,15 @@ async def summary(
         conn, window, now=now, resolution_window_s=resolution_window_s
     )
     escalated = await sql.escalations_by_reason(conn, window)
-    turns = await sql.turns_by_day(conn, window)
-    answers = await sql.answers(conn, window)
+    by_day = await sql.messages_by_day(conn, window)
     refused = await sql.refusals_by_intent(conn, window)
     ratings = await sql.ratings(conn, window)
     costs = await sql.cost_by_day(conn, window)
     percentiles = await sql.first_delta_percentiles(conn, window)
 
     started = outcome["started"]
-    turn_count = sum(turns.values())
+    turn_count = sum(d["turns"] for d in by_day.values())
+    answers = {k: sum(d[k] for d in by_day.values()) for k in ("answers", "not_found")}
     rated = sum(ratings.values())
     satisfied = sum(n for rating, n in ratings.items() if rating >= sql.SATISFIED_RATING)
     days = [period.from_ + timedelta(days=i) for i in range(period.days)]
@@ -119,9 +119,7 @@ async def summary(
         ),
         cost_micros=sum(costs.values()),
         days=[
-            schemas.Day(
-                day=d, turns=turns.get(d.isoformat(), 0), cost_micros=costs.get(d.isoformat(), 0)
-            )
+            schemas.Day(day=d, turns=by_day.get(d, {}).get("turns", 0), cost_micros=costs.get(d, 0))
             for d in days
         ],
     )

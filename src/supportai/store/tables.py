@@ -133,6 +133,14 @@ intent_classifications = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_intent_classifications_message", "message_id"),
 )
+# The analytics' refusals by intent: only the refused few, by tenant and time.
+sa.Index(
+    "ix_support_ai_intent_classifications_refused",
+    intent_classifications.c.tenant_id,
+    intent_classifications.c.created_at,
+    sqlite_where=intent_classifications.c.refused.is_(True),
+    postgresql_where=intent_classifications.c.refused.is_(True),
+)
 
 tool_calls = sa.Table(
     "support_ai_tool_calls",

@@ -6,8 +6,9 @@ Revision 0005 (issue 18, docs/decisions/0012-analytics.md):
   turn sent (what ``turn.completed`` already reported), persisted with the answer;
 * ``support_ai_messages.not_found``: the backend answered with its "not found in
   the help center" fallback (``Finish(not_found=True)``);
-* indexes by tenant and time on messages, conversations and feedback, and on a
-  case's conversation: every report is a range scan of one tenant's rows.
+* indexes by tenant and time on messages, conversations and feedback, on a case's
+  conversation, and a partial one on refused intent classifications: every report
+  is a range scan of one tenant's rows.
 
 Chained after 0003 on its branch; the merge re-points ``down_revision`` at the
 head it lands on. DDL frozen here, as every revision's is.
@@ -46,9 +47,24 @@ def upgrade() -> None:
         ["tenant_id", "created_at"],
     )
     op.create_index("ix_support_ai_cases_conversation", "support_ai_cases", ["conversation_id"])
+    refused = (
+        sa.text("refused IS true")
+        if op.get_context().dialect.name == "postgresql"
+        else sa.text("refused IS 1")
+    )
+    op.create_index(
+        "ix_support_ai_intent_classifications_refused",
+        "support_ai_intent_classifications",
+        ["tenant_id", "created_at"],
+        sqlite_where=refused,
+        postgresql_where=refused,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_support_ai_intent_classifications_refused", "support_ai_intent_classifications"
+    )
     op.drop_index("ix_support_ai_cases_conversation", "support_ai_cases")
     op.drop_index("ix_support_ai_feedback_tenant_created", "support_ai_feedback")
     op.drop_index("ix_support_ai_conversations_tenant_created", "support_ai_conversations")
