@@ -16,12 +16,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from supportai.analytics import report, schemas, unanswered
+from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError, not_found
 from supportai.knowledge import changes
 from supportai.knowledge import schemas as article_schemas
 from supportai.routes.deps import MAX_ID, AdminDep, ConnectionDep, RuntimeDep
 from supportai.runtime import Runtime
 from supportai.schemas import DegradedResponse
+from supportai.store.analytics import Range
 from supportai.store.conversations import now
 
 router = APIRouter(
@@ -41,10 +43,14 @@ To = Annotated[
 ]
 
 
-def _period(runtime: Runtime, start: date | None, end: date | None) -> schemas.Period:
-    return report.period_of(
+def _range(
+    runtime: Runtime, admin: Caller, start: date | None, end: date | None
+) -> tuple[schemas.Period, Range]:
+    """The checked period (a 422 if bad) and the admin's tenant window over it."""
+    period = report.period_of(
         start, end, today=now().date(), max_days=runtime.settings.analytics_max_range_days
     )
+    return period, report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
 
 
 @router.get("/summary", summary="Analytics Summary", response_model=schemas.Summary)
@@ -56,8 +62,7 @@ async def analytics_summary(
     to: To = None,
 ) -> schemas.Summary:
     """Conversations, turns, resolution, escalations, CSAT, refusals, not-found, cost, latency."""
-    period = _period(runtime, start, to)
-    window = report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
+    period, window = _range(runtime, admin, start, to)
     return await report.summary(
         conn,
         period,
@@ -77,8 +82,7 @@ async def unanswered_questions(
     limit: Annotated[int, Query(ge=1, le=100, description="Groups returned.")] = 20,
 ) -> schemas.UnansweredList:
     """Questions answered "not found" or rated down, grouped by meaning, largest groups first."""
-    period = _period(runtime, start, to)
-    window = report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
+    period, window = _range(runtime, admin, start, to)
     grouping = await unanswered.top_groups(runtime, conn, window)
     groups = [
         await unanswered.group_out(runtime, admin.tenant_id, group)
@@ -112,8 +116,7 @@ async def draft_from_group(
     ``slug_taken``. The article's creation and an ``analytics.draft_created``
     event are audited.
     """
-    period = _period(runtime, start, to)
-    window = report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
+    _, window = _range(runtime, admin, start, to)
     group = await unanswered.find_group(runtime, conn, window, group_id)
     if group is None:
         raise not_found("unanswered question group")

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from host_app import charts
-from host_app.pages import ADMIN_PATH, CHAT_PATH, MAX_FORM_BYTES, _user, render, template
+from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _user, admins_only, render, template
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
 from supportai.knowledge.changes import SlugTaken
@@ -163,13 +163,7 @@ async def analytics_page(request: Request) -> Response:
     if user is None:
         return RedirectResponse(f"/login?next={ANALYTICS_PATH}", status_code=303)
     if not user.is_admin:
-        content = template("message.html").substitute(
-            heading="Admins only",
-            text="This page is for your company's Lumen support administrators.",
-            link=CHAT_PATH,
-            link_text="Back to the assistant",
-        )
-        return render(request, "admin", "Admins only", content, status_code=403)
+        return admins_only(request)
     runtime = _runtime(request)
     try:
         period = report.period_of(
