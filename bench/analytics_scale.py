@@ -217,7 +217,7 @@ def reports() -> dict[str, Report]:
     return {
         "summary (all figures)": summary,
         "resolution": conversations,
-        "turns per day": lambda c, p, w: sql.turns_by_day(c, w),
+        "turns, answers, not found per day": lambda c, p, w: sql.messages_by_day(c, w),
         "cost per day": lambda c, p, w: sql.cost_by_day(c, w),
         "refusals by intent": lambda c, p, w: sql.refusals_by_intent(c, w),
         "ttfd percentiles": lambda c, p, w: sql.first_delta_percentiles(c, w),
