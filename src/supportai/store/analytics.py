@@ -242,11 +242,11 @@ def _timed_answers(window: Range) -> Any:
 async def first_delta_percentiles(conn: Connection, window: Range) -> dict[float, float] | None:
     """p50/p90/p99 of the time to first delta, interpolated linearly (``percentile_cont``).
 
-    PostgreSQL computes them itself. SQLite has no percentile function: it counts
-    the timed answers, then reads the two values around each rank with
-    ``ORDER BY ... LIMIT 2 OFFSET floor(p * (n - 1))`` and interpolates, which is
-    exactly ``percentile_cont``'s definition, so both engines give the same
-    figure. ``None`` when no answer of the range sent text.
+    PostgreSQL computes them itself. SQLite has no percentile function: one query
+    numbers the timed answers in order (``row_number()`` and ``count()`` windows)
+    and returns the two values around each rank ``p * (n - 1)``, which are then
+    interpolated: exactly ``percentile_cont``'s definition, so both engines give
+    the same figure. ``None`` when no answer of the range sent text.
     """
     if not window.is_sqlite:
         query = sa.select(
@@ -259,24 +259,43 @@ async def first_delta_percentiles(conn: Connection, window: Range) -> dict[float
         if row is None or row["p0"] is None:
             return None
         return {p: float(row[f"p{i}"]) for i, p in enumerate(PERCENTILES)}
-    count = await conn.fetch_val(sa.select(sa.func.count()).where(_timed_answers(window)))
-    n = _int(count)
-    if n == 0:
+    return await _sqlite_percentiles(conn, window)
+
+
+async def _sqlite_percentiles(conn: Connection, window: Range) -> dict[float, float] | None:
+    """One sort: number the timed answers, keep the two rows around each rank, interpolate.
+
+    ``CAST(p * (n - 1) AS INTEGER)`` is the floor of the rank (it is never negative),
+    so SQLite needs no math functions.
+    """
+    ranked = (
+        sa.select(
+            M.c.first_delta_ms.label("value"),
+            (sa.func.row_number().over(order_by=M.c.first_delta_ms) - 1).label("position"),
+            sa.func.count().over().label("n"),
+        )
+        .where(_timed_answers(window))
+        .subquery()
+    )
+    wanted = []
+    for p in PERCENTILES:
+        floor_rank = sa.cast(p * (ranked.c.n - 1), sa.Integer)
+        wanted.extend([floor_rank, floor_rank + 1])
+    rows = await conn.fetch_all(
+        sa.select(ranked.c.position, ranked.c.value, ranked.c.n).where(
+            ranked.c.position.in_(wanted)
+        )
+    )
+    if not rows:
         return None
+    n = int(rows[0]["n"])
+    values = {int(r["position"]): float(r["value"]) for r in rows}
     result = {}
     for p in PERCENTILES:
         rank = p * (n - 1)
         low = math.floor(rank)
-        rows = await conn.fetch_all(
-            sa.select(M.c.first_delta_ms)
-            .where(_timed_answers(window))
-            .order_by(M.c.first_delta_ms)
-            .limit(2)
-            .offset(low)
-        )
-        values = [float(r["first_delta_ms"]) for r in rows]
-        upper = values[1] if len(values) > 1 else values[0]
-        result[p] = values[0] + (upper - values[0]) * (rank - low)
+        upper = values.get(low + 1, values[low])
+        result[p] = values[low] + (upper - values[low]) * (rank - low)
     return result
 
 
