@@ -2,8 +2,8 @@
 
 Every figure is a ``GROUP BY``/``count``/``sum`` over one tenant's rows of the
 range (the ``(tenant_id, created_at)`` indexes of revision 0005), so a report
-costs the same whether the tenant has ten conversations or a million: no row is
-fetched into Python to be counted. The definitions are in docs/analytics.md;
+reads that tenant's rows of that range, never the table, and no row is fetched
+into Python to be counted. The definitions are in docs/analytics.md;
 each function's docstring names the figure it computes.
 
 Days are UTC calendar days, grouped as a day number (days since 1970-01-01:
@@ -51,8 +51,7 @@ class Range:
 def day_of(column: Any, is_sqlite: bool) -> Any:
     """The UTC calendar day of a timestamp column, as days since 1970-01-01 on both engines.
 
-    Arithmetic, not ``to_char``/``date()`` text: formatting a string per row was a
-    third of a year-long report's time on PostgreSQL.
+    Arithmetic, not ``to_char``/``date()`` text: no string is formatted per row.
     """
     if is_sqlite:
         return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
