@@ -8,7 +8,9 @@ Revision 0005 (issue 18, docs/decisions/0012-analytics.md):
   the help center" fallback (``Finish(not_found=True)``);
 * indexes by tenant and time on messages, conversations and feedback, on a case's
   conversation, and a partial one on refused intent classifications: every report
-  is a range scan of one tenant's rows.
+  is a range scan of one tenant's rows. On PostgreSQL the messages index and the
+  usage ledger's (re-created) carry the counted columns (``INCLUDE``), so the scans
+  are index-only once autovacuum has marked the pages all-visible.
 
 Chained after 0003 on its branch; the merge re-points ``down_revision`` at the
 head it lands on. DDL frozen here, as every revision's is.
@@ -35,6 +37,15 @@ def upgrade() -> None:
         "ix_support_ai_messages_tenant_created",
         "support_ai_messages",
         ["tenant_id", "created_at"],
+        postgresql_include=["role", "not_found", "first_delta_ms"],
+    )
+    # cost per day reads the amount from the index on PostgreSQL
+    op.drop_index("ix_support_ai_usage_tenant", "support_ai_usage")
+    op.create_index(
+        "ix_support_ai_usage_tenant",
+        "support_ai_usage",
+        ["tenant_id", "created_at"],
+        postgresql_include=["cost_micros"],
     )
     op.create_index(
         "ix_support_ai_conversations_tenant_created",
@@ -69,6 +80,8 @@ def downgrade() -> None:
     op.drop_index("ix_support_ai_feedback_tenant_created", "support_ai_feedback")
     op.drop_index("ix_support_ai_conversations_tenant_created", "support_ai_conversations")
     op.drop_index("ix_support_ai_messages_tenant_created", "support_ai_messages")
+    op.drop_index("ix_support_ai_usage_tenant", "support_ai_usage")
+    op.create_index("ix_support_ai_usage_tenant", "support_ai_usage", ["tenant_id", "created_at"])
     with op.batch_alter_table("support_ai_messages") as batch:
         batch.drop_column("not_found")
         batch.drop_column("first_delta_ms")
