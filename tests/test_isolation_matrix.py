@@ -58,6 +58,7 @@ class World:
     case_id: int = 0
     candidate_id: int = 0
     message_id: int = 0
+    question_id: int = 0  # the user message of ``message_id``: an unanswered-question group
     article_id: int = 0
     markers: tuple[str, ...] = ()
     internal: str = ""  # the internal comment: only admins of this tenant may see it
@@ -114,6 +115,7 @@ async def build_world(client: Any, tenant: str) -> World:
         )
     )
     world.message_id = turn["assistant_message_id"]
+    world.question_id = turn["user_message_id"]
     fb = await ok(
         await client.post(
             f"/conversations/{world.conversation_id}/feedback",
@@ -220,6 +222,29 @@ def endpoints(a: World) -> list[Endpoint]:
             {"content": "stream please"},
             mutates=True,
             sse=True,
+        ),
+        Endpoint(
+            "admin analytics summary",
+            "GET",
+            "/admin/analytics/summary",
+            admin=True,
+            object_bound=False,
+        ),
+        # A's answer was rated down: its question is a group for A's admin only (listed
+        # before the owner's feedback cell, which rates it up)
+        Endpoint(
+            "admin unanswered questions",
+            "GET",
+            "/admin/analytics/unanswered",
+            admin=True,
+            object_bound=False,
+        ),
+        Endpoint(
+            "admin draft from unanswered group",
+            "POST",
+            f"/admin/analytics/unanswered/{a.question_id}/draft",
+            admin=True,
+            mutates=True,
         ),
         Endpoint(
             "feedback",
@@ -385,7 +410,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
     routes = endpoints(a)
-    assert len([e for e in routes if not e.sse]) == 14 + 11 + 7, "every endpoint, each once"
+    assert len([e for e in routes if not e.sse]) == 14 + 11 + 7 + 3, "every endpoint, each once"
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}

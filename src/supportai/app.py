@@ -48,6 +48,7 @@ def create_app(
     """
     from supportai.routes import (
         admin,
+        analytics,
         articles,
         cases,
         conversations,
@@ -84,7 +85,7 @@ def create_app(
     )
     app.state.supportai = runtime
     routers = (conversations, turns, feedback, disclosure, cases, quota, admin, articles, widget)
-    for module in routers:
+    for module in (*routers, analytics):
         app.include_router(module.router)
 
     _document_errors(app, settings)

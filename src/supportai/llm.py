@@ -52,9 +52,15 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The backend is done with this call: ``stop``, ``tool_calls`` or ``length``."""
+    """The backend is done with this call: ``stop``, ``tool_calls`` or ``length``.
+
+    ``not_found`` says the answer is the backend's "not in the help center"
+    fallback: saved with the answer, it is what the analytics' not-found rate and
+    unanswered questions count (only the backend knows it answered from nothing).
+    """
 
     reason: Literal["stop", "tool_calls", "length"] = "stop"
+    not_found: bool = False
 
 
 BackendEvent = TextDelta | ToolCallRequest | Citation | Usage | Finish

@@ -185,6 +185,35 @@ class Settings(BaseSettings):
         description="Largest body of POST /admin/articles/import (other bodies: 256 KiB).",
     )
 
+    # -- analytics (docs/analytics.md) -------------------------------------------
+    analytics_resolution_window_s: int = Field(
+        default=86400,
+        ge=60,
+        le=30 * 86400,
+        description="A conversation ends once it has had no message for this long; "
+        "it is resolved if no escalation, case or negative feedback came before then.",
+    )
+    analytics_max_range_days: int = Field(
+        default=366, ge=1, le=3660, description="Longest from-to range of an analytics report."
+    )
+    analytics_embedder: str = Field(
+        default="wordllama",
+        description="Embedder (supportai_register_embedders) that groups unanswered "
+        "questions; none groups identical questions only.",
+    )
+    analytics_group_similarity: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Cosine similarity from which two unanswered questions share a group.",
+    )
+    analytics_unanswered_scan: int = Field(
+        default=2000,
+        ge=10,
+        le=20000,
+        description="Newest unanswered questions of the range that are grouped.",
+    )
+
     # -- pagination ---------------------------------------------------------------
     page_size: int = Field(
         default=20,

@@ -433,6 +433,8 @@ class Turn:
         self.text = ""
         self.status = "complete"
         self.finish_reason: str | None = None
+        #: The backend answered with its not-found fallback (``Finish.not_found``).
+        self.not_found = False
         self.citations: list[dict[str, Any]] = []
         #: Citations waiting for a paragraph boundary: (boundary number, citation).
         self._pending_citations: list[tuple[int, dict[str, Any]]] = []
@@ -669,6 +671,7 @@ class Turn:
                         self.usage = _add(self.usage, event)
                     elif isinstance(event, Finish):
                         self.finish_reason = event.reason
+                        self.not_found = self.not_found or event.not_found
             finally:
                 timings.add_seconds("filter", filter_s)
                 # A round cut short (error, timeout, block, disconnect) never reports
@@ -904,6 +907,8 @@ class Turn:
                 input_tokens=self.usage.input_tokens,
                 output_tokens=self.usage.output_tokens,
                 cost_micros=self.cost_micros,
+                first_delta_ms=timings.first_delta_ms,
+                not_found=self.not_found,
                 reservation_id=reservation.id if reservation is not None else None,
                 also=in_transaction,
             )

@@ -79,6 +79,8 @@ conversations = sa.Table(
     sa.Index("ix_support_ai_conversations_owner", "tenant_id", "user_id", "id"),
     # the admin's review list: a tenant's flagged conversations, newest first
     sa.Index("ix_support_ai_conversations_flagged", "tenant_id", "flagged", "id"),
+    # the analytics reports: one tenant's conversations started in a time range
+    sa.Index("ix_support_ai_conversations_tenant_created", "tenant_id", "created_at"),
 )
 
 messages = sa.Table(
@@ -104,8 +106,20 @@ messages = sa.Table(
     sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # An answer's time to its first text, and whether the backend said it found
+    # nothing in the help center: what the analytics reports read (issue 18).
+    sa.Column("first_delta_ms", sa.Float),
+    sa.Column("not_found", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_messages_conversation", "conversation_id", "id"),
+    # the analytics reports: one tenant's messages over a time range; on PostgreSQL the
+    # columns they count are in the index too (index-only scans, no heap visit per row)
+    sa.Index(
+        "ix_support_ai_messages_tenant_created",
+        "tenant_id",
+        "created_at",
+        postgresql_include=["role", "not_found", "first_delta_ms"],
+    ),
     sa.UniqueConstraint(
         "conversation_id", "idempotency_key", name="uq_support_ai_messages_idempotency"
     ),
@@ -124,6 +138,14 @@ intent_classifications = sa.Table(
     sa.Column("details", JSONText),
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_intent_classifications_message", "message_id"),
+)
+# The analytics' refusals by intent: only the refused few, by tenant and time.
+sa.Index(
+    "ix_support_ai_intent_classifications_refused",
+    intent_classifications.c.tenant_id,
+    intent_classifications.c.created_at,
+    sqlite_where=intent_classifications.c.refused.is_(True),
+    postgresql_where=intent_classifications.c.refused.is_(True),
 )
 
 tool_calls = sa.Table(
@@ -161,6 +183,7 @@ feedback = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Column("updated_at", ts, nullable=False),
     sa.Index("ix_support_ai_feedback_conversation", "conversation_id"),
+    sa.Index("ix_support_ai_feedback_tenant_created", "tenant_id", "created_at"),
 )
 # One feedback per caller and subject (a message, or the whole conversation when
 # ``message_id`` is NULL): a second submission updates the first. NULLs are
@@ -230,6 +253,8 @@ cases = sa.Table(
     sa.Index("ix_support_ai_cases_owner", "tenant_id", "user_id", "id"),
     # the admin's tenant-wide case list
     sa.Index("ix_support_ai_cases_tenant", "tenant_id", "status", "id"),
+    # resolution analytics: does a conversation have a case
+    sa.Index("ix_support_ai_cases_conversation", "conversation_id"),
 )
 
 case_comments = sa.Table(
@@ -279,7 +304,12 @@ usage = sa.Table(
     # retried write cannot count twice, and the row the expiry sweep writes for a hold
     # it charged in full is replaced by the turn's real figures (issue 13).
     sa.Column("reservation_id", sa.String(64)),
-    sa.Index("ix_support_ai_usage_tenant", "tenant_id", "created_at"),
+    sa.Index(
+        "ix_support_ai_usage_tenant",
+        "tenant_id",
+        "created_at",
+        postgresql_include=["cost_micros"],  # cost per day without a heap visit (issue 18)
+    ),
     sa.Index("uq_support_ai_usage_reservation", "reservation_id", unique=True),
 )
 

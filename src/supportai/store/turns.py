@@ -41,6 +41,8 @@ INSERT_ASSISTANT_MESSAGE = prepared_insert(
     "input_tokens",
     "output_tokens",
     "cost_micros",
+    "first_delta_ms",
+    "not_found",
     returning=M.c.id,
 )
 INSERT_CLASSIFICATION = prepared_insert(
@@ -203,6 +205,8 @@ async def insert_assistant_turn(
     input_tokens: int,
     output_tokens: int,
     cost_micros: int,
+    first_delta_ms: float | None = None,
+    not_found: bool = False,
     reservation_id: str | None = None,
     also: Callable[[Connection], Awaitable[None]] | None = None,
 ) -> int:
@@ -224,6 +228,8 @@ async def insert_assistant_turn(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             cost_micros=cost_micros,
+            first_delta_ms=first_delta_ms,
+            not_found=not_found,
         )
         if tool_calls:
             await conn.execute_many(

@@ -16,6 +16,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 import supportai
+from host_app.analytics import routes as analytics_routes
 from host_app.auth import SessionBackend
 from host_app.config import MOUNT_PATH, HostConfig, apply_supportai_defaults
 from host_app.knowledge import seed_help_center
@@ -73,6 +74,7 @@ def create_host_app(
     app = Starlette(
         routes=[
             *routes,
+            *analytics_routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount(MOUNT_PATH, app=support, name="supportai"),
         ],

@@ -227,18 +227,23 @@ async def ticket_form(request: Request) -> Response:
     )
 
 
+def admins_only(request: Request) -> Response:
+    """The 403 page of the admin pages, for a signed-in user who is not an admin."""
+    content = template("message.html").substitute(
+        heading="Admins only",
+        text="This page is for your company's Lumen support administrators.",
+        link=CHAT_PATH,
+        link_text="Back to the assistant",
+    )
+    return render(request, "admin", "Admins only", content, status_code=403)
+
+
 async def admin(request: Request) -> Response:
     user = _user(request)
     if user is None:
         return _login_redirect(request)
     if not user.is_admin:
-        content = template("message.html").substitute(
-            heading="Admins only",
-            text="This page is for your company's Lumen support administrators.",
-            link=CHAT_PATH,
-            link_text="Back to the assistant",
-        )
-        return render(request, "admin", "Admins only", content, status_code=403)
+        return admins_only(request)
     content = template("admin.html").substitute(tenant_name=_e(_tenant_name(request, user)))
     return render(request, "admin", "Admin", content, scripts=("common.js", "admin.js"))
 

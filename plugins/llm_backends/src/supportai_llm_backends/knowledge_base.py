@@ -182,7 +182,9 @@ class KnowledgeBaseBackend:
         yield Usage(
             input_tokens=approx_tokens(answer.query), output_tokens=approx_tokens(answer.text)
         )
-        yield Finish("length" if answer.length_limited else "stop")
+        yield Finish(
+            "length" if answer.length_limited else "stop", not_found=answer.fallback is not None
+        )
 
 
 def citation_of(quote: Quote) -> Citation:

@@ -1,0 +1,127 @@
+"""The analytics API (``/admin/analytics``): resolution figures and unanswered questions.
+
+Same rules as every admin endpoint (``routes/admin.py``): role
+``support_ai_admin``, the admin's own tenant only. Every figure is computed
+in SQL for the caller's tenant; another tenant's group id is a 404 because
+the group is looked up among the caller's own questions. The range is whole
+UTC days, ``from`` and ``to`` included; a reversed or too long range is a 422
+naming the parameter. Definitions: docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from supportai.analytics import report, schemas, unanswered
+from supportai.caller import Caller
+from supportai.errors import Reason, SupportAIError, not_found
+from supportai.knowledge import changes
+from supportai.knowledge import schemas as article_schemas
+from supportai.routes.deps import MAX_ID, AdminDep, ConnectionDep, RuntimeDep
+from supportai.runtime import Runtime
+from supportai.schemas import DegradedResponse
+from supportai.store.analytics import Range
+from supportai.store.conversations import now
+
+router = APIRouter(
+    prefix="/admin/analytics",
+    tags=["admin"],
+    responses={
+        403: {"model": DegradedResponse, "description": "forbidden: not a support_ai_admin"},
+    },
+)
+
+From = Annotated[
+    date | None,
+    Query(alias="from", description="First UTC day (YYYY-MM-DD); default: 29 days before to."),
+]
+To = Annotated[
+    date | None, Query(description="Last UTC day, included (YYYY-MM-DD); default: today.")
+]
+
+
+def _range(
+    runtime: Runtime, admin: Caller, start: date | None, end: date | None
+) -> tuple[schemas.Period, Range]:
+    """The checked period (a 422 if bad) and the admin's tenant window over it."""
+    period = report.period_of(
+        start, end, today=now().date(), max_days=runtime.settings.analytics_max_range_days
+    )
+    return period, report.window_of(period, admin.tenant_id, runtime.database.is_sqlite)
+
+
+@router.get("/summary", summary="Analytics Summary", response_model=schemas.Summary)
+async def analytics_summary(
+    admin: AdminDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    start: From = None,
+    to: To = None,
+) -> schemas.Summary:
+    """Conversations, turns, resolution, escalations, CSAT, refusals, not-found, cost, latency."""
+    period, window = _range(runtime, admin, start, to)
+    return await report.summary(
+        conn,
+        period,
+        window,
+        now=now(),
+        resolution_window_s=runtime.settings.analytics_resolution_window_s,
+    )
+
+
+@router.get("/unanswered", summary="Unanswered Questions", response_model=schemas.UnansweredList)
+async def unanswered_questions(
+    admin: AdminDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    start: From = None,
+    to: To = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Groups returned.")] = 20,
+) -> schemas.UnansweredList:
+    """Questions answered "not found" or rated down, grouped by meaning, largest groups first."""
+    period, window = _range(runtime, admin, start, to)
+    grouping = await unanswered.top_groups(runtime, conn, window)
+    groups = [
+        await unanswered.group_out(runtime, admin.tenant_id, group)
+        for group in grouping.groups[:limit]
+    ]
+    return schemas.UnansweredList(
+        period=period, questions=grouping.questions, grouped_by=grouping.grouped_by, groups=groups
+    )
+
+
+@router.post(
+    "/unanswered/{group_id}/draft",
+    summary="Draft Article From Unanswered Group",
+    response_model=article_schemas.ArticleOut,
+    responses={
+        404: {"model": DegradedResponse},
+        409: {"model": DegradedResponse, "description": "slug_taken: the group has a draft"},
+    },
+)
+async def draft_from_group(
+    group_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    admin: AdminDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    start: From = None,
+    to: To = None,
+) -> article_schemas.ArticleOut:
+    """A new unpublished article prefilled from the group (the same range as the list).
+
+    Its slug is ``unanswered-<group_id>``: a group already drafted is a 409
+    ``slug_taken``. The article's creation and an ``analytics.draft_created``
+    event are audited.
+    """
+    _, window = _range(runtime, admin, start, to)
+    group = await unanswered.find_group(runtime, conn, window, group_id)
+    if group is None:
+        raise not_found("unanswered question group")
+    try:
+        article = await unanswered.create_draft(runtime, conn, admin, group)
+    except changes.SlugTaken as exc:
+        raise SupportAIError(Reason.slug_taken, str(exc)) from exc
+    return article_schemas.article_out(article)
