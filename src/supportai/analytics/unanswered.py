@@ -92,7 +92,7 @@ def embedder_of(runtime: Runtime) -> Embedder | None:
     embedder: Embedder | None = None
     if name != NO_EMBEDDER and importlib.util.find_spec("numpy") is not None:
         registry = Registry("embedder")
-        runtime.hooks.call_sync("supportai_register_embedders", register=registry.register)
+        runtime.hooks.register_embedders(registry.register)
         if name in registry.factories:
             embedder = registry.build(name, runtime.context, "SUPPORTAI_ANALYTICS_EMBEDDER")
         else:
