@@ -53,6 +53,7 @@ def create_app(
         disclosure,
         feedback,
         quota,
+        resume,
         turns,
         widget,
     )
@@ -82,7 +83,18 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    routers = (conversations, turns, feedback, disclosure, cases, quota, admin, articles, widget)
+    routers = (
+        conversations,
+        turns,
+        resume,
+        feedback,
+        disclosure,
+        cases,
+        quota,
+        admin,
+        articles,
+        widget,
+    )
     for module in routers:
         app.include_router(module.router)
 
