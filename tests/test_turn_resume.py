@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from supportai.caller import Caller
@@ -118,7 +117,7 @@ async def test_resume_returns_exactly_the_events_after_the_last_id(
             ]
         ]
     )
-    app, client, cid = await setup(supportai_app, supportai_client, backend)
+    _app, client, cid = await setup(supportai_app, supportai_client, backend)
     live = await client.post(
         f"/conversations/{cid}/messages", json={"content": "export?"}, headers={**as_user(), **SSE}
     )
@@ -354,7 +353,7 @@ async def test_malformed_or_foreign_ids_are_422_and_unknown_turns_404(
     supportai_app: Any, supportai_client: Any
 ) -> None:
     backend = ScriptedBackend([ScriptedBackend.answer("Hi.")])
-    app, client, cid = await setup(supportai_app, supportai_client, backend)
+    _app, client, cid = await setup(supportai_app, supportai_client, backend)
     turn = (
         await client.post(
             f"/conversations/{cid}/messages", json={"content": "x"}, headers=as_user()
