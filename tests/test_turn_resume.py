@@ -391,13 +391,13 @@ async def test_a_short_turn_adds_no_write_transaction(
     assert r.status_code == 200
     assert 1 <= counted.transactions <= 3
     turn = events_only(blocks(r.text))[0]["data"]["user_message_id"]
+    E = tables.turn_events
     async with app.state.supportai.database.connection() as conn:
-        logged = await conn.fetch_val(
-            sa.select(sa.func.count())
-            .select_from(tables.turn_events)
-            .where(tables.turn_events.c.message_id == turn)
+        rows = await conn.fetch_all(
+            sa.select(E.c.first_seq, E.c.last_seq).where(E.c.message_id == turn)
         )
-    assert logged == len(events_only(blocks(r.text)))
+    # one row: the whole turn in one batch, written with the answer
+    assert [(row[0], row[1]) for row in rows] == [(1, len(events_only(blocks(r.text))))]
 
 
 async def test_with_the_log_off_a_resume_still_gets_the_final_state(

@@ -466,7 +466,10 @@ class Turn:
         event_log = self.runtime.event_log
         if event_log is not None:
             self.recorder = TurnRecorder(
-                self.prepared.user_message_id, event_log, self.runtime.settings.turn_events_flush_s
+                self.prepared.user_message_id,
+                event_log,
+                self.runtime.settings.turn_events_flush_s,
+                lambda: self.text,
             )
             self.runtime.live_turns.add(self.recorder)
         self._producer = asyncio.create_task(self._produce())
@@ -953,7 +956,9 @@ class Turn:
                 ended.clear()
             persist_ms = (time.perf_counter() - started) * 1000
             ended.extend(self._end_events(timings, message_id, persist_ms))
-            await recorder.log.write_in(conn, [*recorder.events[recorder.logged :], *ended])
+            batch = recorder.batch(len(recorder), ended)
+            if batch is not None:
+                await recorder.log.write_in(conn, batch)
 
         return write, ended
 
@@ -985,7 +990,7 @@ class Turn:
                 self._seq -= len(final_batch[1])
             raise
         if final_batch is not None and self.recorder is not None:
-            self.recorder.logged = len(self.recorder.events) + len(final_batch[1])
+            self.recorder.logged = len(self.recorder) + len(final_batch[1])
         prepared.reservation = None
         if reservation is not None:
             await runtime.settlements.after_commit(reservation, self.cost_micros)

@@ -3,8 +3,9 @@
 Two implementations of one small interface: :class:`SqlEventLog` (the app's
 database, the default) and the Redis quota store's stream log
 (``supportai_redis.events``), used when that store is configured because every
-worker already shares it. A log is written in batches by the worker producing
-the turn (:class:`~supportai.resume.recorder.TurnRecorder`), never per event.
+worker already shares it. A log is written in batches (:mod:`supportai.resume.batch`)
+by the worker producing the turn (:class:`~supportai.resume.recorder.TurnRecorder`),
+never per event.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import sqlalchemy as sa
 from databases.core import Connection
 
 from supportai.pipeline.events import TurnEvent
+from supportai.resume.batch import Batch, decode_batch
 from supportai.store import tables
+from supportai.store.compiled import column_values, prepared_insert
 from supportai.store.database import Database
 
 T = tables.turn_events
-#: The most events one read returns; a reader asks again for the rest.
-READ_LIMIT = 1000
+#: The most batches one read returns; a reader asks again for the rest.
+READ_LIMIT = 100
 
 
 class EventLog(Protocol):
@@ -31,17 +34,18 @@ class EventLog(Protocol):
     #: True when :meth:`write_in` can join the transaction that saves the answer.
     shares_database: bool
 
-    async def write(self, events: Sequence[TurnEvent]) -> None:
-        """Append a batch of one turn's events (in ``id`` order), on its own."""
+    async def write(self, batch: Batch) -> None:
+        """Append a batch of one turn's events, on its own."""
 
-    async def write_in(self, conn: Connection, events: Sequence[TurnEvent]) -> None:
+    async def write_in(self, conn: Connection, batch: Batch) -> None:
         """Append a batch inside the caller's open transaction (``shares_database`` only)."""
 
     async def read_after(self, turn: int, seq: int) -> list[TurnEvent]:
-        """The turn's logged events with ``id > seq``, in order (at most :data:`READ_LIMIT`)."""
+        """The turn's logged events with ``id > seq``, in order (a reader asks again
+        for more until it has ``turn.completed``)."""
 
     async def purge(self, now: float) -> int:
-        """Delete what is older than the log's lifetime; returns how many events went."""
+        """Delete what is older than the log's lifetime; returns how many batches went."""
 
     async def forget(self, turns: Sequence[int]) -> None:
         """Delete every event of these turns now (GDPR deletes)."""
@@ -50,9 +54,9 @@ class EventLog(Protocol):
 class SqlEventLog:
     """The log as rows of ``support_ai_turn_events`` in the app's database.
 
-    One multi-row ``INSERT`` per batch; the last batch of a turn rides in the
-    transaction that saves its answer, so a turn with a short answer adds no
-    write transaction at all. Rows cascade with their user message.
+    One row per batch; the last batch of a turn rides in the transaction that saves
+    its answer, so a turn with a short answer adds no write transaction at all.
+    Rows cascade with their user message.
     """
 
     shares_database = True
@@ -61,42 +65,37 @@ class SqlEventLog:
         self.database = database
         self.ttl_s = ttl_s
 
-    async def write(self, events: Sequence[TurnEvent]) -> None:
-        if not events:
-            return
+    async def write(self, batch: Batch) -> None:
         async with self.database.connection() as conn, conn.transaction():
-            await self.write_in(conn, events)
+            await self.write_in(conn, batch)
 
-    async def write_in(self, conn: Connection, events: Sequence[TurnEvent]) -> None:
-        if not events:
-            return
-        moment = time.time()
-        rows = [
-            {
-                "message_id": e.turn,
-                "seq": e.id,
-                "event": e.event,
-                "data": e.payload(),
-                "created_at": moment,
-            }
-            for e in events
-        ]
-        await conn.execute(sa.insert(T).values(rows))
+    async def write_in(self, conn: Connection, batch: Batch) -> None:
+        await conn.execute(
+            INSERT_BATCH(
+                **column_values(
+                    message_id=batch.turn,
+                    last_seq=batch.last,
+                    first_seq=batch.first,
+                    data=batch.data,
+                    created_at=time.time(),
+                )
+            )
+        )
 
     async def read_after(self, turn: int, seq: int) -> list[TurnEvent]:
         async with self.database.connection() as conn:
             rows = await conn.fetch_all(
-                sa.select(T.c.seq, T.c.event, T.c.data)
-                .where(T.c.message_id == turn, T.c.seq > seq)
-                .order_by(T.c.seq)
+                sa.select(T.c.data)
+                .where(T.c.message_id == turn, T.c.last_seq > seq)
+                .order_by(T.c.last_seq)
                 .limit(READ_LIMIT)
             )
-        return [logged_event(turn, int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return [event for row in rows for event in decode_batch(turn, str(row[0]), seq)]
 
     async def purge(self, now: float) -> int:
         async with self.database.connection() as conn:
             gone = await conn.fetch_all(
-                T.delete().where(T.c.created_at < now - self.ttl_s).returning(T.c.seq)
+                T.delete().where(T.c.created_at < now - self.ttl_s).returning(T.c.last_seq)
             )
         return len(gone)
 
@@ -104,11 +103,7 @@ class SqlEventLog:
         """Nothing to do: the rows cascade with their user message."""
 
 
-def logged_event(turn: int, seq: int, name: str, payload: str) -> TurnEvent:
-    """An event read back from a log; its JSON is kept as stored (never encoded again)."""
-    import json
-
-    return TurnEvent(name, json.loads(payload), seq, turn, payload)
+INSERT_BATCH = prepared_insert(T, "message_id", "last_seq", "first_seq", "data", "created_at")
 
 
 async def turns_of(conn: Connection, conversation_id: int) -> list[int]:

@@ -1,23 +1,29 @@
 """A running turn's events, in memory on its worker and in batches to the shared log.
 
 The producing turn hands every event to its :class:`TurnRecorder`. The recorder
-keeps them in a list (a resume on this worker follows that list directly and is
-woken on every new event: no polling) and writes them to the shared
+keeps them where a resume on this worker can follow them directly (woken on every
+new event: no polling) and writes them to the shared
 :class:`~supportai.resume.log.EventLog` in batches: at most every
 ``SUPPORTAI_TURN_EVENTS_FLUSH_S`` while the turn runs, and a last batch that rides
-in the transaction saving the answer (:meth:`TurnRecorder.final_batch`). Writing
-per event cost 2.76x the CPU of a turn in an earlier attempt; batches keep the log
-within a few percent (``bench/turn_events.py``).
+in the transaction saving the answer (:meth:`Turn._log_final_batch`).
+
+Writing per event cost 2.76x the CPU of a turn in an earlier attempt. Here a delta
+is kept as two offsets into the answer the turn holds anyway (``Turn.text``), not
+as an object, and a batch is one row (:mod:`supportai.resume.batch`), so the log
+costs a few percent of a turn in CPU and memory (``bench/turn_events.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from array import array
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
+from supportai.resume.batch import Batch, encode_batch, item
 from supportai.resume.log import EventLog
 
 log = logging.getLogger("supportai.resume")
@@ -26,30 +32,77 @@ TERMINAL = "turn.completed"
 
 
 class TurnRecorder:
-    """The events of one turn of this worker (see the module docstring)."""
+    """The events of one turn of this worker (see the module docstring).
 
-    def __init__(self, turn: int, event_log: EventLog, flush_s: float) -> None:
+    ``text`` returns the turn's answer so far: the ``delta`` events, joined.
+    """
+
+    def __init__(
+        self, turn: int, event_log: EventLog, flush_s: float, text: Callable[[], str]
+    ) -> None:
         self.turn = turn
         self.log = event_log
         self.flush_s = flush_s
-        self.events: list[TurnEvent] = []
-        #: How many of :attr:`events` are in the shared log.
+        self._text = text
+        #: Per event (sequence number = index + 1): for a delta, where its text ends
+        #: in the answer; for any other event, -1 - its index in ``_others``.
+        self._ends = array("q")
+        self._text_end = 0
+        self._others: list[TurnEvent] = []
+        #: How many events are in the shared log.
         self.logged = 0
         self.ended = False
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
 
+    def __len__(self) -> int:
+        return len(self._ends)
+
     def record(self, event: TurnEvent) -> None:
         """Keep ``event``, wake this worker's readers, and make sure a flush is due."""
-        self.events.append(event)
-        if event.event == TERMINAL:
-            self.ended = True
+        if event.event == "delta":
+            self._text_end += len(event.data["text"])
+            self._ends.append(self._text_end)
+        else:
+            self._ends.append(-1 - len(self._others))
+            self._others.append(event)
+            if event.event == TERMINAL:
+                self.ended = True
         if self._wake is not None:
             self._wake.set()
             self._wake = None
         if self._timer is None and self._flushing is None and not self.ended:
             self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._flush_due)
+
+    def event(self, index: int) -> TurnEvent:
+        """The event with sequence number ``index + 1``."""
+        end = self._ends[index]
+        if end < 0:
+            return self._others[-1 - end]
+        text = self._text()[self._text_before(index) : end]
+        return TurnEvent("delta", {"text": text}, index + 1, self.turn)
+
+    def _text_before(self, index: int) -> int:
+        """Where the first delta at or after ``index`` starts in the answer."""
+        for earlier in range(index - 1, -1, -1):  # the delta before (others are few)
+            if self._ends[earlier] >= 0:
+                return self._ends[earlier]
+        return 0
+
+    def batch(self, upto: int, extra: Sequence[TurnEvent] = ()) -> Batch | None:
+        """Events ``logged`` to ``upto`` (not included), then ``extra``, as one batch."""
+        items: list[list[Any]] = []
+        start = end = self._text_before(self.logged)
+        for index in range(self.logged, upto):
+            mark = self._ends[index]
+            if mark < 0:
+                items.append(item(self._others[-1 - mark]))
+            else:
+                items.append([index + 1, mark - end])
+                end = mark
+        items.extend(item(event) for event in extra)
+        return encode_batch(self.turn, self._text()[start:end], items)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -58,15 +111,17 @@ class TurnRecorder:
         self._flushing = asyncio.ensure_future(self._flush())
 
     async def _flush(self) -> None:
-        upto = len(self.events)
+        upto = len(self)
         try:
-            await self.log.write(self.events[self.logged : upto])
+            batch = self.batch(upto)
+            if batch is not None:
+                await self.log.write(batch)
             self.logged = upto
         except Exception:  # kept in memory; the next batch (or the final one) retries
             log.warning("turn %s: writing its events to the log failed", self.turn, exc_info=True)
         finally:
             self._flushing = None
-        if self.logged < len(self.events) and not self.ended and self._timer is None:
+        if self.logged < len(self) and not self.ended and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._flush_due)
 
     async def settle_batches(self) -> None:
@@ -82,20 +137,15 @@ class TurnRecorder:
         if self._flushing is not None:
             await asyncio.shield(self._flushing)
 
-    def final_batch(self) -> list[TurnEvent]:
-        """Every event not yet logged; marks them logged (the caller writes them)."""
-        batch = self.events[self.logged :]
-        self.logged = len(self.events)
-        return batch
-
     async def flush_rest(self) -> None:
         """Write what is left on its own (terminal events outside the database, failures)."""
-        batch = self.events[self.logged :]
-        if not batch:
+        upto = len(self)
+        batch = self.batch(upto)
+        if batch is None:
             return
         try:
             await self.log.write(batch)
-            self.logged += len(batch)
+            self.logged = upto
         except Exception:
             log.warning("turn %s: writing its last events failed", self.turn, exc_info=True)
 
@@ -110,19 +160,17 @@ class TurnRecorder:
         shared by this turn's readers), so a resume here sees events as soon as the
         live stream would.
         """
-        position = 0
-        while position < len(self.events) and self.events[position].id <= after:
-            position += 1
+        position = max(after, 0)
         deadline = IdleDeadline()
         try:
             while True:
-                while position < len(self.events):
-                    event = self.events[position]
+                while position < len(self):
+                    event = self.event(position)
                     position += 1
                     yield event
                     if event.event == TERMINAL:
                         return
-                if self.events and self.events[-1].event == TERMINAL:
+                if self._others and self._others[-1].event == TERMINAL:
                     return  # the client already had the end
                 if self._wake is None:
                     self._wake = asyncio.Event()

@@ -2,9 +2,10 @@
 
 Used instead of the app database's log when the Redis quota store is configured:
 every worker already shares this Redis. One stream per turn,
-``<prefix>ev:<user message id>``, whose entry ids are ``0-<seq>``, so a resume
-reads ``XRANGE (0-<seq> +`` without parsing anything. A batch is one pipeline of
-``XADD`` (with ``MAXLEN``) and one ``EXPIRE``: the stream disappears
+``<prefix>ev:<user message id>``, one entry per batch of events
+(:mod:`supportai.resume.batch`) whose id is ``0-<last sequence number>``, so a resume
+reads ``XRANGE (0-<seq> +`` and nothing else. A batch is one pipeline of ``XADD``
+(with ``MAXLEN``) and ``EXPIRE``: the stream disappears
 ``SUPPORTAI_TURN_EVENTS_TTL_S`` after its last batch, with no sweep.
 """
 
@@ -14,15 +15,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from supportai.pipeline.events import TurnEvent
-from supportai.resume.log import READ_LIMIT, logged_event
+from supportai.resume.batch import Batch, decode_batch
+from supportai.resume.log import READ_LIMIT
 
 if TYPE_CHECKING:
     from databases.core import Connection
 
     from supportai_redis.store import RedisQuotaStore
 
-#: The most events one turn's stream keeps (a turn sends far fewer).
-MAX_EVENTS = 100_000
+#: The most batches one turn's stream keeps (a turn writes a few per second).
+MAX_BATCHES = 10_000
 
 
 class RedisEventLog:
@@ -37,27 +39,23 @@ class RedisEventLog:
     def key(self, turn: int) -> str:
         return f"{self.store.keys.prefix}ev:{turn}"
 
-    async def write(self, events: Sequence[TurnEvent]) -> None:
-        if not events:
-            return
-        key = self.key(events[0].turn)
+    async def write(self, batch: Batch) -> None:
+        key = self.key(batch.turn)
         async with self.store._slot(), self.store.redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(
-                    key,
-                    {"e": event.event, "d": event.payload()},
-                    id=f"0-{event.id}",
-                    maxlen=MAX_EVENTS,
-                    approximate=True,
-                )
+            pipe.xadd(
+                key,
+                {"d": batch.data},
+                id=f"0-{batch.last}",
+                maxlen=MAX_BATCHES,
+                approximate=True,
+            )
             pipe.expire(key, self.ttl_s)
-            results = await pipe.execute(raise_on_error=False)
-        for result in results:
-            # A batch retried after a partial failure: its first entries are there.
-            if isinstance(result, Exception) and "equal or smaller" not in str(result):
-                raise result
+            added, _ = await pipe.execute(raise_on_error=False)
+        # A batch written again after a reply was lost: it is there already.
+        if isinstance(added, Exception) and "equal or smaller" not in str(added):
+            raise added
 
-    async def write_in(self, conn: Connection, events: Sequence[TurnEvent]) -> None:
+    async def write_in(self, conn: Connection, batch: Batch) -> None:
         raise TypeError("the Redis event log does not write in a database transaction")
 
     async def read_after(self, turn: int, seq: int) -> list[TurnEvent]:
@@ -65,10 +63,7 @@ class RedisEventLog:
             entries = await self.store.redis.xrange(
                 self.key(turn), min=f"(0-{seq}", max="+", count=READ_LIMIT
             )
-        return [
-            logged_event(turn, int(entry_id.partition("-")[2]), fields["e"], fields["d"])
-            for entry_id, fields in entries
-        ]
+        return [event for _, fields in entries for event in decode_batch(turn, fields["d"], seq)]
 
     async def purge(self, now: float) -> int:
         """Nothing to do: every stream expires by itself."""

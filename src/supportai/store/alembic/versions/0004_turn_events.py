@@ -2,8 +2,8 @@
 
 Revision 0004 (issue 15, docs/decisions/0011-resumable-turn-events.md):
 ``support_ai_turn_events`` holds the events of running and recently finished
-turns (one row per event, keyed by the user message and the event's sequence
-number), so a client that lost its stream resumes it with ``Last-Event-ID`` on
+turns (one row per batch of events, keyed by the user message and the batch's last
+sequence number), so a client that lost its stream resumes it with ``Last-Event-ID`` on
 any worker. Rows cascade with their user message (GDPR deletes) and expire after
 ``SUPPORTAI_TURN_EVENTS_TTL_S``.
 
@@ -30,8 +30,8 @@ def upgrade() -> None:
             sa.ForeignKey("support_ai_messages.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("event", sa.String(32), nullable=False),
+        sa.Column("last_seq", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("first_seq", sa.Integer(), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
     )
