@@ -11,9 +11,12 @@ figures). Two kinds of turn: ``paced`` (a model streaming ``DELTAS`` deltas
 answer's transaction) and ``burst`` (the same deltas with no pause: one batch).
 
 * CPU: ``time.process_time()`` of this process around each round (the aiosqlite
-  threads included), summed per side; the figure is A / B.
+  threads included); the figure is the median of A / B over pairs of rounds run
+  back to back (and, for reference, the ratio of the sums).
 * Memory: ``tracemalloc`` peak over a round minus what was allocated before it, in
-  separate rounds (tracing slows everything alike); the figure is A / B.
+  separate rounds (tracing slows everything alike), each after a full collection
+  (else the garbage of the round before decides the peak); the figure is the
+  median A / median B.
 
 Resume latency: a turn runs on app P; at a random point its client "drops" and a
 resume starts after the last event it had, either on P itself (the live turn in
@@ -28,6 +31,7 @@ until the first missed event arrives, through the resume reader
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -47,7 +51,7 @@ from supportai.testing import HeaderCaller, backend_plugin
 DELTAS = [f"word{i % 10} " for i in range(80)]
 PACE_S = 0.012
 CONCURRENCY = 8
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "16"))
 RESUMES = int(os.environ.get("BENCH_RESUMES", "100"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,17 +135,19 @@ async def overhead(pause_s: float) -> dict[str, Any]:
         }
         for side, app in apps.items():  # warm-up: compiled statements, pools, imports
             await round_of_turns(app.state.supportai, cids[side])
-        cpu = {"on": 0.0, "off": 0.0}
-        for _ in range(ROUNDS):
-            for side in ("on", "off") if _ % 2 == 0 else ("off", "on"):
+        cpu: dict[str, list[float]] = {"on": [], "off": []}
+        for index in range(ROUNDS):
+            for side in ("on", "off") if index % 2 == 0 else ("off", "on"):
+                gc.collect()  # the garbage of the round before is not this round's
                 started = time.process_time()
                 await round_of_turns(apps[side].state.supportai, cids[side])
-                cpu[side] += time.process_time() - started
+                cpu[side].append(time.process_time() - started)
         peak: dict[str, list[int]] = {"on": [], "off": []}
         tracemalloc.start()
         try:
             for _ in range(max(ROUNDS // 2, 2)):
                 for side in ("on", "off"):
+                    gc.collect()
                     tracemalloc.reset_peak()
                     before = tracemalloc.get_traced_memory()[0]
                     await round_of_turns(apps[side].state.supportai, cids[side])
@@ -152,10 +158,16 @@ async def overhead(pause_s: float) -> dict[str, Any]:
             await app.state.supportai.stop()
     turns = ROUNDS * CONCURRENCY
     memory = {side: statistics.median(values) for side, values in peak.items()}
+    # Per pair of rounds run back to back, then the median: a burst of load from
+    # elsewhere on the machine moves one pair, not the figure.
+    pairs = [on / off for on, off in zip(cpu["on"], cpu["off"], strict=True)]
     return {
         "turns_per_side": turns,
-        "cpu_ms_per_turn": {side: round(cpu[side] / turns * 1000, 3) for side in cpu},
-        "cpu_ratio": round(cpu["on"] / cpu["off"], 4),
+        "cpu_ms_per_turn": {
+            side: round(sum(values) / turns * 1000, 3) for side, values in cpu.items()
+        },
+        "cpu_ratio": round(statistics.median(pairs), 4),
+        "cpu_ratio_of_sums": round(sum(cpu["on"]) / sum(cpu["off"]), 4),
         "peak_kib_per_round": {side: round(memory[side] / 1024, 1) for side in memory},
         "memory_ratio": round(memory["on"] / memory["off"], 4),
     }
@@ -209,7 +221,7 @@ async def resume_latency() -> dict[str, Any]:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def main() -> dict[str, Any]:

@@ -493,6 +493,8 @@ class Turn:
                 self._consumer_gone = True
                 if self.recorder is None:
                     self._producer.cancel()
+                else:
+                    self.recorder.client_left()
 
     def take_ready(self) -> list[TurnEvent]:
         """Events already queued, without waiting (the end marker stays queued)."""
@@ -593,8 +595,8 @@ class Turn:
     async def _close_recorder(self, recorder: TurnRecorder) -> None:
         """Log what is left (terminal events outside the database), then leave the
         live turns: a resume from now on reads the log."""
-        await asyncio.shield(recorder.settle_batches())
-        await asyncio.shield(recorder.flush_rest())
+        await recorder.settle_batches()
+        await recorder.flush_rest()
         self.runtime.live_turns.discard(recorder)
 
     def _deadline_s(self) -> float:
@@ -944,9 +946,9 @@ class Turn:
         recorder = self.recorder
         if recorder is None:
             return None
-        await asyncio.shield(recorder.settle_batches())
+        await recorder.settle_batches()
         if not recorder.log.shares_database:
-            await asyncio.shield(recorder.flush_rest())
+            await recorder.flush_rest()
             return None
         ended: list[TurnEvent] = []
 

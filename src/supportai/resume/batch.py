@@ -1,12 +1,12 @@
 """A batch of a turn's events as one log entry: one row (or one stream entry) per batch.
 
 A turn's events are mostly ``delta`` events whose texts, joined, are the answer.
-A batch stores that text once, plus one small item per event: ``[seq, length]``
-for a delta (its text is the next ``length`` characters), ``[seq, name, data]``
-for any other event. One row per batch instead of one per event, and one JSON
-encoding per batch instead of one per event, is what keeps the log's cost within
-a few percent of a turn (``bench/turn_events.py``); the events read back encode to
-exactly the bytes the live stream sent.
+A batch stores that text once, the length of each delta's piece of it (a flat
+list of integers), and ``[name, data]`` of the few other events. One row per batch
+instead of one per event, and one JSON encoding per batch instead of one per event,
+is what keeps the log's cost within a few percent of a turn
+(``bench/turn_events.py``). The events read back encode to exactly the bytes the
+live stream sent.
 """
 
 from __future__ import annotations
@@ -28,35 +28,39 @@ class Batch:
     data: str
 
 
-def encode_batch(turn: int, text: str, items: list[list[Any]]) -> Batch | None:
-    """A batch from its deltas' joined ``text`` and its items in order: ``[seq, length]``
-    for a delta, ``[seq, name, data]`` for any other event."""
-    if not items:
+def encode_batch(
+    turn: int, first: int, text: str, lengths: list[int | None], others: list[list[Any]]
+) -> Batch | None:
+    """A batch of the events ``first``, ``first + 1``... : ``lengths`` has, per event,
+    the length of a delta's text (its next characters of ``text``), or ``None`` for an
+    event that is not a delta, whose ``[name, data]`` is the next item of ``others``."""
+    if not lengths:
         return None
     data = json.dumps(
-        {"t": text, "e": items}, separators=(",", ":"), ensure_ascii=False, default=str
+        {"f": first, "t": text, "n": lengths, "o": others},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
     )
-    return Batch(turn, items[0][0], items[-1][0], data)
-
-
-def item(event: TurnEvent) -> list[Any]:
-    """The batch item of an event that is not a delta."""
-    return [event.id, event.event, event.data]
+    return Batch(turn, first, first + len(lengths) - 1, data)
 
 
 def decode_batch(turn: int, data: str, after: int) -> list[TurnEvent]:
     """The batch's events with a sequence number above ``after``."""
     batch = json.loads(data)
     text: str = batch["t"]
+    others = iter(batch["o"])
     position = 0
     events = []
-    for item in batch["e"]:
-        if len(item) == 2:
-            seq, length = item
-            chunk = text[position : position + length]
-            position += length
+    for seq, length in enumerate(batch["n"], batch["f"]):
+        if length is None:
+            name, payload = next(others)
             if seq > after:
-                events.append(TurnEvent("delta", {"text": chunk}, seq, turn))
-        elif item[0] > after:
-            events.append(TurnEvent(item[1], item[2], item[0], turn))
+                events.append(TurnEvent(name, payload, seq, turn))
+            continue
+        if seq > after:
+            events.append(
+                TurnEvent("delta", {"text": text[position : position + length]}, seq, turn)
+            )
+        position += length
     return events

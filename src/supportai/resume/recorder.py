@@ -23,12 +23,15 @@ from typing import Any
 
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
-from supportai.resume.batch import Batch, encode_batch, item
+from supportai.resume.batch import Batch, encode_batch
 from supportai.resume.log import EventLog
 
 log = logging.getLogger("supportai.resume")
 
 TERMINAL = "turn.completed"
+#: How much longer batches wait while the turn's live client is connected: it needs
+#: no log, so a turn of a few seconds writes only its last batch (with the answer).
+CONNECTED_FACTOR = 8
 
 
 class TurnRecorder:
@@ -42,7 +45,10 @@ class TurnRecorder:
     ) -> None:
         self.turn = turn
         self.log = event_log
+        #: While the live client is there, a batch every ``flush_s * CONNECTED_FACTOR``
+        #: (for a drop the worker has not noticed yet); once it left, every ``flush_s``.
         self.flush_s = flush_s
+        self.interval_s = flush_s * CONNECTED_FACTOR
         self._text = text
         #: Per event (sequence number = index + 1): for a delta, where its text ends
         #: in the answer; for any other event, -1 - its index in ``_others``.
@@ -55,6 +61,8 @@ class TurnRecorder:
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        #: No flush is due or running: the next event arms the timer.
+        self._idle = True
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -72,8 +80,9 @@ class TurnRecorder:
         if self._wake is not None:
             self._wake.set()
             self._wake = None
-        if self._timer is None and self._flushing is None and not self.ended:
-            self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._flush_due)
+        if self._idle and not self.ended:
+            self._idle = False
+            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self._flush_due)
 
     def event(self, index: int) -> TurnEvent:
         """The event with sequence number ``index + 1``."""
@@ -92,17 +101,23 @@ class TurnRecorder:
 
     def batch(self, upto: int, extra: Sequence[TurnEvent] = ()) -> Batch | None:
         """Events ``logged`` to ``upto`` (not included), then ``extra``, as one batch."""
-        items: list[list[Any]] = []
+        lengths: list[int | None] = []
+        others: list[list[Any]] = []
         start = end = self._text_before(self.logged)
+        ends, recorded = self._ends, self._others
         for index in range(self.logged, upto):
-            mark = self._ends[index]
+            mark = ends[index]
             if mark < 0:
-                items.append(item(self._others[-1 - mark]))
+                event = recorded[-1 - mark]
+                lengths.append(None)
+                others.append([event.event, event.data])
             else:
-                items.append([index + 1, mark - end])
+                lengths.append(mark - end)
                 end = mark
-        items.extend(item(event) for event in extra)
-        return encode_batch(self.turn, self._text()[start:end], items)
+        for event in extra:
+            lengths.append(None)
+            others.append([event.event, event.data])
+        return encode_batch(self.turn, self.logged + 1, self._text()[start:end], lengths, others)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -121,8 +136,21 @@ class TurnRecorder:
             log.warning("turn %s: writing its events to the log failed", self.turn, exc_info=True)
         finally:
             self._flushing = None
-        if self.logged < len(self) and not self.ended and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._flush_due)
+        if self.logged < len(self) and not self.ended:
+            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self._flush_due)
+        else:
+            self._idle = True
+
+    def client_left(self) -> None:
+        """The live client went away: write what it missed now, then every ``flush_s``.
+
+        A resume on another worker finds everything the client missed up to now in
+        the log, and the rest at most ``flush_s`` (plus its poll interval) late.
+        """
+        self.interval_s = self.flush_s
+        if self._timer is not None and not self.ended:
+            self._timer.cancel()
+            self._flush_due()
 
     async def settle_batches(self) -> None:
         """Stop the timer and wait for a batch being written: the next write is the last.
