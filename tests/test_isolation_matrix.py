@@ -58,6 +58,7 @@ class World:
     case_id: int = 0
     candidate_id: int = 0
     message_id: int = 0
+    user_message_id: int = 0
     article_id: int = 0
     markers: tuple[str, ...] = ()
     internal: str = ""  # the internal comment: only admins of this tenant may see it
@@ -114,6 +115,7 @@ async def build_world(client: Any, tenant: str) -> World:
         )
     )
     world.message_id = turn["assistant_message_id"]
+    world.user_message_id = turn["user_message_id"]
     fb = await ok(
         await client.post(
             f"/conversations/{world.conversation_id}/feedback",
@@ -206,6 +208,19 @@ def endpoints(a: World) -> list[Endpoint]:
             "create conversation", "POST", "/conversations", {"title": "x"}, object_bound=False
         ),
         Endpoint("get conversation", "GET", f"/conversations/{c}"),
+        Endpoint(
+            "resume turn events",
+            "GET",
+            f"/conversations/{c}/messages/{a.user_message_id}/events",
+            sse=True,
+        ),
+        Endpoint(
+            "resume turn events (answer id)",
+            "GET",
+            f"/conversations/{c}/messages/{a.message_id}/events",
+            sse=True,
+        ),
+        Endpoint("get turn", "GET", f"/conversations/{c}/messages/{a.user_message_id}/turn"),
         Endpoint(
             "post message (json)",
             "POST",
@@ -385,7 +400,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
     routes = endpoints(a)
-    assert len([e for e in routes if not e.sse]) == 14 + 11 + 7, "every endpoint, each once"
+    assert len([e for e in routes if not e.sse]) == 15 + 11 + 7, "every endpoint, each once"
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}
