@@ -18,11 +18,11 @@ answer's transaction) and ``burst`` (the same deltas with no pause: one batch).
   (else the garbage of the round before decides the peak); the figure is the
   median A / median B.
 
-Resume latency: a turn runs on app P; at a random point its client "drops" and a
-resume starts after the last event it had, either on P itself (the live turn in
-memory) or on app O, a second runtime on the same database file (what another
-worker does: it polls the log every ``turn_events_poll_s``). Timed from the resume
-until the first missed event arrives, through the resume reader
+Resume latency: a turn runs on app P; at a random point its client "drops", and
+``RECONNECT_S`` later a resume starts after the last event it had, either on P itself
+(the live turn in memory) or on app O, a second runtime on the same database file
+(what another worker does: it polls the log every ``turn_events_poll_s``). Timed from
+the resume until the first missed event arrives, through the resume reader
 (:func:`supportai.resume.reader.events_after`) without HTTP.
 
 ``python -m bench.turn_events`` prints JSON and writes ``bench/results/turn_events.json``.
@@ -53,6 +53,8 @@ PACE_S = 0.012
 CONCURRENCY = 8
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "16"))
 RESUMES = int(os.environ.get("BENCH_RESUMES", "100"))
+#: Between the drop and the resume: a client reconnecting at once is rarely faster.
+RECONNECT_S = 0.2
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -198,6 +200,7 @@ async def resume_latency() -> dict[str, Any]:
                     last = await anext(events)
             await events.aclose()  # the client is gone; the turn runs on
             assert last is not None
+            await asyncio.sleep(RECONNECT_S)  # the client finds a network again
             started = time.perf_counter()
             reader = events_after(reader_runtime, caller, cid, prepared.user_message_id, last.id)
             first = await anext(reader)

@@ -148,13 +148,16 @@ class Settings(BaseSettings):
         ),
     )
     turn_events_flush_s: float = Field(
-        default=0.25,
+        default=0.1,
         gt=0,
         le=5,
-        description="Longest a running turn's events wait in memory before the event log.",
+        description=(
+            "Longest a running turn's events wait in memory before the event log once its "
+            "client left (2 s while it is connected)."
+        ),
     )
     turn_events_poll_s: float = Field(
-        default=0.15,
+        default=0.1,
         gt=0,
         le=5,
         description="How often a resume on another worker reads the event log.",

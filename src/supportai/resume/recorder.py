@@ -29,9 +29,10 @@ from supportai.resume.log import EventLog
 log = logging.getLogger("supportai.resume")
 
 TERMINAL = "turn.completed"
-#: How much longer batches wait while the turn's live client is connected: it needs
-#: no log, so a turn of a few seconds writes only its last batch (with the answer).
-CONNECTED_FACTOR = 8
+#: How long batches wait while the turn's live client is connected: it needs no log,
+#: so a turn of a few seconds writes only its last batch (with the answer), and a drop
+#: the worker has not noticed yet is in the log this late at most.
+CONNECTED_FLUSH_S = 2.0
 
 
 class TurnRecorder:
@@ -45,10 +46,10 @@ class TurnRecorder:
     ) -> None:
         self.turn = turn
         self.log = event_log
-        #: While the live client is there, a batch every ``flush_s * CONNECTED_FACTOR``
-        #: (for a drop the worker has not noticed yet); once it left, every ``flush_s``.
+        #: While the live client is there, a batch every :data:`CONNECTED_FLUSH_S`;
+        #: once it left, every ``flush_s``.
         self.flush_s = flush_s
-        self.interval_s = flush_s * CONNECTED_FACTOR
+        self.interval_s = max(CONNECTED_FLUSH_S, flush_s)
         self._text = text
         #: Per event (sequence number = index + 1): for a delta, where its text ends
         #: in the answer; for any other event, -1 - its index in ``_others``.

@@ -8,7 +8,7 @@ Both are reads: they never reserve or charge quota. The turn is the caller's own
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.exceptions import RequestValidationError
@@ -101,7 +101,7 @@ async def get_turn(
 
 async def _owned_turn(
     runtime: Runtime, caller: Caller, conversation_id: int, message_id: int
-) -> tuple[dict[str, object], dict[str, object] | None]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     state = await turn_state(runtime, caller, conversation_id, message_id)
     if state is None:
         raise not_found("message")

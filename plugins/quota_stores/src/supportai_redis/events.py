@@ -63,7 +63,13 @@ class RedisEventLog:
             entries = await self.store.redis.xrange(
                 self.key(turn), min=f"(0-{seq}", max="+", count=READ_LIMIT
             )
-        return [event for _, fields in entries for event in decode_batch(turn, fields["d"], seq)]
+        # decode_responses=True: every field is a str
+        return [
+            event
+            for _, fields in entries or []
+            if fields is not None
+            for event in decode_batch(turn, str(fields["d"]), seq)
+        ]
 
     async def purge(self, now: float) -> int:
         """Nothing to do: every stream expires by itself."""
