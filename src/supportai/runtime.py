@@ -177,7 +177,6 @@ class Runtime:
         self._last_sweep = now
 
         async def sweep() -> None:
-            await self._purge_turn_events(now)
             try:
                 report = await self.settlements.heal(now)
             except Exception:
@@ -190,6 +189,7 @@ class Runtime:
                         report.applied,
                         report.charged,
                     )
+            await self._purge_turn_events(now)
 
         self._sweeper = asyncio.create_task(sweep())
 
