@@ -15,7 +15,6 @@ import json
 import time
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 from supportai.caller import Caller
@@ -423,43 +422,3 @@ async def test_with_the_log_off_a_resume_still_gets_the_final_state(
     )
     assert [b["event"] for b in resumed] == ["turn.completed"]
     assert resumed[0]["data"]["content"] == ANSWER
-
-
-async def test_resume_through_a_real_server_mid_turn(supportai_app: Any) -> None:
-    """httpx over a loopback uvicorn: drop the stream, resume with Last-Event-ID."""
-    from test_turn_disconnect import LoopbackServer
-
-    script: list[Any] = []
-    for piece in PIECES:
-        script += [TextDelta(piece), lambda: asyncio.sleep(0.03)]
-    backend = ScriptedBackend([[*script, Usage(5, len(ANSWER)), Finish("stop")]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
-    with LoopbackServer(app) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-            cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
-                "conversation_id"
-            ]
-            got: list[dict[str, Any]] = []
-            async with client.stream(
-                "POST",
-                f"/conversations/{cid}/messages",
-                json={"content": "hi"},
-                headers={**as_user(), **SSE},
-            ) as response:
-                buffer = ""
-                async for chunk in response.aiter_text():
-                    buffer += chunk
-                    *done, buffer = buffer.split("\n\n")
-                    got += events_only(blocks("\n\n".join(done)))
-                    if sum(1 for b in got if b["event"] == "delta") >= 3:
-                        break
-            turn = got[0]["data"]["user_message_id"]
-            resumed = await client.get(
-                f"/conversations/{cid}/messages/{turn}/events",
-                headers={**as_user(), "Last-Event-ID": got[-1]["id"]},
-            )
-            rest = events_only(blocks(resumed.text))
-            assert deltas(got) + deltas(rest) == ANSWER
-            detail = (await client.get(f"/conversations/{cid}", headers=as_user())).json()
-            assert detail["messages"][-1]["content"] == ANSWER
-            assert detail["messages"][-1]["status"] == "complete"

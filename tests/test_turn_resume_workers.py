@@ -35,7 +35,7 @@ from supportai.testing import as_user, postgres_url
 
 LONG = os.environ.get("SUPPORTAI_LONG_TESTS") == "1"
 DROPS = 100 if LONG else 10
-AT_ONCE = 5
+AT_ONCE = 10
 SSE = {"accept": "text/event-stream"}
 USER = as_user("resume", "reader")
 
