@@ -73,6 +73,8 @@ async def test_no_copy_of_a_deleted_conversation_survives(
     before = await dump(app)
     flat_before = json.dumps(before, default=str)
     assert all(m in flat_before for m in markers.values()), "the markers were not stored"
+    # the turn event log holds the answer too (resumable streams): the scan covers it
+    assert markers["answer"] in json.dumps(before["support_ai_turn_events"])
     audit_before = before["support_ai_audit_events"]
     assert len(audit_before) >= 2
 
@@ -84,3 +86,48 @@ async def test_no_copy_of_a_deleted_conversation_survives(
             assert marker not in text, f"the {name} survives in {table}"
     assert after["support_ai_audit_events"] == audit_before
     egress_guard.count("gdpr residue scans")
+
+
+async def test_deleting_a_conversation_forgets_its_events_on_redis(
+    supportai_app: Any, supportai_client: Any, supportai_settings: Any, engine: str
+) -> None:
+    """With the Redis quota store the event log is Redis Streams, which no foreign key
+    cascades: the delete removes the conversation's streams itself."""
+    import pytest
+    from test_overspend_burst import REDIS_URL, drop_redis_prefix, redis_or_skip
+
+    if engine != "sqlite":
+        pytest.skip("the Redis log does not depend on the database engine: once is enough")
+    await redis_or_skip()
+    from redis.asyncio import Redis
+
+    prefix = f"supportai-gdpr-{uuid.uuid4().hex[:8]}:"
+    marker = f"GDPRredis{uuid.uuid4().hex[:12]}"
+    backend = ScriptedBackend([ScriptedBackend.answer(f"Answer {marker}")])
+    settings = supportai_settings.model_copy(
+        update={
+            "llm_backend": "scripted",
+            "plugins": ["redis"],
+            "quota_store": "redis",
+            "plugin_options": {"redis": {"url": REDIS_URL, "key_prefix": prefix}},
+        }
+    )
+    app = supportai_app(settings, [backend_plugin(backend)], load_entry_points=True)
+    client = supportai_client(app)
+    me = as_user()
+    redis = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        cid = (await client.post("/conversations", json={}, headers=me)).json()["conversation_id"]
+        for n in range(2):
+            r = await client.post(
+                f"/conversations/{cid}/messages", json={"content": f"q{n}"}, headers=me
+            )
+            assert r.status_code == 200, r.text
+        streams = [k async for k in redis.scan_iter(match=prefix + "ev:*")]
+        assert len(streams) == 2
+        assert marker in json.dumps([await redis.xrange(k) for k in streams])
+        assert (await client.delete(f"/conversations/{cid}", headers=me)).status_code == 200
+        assert [k async for k in redis.scan_iter(match=prefix + "ev:*")] == []
+    finally:
+        await redis.aclose()
+        await drop_redis_prefix(prefix)

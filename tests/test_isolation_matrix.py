@@ -59,6 +59,7 @@ class World:
     candidate_id: int = 0
     message_id: int = 0
     question_id: int = 0  # the user message of ``message_id``: an unanswered-question group
+    user_message_id: int = 0
     article_id: int = 0
     markers: tuple[str, ...] = ()
     internal: str = ""  # the internal comment: only admins of this tenant may see it
@@ -116,6 +117,7 @@ async def build_world(client: Any, tenant: str) -> World:
     )
     world.message_id = turn["assistant_message_id"]
     world.question_id = turn["user_message_id"]
+    world.user_message_id = turn["user_message_id"]
     fb = await ok(
         await client.post(
             f"/conversations/{world.conversation_id}/feedback",
@@ -208,6 +210,19 @@ def endpoints(a: World) -> list[Endpoint]:
             "create conversation", "POST", "/conversations", {"title": "x"}, object_bound=False
         ),
         Endpoint("get conversation", "GET", f"/conversations/{c}"),
+        Endpoint(
+            "resume turn events",
+            "GET",
+            f"/conversations/{c}/messages/{a.user_message_id}/events",
+            sse=True,
+        ),
+        Endpoint(
+            "resume turn events (answer id)",
+            "GET",
+            f"/conversations/{c}/messages/{a.message_id}/events",
+            sse=True,
+        ),
+        Endpoint("get turn", "GET", f"/conversations/{c}/messages/{a.user_message_id}/turn"),
         Endpoint(
             "post message (json)",
             "POST",
@@ -410,7 +425,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
     routes = endpoints(a)
-    assert len([e for e in routes if not e.sse]) == 14 + 11 + 7 + 3, "every endpoint, each once"
+    assert len([e for e in routes if not e.sse]) == 15 + 11 + 7 + 3, "every endpoint, each once"
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}

@@ -1,5 +1,7 @@
-"""A client that goes away mid-stream: the user turn stays, the assistant turn is saved
-with its partial text and status ``interrupted``, and the quota is settled.
+"""A client that goes away mid-stream, with the turn event log off
+(``SUPPORTAI_TURN_EVENTS_TTL_S=0``): the user turn stays, the assistant turn is saved
+with its partial text and status ``interrupted``, and the quota is settled. (With the
+log on, the default, the turn runs to its end for a resume: test_turn_resume.py.)
 
 httpx's ASGI transport buffers whole responses, so these tests drive the ASGI app
 directly (both ways a server can report a disconnect: an ``http.disconnect``
@@ -139,7 +141,13 @@ async def test_disconnect_mid_stream_saves_partial_turn_and_settles(
             ]
         ]
     )
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted", heartbeat_s=0.05)
+    # With the turn event log off; with it on the turn runs on (test_turn_resume.py).
+    app = supportai_app(
+        plugins=[backend_plugin(backend)],
+        llm_backend="scripted",
+        heartbeat_s=0.05,
+        turn_events_ttl_s=0,
+    )
     client = supportai_client(app)
     r = await client.post("/conversations", json={"title": "x"}, headers=as_user())
     cid = r.json()["conversation_id"]
@@ -218,7 +226,13 @@ async def test_disconnect_through_a_real_server(supportai_app: Any) -> None:
             ]
         ]
     )
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted", heartbeat_s=0.05)
+    # With the turn event log off; with it on the turn runs on (test_turn_resume.py).
+    app = supportai_app(
+        plugins=[backend_plugin(backend)],
+        llm_backend="scripted",
+        heartbeat_s=0.05,
+        turn_events_ttl_s=0,
+    )
     with LoopbackServer(app) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
             cid = (await client.post("/conversations", json={}, headers=as_user())).json()[

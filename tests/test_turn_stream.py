@@ -70,8 +70,10 @@ async def test_sse_turn_event_sequence(supportai_app: Any, supportai_client: Any
     assert r.headers["cache-control"] == "no-cache"
     blocks = sse_blocks(r.text)
     assert all(set(b) == {"event", "id", "data"} for b in blocks), blocks
-    assert [int(b["id"]) for b in blocks] == list(range(1, len(blocks) + 1))
     events = [(b["event"], json.loads(b["data"])) for b in blocks]
+    # ``<user message id>:<sequence>``: Last-Event-ID alone names the turn (docs/sse.md)
+    turn = events[0][1]["user_message_id"]
+    assert [b["id"] for b in blocks] == [f"{turn}:{n}" for n in range(1, len(blocks) + 1)]
     names = [name for name, _ in events]
     # The citation came mid-paragraph: it waits for the paragraph's end (here the answer's).
     assert names == ["turn.started", "delta", "delta", "citation", "turn.completed"]

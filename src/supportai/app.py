@@ -55,6 +55,7 @@ def create_app(
         disclosure,
         feedback,
         quota,
+        resume,
         turns,
         widget,
     )
@@ -84,7 +85,18 @@ def create_app(
         },
     )
     app.state.supportai = runtime
-    routers = (conversations, turns, feedback, disclosure, cases, quota, admin, articles, widget)
+    routers = (
+        conversations,
+        turns,
+        resume,
+        feedback,
+        disclosure,
+        cases,
+        quota,
+        admin,
+        articles,
+        widget,
+    )
     for module in (*routers, analytics):
         app.include_router(module.router)
 

@@ -26,6 +26,7 @@ class Reason(StrEnum):
     case_closed = "case_closed"
     duplicate_request = "duplicate_request"
     turn_interrupted = "turn_interrupted"
+    turn_in_progress = "turn_in_progress"
     idempotency_key_reused = "idempotency_key_reused"
     invalid_transition = "invalid_transition"
     slug_taken = "slug_taken"
@@ -57,6 +58,7 @@ STATUS: dict[Reason, int] = {
     Reason.case_closed: 409,
     Reason.duplicate_request: 409,
     Reason.turn_interrupted: 409,
+    Reason.turn_in_progress: 409,
     Reason.idempotency_key_reused: 422,
     Reason.invalid_transition: 409,
     Reason.slug_taken: 409,

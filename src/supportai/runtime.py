@@ -31,6 +31,8 @@ from supportai.plugins import (
 )
 from supportai.quota.base import QuotaStore
 from supportai.quota.settlement import HealReport, Settlements
+from supportai.resume.log import EventLog, SqlEventLog
+from supportai.resume.recorder import LiveTurns
 from supportai.settings import Settings
 from supportai.store.database import Database
 from supportai.tools import Tool
@@ -57,9 +59,26 @@ class Runtime:
     _last_sweep: float = 0.0
     _sweeper: asyncio.Task[None] | None = None
     settlements: Settlements = field(init=False)
+    #: The shared turn event log (None when ``turn_events_ttl_s`` is 0) and this
+    #: worker's running turns, for streams that resume (decision 0011).
+    event_log: EventLog | None = field(init=False)
+    live_turns: LiveTurns = field(init=False, default_factory=LiveTurns)
 
     def __post_init__(self) -> None:
         self.settlements = Settlements(self.database, self.quota)
+        self.event_log = self._event_log()
+
+    def _event_log(self) -> EventLog | None:
+        """The quota store's log when it offers one (Redis: shared by every worker
+        already), else the app's database."""
+        ttl = self.settings.turn_events_ttl_s
+        if ttl == 0:
+            return None
+        own = getattr(self.quota, "event_log", None)
+        if callable(own):
+            found: EventLog = own(ttl)
+            return found
+        return SqlEventLog(self.database, ttl)
 
     @classmethod
     def build(
@@ -163,8 +182,19 @@ class Runtime:
                         report.applied,
                         report.charged,
                     )
+            await self._purge_turn_events(now)
 
         self._sweeper = asyncio.create_task(sweep())
+
+    async def _purge_turn_events(self, now: float) -> None:
+        """The turn event log's cleanup, with the quota sweep: events older than
+        ``turn_events_ttl_s`` go (a Redis log expires by itself)."""
+        if self.event_log is None:
+            return
+        try:
+            await self.event_log.purge(now)
+        except Exception:
+            log.warning("purging expired turn events failed", exc_info=True)
 
     async def heal_quota(self, now: float, wait_s: float = 10.0) -> HealReport:
         """Bring store and ledger together now: what the sweep does, without waiting.

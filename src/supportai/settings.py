@@ -138,6 +138,30 @@ class Settings(BaseSettings):
             "could expire, so no turn outlives its hold."
         ),
     )
+    turn_events_ttl_s: int = Field(
+        default=3600,
+        ge=0,
+        description=(
+            "How long a turn's events stay in the event log for streams that resume with "
+            "Last-Event-ID (docs/sse.md). 0 turns the log off: a client that disconnects "
+            "then interrupts its turn, and a resume gets only the final state."
+        ),
+    )
+    turn_events_flush_s: float = Field(
+        default=0.1,
+        gt=0,
+        le=5,
+        description=(
+            "Longest a running turn's events wait in memory before the event log once its "
+            "client left (2 s while it is connected)."
+        ),
+    )
+    turn_events_poll_s: float = Field(
+        default=0.1,
+        gt=0,
+        le=5,
+        description="How often a resume on another worker reads the event log.",
+    )
     system_prompt: str = (
         "You are a helpful, honest support assistant. Answer from the help center when you "
         "can, say so when you cannot, and offer a human when the user asks for one."

@@ -241,15 +241,17 @@ def test_markup_in_a_model_answer_shows_as_text(
     shot(page, "widget-xss-model")
 
 
-def test_a_dropped_stream_is_retried_with_the_same_idempotency_key(
+def test_a_stream_cut_mid_answer_resumes_after_the_last_event(
     scripted_page: Page, scripted_server: LiveServer
 ) -> None:
-    """The first response is cut after its first delta (the server finished the turn);
-    the widget retries with the same key and shows the stored turn, charged once."""
+    """The connection is cut after the answer's first delta; the widget resumes the
+    turn on ``GET …/messages/{turn}/events`` with ``Last-Event-ID`` and the whole
+    answer shows once: nothing missing, nothing twice, asked and charged once."""
     from playwright.sync_api import expect
 
     page = scripted_page
     sent: list[dict[str, Any]] = []
+    resumed: list[dict[str, str]] = []
 
     def cut_the_first(route: Route) -> None:
         sent.append(
@@ -264,19 +266,25 @@ def test_a_dropped_stream_is_retried_with_the_same_idempotency_key(
         cut = body.index(b"\n\n", first_delta) + 2
         route.fulfill(status=200, headers=response.headers, body=body[:cut])
 
+    def resuming(route: Route) -> None:
+        resumed.append({"url": route.request.url, **route.request.headers})
+        route.continue_()
+
     page.route(re.compile(r"/api/support/ai/conversations/\d+/messages$"), cut_the_first)
+    page.route(re.compile(r"/api/support/ai/conversations/\d+/messages/\d+/events$"), resuming)
     sign_in(page, "bob@acme.example")
     accept_disclosure(page)
     ask(page, "Tell me the steps")
     answer = chat(page).locator("li.message.assistant").last
     expect(answer).to_have_attribute("data-status", "complete")
-    assert len(sent) == 2, sent
-    keys = [s["body"]["idempotency_key"] for s in sent]
-    assert keys[0] == keys[1] and keys[0]
-    # The retry says how far it got (today's server replays from the start anyway).
-    assert sent[1]["headers"].get("last-event-id") == "2"
+    assert len(sent) == 1, sent  # resumed, not asked again
+    assert len(resumed) == 1, resumed
+    turn = re.search(r"/messages/(\d+)/events$", resumed[0]["url"])
+    assert turn is not None
+    assert resumed[0].get("last-event-id") == f"{turn.group(1)}:2"  # turn.started, 1 delta
     expect(answer.locator(".text")).to_contain_text("raw anchor")
-    assert answer.locator(".text").inner_text().count("Here is what to do") == 1
+    shown = answer.locator(".text").inner_text()
+    assert shown.count("Here is what to do") == 1 and shown.count("raw anchor") == 1
     expect(answer.locator(".feedback")).to_be_visible()
     expect(chat(page).locator(".notice")).to_be_hidden()
 

@@ -7,10 +7,14 @@ statuses. ``Turn.events`` then streams the answer; failures after that point
 are ``error`` events.
 
 The answer is produced by a task of its own that writes events into a queue;
-the HTTP response only relays them. When the client disconnects, the response
-stops relaying and cancels the producer, which still persists the partial
-answer (status ``interrupted``) and settles the quota: nothing the user saw is
-lost and nothing is charged twice or left reserved.
+the HTTP response only relays them. With the turn event log on (the default,
+``SUPPORTAI_TURN_EVENTS_TTL_S``), every event also goes to the turn's
+:class:`~supportai.resume.recorder.TurnRecorder`, and a client that disconnects
+leaves the turn running to its end: it resumes the stream with
+``Last-Event-ID`` on any worker (decision 0011). With the log off, the response
+cancels the producer instead, which still persists the partial answer (status
+``interrupted``) and settles the quota. Either way nothing the user saw is lost
+and nothing is charged twice or left reserved.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from supportai.quota.base import (
     quota_store_unavailable,
 )
 from supportai.quota.settlement import Spend, keep_lease
+from supportai.resume.recorder import TurnRecorder
 from supportai.runtime import Runtime
 from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord
@@ -435,6 +440,7 @@ class Turn:
         self.finish_reason: str | None = None
         #: The backend answered with its not-found fallback (``Finish.not_found``).
         self.not_found = False
+        self._worded_error: SupportAIError | None = None
         self.citations: list[dict[str, Any]] = []
         #: Citations waiting for a paragraph boundary: (boundary number, citation).
         self._pending_citations: list[tuple[int, dict[str, Any]]] = []
@@ -449,6 +455,8 @@ class Turn:
         self.locale: str | None = None
         self.filter_chain: FilterChain | None = None
         self._announced = False
+        #: This turn's events for resumes (None when the event log is off).
+        self.recorder: TurnRecorder | None = None
 
     # -- relay -----------------------------------------------------------------------------
 
@@ -457,8 +465,18 @@ class Turn:
     ) -> AsyncGenerator[TurnEvent | None, None]:
         """Yield events as they are produced; ``None`` is a heartbeat tick.
 
-        Closing this iterator early (client gone) interrupts the producer.
+        Closing this iterator early (client gone) interrupts the producer, unless the
+        turn event log is on: then the turn runs to its end for a resume to read.
         """
+        event_log = self.runtime.event_log
+        if event_log is not None:
+            self.recorder = TurnRecorder(
+                self.prepared.user_message_id,
+                event_log,
+                self.runtime.settings.turn_events_flush_s,
+                lambda: self.text,
+            )
+            self.runtime.live_turns.add(self.recorder)
         self._producer = asyncio.create_task(self._produce())
         running.track(self._producer)
         deadline = IdleDeadline()  # one heartbeat timer, not one per event
@@ -477,7 +495,10 @@ class Turn:
             deadline.close()
             if not self._producer.done():
                 self._consumer_gone = True
-                self._producer.cancel()
+                if self.recorder is None:
+                    self._producer.cancel()
+                else:
+                    self.recorder.client_left()
 
     def take_ready(self) -> list[TurnEvent]:
         """Events already queued, without waiting (the end marker stays queued)."""
@@ -498,14 +519,19 @@ class Turn:
 
     def _event(self, name: str, data: dict[str, Any]) -> TurnEvent:
         self._seq += 1
-        return TurnEvent(name, data, self._seq)
+        return TurnEvent(name, data, self._seq, self.prepared.user_message_id)
 
     async def _emit(self, name: str, data: dict[str, Any]) -> None:
         if name == "delta" and self.prepared.timings.first_delta_ms is None:
             timings = self.prepared.timings
             timings.first_delta_ms = (time.perf_counter() - timings.started) * 1000
+        await self._send(self._event(name, data))
+
+    async def _send(self, event: TurnEvent) -> None:
+        if self.recorder is not None:
+            self.recorder.record(event)
         if not self._consumer_gone:
-            await self.queue.put(self._event(name, data))
+            await self.queue.put(event)
 
     # -- produce ---------------------------------------------------------------------------
 
@@ -565,8 +591,17 @@ class Turn:
                     )
                 await self._announce_end(timings)
         finally:
+            if self.recorder is not None:
+                await self._close_recorder(self.recorder)
             if not self._consumer_gone:
                 await self.queue.put(None)
+
+    async def _close_recorder(self, recorder: TurnRecorder) -> None:
+        """Log what is left (terminal events outside the database), then leave the
+        live turns: a resume from now on reads the log."""
+        await recorder.settle_batches()
+        await recorder.flush_rest()
+        self.runtime.live_turns.discard(recorder)
 
     def _deadline_s(self) -> float:
         """How long the answer may still take: ``turn_max_duration_s``, and never so
@@ -846,35 +881,98 @@ class Turn:
             return asyncio.ensure_future(asyncio.sleep(0))
         return asyncio.ensure_future(keep_lease(self.runtime.quota, reservation, ttl))
 
-    async def _announce_end(self, timings: Timings) -> None:
-        """The typed end of the stream: the ``error`` event if any, then ``turn.completed``."""
+    async def _announce_end(
+        self, timings: Timings, prebuilt: list[TurnEvent] | None = None
+    ) -> None:
+        """The typed end of the stream: the ``error`` event if any, then ``turn.completed``.
+
+        ``prebuilt``: the same events, already written to the event log in the
+        answer's transaction (:meth:`_finish`).
+        """
         if self._announced:
             return
         self._announced = True
-        prepared = self.prepared
-        if self.error is not None:
+        if prebuilt is None:
+            await self._word_error()
+        for event in prebuilt or self._end_events(timings, self.assistant_message_id):
+            await self._send(event)
+
+    async def _word_error(self) -> None:
+        """The error's detail in the tenant's and user's words, before its events are built.
+
+        Once per error: the events are built synchronously, possibly inside the answer's
+        transaction, so the (async) ``supportai_user_strings`` lookup happens first.
+        """
+        if self.error is not None and self.error is not self._worded_error:
             self.error = await user_strings.in_user_words(
                 self.runtime.hooks, self.error, self.caller.tenant_id, self.locale
             )
-            await self._emit(
-                "error", {"reason": self.error.reason.value, "detail": self.error.detail}
+            self._worded_error = self.error
+
+    def _end_events(
+        self, timings: Timings, message_id: int | None, persist_ms: float = 0.0
+    ) -> list[TurnEvent]:
+        prepared = self.prepared
+        events = []
+        if self.error is not None:
+            events.append(
+                self._event(
+                    "error", {"reason": self.error.reason.value, "detail": self.error.detail}
+                )
             )
-        await self._emit(
-            "turn.completed",
-            {
-                "conversation_id": prepared.conversation_id,
-                "user_message_id": prepared.user_message_id,
-                "message_id": self.assistant_message_id,
-                "status": self.status,
-                "finish_reason": self.finish_reason,
-                "usage": {
-                    "input_tokens": self.usage.input_tokens,
-                    "output_tokens": self.usage.output_tokens,
+        durations = dict(timings.values)
+        if persist_ms:
+            durations["persist"] = durations.get("persist", 0.0) + persist_ms
+        events.append(
+            self._event(
+                "turn.completed",
+                {
+                    "conversation_id": prepared.conversation_id,
+                    "user_message_id": prepared.user_message_id,
+                    "message_id": message_id,
+                    "status": self.status,
+                    "finish_reason": self.finish_reason,
+                    "usage": {
+                        "input_tokens": self.usage.input_tokens,
+                        "output_tokens": self.usage.output_tokens,
+                    },
+                    "cost_micros": self.cost_micros,
+                    "timings_ms": {k: round(v, 3) for k, v in durations.items()},
                 },
-                "cost_micros": self.cost_micros,
-                "timings_ms": {k: round(v, 3) for k, v in timings.values.items()},
-            },
+            )
         )
+        return events
+
+    async def _log_final_batch(self, timings: Timings, started: float) -> Any:
+        """Ready the event log's last batch; returns the answer transaction's part of it.
+
+        A log in the app's database gets every event not yet logged, the terminal
+        ones included, in the transaction that saves the answer: no write
+        transaction of its own, and a saved answer always has its whole log. Any
+        other log (Redis) gets the answer's events now, before the answer commits,
+        and the terminal ones after it (:meth:`_close_recorder`): a resume that
+        sees the saved answer has every text event either way.
+        """
+        recorder = self.recorder
+        if recorder is None:
+            return None
+        await recorder.settle_batches()
+        if not recorder.log.shares_database:
+            await recorder.flush_rest()
+            return None
+        ended: list[TurnEvent] = []
+
+        async def write(conn: Connection, message_id: int) -> None:
+            if ended:  # a retried transaction builds them again
+                self._seq -= len(ended)
+                ended.clear()
+            persist_ms = (time.perf_counter() - started) * 1000
+            ended.extend(self._end_events(timings, message_id, persist_ms))
+            batch = recorder.batch(len(recorder), ended)
+            if batch is not None:
+                await recorder.log.write_in(conn, batch)
+
+        return write, ended
 
     async def _finish(self, timings: Timings) -> None:
         """Stage 8: persist what the user saw, settle the reservation, tell observers."""
@@ -892,26 +990,20 @@ class Turn:
             if reservation is not None
             else None
         )
-        async with runtime.database.connection() as conn:
-            self.assistant_message_id = await turns.insert_assistant_turn(
-                conn,
-                caller,
-                prepared.conversation_id,
-                prepared.user_message_id,
-                content=self.text,
-                status=self.status,
-                finish_reason=self.finish_reason,
-                citations=self.citations,
-                tool_calls=self.tool_calls,
-                model=backend.model,
-                input_tokens=self.usage.input_tokens,
-                output_tokens=self.usage.output_tokens,
-                cost_micros=self.cost_micros,
-                first_delta_ms=timings.first_delta_ms,
-                not_found=self.not_found,
-                reservation_id=reservation.id if reservation is not None else None,
-                also=in_transaction,
-            )
+        await self._word_error()
+        final_batch = await self._log_final_batch(timings, started)
+        log_in_transaction = final_batch[0] if final_batch else None
+        try:
+            async with runtime.database.connection() as conn:
+                self.assistant_message_id = await self._insert_answer(
+                    conn, backend.model, reservation, in_transaction, log_in_transaction
+                )
+        except BaseException:
+            if final_batch is not None and final_batch[1]:  # rolled back: not sent, not logged
+                self._seq -= len(final_batch[1])
+            raise
+        if final_batch is not None and self.recorder is not None:
+            self.recorder.logged = len(self.recorder) + len(final_batch[1])
         prepared.reservation = None
         if reservation is not None:
             await runtime.settlements.after_commit(reservation, self.cost_micros)
@@ -924,7 +1016,7 @@ class Turn:
                 self.assistant_message_id,
                 "output_blocked",
             )
-        await self._announce_end(timings)
+        await self._announce_end(timings, final_batch[1] if final_batch else None)
         await runtime.hooks.turn_completed(
             {
                 **_completed_event(
@@ -938,6 +1030,36 @@ class Turn:
                 ),
                 "finish_reason": self.finish_reason,
             }
+        )
+
+    async def _insert_answer(
+        self,
+        conn: Connection,
+        model: str,
+        reservation: Reservation | None,
+        in_transaction: Any,
+        log_events: Any,
+    ) -> int:
+        caller, prepared = self.caller, self.prepared
+        return await turns.insert_assistant_turn(
+            conn,
+            caller,
+            prepared.conversation_id,
+            prepared.user_message_id,
+            content=self.text,
+            status=self.status,
+            finish_reason=self.finish_reason,
+            citations=self.citations,
+            tool_calls=self.tool_calls,
+            model=model,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cost_micros=self.cost_micros,
+            first_delta_ms=prepared.timings.first_delta_ms,
+            not_found=self.not_found,
+            reservation_id=reservation.id if reservation is not None else None,
+            also=in_transaction,
+            log_events=log_events,
         )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from supportai import schemas
 from supportai.errors import not_found
+from supportai.resume.log import turns_of
 from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep
 from supportai.store import conversations as store
 
@@ -128,10 +129,16 @@ async def delete_conversation(
     admin actions are retained. The caller's own deletion is a data-subject
     right, not an audited admin action.
     """
+    event_log = runtime.event_log
+    # A log outside the database (Redis) does not cascade: forget its turns by id.
+    outside = event_log is not None and not event_log.shares_database
+    turns = await turns_of(conn, conversation_id) if outside else []
     async with conn.transaction():
         deleted = await store.delete(conn, caller, conversation_id)
     if not deleted:
         raise not_found("conversation")
+    if event_log is not None and turns:
+        await event_log.forget(turns)
     await runtime.hooks.conversation_deleted(
         {
             "tenant_id": caller.tenant_id,

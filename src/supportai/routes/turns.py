@@ -13,13 +13,13 @@ from starlette.types import Receive, Scope, Send
 
 from supportai import schemas
 from supportai.caller import Caller
-from supportai.errors import Reason, SupportAIError, degraded_body, not_found
+from supportai.errors import Reason, SupportAIError, not_found
 from supportai.pipeline.events import PING, TurnEvent
 from supportai.pipeline.turn import Prepared, Turn, prepare
+from supportai.resume.final_state import replay_events, stored_turn
 from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep, user_strings_for
 from supportai.runtime import Runtime
 from supportai.store import conversations as store
-from supportai.store import turns as turn_store
 from supportai.user_strings import detail_for, preferred_locale
 
 router = APIRouter(tags=["conversations"])
@@ -211,6 +211,7 @@ def _refusal(
                     "classification": _classification(prepared).model_dump(),
                 },
                 1,
+                prepared.user_message_id,
             ),
             TurnEvent(
                 "refusal",
@@ -221,6 +222,7 @@ def _refusal(
                     "detail": refusal.detail,
                 },
                 2,
+                prepared.user_message_id,
             ),
             TurnEvent(
                 "turn.completed",
@@ -234,6 +236,7 @@ def _refusal(
                     "cost_micros": 0,
                 },
                 3,
+                prepared.user_message_id,
             ),
         ]
         return Response(
@@ -262,129 +265,15 @@ async def _replay(runtime: Runtime, prepared: Prepared, sse: bool) -> Response:
     answer: dict[str, Any] | None = prepared.replay["answer"]
     if answer is None and user["status"] != "refused":
         raise SupportAIError(Reason.duplicate_request, "the original turn is still in progress")
-    tool_calls: list[dict[str, Any]] = []
-    if answer is not None:
-        async with runtime.database.connection() as conn:
-            tool_calls = await turn_store.tool_calls_of(conn, answer["id"])
-    body = schemas.TurnResponse(
-        conversation_id=prepared.conversation_id,
-        user_message_id=prepared.user_message_id,
-        assistant_message_id=answer["id"] if answer else None,
-        status=answer["status"] if answer else "refused",
-        content=answer["content"] if answer else "",
-        classification=(
-            schemas.ClassificationOut(
-                intent=user["intent"],
-                confidence=user["confidence"],
-                refused=bool(user["refused"]),
-                classifier=user["classifier"],
-            )
-            if user.get("intent") is not None
-            else None
-        ),
-        citations=[schemas.CitationOut(**c) for c in (answer or {}).get("citations") or []],
-        tool_calls=[
-            schemas.ToolCallOut(
-                call_id=t["call_id"],
-                name=t["tool_name"],
-                arguments=t["arguments"] or {},
-                result=t["result"],
-                error=t["error"],
-            )
-            for t in tool_calls
-        ],
-        usage=schemas.UsageOut(
-            input_tokens=answer["input_tokens"] if answer else 0,
-            output_tokens=answer["output_tokens"] if answer else 0,
-            cost_micros=answer["cost_micros"] if answer else 0,
-        ),
-        finish_reason=answer["finish_reason"] if answer else "intent_refused",
-        refusal=None
-        if answer
-        else schemas.DegradedResponse(
-            **degraded_body(Reason.intent_refused, "this request was refused")
-        ),
-        replayed=True,
+    body, tool_calls = await stored_turn(
+        runtime, prepared.conversation_id, user, answer, replayed=True
     )
     if not sse:
         return JSONResponse(body.model_dump(mode="json"))
-    events = [
-        TurnEvent(
-            "turn.started",
-            {
-                "conversation_id": body.conversation_id,
-                "user_message_id": body.user_message_id,
-                "replayed": True,
-            },
-            1,
-        )
-    ]
-    for call in tool_calls:  # stored rows, in the order they ran
-        events.append(
-            TurnEvent(
-                "tool.call",
-                {
-                    "call_id": call["call_id"],
-                    "name": call["tool_name"],
-                    "arguments": call["arguments"] or {},
-                },
-                len(events) + 1,
-            )
-        )
-        result = {
-            "call_id": call["call_id"],
-            "name": call["tool_name"],
-            "result": call["result"],
-            "error": call["error"],
-            "duration_ms": round(call["duration_ms"], 2),
-        }
-        events.append(TurnEvent("tool.result", result, len(events) + 1))
-    for name, payload in _text_and_citations(body.content, (answer or {}).get("citations") or []):
-        events.append(TurnEvent(name, payload, len(events) + 1))
-    events.append(
-        TurnEvent(
-            "turn.completed",
-            {
-                "conversation_id": body.conversation_id,
-                "user_message_id": body.user_message_id,
-                "message_id": body.assistant_message_id,
-                "status": body.status,
-                "finish_reason": body.finish_reason,
-                "usage": {
-                    "input_tokens": body.usage.input_tokens,
-                    "output_tokens": body.usage.output_tokens,
-                },
-                "cost_micros": body.usage.cost_micros,
-                "replayed": True,
-            },
-            len(events) + 1,
-        )
-    )
+    events = replay_events(body, tool_calls, (answer or {}).get("citations") or [])
     return Response(
         b"".join(e.encode() for e in events), media_type="text/event-stream", headers=SSE_HEADERS
     )
-
-
-def _text_and_citations(
-    content: str, citations: list[dict[str, Any]]
-) -> list[tuple[str, dict[str, Any]]]:
-    """``delta`` and ``citation`` events in the order the original turn sent them.
-
-    Each stored citation remembers where in the answer it was sent (``at``);
-    citations stored before that was recorded come after the text, as they did.
-    """
-    events: list[tuple[str, dict[str, Any]]] = []
-    position = 0
-    for citation in citations:
-        at = citation.get("at")
-        at = len(content) if not isinstance(at, int) else min(max(at, position), len(content))
-        if at > position:
-            events.append(("delta", {"text": content[position:at]}))
-            position = at
-        events.append(("citation", schemas.CitationOut(**citation).model_dump(mode="json")))
-    if position < len(content):
-        events.append(("delta", {"text": content[position:]}))
-    return events
 
 
 @router.post(

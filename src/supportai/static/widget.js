@@ -857,15 +857,14 @@
   }
 
   /**
-   * One question's answer stream, with reconnects. A stream that fails or ends before
-   * ``turn.completed`` is retried with the same idempotency key: the server never
-   * answers (or charges) twice; it replays the stored turn (``replayed: true``), which
-   * replaces what was shown, or answers 409 ``duplicate_request`` while the first try
-   * is still running, which is waited out.
-   *
-   * ``lastEventId`` is tracked and sent as ``Last-Event-ID`` on a retry. Today's server
-   * ignores it and replays from the start; once streams are resumable, events after that
-   * id simply continue the answer (``onEvent`` appends unless the turn restarts).
+   * One question's answer stream, with reconnects. Once ``turn.started`` named the turn,
+   * a stream that fails or ends before ``turn.completed`` resumes on
+   * ``GET …/messages/{turn}/events`` with ``Last-Event-ID``: the server sends exactly the
+   * events after it, so the answer continues with no gap and no repeat (docs/sse.md).
+   * Before that (or against a server that cannot resume) the question is sent again with
+   * the same idempotency key: the server never answers (or charges) twice; it replays
+   * the stored turn (``replayed: true``), which replaces what was shown, or answers 409
+   * ``duplicate_request`` while the first try is still running, which is waited out.
    */
   class Turn {
     constructor(widget, answer, question, content) {
@@ -875,17 +874,26 @@
       this.content = content;
       this.key = newKey();
       this.lastEventId = null;
+      this.turnId = null;
       this.text = "";
       this.completed = null;
     }
 
-    async run() {
+    request() {
       const widget = this.widget;
       const path = `/conversations/${widget.state.conversationId}/messages`;
+      if (this.turnId && this.lastEventId) {
+        const headers = { "Last-Event-ID": this.lastEventId };
+        return widget.call("GET", `${path}/${this.turnId}/events`, undefined, { stream: true, headers });
+      }
+      return widget.call("POST", path, { content: this.content, idempotency_key: this.key }, { stream: true });
+    }
+
+    async run() {
+      const widget = this.widget;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const headers = this.lastEventId ? { "Last-Event-ID": this.lastEventId } : {};
-          const response = await widget.call("POST", path, { content: this.content, idempotency_key: this.key }, { stream: true, headers });
+          const response = await this.request();
           for await (const event of events(response)) {
             if (event.id !== null) this.lastEventId = event.id;
             this.onEvent(event.event, event.data);
@@ -893,8 +901,11 @@
           if (this.completed) return this.completed;
           throw new Error("the stream ended before turn.completed");
         } catch (err) {
-          const retriable = !(err instanceof ApiError) || err.reason === "duplicate_request";
-          if (!retriable) throw err;
+          if (err instanceof ApiError && err.status === 404 && this.turnId) {
+            this.turnId = null;  // no resume here: ask again with the same key
+          } else if (err instanceof ApiError && err.reason !== "duplicate_request") {
+            throw err;
+          }
           if (attempt >= RETRY_DELAYS_MS.length) {
             widget.say("The connection dropped before the answer finished. What arrived is kept; ask again to continue.", "warning");
             return null;
@@ -920,7 +931,8 @@
       const { widget, answer } = this;
       if (name === "turn.started") {
         // A replay carries the whole stored turn: start the bubble over.
-        if (data.replayed || this.lastEventId === "1") this.restart();
+        if (data.replayed || /(^|:)1$/.test(this.lastEventId || "")) this.restart();
+        if (!data.replayed) this.turnId = data.user_message_id;
       } else if (name === "delta") {
         // The whole answer is re-rendered per delta: help-center answers are a few kB,
         // and Markdown split across deltas (**bo|ld**) comes out right.
@@ -942,6 +954,12 @@
         answer.item.classList.add("failed");
         answer.extra.append(el("p", { class: "refusal-note" }, politeReason(data.reason, null, data.detail)), widget.humanButton());
       } else if (name === "turn.completed") {
+        if (data.final_state) {  // the log had expired: the stored answer replaces ours
+          this.restart();
+          this.text = data.content;
+          answer.text.replaceChildren(markdown(this.text));
+          for (const citation of data.citations) widget.addCitation(answer, citation);
+        }
         this.completed = data;
       }
     }

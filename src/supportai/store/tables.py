@@ -415,3 +415,24 @@ quota_outbox = sa.Table(
     sa.Column("created_at", ts, nullable=False),
     sa.Index("ix_support_ai_quota_outbox_created", "created_at"),
 )
+
+# The events of running and recently finished turns, for streams that resume with
+# Last-Event-ID on any worker (docs/decisions/0011). One row per batch of a turn's
+# events (supportai/resume/batch.py), written by the producing worker, the last one
+# inside the answer's transaction; rows older than SUPPORTAI_TURN_EVENTS_TTL_S are
+# deleted by the sweep. Cascades with the user message.
+turn_events = sa.Table(
+    "support_ai_turn_events",
+    metadata,
+    sa.Column(
+        "message_id",
+        sa.Integer,
+        _fk("support_ai_messages.id", "CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("last_seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("first_seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_support_ai_turn_events_created", "created_at"),
+)

@@ -86,6 +86,29 @@ async def find_replay(
 ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """The user message sent earlier with this idempotency key (with its
     classification), and its answer."""
+    return await _user_turn(conn, caller, conversation_id, M.c.idempotency_key == key)
+
+
+async def find_turn(
+    conn: Connection, caller: Caller, conversation_id: int, message_id: int
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The caller's turn that ``message_id`` names (its user message, or the answer to
+    it) in this conversation: the user message with its classification, and its
+    answer. ``None`` for anything not the caller's (another user's or tenant's)."""
+    reply_to = await conn.fetch_val(
+        sa.select(M.c.reply_to_id).where(
+            M.c.id == message_id, M.c.role == "assistant", M.c.tenant_id == caller.tenant_id
+        )
+    )
+    user_id = int(reply_to) if reply_to is not None else message_id
+    return await _user_turn(
+        conn, caller, conversation_id, sa.and_(M.c.id == user_id, M.c.role == "user")
+    )
+
+
+async def _user_turn(
+    conn: Connection, caller: Caller, conversation_id: int, which: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     classification = tables.intent_classifications
     user = await conn.fetch_one(
         sa.select(
@@ -97,8 +120,8 @@ async def find_replay(
         )
         .select_from(M.outerjoin(classification, classification.c.message_id == M.c.id))
         .where(
+            which,
             M.c.conversation_id == conversation_id,
-            M.c.idempotency_key == key,
             M.c.tenant_id == caller.tenant_id,
             M.c.user_id == caller.user_id,
         )
@@ -209,8 +232,10 @@ async def insert_assistant_turn(
     not_found: bool = False,
     reservation_id: str | None = None,
     also: Callable[[Connection], Awaitable[None]] | None = None,
+    log_events: Callable[[Connection, int], Awaitable[None]] | None = None,
 ) -> int:
-    """Save the answer, its tool calls and usage; ``also`` runs in the same transaction."""
+    """Save the answer, its tool calls and usage; ``also`` runs in the same transaction,
+    and so does ``log_events`` (the turn event log's last batch, given the answer's id)."""
     moment = now()
     async with conn.transaction():
         message_id = await _insert_message(
@@ -264,6 +289,8 @@ async def insert_assistant_turn(
         await conn.execute(TOUCH(conversation_id=conversation_id, moment=moment))
         if also is not None:
             await also(conn)
+        if log_events is not None:
+            await log_events(conn, message_id)
     return message_id
 
 

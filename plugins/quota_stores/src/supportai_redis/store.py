@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from supportai.caller import Caller
     from supportai.plugins import ProviderContext
+    from supportai_redis.events import RedisEventLog
 
 log = logging.getLogger("supportai_redis")
 
@@ -142,6 +143,12 @@ class RedisQuotaStore:
             QuotaPolicy.from_settings(context.settings),
             context.plugin_settings(RedisQuotaSettings),
         )
+
+    def event_log(self, ttl_s: int) -> RedisEventLog:
+        """The turn event log core uses with this store (resumable streams)."""
+        from supportai_redis.events import RedisEventLog
+
+        return RedisEventLog(self, ttl_s)
 
     @staticmethod
     def _connect(options: RedisQuotaSettings) -> Redis | RedisCluster:

@@ -12,8 +12,7 @@ Revision 0005 (issue 18, docs/decisions/0012-analytics.md):
   usage ledger's (re-created) carry the counted columns (``INCLUDE``), so the scans
   are index-only once autovacuum has marked the pages all-visible.
 
-Chained after 0003 on its branch; the merge re-points ``down_revision`` at the
-head it lands on. DDL frozen here, as every revision's is.
+Chained after 0004 (the turn event log). DDL frozen here, as every revision's is.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
