@@ -329,26 +329,11 @@ async def test_postgres_connection_terminated_mid_turn(
     the turn still reaches a typed end, nothing stays reserved."""
     if engine != "postgresql":
         pytest.skip("pg_terminate_backend is PostgreSQL's")
-    import asyncpg
-
-    from supportai.testing import POSTGRES_ADMIN_URL
-
     killed: list[int] = []
 
     async def terminate(context: ToolContext, arguments: dict[str, Any]) -> Any:
-        url = app.state.supportai.settings.database_url
-        name = url.rsplit("/", 1)[1]
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-        try:
-            rows = await conn.fetch(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-        finally:
-            await conn.close()
-        killed.append(len(rows))
-        return {"terminated": len(rows)}
+        killed.append(await terminate_app_connections(app))
+        return {"terminated": killed[-1]}
 
     backend = ScriptedBackend([tool_call("terminate"), ScriptedBackend.answer("Recovered.")])
     app = supportai_app(
