@@ -413,6 +413,8 @@ BAD_RANGES = [
     ({"from": "2024-01-01", "to": "2026-01-10"}, "to"),  # longer than 366 days
     ({"from": "2026-02-30"}, "from"),  # no such day
     ({"to": "yesterday"}, "to"),  # not a date
+    ({"to": "0"}, "to"),  # a Unix time is not a day (pydantic alone would accept it)
+    ({"from": "1700000000"}, "from"),
 ]
 
 

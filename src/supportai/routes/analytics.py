@@ -10,10 +10,12 @@ naming the parameter. Definitions: docs/analytics.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BeforeValidator
 
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
@@ -34,12 +36,25 @@ router = APIRouter(
     },
 )
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD``: pydantic alone also reads ``0`` or ``1700000000`` as a Unix time."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a UTC day as YYYY-MM-DD")
+    return value
+
+
 From = Annotated[
     date | None,
+    BeforeValidator(_iso_day),
     Query(alias="from", description="First UTC day (YYYY-MM-DD); default: 29 days before to."),
 ]
 To = Annotated[
-    date | None, Query(description="Last UTC day, included (YYYY-MM-DD); default: today.")
+    date | None,
+    BeforeValidator(_iso_day),
+    Query(description="Last UTC day, included (YYYY-MM-DD); default: today."),
 ]
 
 
