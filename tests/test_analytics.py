@@ -415,6 +415,8 @@ BAD_RANGES = [
     ({"to": "yesterday"}, "to"),  # not a date
     ({"to": "0"}, "to"),  # a Unix time is not a day (pydantic alone would accept it)
     ({"from": "1700000000"}, "from"),
+    ({"to": "0001-01-05"}, "to"),  # its default start would be before year 1
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),  # the day after is no date
 ]
 
 

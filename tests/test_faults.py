@@ -442,9 +442,14 @@ async def test_redis_down_fail_open_lets_the_turn_through(
 
 
 async def test_client_disconnects_mid_stream(supportai_app: Any, supportai_client: Any) -> None:
+    """With the turn event log off, a client that leaves stops its turn, which is saved
+    as ``interrupted`` and charged for what was sent (with the log on the turn runs on
+    for a resume: tests/test_turn_resume.py)."""
     seen_delta = asyncio.Event()
     backend = ScriptedBackend([[TextDelta("Hello "), Usage(9, 2), TextDelta("wor"), forever]])
-    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
+    app = supportai_app(
+        plugins=[backend_plugin(backend)], llm_backend="scripted", turn_events_ttl_s=0
+    )
     client = supportai_client(app)
     cid = (await client.post("/conversations", json={}, headers=as_user())).json()[
         "conversation_id"

@@ -239,7 +239,11 @@ def test_every_operation_is_fuzzed_and_described() -> None:
     assert len(OPERATIONS) >= 24, sorted(OPERATIONS)
     for path, item in paths.items():
         for method, op in item.items():
-            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+            content = op["responses"]["200"]["content"]
+            if "application/json" not in content:  # a stream only (resuming a turn's events)
+                assert content["text/event-stream"]["schema"]["required"] == ["event", "data"]
+                continue
+            ok = content["application/json"]["schema"]
             assert ok.get("$ref") or ok.get("anyOf") or ok.get("properties"), (method, path)
             if "requestBody" in op:
                 body = op["requestBody"]["content"]["application/json"]["schema"]

@@ -18,6 +18,12 @@ from supportai.store import analytics as sql
 DEFAULT_DAYS = 30
 
 
+#: Days a report may name: no data predates 1970, and the window's end (the day after
+#: ``to``) must still be a date (``?to=9999-12-31`` was an OverflowError, a 500).
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9999, 12, 30)
+
+
 def _invalid(name: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("query", name), "msg": message, "type": "value_error"}])
 
@@ -30,6 +36,9 @@ def period_of(
     A missing ``to`` is today; a missing ``from`` is 30 days before ``to``. A bad
     range is a 422 naming the parameter (FastAPI already refused a bad date).
     """
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise _invalid(name, f"{day} is outside {EARLIEST_DAY}..{LATEST_DAY}")
     end = end or today
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:

@@ -26,6 +26,17 @@ from supportai.runtime import Runtime
 
 router = APIRouter(tags=["conversations"])
 
+#: One server-sent event of the stream (its ``data`` is a JSON object, see docs/sse.md).
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "description": "turn.started, delta, citation, ..."},
+        "data": {"type": "string", "description": "the event's JSON object"},
+        "id": {"type": "string", "description": "<user_message_id>:<seq>"},
+    },
+}
+
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MessageId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -33,11 +44,12 @@ MessageId = Annotated[int, Path(ge=1, le=MAX_ID)]
 @router.get(
     "/conversations/{conversation_id}/messages/{message_id}/events",
     summary="Resume Turn Events",
+    response_class=EventStreamResponse,
     responses={
         200: {
             "description": "The turn's events after ``Last-Event-ID`` (all of them without "
             "one), then the live turn until ``turn.completed`` (see docs/sse.md).",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
         },
         404: {"model": schemas.DegradedResponse},
         422: {"model": schemas.DegradedResponse},
