@@ -401,10 +401,10 @@ class Database:
         if self.is_sqlite or pool is None:
             return
         await pool.expire_connections()
-        proxy = getattr(failed._connection, "_connection", None)  # asyncpg's pool proxy
-        raw = getattr(proxy, "_con", None)  # None once it went back to the pool
-        if raw is not None:
-            raw.terminate()
+        try:
+            failed.raw_connection.terminate()  # asyncpg's pooled connection
+        except Exception:  # already back in the pool, whose reset then closes it
+            log.debug("the failed connection was already released", exc_info=True)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
