@@ -22,8 +22,8 @@ QUESTIONS = LUMEN_ARTICLES.parent / "eval" / "questions.jsonl"
 
 #: split -> (hit@1, hit@3, fact in answer, out-of-scope honest)
 FLOORS = {
-    "dev": (0.76, 0.87, 0.74, 0.68),
-    "test": (0.72, 0.89, 0.68, 0.57),
+    "dev": (0.76, 0.87, 0.75, 0.68),
+    "test": (0.72, 0.89, 0.72, 0.57),
 }
 
 

@@ -63,7 +63,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=0.2, ge=0, description="Fusion: article BM25 (scaled by the query's best)."
     )
     second_article_margin: float = Field(
-        default=0.15,
+        default=0.25,
         ge=0,
         description="A further article is quoted only if its fused score is this close to the "
         "best one's.",
