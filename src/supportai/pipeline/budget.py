@@ -9,6 +9,7 @@ charges an estimate for a round cut short (:func:`estimate_usage`). All at
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from supportai.llm import BackendRequest, ToolCallRequest, ToolSpec, Usage
@@ -30,10 +31,17 @@ TOOL_RESULTS_ALLOWANCE_CHARS = 8000
 
 def token_bound(backend: Any, text: str) -> int:
     """The most tokens ``text`` can cost with ``backend``: its tokenizer if it has one."""
+    return token_counter(backend)(text)
+
+
+def token_counter(backend: Any) -> Callable[[str], int]:
+    """:func:`token_bound` for one backend, looked up once: a turn counts every delta."""
     count = getattr(backend, "count_tokens", None)
     if count is not None:
-        return int(count(text))
-    return len(text) * TOKENS_PER_CHAR
+        return lambda text: int(count(text))
+    if TOKENS_PER_CHAR == 1:
+        return len
+    return lambda text: len(text) * TOKENS_PER_CHAR
 
 
 def reservation_tokens(

@@ -50,7 +50,7 @@ from supportai.pipeline.budget import (
     estimate_usage,
     request_bound,
     reservation_tokens,
-    token_bound,
+    token_counter,
     worst_case_cost,
 )
 from supportai.pipeline.citations import ParagraphCounter
@@ -360,6 +360,7 @@ class Turn(TurnEnding):
         assert backend is not None
         settings = self.runtime.settings
         timings = self.prepared.timings
+        count_tokens = token_counter(backend)
         requested: list[ToolCallRequest] = []
         round_text = ""
         round_tokens = 0  # counted per delta: no re-count of the whole text
@@ -373,7 +374,7 @@ class Turn(TurnEnding):
                 settings.backend_idle_timeout_s,
             ):
                 if isinstance(event, TextDelta):
-                    round_tokens += token_bound(backend, event.text)
+                    round_tokens += count_tokens(event.text)
                     if round_tokens > request.max_output_tokens:
                         # a backend ignoring max_output_tokens: stop at the
                         # reservation, before the delta that would pass it
@@ -384,7 +385,8 @@ class Turn(TurnEnding):
                     filter_started = time.perf_counter()
                     released = await chain.push(event.text)
                     filter_s += time.perf_counter() - filter_started
-                    await self._release(released)
+                    if released:  # most deltas are held back by a filter for a while
+                        await self._release(released)
                     if chain.blocked:
                         break
                 elif isinstance(event, ToolCallRequest):
