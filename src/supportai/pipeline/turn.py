@@ -24,7 +24,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
 from supportai.caller import Caller
@@ -33,7 +33,6 @@ from supportai.errors import Reason, SupportAIError
 from supportai.filters import FilterContext
 from supportai.llm import (
     BackendError,
-    BackendEvent,
     BackendRequest,
     ChatMessage,
     Citation,
@@ -354,7 +353,10 @@ class Turn(TurnEnding):
         """Stage 6, one backend call: its text through the filters (stage 7), as it arrives.
 
         Returns the round's raw text and the tool calls it asked for. Its usage is
-        added to the turn's; a round cut short is charged an estimate.
+        added to the turn's; a round cut short is charged an estimate. A backend that
+        stalls (first-token and idle timeouts, one timer for the stream) or sends
+        something that is not an event fails as ``BackendError``. The waits and checks
+        are inline rather than in a wrapping generator: they run for every delta.
         """
         backend = self.runtime.backend
         assert backend is not None
@@ -367,13 +369,20 @@ class Turn(TurnEnding):
         reported = False
         started = time.perf_counter()
         filter_s = 0.0  # summed here, not per delta in ``timings``
+        stream = aiter(traced_stream(backend, request, round_number))
+        deadline = IdleDeadline()  # one timer for the stream, not one per event
+        timeout = settings.backend_first_token_timeout_s
         try:
-            async for event in _with_timeouts(
-                traced_stream(backend, request, round_number),
-                settings.backend_first_token_timeout_s,
-                settings.backend_idle_timeout_s,
-            ):
-                if isinstance(event, TextDelta):
+            while True:
+                try:
+                    with deadline.waiting(timeout):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
+                timeout = settings.backend_idle_timeout_s
+                if isinstance(event, TextDelta) and isinstance(event.text, str):
                     round_tokens += count_tokens(event.text)
                     if round_tokens > request.max_output_tokens:
                         # a backend ignoring max_output_tokens: stop at the
@@ -399,12 +408,20 @@ class Turn(TurnEnding):
                 elif isinstance(event, Finish):
                     self.finish_reason = event.reason
                     self.not_found = self.not_found or event.not_found
+                else:
+                    # A broken adapter is the provider side failing: typed, not a crash,
+                    # and never silently dropped (the answer would be missing a piece).
+                    raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
         finally:
+            deadline.close()
             timings.add_seconds("filter", filter_s)
             # A round cut short (error, timeout, block, disconnect) never reports
             # its usage, yet the provider billed what it generated: charge an estimate.
             if not reported and (round_text or requested):
                 self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
         timings.add("backend", started)
         return round_text, requested
 
@@ -565,37 +582,3 @@ def _classification_out(c: Classification) -> dict[str, Any]:
         "refused": c.refused,
         "classifier": c.classifier,
     }
-
-
-_EVENT_TYPES = (TextDelta, ToolCallRequest, Citation, Usage, Finish)
-
-
-async def _with_timeouts(
-    stream: AsyncIterator[BackendEvent], first_s: float, idle_s: float
-) -> AsyncIterator[BackendEvent]:
-    """Relay a backend stream, failing as ``BackendError`` if it stalls or sends garbage."""
-    iterator = aiter(stream)
-    timeout = first_s
-    deadline = IdleDeadline()  # one timer for the stream, not one per event
-    try:
-        while True:
-            try:
-                with deadline.waiting(timeout):
-                    event = await anext(iterator)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
-            timeout = idle_s
-            if not isinstance(event, _EVENT_TYPES) or (
-                isinstance(event, TextDelta) and not isinstance(event.text, str)
-            ):
-                # A broken adapter is the provider side failing: typed, not a crash,
-                # and never silently dropped (the answer would be missing a piece).
-                raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
-            yield event
-    finally:
-        deadline.close()
-        closer = getattr(iterator, "aclose", None)
-        if closer is not None:
-            await closer()
