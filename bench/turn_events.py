@@ -44,7 +44,8 @@ from typing import Any
 
 from supportai.caller import Caller
 from supportai.llm import BackendEvent, BackendRequest, Finish, TextDelta, Usage
-from supportai.pipeline.turn import Turn, prepare
+from supportai.pipeline.prepare import prepare
+from supportai.pipeline.turn import Turn
 from supportai.resume.reader import events_after
 from supportai.testing import HeaderCaller, backend_plugin
 

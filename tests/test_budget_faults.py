@@ -37,7 +37,7 @@ from fault_services import own_postgres, own_redis, pause_redis
 
 from supportai.caller import Caller
 from supportai.llm import BackendRequest, Finish, TextDelta, ToolCallRequest, Usage
-from supportai.pipeline.turn import worst_case_cost
+from supportai.pipeline.budget import worst_case_cost
 from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import as_admin, as_user, backend_plugin, parse_sse

@@ -25,7 +25,8 @@ from supportai.filters import (
 )
 from supportai.llm import Finish, TextDelta, Usage
 from supportai.pipeline.filtering import FilterChain
-from supportai.pipeline.turn import Turn, prepare
+from supportai.pipeline.prepare import prepare
+from supportai.pipeline.turn import Turn
 from supportai.store import tables
 from supportai.store.database import row_dict
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse, plugin

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
-from supportai.pipeline.turn import reservation_tokens
+from supportai.pipeline.budget import reservation_tokens
 from supportai.settings import Settings
 from supportai.store import tables
 from supportai.testing import (

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Finish, TextDelta, Usage
-from supportai.pipeline.turn import reservation_tokens, worst_case_cost
+from supportai.pipeline.budget import reservation_tokens, worst_case_cost
 from supportai.quota.base import QuotaDenied
 from supportai.quota.sql import SQLQuotaStore
 from supportai.settings import Settings

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from supportai.llm import TextDelta
-from supportai.pipeline.turn import TOKENS_PER_CHAR
+from supportai.pipeline.budget import TOKENS_PER_CHAR
 from supportai.store import tables
 from supportai.store.database import row_dict
 from supportai.testing import TENANT_HEADER, USER_HEADER, ScriptedBackend, as_user, backend_plugin
@@ -279,7 +279,8 @@ async def test_client_leaving_while_the_turn_is_being_saved_still_settles(
     """The consumer goes away exactly while stage 8 runs: persistence and settlement
     must finish anyway (they run shielded from the cancellation)."""
     from supportai.caller import Caller
-    from supportai.pipeline.turn import Turn, prepare
+    from supportai.pipeline.prepare import prepare
+    from supportai.pipeline.turn import Turn
 
     backend = ScriptedBackend([ScriptedBackend.answer("All done.", usage=(10, 2))])
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")

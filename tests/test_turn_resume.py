@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from supportai.caller import Caller
 from supportai.llm import Citation, Finish, TextDelta, Usage
-from supportai.pipeline.turn import Turn, prepare
+from supportai.pipeline.prepare import prepare
+from supportai.pipeline.turn import Turn
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, count_queries
 

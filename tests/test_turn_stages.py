@@ -300,7 +300,7 @@ async def test_tenant_rate_limit_counts_every_user(
 
 
 async def test_cost_cap_is_429_cost_cap_exceeded(supportai_app: Any, supportai_client: Any) -> None:
-    from supportai.pipeline.turn import worst_case_cost
+    from supportai.pipeline.budget import worst_case_cost
 
     backend = scripted()
     app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
@@ -326,7 +326,7 @@ async def test_cost_cap_is_429_cost_cap_exceeded(supportai_app: Any, supportai_c
 async def test_tenant_monthly_cap_applies_to_every_user(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    from supportai.pipeline.turn import worst_case_cost
+    from supportai.pipeline.budget import worst_case_cost
 
     probe = supportai_app(plugins=[backend_plugin(scripted())], llm_backend="scripted")
     worst = worst_case_cost(probe.state.supportai, "hi")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from turn_support import conversation, messages_of, quota, rows
 
 from supportai.llm import BackendError, ChatMessage, Citation, Finish, TextDelta, Usage
-from supportai.pipeline.turn import TOKENS_PER_CHAR
+from supportai.pipeline.budget import TOKENS_PER_CHAR
 from supportai.store import tables
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, parse_sse
 
@@ -640,7 +640,7 @@ async def test_quota_endpoint_after_turns(supportai_app: Any, supportai_client: 
 async def test_quota_shows_the_hold_while_a_turn_streams(
     supportai_app: Any, supportai_client: Any
 ) -> None:
-    from supportai.pipeline.turn import worst_case_cost
+    from supportai.pipeline.budget import worst_case_cost
 
     gate = asyncio.Event()
     backend = ScriptedBackend([[gate.wait, *ScriptedBackend.answer("ok", usage=(10, 1))]])

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from supportai.pipeline.turn import worst_case_cost
+from supportai.pipeline.budget import worst_case_cost
 from supportai.settings import ModelPrice
 from supportai.testing import ScriptedBackend, as_user, backend_plugin
 

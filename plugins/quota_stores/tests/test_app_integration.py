@@ -15,7 +15,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from supportai.pipeline.turn import worst_case_cost
+from supportai.pipeline.budget import worst_case_cost
 from supportai.settings import Settings
 from supportai.testing import ScriptedBackend, as_user, backend_plugin
 

@@ -32,6 +32,16 @@ class ParagraphCounter:
         """Offsets in ``text`` where a new paragraph starts (after a blank line)."""
         if not text:
             return []
+        if "\n" not in text and "\n" not in self._carry:
+            # No blank line can end here (most deltas): skip the scan, keep the
+            # trailing whitespace as the scan below would.
+            kept = len(text.rstrip())
+            if kept:
+                self.seen_text = True
+                self._carry = text[kept:][-_CARRY:]
+            else:
+                self._carry = (self._carry + text)[-_CARRY:]
+            return []
         data = self._carry + text
         shift = len(self._carry)
         positions = [match.end() - shift for match in _BOUNDARY.finditer(data)]

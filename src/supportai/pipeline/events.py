@@ -6,6 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+#: One encoder for every event: ``json.dumps`` with options builds a new encoder per
+#: call, and a turn encodes a few hundred events.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
 
 @dataclass(frozen=True, slots=True)
 class TurnEvent:
@@ -30,7 +34,15 @@ class TurnEvent:
 
     def payload(self) -> str:
         if self._json is None:
-            encoded = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False, default=str)
+            data = self.data
+            text = data.get("text") if self.event == "delta" and len(data) == 1 else None
+            # A delta (most events of a turn) is one string: encoded on its own, the
+            # same bytes as the whole object, without the encoder's walk over a dict.
+            encoded = (
+                '{"text":' + COMPACT_JSON.encode(text) + "}"
+                if type(text) is str
+                else COMPACT_JSON.encode(data)
+            )
             object.__setattr__(self, "_json", encoded)  # frozen: set once, here only
             return encoded
         return self._json

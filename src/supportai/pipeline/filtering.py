@@ -24,10 +24,25 @@ class FilterChain:
         return sum(s.examined_chars for s in self._streams)
 
     async def push(self, text: str) -> str:
-        """Feed a delta; return the text that is final now ('' while held back)."""
+        """Feed a delta; return the text that is final now ('' while held back).
+
+        The same as ``_run(text, 0, final=False)``, one coroutine less per delta.
+        """
         if self.blocked or not text:
             return ""
-        return await self._run(text, 0, final=False)
+        for index, stream in enumerate(self._streams):
+            out = await stream.push(text)
+            if out.redactions:
+                self.redactions.extend(out.redactions)
+            if out.blocked is not None:
+                self.blocked = out.blocked
+                self.blocked_by = self.names[index]
+                # The text before the block still passes the later filters.
+                return await self._run(out.text, index + 1, final=True)
+            text = out.text
+            if not text:  # held back: the filters after it have nothing to see yet
+                return ""
+        return text
 
     async def close(self) -> str:
         """Flush every filter, in order, through the filters after it."""

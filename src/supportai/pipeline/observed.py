@@ -1,4 +1,4 @@
-"""What a turn tells tracing and observers, kept out of ``turn.py``'s stages.
+"""What a turn tells tracing, observers and the review queue, kept out of its stages.
 
 Span attributes are ids, names, statuses and numbers only: no message text, no
 user identity (``tests/test_tracing.py``).
@@ -12,7 +12,10 @@ from supportai.telemetry.tracing import Attributes
 
 if TYPE_CHECKING:
     from supportai.caller import Caller
-    from supportai.pipeline.turn import Prepared, Turn
+    from supportai.events import TurnCompletedEvent
+    from supportai.llm import Usage
+    from supportai.pipeline.prepare import Prepared, Timings
+    from supportai.pipeline.turn import Turn
     from supportai.runtime import Runtime
 
 
@@ -70,3 +73,38 @@ async def retrieval_completed(turn: Turn, documents: int) -> None:
             "documents": documents,
         }
     )
+
+
+def completed_event(
+    caller: Caller,
+    prepared: Prepared,
+    assistant_id: int | None,
+    status: str,
+    usage: Usage,
+    cost: int,
+    timings: Timings,
+) -> TurnCompletedEvent:
+    """The ``supportai_turn_completed`` payload of a refused or answered turn."""
+    return {
+        "tenant_id": caller.tenant_id,
+        "user_id": caller.user_id,
+        "conversation_id": prepared.conversation_id,
+        "user_message_id": prepared.user_message_id,
+        "message_id": assistant_id,
+        "status": status,
+        "intent": prepared.classification.intent,
+        "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+        "cost_micros": cost,
+        "timings_ms": dict(timings.values),
+        "first_delta_ms": timings.first_delta_ms,
+        "finish_reason": "intent_refused" if status == "refused" else None,
+    }
+
+
+async def queue_for_review(
+    runtime: Runtime, caller: Caller, conversation_id: int, message_id: int, kind: str
+) -> None:
+    """Queue a refused or blocked turn for review, redacted (the improvement loop)."""
+    from supportai.store import candidates  # imported on this rare path only
+
+    await candidates.queue_from_turn(runtime, caller, conversation_id, message_id, kind)

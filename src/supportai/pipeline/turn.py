@@ -1,10 +1,11 @@
-"""One user turn, stage by stage, in the order of the API contract.
+"""The streamed part of a turn: stages 6 and 7 (backend, tool loop, output filters).
 
-``prepare`` runs every stage whose failure can be known before the first byte
-(master flag, caller scope, quota, ownership, classification) and raises
-:class:`~supportai.errors.SupportAIError` for them, so they are real HTTP
-statuses. ``Turn.events`` then streams the answer; failures after that point
-are ``error`` events.
+The turn reads as its stages (``docs/pipeline.md``): :func:`~supportai.pipeline.
+prepare.prepare` runs stages 1-5 before the first byte; :meth:`Turn._produce`
+then starts the answer (:meth:`Turn._start`), runs the backend's rounds and their
+tool calls with the text through the output filters (:meth:`Turn._answer`), and
+ends with stage 8 (:meth:`~supportai.pipeline.ending.TurnEnding._finish`:
+persist, settle, observe).
 
 The answer is produced by a task of its own that writes events into a queue;
 the HTTP response only relays them. With the turn event log on (the default,
@@ -23,24 +24,19 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
-from databases.core import Connection
-
-from supportai import user_strings
 from supportai.caller import Caller
-from supportai.classifiers import Classification, ClassifierInput, combine
-from supportai.errors import Reason, SupportAIError, not_found
-from supportai.events import TurnCompletedEvent
+from supportai.classifiers import Classification
+from supportai.errors import Reason, SupportAIError
 from supportai.filters import FilterContext
 from supportai.llm import (
     BackendError,
-    BackendEvent,
     BackendRequest,
     ChatMessage,
     Citation,
+    ContextDocument,
     Finish,
     TextDelta,
     ToolCallRequest,
@@ -48,381 +44,45 @@ from supportai.llm import (
     Usage,
 )
 from supportai.pipeline import observed, running
+from supportai.pipeline.budget import (
+    TOKENS_PER_CHAR,
+    estimate_usage,
+    request_bound,
+    reservation_tokens,
+    token_counter,
+    worst_case_cost,
+)
 from supportai.pipeline.citations import ParagraphCounter
 from supportai.pipeline.deadline import IdleDeadline
+from supportai.pipeline.ending import TurnEnding
 from supportai.pipeline.events import TurnEvent
 from supportai.pipeline.filtering import FilterChain
+from supportai.pipeline.prepare import Prepared, Timings, prepare
 from supportai.pipeline.tool_loop import run_tool
-from supportai.quota.base import (
-    QuotaDenied,
-    QuotaStoreUnavailable,
-    Reservation,
-    quota_store_unavailable,
-)
-from supportai.quota.settlement import Spend, keep_lease
+from supportai.quota.settlement import keep_lease
 from supportai.resume.recorder import TurnRecorder
 from supportai.runtime import Runtime
-from supportai.store import conversations, disclosure, turns
 from supportai.store.turns import ToolCallRecord
-from supportai.telemetry import logcontext
-from supportai.telemetry.tracing import stage_span, traced, traced_stream
+from supportai.telemetry.tracing import traced, traced_stream
+
+__all__ = [
+    # Moved to prepare.py and budget.py; importable from here as before.
+    "TOKENS_PER_CHAR",
+    "Prepared",
+    "Timings",
+    "Turn",
+    "prepare",
+    "reservation_tokens",
+    "worst_case_cost",
+]
 
 log = logging.getLogger("supportai.turn")
 
-#: Tokens a character may cost at most, unless the backend declares a tokenizer
-#: (``count_tokens``). One per character holds for Latin and CJK text alike (CJK
-#: costs about one token per character; the old 3-characters-per-token guess let a
-#: CJK turn overrun its reservation, issue 13).
-TOKENS_PER_CHAR = 1
-#: Characters of retrieved context and of tool results a turn's reservation allows
-#: for per round. Beyond them the turn stops with finish reason ``budget`` rather
-#: than spend more than it reserved.
-CONTEXT_ALLOWANCE_CHARS = 8000
-TOOL_RESULTS_ALLOWANCE_CHARS = 8000
+#: Grounding documents asked of ``supportai_retrieve_context`` per turn.
 CONTEXT_DOCUMENTS = 3
-#: Past messages read per history query, and the most a prompt ever carries.
-HISTORY_PAGE = 16
-HISTORY_MAX_MESSAGES = 200
 
 
-def token_bound(backend: Any, text: str) -> int:
-    """The most tokens ``text`` can cost with ``backend``: its tokenizer if it has one."""
-    count = getattr(backend, "count_tokens", None)
-    if count is not None:
-        return int(count(text))
-    return len(text) * TOKENS_PER_CHAR
-
-
-def reservation_tokens(
-    settings: Any, content: str, round_number: int, tool_spec_chars: int = 0
-) -> tuple[int, int]:
-    """Input and output tokens the reservation allows round ``round_number`` (from 0).
-
-    Input: system prompt, the tools offered, history budget, the message,
-    retrieved context, and the tool results of the rounds before, all at
-    :data:`TOKENS_PER_CHAR`.
-    """
-    chars = (
-        tool_spec_chars
-        + len(settings.system_prompt)
-        + settings.history_char_budget
-        + len(content)
-        + CONTEXT_ALLOWANCE_CHARS
-        + round_number * TOOL_RESULTS_ALLOWANCE_CHARS
-    )
-    return chars * TOKENS_PER_CHAR, settings.max_output_tokens
-
-
-def worst_case_cost(runtime: Runtime, content: str) -> int:
-    """The most a turn may cost: every tool round at full input and full output.
-
-    Reserved before anything is spent; settled to the real cost afterwards. The
-    turn keeps its running cost within it (:meth:`Turn._round_fits`).
-    """
-    backend = runtime.backend
-    if backend is None:
-        return 0
-    settings = runtime.settings
-    price = settings.price_for(backend.model)
-    specs = sum(
-        _spec_chars(ToolSpec(t.name, t.description, t.parameters)) for t in runtime.tools.values()
-    )
-    return sum(
-        price.cost_micros(*reservation_tokens(settings, content, round_number, specs))
-        for round_number in range(settings.tool_max_rounds + 1)
-    )
-
-
-def _spec_chars(spec: ToolSpec) -> int:
-    """What offering one tool sends: its name, description and JSON schema."""
-    return len(spec.name) + len(spec.description) + len(json.dumps(spec.parameters))
-
-
-@dataclass
-class Timings:
-    """Stage durations in ms, reported in ``Server-Timing`` and ``turn.completed``."""
-
-    values: dict[str, float] = field(default_factory=dict)
-    #: When the turn's request reached the pipeline, and the first text sent back.
-    started: float = field(default_factory=time.perf_counter)
-    first_delta_ms: float | None = None
-
-    def add(self, stage: str, started: float) -> None:
-        stage_span(stage, started)
-        self.add_seconds(stage, time.perf_counter() - started)
-
-    def add_seconds(self, stage: str, seconds: float) -> None:
-        self.values[stage] = self.values.get(stage, 0.0) + seconds * 1000
-
-    def header(self) -> str:
-        return ", ".join(f"{k};dur={v:.2f}" for k, v in self.values.items())
-
-
-@dataclass
-class Prepared:
-    """The outcome of the pre-stream stages."""
-
-    conversation_id: int
-    user_message_id: int
-    classification: Classification
-    reservation: Reservation | None
-    timings: Timings
-    refusal: SupportAIError | None = None
-    replay: dict[str, Any] | None = None
-    #: Past turns within the history budget, oldest first: what the classifiers
-    #: judged the message with, and what the model is sent before it.
-    history: tuple[ChatMessage, ...] = ()
-
-
-@traced("supportai.turn.prepare", observed.prepare_span, observed.prepared_outcome)
-async def prepare(
-    runtime: Runtime,
-    caller: Caller,
-    conversation_id: int,
-    content: str,
-    idempotency_key: str | None,
-) -> Prepared:
-    """Stages 1-5. Raises SupportAIError for every pre-stream failure."""
-    settings = runtime.settings
-    timings = Timings()
-    logcontext.conversation_id.set(str(conversation_id))
-
-    # 1. master flag (per tenant hook, then the setting)
-    flag = await runtime.hooks.master_flag(caller.tenant_id)
-    if flag is False:
-        raise SupportAIError(Reason.master_flag_off, "the AI assistant is switched off")
-
-    # 2. caller scope, disclosure, and the runtime being wired at all
-    if settings.required_scope and not caller.has_role(settings.required_scope):
-        raise SupportAIError(Reason.scope_denied, f"requires the {settings.required_scope} scope")
-    if runtime.backend is None:
-        raise SupportAIError(
-            Reason.runtime_not_wired, "no LLM backend is configured (SUPPORTAI_LLM_BACKEND)"
-        )
-
-    # No stage below holds a database connection while it waits for another one
-    # (the quota store acquires its own) or for a slow classifier: with a bounded
-    # pool (PostgreSQL) many concurrent turns would otherwise exhaust it and wait
-    # for each other forever.
-    async with runtime.database.connection() as conn:
-        if settings.disclosure_required and not await disclosure.has_accepted(
-            conn, caller, settings.disclosure_version
-        ):
-            raise SupportAIError(
-                Reason.disclosure_required,
-                f"accept AI disclosure version {settings.disclosure_version} first",
-            )
-        if idempotency_key is not None:
-            replay = await turns.find_replay(conn, caller, conversation_id, idempotency_key)
-            if replay is not None:
-                await _check_retry(conn, settings, replay, content, idempotency_key)
-                return _replayed(conversation_id, replay, timings)
-
-    # 3. rate limit + cost cap: reserve the worst case before spending anything
-    started = time.perf_counter()
-    runtime.sweep_expired_reservations(time.time())
-    try:
-        reservation = await runtime.quota.reserve(
-            caller, worst_case_cost(runtime, content), time.time()
-        )
-    except QuotaDenied as denied:
-        raise SupportAIError(
-            Reason(denied.reason), str(denied), retry_after_s=denied.retry_after_s
-        ) from None
-    except QuotaStoreUnavailable as exc:
-        raise quota_store_unavailable(exc) from None
-    timings.add("quota", started)
-
-    try:
-        # 4. ownership (404 across users and tenants), read-only once escalated
-        async with runtime.database.connection() as conn:
-            conversation = await conversations.get_owned(conn, caller, conversation_id)
-            if conversation is None:
-                raise not_found("conversation")
-            if conversation["status"] == "escalated":
-                raise SupportAIError(
-                    Reason.conversation_escalated,
-                    "this conversation was handed to a human and is read-only",
-                )
-            # 5. classifiers, concurrently, with the history the model will see (read
-            # once here: an attack split across messages is judged as a whole)
-            started = time.perf_counter()
-            history = await read_history(
-                conn, caller, conversation_id, settings.history_char_budget - len(content)
-            )
-        classification = await _classify(runtime, caller, conversation_id, content, history)
-        timings.add("classify", started)
-
-        started = time.perf_counter()
-        async with runtime.database.connection() as conn:
-            message_id = await turns.insert_user_turn(
-                conn,
-                caller,
-                conversation_id,
-                content,
-                idempotency_key,
-                classification,
-                status="refused" if classification.refused else "complete",
-            )
-            logcontext.turn_id.set(str(message_id))
-        timings.add("persist", started)
-    except BaseException as exc:
-        await asyncio.shield(runtime.settlements.release_unspent(reservation))
-        if _is_unique_violation(exc):
-            raise SupportAIError(
-                Reason.duplicate_request, "this idempotency key is being processed"
-            ) from None
-        raise
-
-    prepared = Prepared(
-        conversation_id, message_id, classification, reservation, timings, history=history
-    )
-    if classification.refused:
-        # A refused intent never reaches the model; the turn still counts
-        # against the rate limit but costs nothing.
-        await runtime.quota.settle(reservation, 0)
-        prepared.reservation = None
-        prepared.refusal = SupportAIError(
-            Reason.intent_refused, user_strings.DEFAULTS["error.intent_refused"]
-        )
-        if runtime.settings.queue_refusals_for_review:
-            await _queue_candidate(runtime, caller, conversation_id, message_id, "intent_refused")
-        await runtime.hooks.turn_completed(
-            _completed_event(caller, prepared, None, "refused", Usage(0, 0), 0, timings)
-        )
-    return prepared
-
-
-async def _check_retry(
-    conn: Connection,
-    settings: Any,
-    replay: tuple[dict[str, Any], dict[str, Any] | None],
-    content: str,
-    key: str,
-) -> None:
-    """A retried submit must be the same message, and its original turn alive or ended.
-
-    A different message under a used key is a client bug that would otherwise
-    silently drop the second message: 422. A turn with no answer whose lease has
-    run out (no turn lives longer than ``reservation_ttl_s``, see
-    ``turn_max_duration_s``) lost its worker: it is marked ``interrupted`` and its
-    key freed, so the client learns it and may send the message again.
-    """
-    user, answer = replay
-    if user["content"] != content:
-        raise SupportAIError(
-            Reason.idempotency_key_reused,
-            "this idempotency key was already used for a different message",
-        )
-    if answer is not None or user["status"] == "refused":
-        return
-    lease_over = user["created_at"].timestamp() + settings.reservation_ttl_s < time.time()
-    if not lease_over:
-        return  # still in progress: _replay answers duplicate_request
-    await turns.free_interrupted_key(conn, int(user["id"]), key)
-    raise SupportAIError(
-        Reason.turn_interrupted,
-        "the original turn was interrupted before it answered; send the message again",
-    )
-
-
-async def read_history(
-    conn: Connection, caller: Caller, conversation_id: int, budget: int
-) -> tuple[ChatMessage, ...]:
-    """Past turns, oldest first, trimmed oldest-first to ``budget`` characters.
-
-    Pages back from the newest message only as far as the budget reaches (at
-    most :data:`HISTORY_MAX_MESSAGES`), so a long conversation costs what its
-    prompt uses, not what it holds. Refused, blocked and failed turns are not
-    part of it: the model never saw them answered.
-    """
-    past: list[ChatMessage] = []
-    before: int | None = None
-    while budget >= 0 and len(past) < HISTORY_MAX_MESSAGES:
-        page = await conversations.history_page(
-            conn, conversation_id, caller.tenant_id, before, HISTORY_PAGE
-        )
-        for message_id, role, content in page:
-            budget -= len(content)
-            if budget < 0 or len(past) == HISTORY_MAX_MESSAGES:
-                break
-            past.append(ChatMessage(role, content))
-            before = message_id
-        if len(page) < HISTORY_PAGE:
-            break
-    past.reverse()
-    return tuple(past)
-
-
-def _is_unique_violation(exc: BaseException) -> bool:
-    from supportai.store.database import is_unique_violation
-
-    return is_unique_violation(exc)
-
-
-async def _classify(
-    runtime: Runtime,
-    caller: Caller,
-    conversation_id: int,
-    content: str,
-    history: tuple[ChatMessage, ...],
-) -> Classification:
-    message = ClassifierInput(
-        text=content, caller=caller, conversation_id=conversation_id, history=history
-    )
-    results = await asyncio.gather(*(c.classify(message) for c in runtime.classifiers))
-    return combine(results, runtime.settings.refused_intents)
-
-
-def _replayed(
-    conversation_id: int, replay: tuple[dict[str, Any], dict[str, Any] | None], timings: Timings
-) -> Prepared:
-    user, answer = replay
-    return Prepared(
-        conversation_id=conversation_id,
-        user_message_id=int(user["id"]),
-        classification=Classification(intent="replayed", confidence=1.0, refused=False),
-        reservation=None,
-        timings=timings,
-        replay={"user": user, "answer": answer},
-    )
-
-
-def _completed_event(
-    caller: Caller,
-    prepared: Prepared,
-    assistant_id: int | None,
-    status: str,
-    usage: Usage,
-    cost: int,
-    timings: Timings,
-) -> TurnCompletedEvent:
-    return {
-        "tenant_id": caller.tenant_id,
-        "user_id": caller.user_id,
-        "conversation_id": prepared.conversation_id,
-        "user_message_id": prepared.user_message_id,
-        "message_id": assistant_id,
-        "status": status,
-        "intent": prepared.classification.intent,
-        "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
-        "cost_micros": cost,
-        "timings_ms": dict(timings.values),
-        "first_delta_ms": timings.first_delta_ms,
-        "finish_reason": "intent_refused" if status == "refused" else None,
-    }
-
-
-async def _queue_candidate(
-    runtime: Runtime, caller: Caller, conversation_id: int, message_id: int, kind: str
-) -> None:
-    """Queue a refused or blocked turn for review, redacted (the improvement loop)."""
-    from supportai.store import candidates  # imported on this rare path only
-
-    await candidates.queue_from_turn(runtime, caller, conversation_id, message_id, kind)
-
-
-class Turn:
+class Turn(TurnEnding):
     """The streamed part of a turn (stages 6-8) for one prepared request."""
 
     def __init__(self, runtime: Runtime, caller: Caller, prepared: Prepared, content: str) -> None:
@@ -430,33 +90,33 @@ class Turn:
         self.caller = caller
         self.prepared = prepared
         self.content = content
-        self.queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue(maxsize=512)
+        self.queue = asyncio.Queue(maxsize=512)
         self._seq = 0
         self._producer: asyncio.Task[None] | None = None
         self._consumer_gone = False
         # results, read by the JSON response after the stream ended
         self.text = ""
         self.status = "complete"
-        self.finish_reason: str | None = None
+        self.finish_reason = None
         #: The backend answered with its not-found fallback (``Finish.not_found``).
         self.not_found = False
-        self._worded_error: SupportAIError | None = None
-        self.citations: list[dict[str, Any]] = []
+        self._worded_error = None
+        self.citations = []
         #: Citations waiting for a paragraph boundary: (boundary number, citation).
         self._pending_citations: list[tuple[int, dict[str, Any]]] = []
         self._pushed_paragraphs = ParagraphCounter()
         self._released_paragraphs = ParagraphCounter()
-        self.tool_calls: list[ToolCallRecord] = []
+        self.tool_calls = []
         self.usage = Usage(0, 0)
         self.cost_micros = 0
-        self.assistant_message_id: int | None = None
-        self.error: SupportAIError | None = None
+        self.assistant_message_id = None
+        self.error = None
         #: The user's language (``Accept-Language``), for the texts of errors.
-        self.locale: str | None = None
+        self.locale = None
         self.filter_chain: FilterChain | None = None
         self._announced = False
         #: This turn's events for resumes (None when the event log is off).
-        self.recorder: TurnRecorder | None = None
+        self.recorder = None
 
     # -- relay -----------------------------------------------------------------------------
 
@@ -517,37 +177,21 @@ class Turn:
         if self._producer is not None:
             await asyncio.shield(self._producer)
 
-    def _event(self, name: str, data: dict[str, Any]) -> TurnEvent:
-        self._seq += 1
-        return TurnEvent(name, data, self._seq, self.prepared.user_message_id)
-
     async def _emit(self, name: str, data: dict[str, Any]) -> None:
         if name == "delta" and self.prepared.timings.first_delta_ms is None:
             timings = self.prepared.timings
             timings.first_delta_ms = (time.perf_counter() - timings.started) * 1000
         await self._send(self._event(name, data))
 
-    async def _send(self, event: TurnEvent) -> None:
-        if self.recorder is not None:
-            self.recorder.record(event)
-        if not self._consumer_gone:
-            await self.queue.put(event)
-
     # -- produce ---------------------------------------------------------------------------
 
     @traced("supportai.turn.answer", observed.answer_span, observed.answer_outcome)
     async def _produce(self) -> None:
+        """The turn after ``prepare``: start, answer (stages 6-7), finish (stage 8)."""
         prepared = self.prepared
         timings = prepared.timings
         try:
-            await self._emit(
-                "turn.started",
-                {
-                    "conversation_id": prepared.conversation_id,
-                    "user_message_id": prepared.user_message_id,
-                    "classification": _classification_out(prepared.classification),
-                },
-            )
+            await self._start()
             lease = self._keep_lease()
             try:
                 await self._answer_in_time()
@@ -596,12 +240,25 @@ class Turn:
             if not self._consumer_gone:
                 await self.queue.put(None)
 
-    async def _close_recorder(self, recorder: TurnRecorder) -> None:
-        """Log what is left (terminal events outside the database), then leave the
-        live turns: a resume from now on reads the log."""
-        await recorder.settle_batches()
-        await recorder.flush_rest()
-        self.runtime.live_turns.discard(recorder)
+    async def _start(self) -> None:
+        """``turn.started``: the ids and the classification, before any text."""
+        prepared = self.prepared
+        await self._emit(
+            "turn.started",
+            {
+                "conversation_id": prepared.conversation_id,
+                "user_message_id": prepared.user_message_id,
+                "classification": _classification_out(prepared.classification),
+            },
+        )
+
+    def _keep_lease(self) -> asyncio.Task[None]:
+        """Renew the hold's lease while the turn runs (cancel the task when it ends)."""
+        reservation = self.prepared.reservation
+        ttl = self.runtime.settings.reservation_ttl_s
+        if reservation is None:
+            return asyncio.ensure_future(asyncio.sleep(0))
+        return asyncio.ensure_future(keep_lease(self.runtime.quota, reservation, ttl))
 
     def _deadline_s(self) -> float:
         """How long the answer may still take: ``turn_max_duration_s``, and never so
@@ -635,36 +292,17 @@ class Turn:
                 )
 
     async def _answer(self) -> None:
-        runtime, caller, prepared = self.runtime, self.caller, self.prepared
-        settings = runtime.settings
-        backend = runtime.backend
-        assert backend is not None
-        timings = prepared.timings
-
-        system_prompt = await runtime.hooks.system_prompt(caller, prepared.conversation_id)
-        context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
-        await observed.retrieval_completed(self, len(context))
-        messages = self._history(system_prompt or "")
+        """Stages 6 and 7: the backend's rounds and their tool calls, the text filtered."""
+        runtime, settings = self.runtime, self.runtime.settings
+        system_prompt, context = await self._ground()
+        messages = self._history(system_prompt)
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
-        chain = FilterChain(
-            runtime.filters,
-            FilterContext(
-                caller,
-                prepared.conversation_id,
-                system_prompt or "",
-                grounding=tuple(document.grounding or document.text for document in context),
-            ),
-        )
-        self.filter_chain = chain
+        chain = self._open_filters(system_prompt, context)
         for round_number in range(settings.tool_max_rounds + 1):
-            requested: list[ToolCallRequest] = []
-            round_text = ""
-            round_tokens = 0  # counted per delta: no re-count of the whole text
-            reported = False
             request = BackendRequest(
                 messages=tuple(messages),
-                caller=caller,
-                conversation_id=prepared.conversation_id,
+                caller=self.caller,
+                conversation_id=self.prepared.conversation_id,
                 max_output_tokens=settings.max_output_tokens,
                 tools=tools if round_number < settings.tool_max_rounds else (),
                 context=tuple(context),
@@ -673,69 +311,143 @@ class Turn:
             if not self._round_fits(request):
                 self.finish_reason = "budget"
                 break
-            started = time.perf_counter()
-            filter_s = 0.0  # summed here, not per delta in ``timings``
-            try:
-                async for event in _with_timeouts(
-                    traced_stream(backend, request, round_number),
-                    settings.backend_first_token_timeout_s,
-                    settings.backend_idle_timeout_s,
-                ):
-                    if isinstance(event, TextDelta):
-                        round_tokens += token_bound(backend, event.text)
-                        if round_tokens > request.max_output_tokens:
-                            # a backend ignoring max_output_tokens: stop at the
-                            # reservation, before the delta that would pass it
-                            self.finish_reason = "budget"
-                            break
-                        round_text += event.text
-                        self._pushed_paragraphs.feed(event.text)
-                        filter_started = time.perf_counter()
-                        released = await chain.push(event.text)
-                        filter_s += time.perf_counter() - filter_started
-                        if released:
-                            await self._release(released)
-                        if chain.blocked:
-                            break
-                    elif isinstance(event, ToolCallRequest):
-                        requested.append(event)
-                    elif isinstance(event, Citation):
-                        await self._cite(event)
-                    elif isinstance(event, Usage):
-                        reported = True
-                        self.usage = _add(self.usage, event)
-                    elif isinstance(event, Finish):
-                        self.finish_reason = event.reason
-                        self.not_found = self.not_found or event.not_found
-            finally:
-                timings.add_seconds("filter", filter_s)
-                # A round cut short (error, timeout, block, disconnect) never reports
-                # its usage, yet the provider billed what it generated: charge an estimate.
-                if not reported and (round_text or requested):
-                    self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
-            timings.add("backend", started)
+            round_text, requested = await self._stream_round(request, round_number, chain)
             if chain.blocked or not requested or self.finish_reason == "budget":
                 break
             if round_number == settings.tool_max_rounds:
                 self.finish_reason = "tool_rounds_exhausted"
                 break
-            messages.append(ChatMessage("assistant", round_text, tool_calls=tuple(requested)))
-            for call in requested:
-                record = await self._call_tool(call)
-                messages.append(
-                    ChatMessage(
-                        "tool",
-                        json.dumps(
-                            {"error": record.error} if record.error else record.result,
-                            default=str,
-                        ),
-                        tool_call_id=call.id,
-                    )
-                )
+            await self._run_tools(messages, round_text, requested)
+        await self._close_filters(chain)
 
+    async def _ground(self) -> tuple[str, list[ContextDocument]]:
+        """Stage 6: the system prompt and the retrieved grounding documents."""
+        runtime, caller = self.runtime, self.caller
+        system_prompt = await runtime.hooks.system_prompt(caller, self.prepared.conversation_id)
+        context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
+        await observed.retrieval_completed(self, len(context))
+        return system_prompt or "", context
+
+    def _history(self, system_prompt: str) -> list[ChatMessage]:
+        """System prompt, past turns (read in stage 5, see :func:`read_history`), the message."""
+        head = [ChatMessage("system", system_prompt)] if system_prompt else []
+        return [*head, *self.prepared.history, ChatMessage("user", self.content)]
+
+    def _open_filters(self, system_prompt: str, context: list[ContextDocument]) -> FilterChain:
+        """Stage 7: the turn's output filter chain (filters keep per-turn state)."""
+        chain = FilterChain(
+            self.runtime.filters,
+            FilterContext(
+                self.caller,
+                self.prepared.conversation_id,
+                system_prompt,
+                grounding=tuple(document.grounding or document.text for document in context),
+            ),
+        )
+        self.filter_chain = chain
+        return chain
+
+    async def _stream_round(
+        self, request: BackendRequest, round_number: int, chain: FilterChain
+    ) -> tuple[str, list[ToolCallRequest]]:
+        """Stage 6, one backend call: its text through the filters (stage 7), as it arrives.
+
+        Returns the round's raw text and the tool calls it asked for. Its usage is
+        added to the turn's; a round cut short is charged an estimate. A backend that
+        stalls (first-token and idle timeouts, one timer for the stream) or sends
+        something that is not an event fails as ``BackendError``. The waits and checks
+        are inline rather than in a wrapping generator: they run for every delta.
+        """
+        backend = self.runtime.backend
+        assert backend is not None
+        settings = self.runtime.settings
+        timings = self.prepared.timings
+        count_tokens = token_counter(backend)
+        requested: list[ToolCallRequest] = []
+        round_text = ""
+        round_tokens = 0  # counted per delta: no re-count of the whole text
+        reported = False
+        started = time.perf_counter()
+        filter_s = 0.0  # summed here, not per delta in ``timings``
+        stream = aiter(traced_stream(backend, request, round_number))
+        deadline = IdleDeadline()  # one timer for the stream, not one per event
+        timeout = settings.backend_first_token_timeout_s
+        try:
+            while True:
+                try:
+                    with deadline.waiting(timeout):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
+                timeout = settings.backend_idle_timeout_s
+                if isinstance(event, TextDelta) and isinstance(event.text, str):
+                    round_tokens += count_tokens(event.text)
+                    if round_tokens > request.max_output_tokens:
+                        # a backend ignoring max_output_tokens: stop at the
+                        # reservation, before the delta that would pass it
+                        self.finish_reason = "budget"
+                        break
+                    round_text += event.text
+                    self._pushed_paragraphs.feed(event.text)
+                    filter_started = time.perf_counter()
+                    released = await chain.push(event.text)
+                    filter_s += time.perf_counter() - filter_started
+                    if released:  # most deltas are held back by a filter for a while
+                        await self._release(released)
+                    if chain.blocked:
+                        break
+                elif isinstance(event, ToolCallRequest):
+                    requested.append(event)
+                elif isinstance(event, Citation):
+                    await self._cite(event)
+                elif isinstance(event, Usage):
+                    reported = True
+                    self.usage = _add(self.usage, event)
+                elif isinstance(event, Finish):
+                    self.finish_reason = event.reason
+                    self.not_found = self.not_found or event.not_found
+                else:
+                    # A broken adapter is the provider side failing: typed, not a crash,
+                    # and never silently dropped (the answer would be missing a piece).
+                    raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
+        finally:
+            deadline.close()
+            timings.add_seconds("filter", filter_s)
+            # A round cut short (error, timeout, block, disconnect) never reports
+            # its usage, yet the provider billed what it generated: charge an estimate.
+            if not reported and (round_text or requested):
+                self.usage = _add(self.usage, estimate_usage(request, round_text, requested))
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
+        timings.add("backend", started)
+        return round_text, requested
+
+    async def _run_tools(
+        self, messages: list[ChatMessage], round_text: str, requested: list[ToolCallRequest]
+    ) -> None:
+        """Stage 6, tool loop: run the round's calls and feed their results to the next round."""
+        messages.append(ChatMessage("assistant", round_text, tool_calls=tuple(requested)))
+        for call in requested:
+            record = await self._call_tool(call)
+            messages.append(
+                ChatMessage(
+                    "tool",
+                    json.dumps(
+                        {"error": record.error} if record.error else record.result,
+                        default=str,
+                    ),
+                    tool_call_id=call.id,
+                )
+            )
+
+    async def _close_filters(self, chain: FilterChain) -> None:
+        """Stage 7's end: flush the filters, then the waiting citations or the block's refusal."""
         filter_started = time.perf_counter()
         await self._release(await chain.close())
-        timings.add("filter", filter_started)
+        self.prepared.timings.add("filter", filter_started)
         # The answer is complete: its end is the boundary every waiting citation needs.
         # A blocked answer cites nothing more (the cited text never reached the client).
         pending, self._pending_citations = self._pending_citations, []
@@ -841,254 +553,9 @@ class Turn:
         )
         return record
 
-    def _history(self, system_prompt: str) -> list[ChatMessage]:
-        """System prompt, past turns (read in stage 5, see :func:`read_history`), the message."""
-        head = [ChatMessage("system", system_prompt)] if system_prompt else []
-        return [*head, *self.prepared.history, ChatMessage("user", self.content)]
-
-    async def _charge_without_conversation(self) -> None:
-        """The answer could not be saved (e.g. its conversation was deleted meanwhile).
-
-        The tokens were still spent: record them with no conversation reference and
-        settle the reservation to the real cost, so that deleting a conversation
-        mid-answer is no way around the rate limit or the cost cap. When the
-        database is down this keeps trying in the background (see
-        :class:`~supportai.quota.settlement.Settlements`); the hold counts against
-        the cap until then.
-        """
-        runtime = self.runtime
-        backend = runtime.backend
-        assert backend is not None
-        price = runtime.settings.price_for(backend.model)
-        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
-        await runtime.settlements.record_unsaved(
-            Spend(
-                caller=self.caller,
-                reservation=self.prepared.reservation,
-                model=backend.model,
-                input_tokens=self.usage.input_tokens,
-                output_tokens=self.usage.output_tokens,
-                cost_micros=self.cost_micros,
-            )
-        )
-        self.prepared.reservation = None
-
-    def _keep_lease(self) -> asyncio.Task[None]:
-        """Renew the hold's lease while the turn runs (cancel the task when it ends)."""
-        reservation = self.prepared.reservation
-        ttl = self.runtime.settings.reservation_ttl_s
-        if reservation is None:
-            return asyncio.ensure_future(asyncio.sleep(0))
-        return asyncio.ensure_future(keep_lease(self.runtime.quota, reservation, ttl))
-
-    async def _announce_end(
-        self, timings: Timings, prebuilt: list[TurnEvent] | None = None
-    ) -> None:
-        """The typed end of the stream: the ``error`` event if any, then ``turn.completed``.
-
-        ``prebuilt``: the same events, already written to the event log in the
-        answer's transaction (:meth:`_finish`).
-        """
-        if self._announced:
-            return
-        self._announced = True
-        if prebuilt is None:
-            await self._word_error()
-        for event in prebuilt or self._end_events(timings, self.assistant_message_id):
-            await self._send(event)
-
-    async def _word_error(self) -> None:
-        """The error's detail in the tenant's and user's words, before its events are built.
-
-        Once per error: the events are built synchronously, possibly inside the answer's
-        transaction, so the (async) ``supportai_user_strings`` lookup happens first.
-        """
-        if self.error is not None and self.error is not self._worded_error:
-            self.error = await user_strings.in_user_words(
-                self.runtime.hooks, self.error, self.caller.tenant_id, self.locale
-            )
-            self._worded_error = self.error
-
-    def _end_events(
-        self, timings: Timings, message_id: int | None, persist_ms: float = 0.0
-    ) -> list[TurnEvent]:
-        prepared = self.prepared
-        events = []
-        if self.error is not None:
-            events.append(
-                self._event(
-                    "error", {"reason": self.error.reason.value, "detail": self.error.detail}
-                )
-            )
-        durations = dict(timings.values)
-        if persist_ms:
-            durations["persist"] = durations.get("persist", 0.0) + persist_ms
-        events.append(
-            self._event(
-                "turn.completed",
-                {
-                    "conversation_id": prepared.conversation_id,
-                    "user_message_id": prepared.user_message_id,
-                    "message_id": message_id,
-                    "status": self.status,
-                    "finish_reason": self.finish_reason,
-                    "usage": {
-                        "input_tokens": self.usage.input_tokens,
-                        "output_tokens": self.usage.output_tokens,
-                    },
-                    "cost_micros": self.cost_micros,
-                    "timings_ms": {k: round(v, 3) for k, v in durations.items()},
-                },
-            )
-        )
-        return events
-
-    async def _log_final_batch(self, timings: Timings, started: float) -> Any:
-        """Ready the event log's last batch; returns the answer transaction's part of it.
-
-        A log in the app's database gets every event not yet logged, the terminal
-        ones included, in the transaction that saves the answer: no write
-        transaction of its own, and a saved answer always has its whole log. Any
-        other log (Redis) gets the answer's events now, before the answer commits,
-        and the terminal ones after it (:meth:`_close_recorder`): a resume that
-        sees the saved answer has every text event either way.
-        """
-        recorder = self.recorder
-        if recorder is None:
-            return None
-        await recorder.settle_batches()
-        if not recorder.log.shares_database:
-            await recorder.flush_rest()
-            return None
-        ended: list[TurnEvent] = []
-
-        async def write(conn: Connection, message_id: int) -> None:
-            if ended:  # a retried transaction builds them again
-                self._seq -= len(ended)
-                ended.clear()
-            persist_ms = (time.perf_counter() - started) * 1000
-            ended.extend(self._end_events(timings, message_id, persist_ms))
-            batch = recorder.batch(len(recorder), ended)
-            if batch is not None:
-                await recorder.log.write_in(conn, batch)
-
-        return write, ended
-
-    async def _finish(self, timings: Timings) -> None:
-        """Stage 8: persist what the user saw, settle the reservation, tell observers."""
-        runtime, caller, prepared = self.runtime, self.caller, self.prepared
-        backend = runtime.backend
-        assert backend is not None
-        price = runtime.settings.price_for(backend.model)
-        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
-        started = time.perf_counter()
-        reservation = prepared.reservation
-        # The answer's transaction also settles a store in this database, or queues
-        # the settlement in the outbox for one outside it (quota/settlement.py).
-        in_transaction = (
-            runtime.settlements.in_transaction(reservation, self.cost_micros)
-            if reservation is not None
-            else None
-        )
-        await self._word_error()
-        final_batch = await self._log_final_batch(timings, started)
-        log_in_transaction = final_batch[0] if final_batch else None
-        try:
-            async with runtime.database.connection() as conn:
-                self.assistant_message_id = await self._insert_answer(
-                    conn, backend.model, reservation, in_transaction, log_in_transaction
-                )
-        except BaseException:
-            if final_batch is not None and final_batch[1]:  # rolled back: not sent, not logged
-                self._seq -= len(final_batch[1])
-            raise
-        if final_batch is not None and self.recorder is not None:
-            self.recorder.logged = len(self.recorder) + len(final_batch[1])
-        prepared.reservation = None
-        if reservation is not None:
-            await runtime.settlements.after_commit(reservation, self.cost_micros)
-        timings.add("persist", started)
-        if self.status == "blocked" and runtime.settings.queue_blocked_for_review:
-            await _queue_candidate(
-                runtime,
-                caller,
-                prepared.conversation_id,
-                self.assistant_message_id,
-                "output_blocked",
-            )
-        await self._announce_end(timings, final_batch[1] if final_batch else None)
-        await runtime.hooks.turn_completed(
-            {
-                **_completed_event(
-                    caller,
-                    prepared,
-                    self.assistant_message_id,
-                    self.status,
-                    self.usage,
-                    self.cost_micros,
-                    timings,
-                ),
-                "finish_reason": self.finish_reason,
-            }
-        )
-
-    async def _insert_answer(
-        self,
-        conn: Connection,
-        model: str,
-        reservation: Reservation | None,
-        in_transaction: Any,
-        log_events: Any,
-    ) -> int:
-        caller, prepared = self.caller, self.prepared
-        return await turns.insert_assistant_turn(
-            conn,
-            caller,
-            prepared.conversation_id,
-            prepared.user_message_id,
-            content=self.text,
-            status=self.status,
-            finish_reason=self.finish_reason,
-            citations=self.citations,
-            tool_calls=self.tool_calls,
-            model=model,
-            input_tokens=self.usage.input_tokens,
-            output_tokens=self.usage.output_tokens,
-            cost_micros=self.cost_micros,
-            first_delta_ms=prepared.timings.first_delta_ms,
-            not_found=self.not_found,
-            reservation_id=reservation.id if reservation is not None else None,
-            also=in_transaction,
-            log_events=log_events,
-        )
-
 
 def _add(a: Usage, b: Usage) -> Usage:
     return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens)
-
-
-def estimate_usage(request: BackendRequest, text: str, calls: list[ToolCallRequest]) -> Usage:
-    """Tokens of a backend call that ended before reporting usage, from characters.
-
-    Input: every message and context document sent; output: the text and tool calls
-    received. At the reservation's bound, so an interrupted turn is never free.
-    """
-    sent = sum(len(m.content) for m in request.messages)
-    sent += sum(len(d.text) for d in request.context)
-    produced = len(text) + sum(len(c.name) + len(json.dumps(c.arguments)) for c in calls)
-    return Usage(sent * TOKENS_PER_CHAR, produced * TOKENS_PER_CHAR)
-
-
-def request_bound(backend: Any, request: BackendRequest) -> int:
-    """The most input tokens ``request`` can cost (messages, tool calls, context)."""
-    total = sum(token_bound(backend, m.content) for m in request.messages)
-    total += sum(
-        token_bound(backend, c.name + json.dumps(c.arguments))
-        for m in request.messages
-        for c in m.tool_calls
-    )
-    total += sum(_spec_chars(spec) * TOKENS_PER_CHAR for spec in request.tools)
-    return total + sum(token_bound(backend, d.text) for d in request.context)
 
 
 async def _uninterruptible(work: Coroutine[Any, Any, None]) -> None:
@@ -1115,37 +582,3 @@ def _classification_out(c: Classification) -> dict[str, Any]:
         "refused": c.refused,
         "classifier": c.classifier,
     }
-
-
-_EVENT_TYPES = (TextDelta, ToolCallRequest, Citation, Usage, Finish)
-
-
-async def _with_timeouts(
-    stream: AsyncIterator[BackendEvent], first_s: float, idle_s: float
-) -> AsyncIterator[BackendEvent]:
-    """Relay a backend stream, failing as ``BackendError`` if it stalls or sends garbage."""
-    iterator = aiter(stream)
-    timeout = first_s
-    deadline = IdleDeadline()  # one timer for the stream, not one per event
-    try:
-        while True:
-            try:
-                with deadline.waiting(timeout):
-                    event = await anext(iterator)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
-            timeout = idle_s
-            if not isinstance(event, _EVENT_TYPES) or (
-                isinstance(event, TextDelta) and not isinstance(event.text, str)
-            ):
-                # A broken adapter is the provider side failing: typed, not a crash,
-                # and never silently dropped (the answer would be missing a piece).
-                raise BackendError(f"the backend sent a malformed event: {event!r:.200}")
-            yield event
-    finally:
-        deadline.close()
-        closer = getattr(iterator, "aclose", None)
-        if closer is not None:
-            await closer()

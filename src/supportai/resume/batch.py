@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from supportai.pipeline.events import TurnEvent
+from supportai.pipeline.events import COMPACT_JSON, TurnEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,7 @@ def encode_batch(
     event that is not a delta, whose ``[name, data]`` is the next item of ``others``."""
     if not lengths:
         return None
-    data = json.dumps(
-        {"f": first, "t": text, "n": lengths, "o": others},
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
+    data = COMPACT_JSON.encode({"f": first, "t": text, "n": lengths, "o": others})
     return Batch(turn, first, first + len(lengths) - 1, data)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from supportai import schemas
-from supportai.pipeline.turn import worst_case_cost
+from supportai.pipeline.budget import worst_case_cost
 from supportai.quota.base import BucketStatus, QuotaStoreUnavailable, quota_store_unavailable
 from supportai.routes.deps import CallerDep, RuntimeDep
 

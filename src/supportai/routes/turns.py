@@ -15,7 +15,8 @@ from supportai import schemas
 from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError, not_found
 from supportai.pipeline.events import PING, TurnEvent
-from supportai.pipeline.turn import Prepared, Turn, prepare
+from supportai.pipeline.prepare import Prepared, prepare
+from supportai.pipeline.turn import Turn
 from supportai.resume.final_state import replay_events, stored_turn
 from supportai.routes.deps import MAX_ID, CallerDep, ConnectionDep, RuntimeDep, user_strings_for
 from supportai.runtime import Runtime

@@ -112,7 +112,7 @@ def traced(
 def stage_span(stage: str, started: float) -> None:
     """Record a finished pipeline stage that began at ``started`` (``perf_counter``).
 
-    Called from :meth:`supportai.pipeline.turn.Timings.add` when a stage ends, so the
+    Called from :meth:`supportai.pipeline.prepare.Timings.add` when a stage ends, so the
     stages need no ``with`` block of their own: the span is started at the stage's
     start time, as a child of the current (prepare or answer) span, and ended now.
     """
