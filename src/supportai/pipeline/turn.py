@@ -474,7 +474,7 @@ class Turn:
                 self.prepared.user_message_id,
                 event_log,
                 self.runtime.settings.turn_events_flush_s,
-                lambda: self.text,
+                self,
             )
             self.runtime.live_turns.add(self.recorder)
         self._producer = asyncio.create_task(self._produce())
