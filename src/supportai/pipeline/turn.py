@@ -425,6 +425,12 @@ async def _queue_candidate(
 class Turn:
     """The streamed part of a turn (stages 6-8) for one prepared request."""
 
+    #: The end events, built in the answer's transaction with the event log's last
+    #: batch (:meth:`_write_final_batch`), and when that transaction began. Class
+    #: defaults: a turn without the log in the database never sets them.
+    _final_events: list[TurnEvent] | None = None
+    _persist_started = 0.0
+
     def __init__(self, runtime: Runtime, caller: Caller, prepared: Prepared, content: str) -> None:
         self.runtime = runtime
         self.caller = caller
@@ -943,36 +949,42 @@ class Turn:
         )
         return events
 
-    async def _log_final_batch(self, timings: Timings, started: float) -> Any:
-        """Ready the event log's last batch; returns the answer transaction's part of it.
+    async def _ready_final_batch(self) -> bool:
+        """Ready the event log's last batch; True when it rides in the answer's transaction.
 
         A log in the app's database gets every event not yet logged, the terminal
-        ones included, in the transaction that saves the answer: no write
-        transaction of its own, and a saved answer always has its whole log. Any
-        other log (Redis) gets the answer's events now, before the answer commits,
-        and the terminal ones after it (:meth:`_close_recorder`): a resume that
-        sees the saved answer has every text event either way.
+        ones included, in the transaction that saves the answer
+        (:meth:`_write_final_batch`): no write transaction of its own, and a saved
+        answer always has its whole log. Any other log (Redis) gets the answer's
+        events now, before the answer commits, and the terminal ones after it
+        (:meth:`_close_recorder`): a resume that sees the saved answer has every text
+        event either way.
         """
         recorder = self.recorder
         if recorder is None:
-            return None
+            return False
         await recorder.settle_batches()
-        if not recorder.log.shares_database:
-            await recorder.flush_rest()
-            return None
-        ended: list[TurnEvent] = []
+        if recorder.log.shares_database:
+            return True
+        await recorder.flush_rest()
+        return False
 
-        async def write(conn: Connection, message_id: int) -> None:
-            if ended:  # a retried transaction builds them again
-                self._seq -= len(ended)
-                ended.clear()
-            persist_ms = (time.perf_counter() - started) * 1000
-            ended.extend(self._end_events(timings, message_id, persist_ms))
-            batch = recorder.batch(len(recorder), ended)
-            if batch is not None:
-                await recorder.log.write_in(conn, batch)
+    async def _write_final_batch(self, conn: Connection, message_id: int) -> None:
+        """In the answer's transaction: the events not yet logged and the end events,
+        built here because ``turn.completed`` names the answer's id.
 
-        return write, ended
+        A method and two attributes rather than a closure: every turn of a round waits
+        for the write lock with it, so its size counts in the log's memory cost.
+        """
+        recorder = self.recorder
+        assert recorder is not None
+        if self._final_events:  # a retried transaction builds them again
+            self._seq -= len(self._final_events)
+        persist_ms = (time.perf_counter() - self._persist_started) * 1000
+        self._final_events = self._end_events(self.prepared.timings, message_id, persist_ms)
+        batch = recorder.batch(len(recorder), self._final_events)
+        if batch is not None:
+            await recorder.log.write_in(conn, batch)
 
     async def _finish(self, timings: Timings) -> None:
         """Stage 8: persist what the user saw, settle the reservation, tell observers."""
@@ -991,19 +1003,24 @@ class Turn:
             else None
         )
         await self._word_error()
-        final_batch = await self._log_final_batch(timings, started)
-        log_in_transaction = final_batch[0] if final_batch else None
+        self._persist_started = started
+        in_log = await self._ready_final_batch()
         try:
             async with runtime.database.connection() as conn:
                 self.assistant_message_id = await self._insert_answer(
-                    conn, backend.model, reservation, in_transaction, log_in_transaction
+                    conn,
+                    backend.model,
+                    reservation,
+                    in_transaction,
+                    self._write_final_batch if in_log else None,
                 )
         except BaseException:
-            if final_batch is not None and final_batch[1]:  # rolled back: not sent, not logged
-                self._seq -= len(final_batch[1])
+            if self._final_events:  # rolled back: not sent, not logged
+                self._seq -= len(self._final_events)
+                self._final_events = None
             raise
-        if final_batch is not None and self.recorder is not None:
-            self.recorder.logged = len(self.recorder) + len(final_batch[1])
+        if self._final_events is not None and self.recorder is not None:
+            self.recorder.logged = len(self.recorder) + len(self._final_events)
         prepared.reservation = None
         if reservation is not None:
             await runtime.settlements.after_commit(reservation, self.cost_micros)
@@ -1016,7 +1033,7 @@ class Turn:
                 self.assistant_message_id,
                 "output_blocked",
             )
-        await self._announce_end(timings, final_batch[1] if final_batch else None)
+        await self._announce_end(timings, self._final_events)
         await runtime.hooks.turn_completed(
             {
                 **_completed_event(
