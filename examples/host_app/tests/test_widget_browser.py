@@ -1,6 +1,7 @@
 """supportai's ``<supportai-chat>`` widget in headless Chromium, beyond the customer journey
 of ``test_browser.py``: injection through a help article and through a model answer, a
-dropped stream retried with the same idempotency key, a 390 px wide phone, keyboard use,
+connection cut mid-answer and resumed, a request that never arrived sent again with the
+same idempotency key, a 390 px wide phone, keyboard use,
 and the figures docs/widget.md reports (size gzipped, time to interactive).
 
 The XSS pages are served WITHOUT Lumen's Content-Security-Policy (the route below strips
