@@ -8,7 +8,7 @@ new event: no polling) and writes them to the shared
 in the transaction saving the answer (:meth:`Turn._write_final_batch`).
 
 Writing per event cost 2.76x the CPU of a turn in an earlier attempt. Here a delta
-is kept as two offsets into the answer the turn holds anyway (``Turn.text``), not
+is kept as where it ends in the answer the turn holds anyway (``Turn.text``), not
 as an object, and a batch is one row (:mod:`supportai.resume.batch`), so the log
 costs a few percent of a turn in CPU and memory (``bench/turn_events.py``).
 """
