@@ -14,9 +14,12 @@ answer's transaction) and ``burst`` (the same deltas with no pause: one batch).
   threads included); the figure is the median of A / B over pairs of rounds run
   back to back (and, for reference, the ratio of the sums).
 * Memory: ``tracemalloc`` peak over a round minus what was allocated before it, in
-  separate rounds (tracing slows everything alike), each after a full collection
-  (else the garbage of the round before decides the peak); the figure is the
-  median A / median B.
+  separate rounds (tracing slows everything alike), ``ROUNDS`` per side, alternating
+  which side goes first as for CPU, each after a full collection (else the garbage
+  of the round before decides the peak); the figure is the median A / median B (and,
+  for reference, the median of A / B over pairs of rounds). A round's peak is at
+  its end, when the turns save their answers: the rounds grow slowly over a run as
+  the conversations' history grows, the same on both sides.
 
 Resume latency: a turn runs on app P; at a random point its client "drops", and
 ``RECONNECT_S`` later a resume starts after the last event it had, either on P itself
@@ -148,8 +151,8 @@ async def overhead(pause_s: float) -> dict[str, Any]:
         peak: dict[str, list[int]] = {"on": [], "off": []}
         tracemalloc.start()
         try:
-            for _ in range(max(ROUNDS // 2, 2)):
-                for side in ("on", "off"):
+            for index in range(ROUNDS):
+                for side in ("on", "off") if index % 2 == 0 else ("off", "on"):
                     gc.collect()
                     tracemalloc.reset_peak()
                     before = tracemalloc.get_traced_memory()[0]
@@ -173,6 +176,11 @@ async def overhead(pause_s: float) -> dict[str, Any]:
         "cpu_ratio_of_sums": round(sum(cpu["on"]) / sum(cpu["off"]), 4),
         "peak_kib_per_round": {side: round(memory[side] / 1024, 1) for side in memory},
         "memory_ratio": round(memory["on"] / memory["off"], 4),
+        # For reference, as for CPU: the median over pairs of rounds run back to back.
+        "memory_ratio_of_pairs": round(
+            statistics.median(on / off for on, off in zip(peak["on"], peak["off"], strict=True)),
+            4,
+        ),
     }
 
 

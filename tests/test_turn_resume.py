@@ -423,3 +423,41 @@ async def test_with_the_log_off_a_resume_still_gets_the_final_state(
     )
     assert [b["event"] for b in resumed] == ["turn.completed"]
     assert resumed[0]["data"]["content"] == ANSWER
+
+
+def test_a_batch_is_the_json_the_encoder_would_make_and_reads_back_event_for_event() -> None:
+    """The batch text is put together by hand (from the events' own JSON) to keep the
+    turn's end small; it must be exactly ``json.dumps``'s, and decode to the same events."""
+    from supportai.pipeline.events import TurnEvent
+    from supportai.resume.batch import decode_batch, encode_batch, other_json
+
+    started = TurnEvent("turn.started", {"user_message_id": 7, "classification": None}, 5, 7)
+    ended = TurnEvent("turn.completed", {"status": "complete", "usage": {"n": [1, 2.5]}}, 9, 7)
+    pieces = ['Say "hi"\n', "naïve 日本 ", "\\ end"]
+    lengths: list[int | None] = [None, *(len(p) for p in pieces), None]
+    data = encode_batch(
+        7,
+        5,
+        "".join(pieces),
+        lengths,
+        [other_json(e.event, e.payload()) for e in (started, ended)],
+    )
+    assert data is not None and (data.first, data.last) == (5, 9)
+    expected = {
+        "f": 5,
+        "t": "".join(pieces),
+        "n": lengths,
+        "o": [[e.event, e.data] for e in (started, ended)],
+    }
+    assert data.data == json.dumps(expected, separators=(",", ":"), ensure_ascii=False)
+    back = decode_batch(7, data.data, 0)
+    assert [(e.event, e.data, e.id) for e in back] == [
+        (started.event, started.data, 5),
+        *(("delta", {"text": p}, seq) for seq, p in enumerate(pieces, 6)),
+        (ended.event, ended.data, 9),
+    ]
+    assert [e.encode() for e in decode_batch(7, data.data, 7)] == [
+        TurnEvent("delta", {"text": pieces[2]}, 8, 7).encode(),
+        ended.encode(),
+    ]
+    assert encode_batch(7, 1, "", [], []) is None

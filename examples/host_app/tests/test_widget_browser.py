@@ -1,6 +1,7 @@
 """supportai's ``<supportai-chat>`` widget in headless Chromium, beyond the customer journey
 of ``test_browser.py``: injection through a help article and through a model answer, a
-dropped stream retried with the same idempotency key, a 390 px wide phone, keyboard use,
+connection cut mid-answer and resumed, a request that never arrived sent again with the
+same idempotency key, a 390 px wide phone, keyboard use,
 and the figures docs/widget.md reports (size gzipped, time to interactive).
 
 The XSS pages are served WITHOUT Lumen's Content-Security-Policy (the route below strips
@@ -10,17 +11,26 @@ about the widget never creating one.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import re
 import shutil
 import statistics
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from host_app.config import default_articles_dir
-from host_app_testing import LiveServer, clean_environment, live_server, make_config
+from host_app_testing import (
+    CuttingProxy,
+    LiveServer,
+    clean_environment,
+    live_server,
+    make_config,
+)
 from test_browser import (  # fixtures and helpers shared with the journey test
     SCREENSHOTS,
     accept_disclosure,
@@ -37,7 +47,7 @@ from supportai.llm import Citation, Finish, TextDelta, Usage
 from supportai.testing import ScriptedBackend, backend_plugin
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Browser, Page, Request, Route
 
 __all__ = ["browser_errors", "chromium", "page"]  # fixtures, imported to be used here
 
@@ -122,6 +132,77 @@ def scripted_page(chromium: Browser, scripted_server: LiveServer) -> Iterator[Pa
     yield opened
     context.close()
     assert errors == []
+
+
+class Hold:
+    """Where the held model waits: ``reached`` once it sent the first half of its
+    answer, and it goes on once the test sets ``released``."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    async def wait(self) -> None:
+        self.reached.set()
+        await asyncio.to_thread(self.released.wait, TIMEOUT_S * 4)  # the loop stays free
+
+
+HOLD = Hold()
+#: Numbered words, so that a gap or a repeat on the page shows as such.
+HELD_WORDS = [f"word{n} " for n in range(1, 21)]
+REST_WORDS = [f"word{n} " for n in range(21, 41)]
+HELD_ANSWER = "".join(HELD_WORDS + REST_WORDS)
+TIMEOUT_S = 15
+
+
+def held_answer() -> list[Any]:
+    """The answer's first half, a word every 20 ms, then the hold, then the rest."""
+    script: list[Any] = []
+    for word in HELD_WORDS:
+        script += [TextDelta(word), lambda: asyncio.sleep(0.02)]
+    script.append(HOLD.wait)
+    for word in REST_WORDS:
+        script += [TextDelta(word), lambda: asyncio.sleep(0.02)]
+    return [*script, Usage(40, 60), Finish("stop")]
+
+
+@pytest.fixture(scope="module")
+def held_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Lumen with a model that holds in the middle of its answer (:data:`HOLD`)."""
+    backend = ScriptedBackend([held_answer()])
+    config = make_config(tmp_path_factory.mktemp("held") / "data")
+    with (
+        clean_environment(SUPPORTAI_LLM_BACKEND="scripted", SUPPORTAI_RATE_LIMIT_WINDOW_S="3600"),
+        live_server(config, plugins=(backend_plugin(backend),)) as live,
+    ):
+        yield live
+
+
+@pytest.fixture
+def cutting_page(chromium: Browser, held_server: LiveServer) -> Iterator[tuple[Page, CuttingProxy]]:
+    """A page that reaches the server through a :class:`CuttingProxy`."""
+    proxy = CuttingProxy(held_server.url)
+    context = chromium.new_context(base_url=proxy.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_S * 1000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    try:
+        yield opened, proxy
+    finally:
+        HOLD.released.set()
+        context.close()
+        proxy.close()
+    assert errors == []
+
+
+def wait_until(page: Page, condition: Callable[[], bool], failure: str) -> None:
+    """Poll ``condition`` for :data:`TIMEOUT_S` (waiting through the page, so that its
+    events are delivered meanwhile)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        page.wait_for_timeout(20)
 
 
 def shot_widget(page: Page, name: str) -> None:
@@ -241,61 +322,83 @@ def test_markup_in_a_model_answer_shows_as_text(
     shot(page, "widget-xss-model")
 
 
-def test_a_stream_cut_mid_answer_resumes_after_the_last_event(
-    scripted_page: Page, scripted_server: LiveServer
+def test_a_connection_cut_mid_answer_resumes_after_the_last_event(
+    cutting_page: tuple[Page, CuttingProxy], held_server: LiveServer
 ) -> None:
-    """The connection is cut after the answer's first delta; the widget resumes the
-    turn on ``GET …/messages/{turn}/events`` with ``Last-Event-ID`` and the whole
-    answer shows once: nothing missing, nothing twice, asked and charged once."""
+    """The browser's connections are reset while the answer is still streaming; the
+    widget resumes the turn on ``GET …/messages/{turn}/events`` with ``Last-Event-ID``
+    and the whole answer shows once: nothing missing, nothing twice, asked and
+    charged once.
+
+    Deterministic, without sleeps: the model holds after the first half of the answer
+    until the test lets it go, so the cut lands mid-answer by construction, and the
+    test checks that it did (the page shows exactly the first half, the server says
+    the turn is in progress) before cutting, and that the resume was sent while the
+    turn still ran."""
     from playwright.sync_api import expect
 
-    page = scripted_page
-    sent: list[dict[str, Any]] = []
+    page, proxy = cutting_page
+    posted: list[str] = []
     resumed: list[dict[str, str]] = []
 
-    def cut_the_first(route: Route) -> None:
-        sent.append(
-            {"body": json.loads(route.request.post_data or "{}"), "headers": route.request.headers}
-        )
-        if len(sent) > 1:
-            route.continue_()
-            return
-        response = route.fetch()
-        body = response.body()
-        first_delta = body.index(b"event: delta")
-        cut = body.index(b"\n\n", first_delta) + 2
-        route.fulfill(status=200, headers=response.headers, body=body[:cut])
+    def seen(request: Request) -> None:
+        if re.search(r"/conversations/\d+/messages$", request.url) and request.method == "POST":
+            posted.append(request.url)
+        elif re.search(r"/conversations/\d+/messages/\d+/events$", request.url):
+            resumed.append({"url": request.url, **request.headers})
 
-    def resuming(route: Route) -> None:
-        resumed.append({"url": route.request.url, **route.request.headers})
-        route.continue_()
-
-    page.route(re.compile(r"/api/support/ai/conversations/\d+/messages$"), cut_the_first)
-    page.route(re.compile(r"/api/support/ai/conversations/\d+/messages/\d+/events$"), resuming)
+    page.on("request", seen)
     sign_in(page, "bob@acme.example")
-    accept_disclosure(page)
-    ask(page, "Tell me the steps")
-    answer = chat(page).locator("li.message.assistant").last
-    expect(answer).to_have_attribute("data-status", "complete")
-    assert len(sent) == 1, sent  # resumed, not asked again
-    assert len(resumed) == 1, resumed
-    turn = re.search(r"/messages/(\d+)/events$", resumed[0]["url"])
-    assert turn is not None
-    assert resumed[0].get("last-event-id") == f"{turn.group(1)}:2"  # turn.started, 1 delta
-    expect(answer.locator(".text")).to_contain_text("raw anchor")
-    shown = answer.locator(".text").inner_text()
-    assert shown.count("Here is what to do") == 1 and shown.count("raw anchor") == 1
-    expect(answer.locator(".feedback")).to_be_visible()
-    expect(chat(page).locator(".notice")).to_be_hidden()
+    widget = chat(page)
+    expect(widget).to_have_attribute("data-ready", "")
+    if widget.locator(".disclosure").is_visible():
+        accept_disclosure(page)
+    ask(page, "Walk me through it")
+    assert HOLD.reached.wait(TIMEOUT_S), "the model never reached the middle of its answer"
+    conversation_id = int(widget.get_attribute("conversation-id") or 0)
+    stored = page.request.get(f"{API}/conversations/{conversation_id}").json()
+    assert [m["role"] for m in stored["messages"]] == ["user"]  # no answer saved yet
+    turn = stored["messages"][0]["message_id"]
+    # What the server streamed before the hold (the output filters keep the last few
+    # words back until more text comes): the running turn's events on its worker.
+    runtime = held_server.app.state.support.state.supportai
+    recorder = runtime.live_turns.get(turn)
+    assert recorder is not None and not recorder.ended  # the turn is running
+    events = [recorder.event(index) for index in range(len(recorder))]
+    streamed = "".join(e.data["text"] for e in events if e.event == "delta")
+    assert streamed and HELD_ANSWER.startswith(streamed) and streamed != HELD_ANSWER
 
-    conversation_id = int(chat(page).get_attribute("conversation-id") or 0)
+    # The cut is mid-answer: the page shows what was streamed so far, no more, and the
+    # server says the turn is in progress.
+    answer = widget.locator("li.message.assistant").last
+    text = answer.locator(".text")
+    wait_until(page, lambda: text.inner_text().split() == streamed.split(), "the page lags")
+    assert answer.get_attribute("data-status") != "complete"
+    twin = page.request.get(f"{API}/conversations/{conversation_id}/messages/{turn}/turn")
+    assert twin.status == 409 and twin.json()["reason"] == "turn_in_progress"
+    # The widget reconnects while the model still holds: a resume of a running turn.
+    with page.expect_request(re.compile(r"/messages/\d+/events$")):
+        assert proxy.cut() >= 1
+    assert len(resumed) == 1 and not HOLD.released.is_set()
+    assert resumed[0]["url"].endswith(f"/messages/{turn}/events")
+    # after the last event the page had before the cut
+    assert resumed[0].get("last-event-id") == f"{turn}:{len(events)}"
+    HOLD.released.set()
+
+    expect(answer).to_have_attribute("data-status", "complete")
+    assert text.inner_text().split() == [w.strip() for w in HELD_WORDS + REST_WORDS]
+    expect(answer.locator(".feedback")).to_be_visible()
+    expect(widget.locator(".notice")).to_be_hidden()
+    assert len(posted) == 1, posted  # resumed, not asked again
+
     stored = page.request.get(f"{API}/conversations/{conversation_id}").json()
     assert [m["role"] for m in stored["messages"]] == ["user", "assistant"]
+    assert stored["messages"][1]["content"] == HELD_ANSWER
     quota = page.request.get(f"{API}/quota").json()
     assert quota["user_turns"]["used"] == 1
     # Charged once, and the allowance says so, in questions.
     today = quota["user_cost_micros"]["remaining"] // quota["turn_reservation_micros"]
-    expect(chat(page).locator(".allowance")).to_have_text(
+    expect(widget.locator(".allowance")).to_have_text(
         f"19 of 20 questions left in the next hour; at least {today} today."
     )
 

@@ -29,13 +29,15 @@ from supportai.runtime import Runtime
 from supportai.store import turns
 from supportai.store.turns import ToolCallRecord
 
-#: The part of the event log's last batch written in the answer's transaction, and
-#: the terminal events it holds (see :meth:`TurnEnding._log_final_batch`).
-FinalBatch = tuple[Any, list[TurnEvent]]
-
 
 class TurnEnding:
     """Numbering and sending a turn's events, and stage 8 (a base of ``Turn``)."""
+
+    #: The end events, built in the answer's transaction with the event log's last
+    #: batch (:meth:`_write_final_batch`), and when that transaction began. Class
+    #: defaults: a turn without the log in the database never sets them.
+    _final_events: list[TurnEvent] | None = None
+    _persist_started = 0.0
 
     runtime: Runtime
     caller: Caller
@@ -80,13 +82,13 @@ class TurnEnding:
         self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
         started = time.perf_counter()
         reservation = self.prepared.reservation
-        ended = await self._persist(timings, started, backend.model, reservation)
+        ended = await self._persist(started, backend.model, reservation)
         await self._settle(reservation)
         timings.add("persist", started)
         await self._observe(timings, ended)
 
     async def _persist(
-        self, timings: Timings, started: float, model: str, reservation: Reservation | None
+        self, started: float, model: str, reservation: Reservation | None
     ) -> list[TurnEvent] | None:
         """Save the answer, its tool calls and usage in one transaction.
 
@@ -101,21 +103,26 @@ class TurnEnding:
             else None
         )
         await self._word_error()
-        final_batch = await self._log_final_batch(timings, started)
-        log_in_transaction = final_batch[0] if final_batch else None
+        self._persist_started = started
+        in_log = await self._ready_final_batch()
         try:
             async with self.runtime.database.connection() as conn:
                 self.assistant_message_id = await self._insert_answer(
-                    conn, model, reservation, in_transaction, log_in_transaction
+                    conn,
+                    model,
+                    reservation,
+                    in_transaction,
+                    self._write_final_batch if in_log else None,
                 )
         except BaseException:
-            if final_batch is not None and final_batch[1]:  # rolled back: not sent, not logged
-                self._seq -= len(final_batch[1])
+            if self._final_events:  # rolled back: not sent, not logged
+                self._seq -= len(self._final_events)
+                self._final_events = None
             raise
-        if final_batch is not None and self.recorder is not None:
-            self.recorder.logged = len(self.recorder) + len(final_batch[1])
+        if self._final_events is not None and self.recorder is not None:
+            self.recorder.logged = len(self.recorder) + len(self._final_events)
         self.prepared.reservation = None
-        return final_batch[1] if final_batch else None
+        return self._final_events
 
     async def _settle(self, reservation: Reservation | None) -> None:
         """Settle a store outside the answer's transaction, now that the answer is saved."""
@@ -271,36 +278,42 @@ class TurnEnding:
         )
         return events
 
-    async def _log_final_batch(self, timings: Timings, started: float) -> FinalBatch | None:
-        """Ready the event log's last batch; returns the answer transaction's part of it.
+    async def _ready_final_batch(self) -> bool:
+        """Ready the event log's last batch; True when it rides in the answer's transaction.
 
         A log in the app's database gets every event not yet logged, the terminal
-        ones included, in the transaction that saves the answer: no write
-        transaction of its own, and a saved answer always has its whole log. Any
-        other log (Redis) gets the answer's events now, before the answer commits,
-        and the terminal ones after it (:meth:`_close_recorder`): a resume that
-        sees the saved answer has every text event either way.
+        ones included, in the transaction that saves the answer
+        (:meth:`_write_final_batch`): no write transaction of its own, and a saved
+        answer always has its whole log. Any other log (Redis) gets the answer's
+        events now, before the answer commits, and the terminal ones after it
+        (:meth:`_close_recorder`): a resume that sees the saved answer has every text
+        event either way.
         """
         recorder = self.recorder
         if recorder is None:
-            return None
+            return False
         await recorder.settle_batches()
-        if not recorder.log.shares_database:
-            await recorder.flush_rest()
-            return None
-        ended: list[TurnEvent] = []
+        if recorder.log.shares_database:
+            return True
+        await recorder.flush_rest()
+        return False
 
-        async def write(conn: Connection, message_id: int) -> None:
-            if ended:  # a retried transaction builds them again
-                self._seq -= len(ended)
-                ended.clear()
-            persist_ms = (time.perf_counter() - started) * 1000
-            ended.extend(self._end_events(timings, message_id, persist_ms))
-            batch = recorder.batch(len(recorder), ended)
-            if batch is not None:
-                await recorder.log.write_in(conn, batch)
+    async def _write_final_batch(self, conn: Connection, message_id: int) -> None:
+        """In the answer's transaction: the events not yet logged and the end events,
+        built here because ``turn.completed`` names the answer's id.
 
-        return write, ended
+        A method and two attributes rather than a closure: every turn of a round waits
+        for the write lock with it, so its size counts in the log's memory cost.
+        """
+        recorder = self.recorder
+        assert recorder is not None
+        if self._final_events:  # a retried transaction builds them again
+            self._seq -= len(self._final_events)
+        persist_ms = (time.perf_counter() - self._persist_started) * 1000
+        self._final_events = self._end_events(self.prepared.timings, message_id, persist_ms)
+        batch = recorder.batch(len(recorder), self._final_events)
+        if batch is not None:
+            await recorder.log.write_in(conn, batch)
 
     async def _close_recorder(self, recorder: TurnRecorder) -> None:
         """Log what is left (terminal events outside the database), then leave the

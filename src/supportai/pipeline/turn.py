@@ -134,7 +134,7 @@ class Turn(TurnEnding):
                 self.prepared.user_message_id,
                 event_log,
                 self.runtime.settings.turn_events_flush_s,
-                lambda: self.text,
+                self,
             )
             self.runtime.live_turns.add(self.recorder)
         self._producer = asyncio.create_task(self._produce())
@@ -155,9 +155,9 @@ class Turn(TurnEnding):
             deadline.close()
             if not self._producer.done():
                 self._consumer_gone = True
-                if self.recorder is None:
+                if event_log is None:
                     self._producer.cancel()
-                else:
+                elif self.recorder is not None:  # None: the turn has just ended
                     self.recorder.client_left()
 
     def take_ready(self) -> list[TurnEvent]:
@@ -237,6 +237,9 @@ class Turn(TurnEnding):
         finally:
             if self.recorder is not None:
                 await self._close_recorder(self.recorder)
+                # Its readers keep it as long as they need it; the turn, which lives
+                # on until its response ends, does not hold its events any longer.
+                self.recorder = None
             if not self._consumer_gone:
                 await self.queue.put(None)
 

@@ -5,10 +5,10 @@ keeps them where a resume on this worker can follow them directly (woken on ever
 new event: no polling) and writes them to the shared
 :class:`~supportai.resume.log.EventLog` in batches: at most every
 ``SUPPORTAI_TURN_EVENTS_FLUSH_S`` while the turn runs, and a last batch that rides
-in the transaction saving the answer (:meth:`Turn._log_final_batch`).
+in the transaction saving the answer (:meth:`Turn._write_final_batch`).
 
 Writing per event cost 2.76x the CPU of a turn in an earlier attempt. Here a delta
-is kept as two offsets into the answer the turn holds anyway (``Turn.text``), not
+is kept as where it ends in the answer the turn holds anyway (``Turn.text``), not
 as an object, and a batch is one row (:mod:`supportai.resume.batch`), so the log
 costs a few percent of a turn in CPU and memory (``bench/turn_events.py``).
 """
@@ -16,14 +16,15 @@ costs a few percent of a turn in CPU and memory (``bench/turn_events.py``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from array import array
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from supportai.pipeline.deadline import IdleDeadline
 from supportai.pipeline.events import TurnEvent
-from supportai.resume.batch import Batch, encode_batch
+from supportai.resume.batch import Batch, encode_batch, other_json
 from supportai.resume.log import EventLog
 
 log = logging.getLogger("supportai.resume")
@@ -35,27 +36,57 @@ TERMINAL = "turn.completed"
 CONNECTED_FLUSH_S = 2.0
 
 
+class Answer(Protocol):
+    """What holds the answer being streamed (the :class:`~supportai.pipeline.turn.Turn`).
+
+    Read through the object rather than a closure: one fewer allocation per turn.
+    """
+
+    text: str
+
+
 class TurnRecorder:
     """The events of one turn of this worker (see the module docstring).
 
-    ``text`` returns the turn's answer so far: the ``delta`` events, joined.
+    ``answer.text`` is the turn's answer so far: the ``delta`` events, joined.
+
+    What it keeps is what a running turn costs in memory with the log on, so it is
+    kept small: slots, 4-byte offsets, and the other events as the JSON the live
+    stream already made of them rather than as event objects with their dicts.
     """
 
-    def __init__(
-        self, turn: int, event_log: EventLog, flush_s: float, text: Callable[[], str]
-    ) -> None:
+    __slots__ = (
+        "_answer",
+        "_ends",
+        "_flushing",
+        "_idle",
+        "_others",
+        "_text_end",
+        "_timer",
+        "_wake",
+        "ended",
+        "flush_s",
+        "interval_s",
+        "log",
+        "logged",
+        "turn",
+    )
+
+    def __init__(self, turn: int, event_log: EventLog, flush_s: float, answer: Answer) -> None:
         self.turn = turn
         self.log = event_log
         #: While the live client is there, a batch every :data:`CONNECTED_FLUSH_S`;
         #: once it left, every ``flush_s``.
         self.flush_s = flush_s
         self.interval_s = max(CONNECTED_FLUSH_S, flush_s)
-        self._text = text
+        self._answer = answer
         #: Per event (sequence number = index + 1): for a delta, where its text ends
-        #: in the answer; for any other event, -1 - its index in ``_others``.
-        self._ends = array("q")
+        #: in the answer; for any other event, -1 - its index in ``_others``. Four bytes
+        #: each (:meth:`_keep_end` widens them past 2**31 characters).
+        self._ends = array("i")
         self._text_end = 0
-        self._others: list[TurnEvent] = []
+        #: The other events, as ``(name, data as JSON)``.
+        self._others: list[tuple[str, str]] = []
         #: How many events are in the shared log.
         self.logged = 0
         self.ended = False
@@ -72,10 +103,10 @@ class TurnRecorder:
         """Keep ``event``, wake this worker's readers, and make sure a flush is due."""
         if event.event == "delta":
             self._text_end += len(event.data["text"])
-            self._ends.append(self._text_end)
+            self._keep_end(self._text_end)
         else:
-            self._ends.append(-1 - len(self._others))
-            self._others.append(event)
+            self._keep_end(-1 - len(self._others))
+            self._others.append((event.event, event.payload()))
             if event.event == TERMINAL:
                 self.ended = True
         if self._wake is not None:
@@ -85,12 +116,20 @@ class TurnRecorder:
             self._idle = False
             self._timer = asyncio.get_running_loop().call_later(self.interval_s, self._flush_due)
 
+    def _keep_end(self, mark: int) -> None:
+        try:
+            self._ends.append(mark)
+        except OverflowError:  # an answer of 2 GiB characters: 8-byte offsets from here
+            self._ends = array("q", self._ends)
+            self._ends.append(mark)
+
     def event(self, index: int) -> TurnEvent:
         """The event with sequence number ``index + 1``."""
         end = self._ends[index]
         if end < 0:
-            return self._others[-1 - end]
-        text = self._text()[self._text_before(index) : end]
+            name, payload = self._others[-1 - end]
+            return TurnEvent(name, json.loads(payload), index + 1, self.turn, payload)
+        text = self._answer.text[self._text_before(index) : end]
         return TurnEvent("delta", {"text": text}, index + 1, self.turn)
 
     def _text_before(self, index: int) -> int:
@@ -103,22 +142,22 @@ class TurnRecorder:
     def batch(self, upto: int, extra: Sequence[TurnEvent] = ()) -> Batch | None:
         """Events ``logged`` to ``upto`` (not included), then ``extra``, as one batch."""
         lengths: list[int | None] = []
-        others: list[list[Any]] = []
+        others: list[str] = []
         start = end = self._text_before(self.logged)
         ends, recorded = self._ends, self._others
         for index in range(self.logged, upto):
             mark = ends[index]
             if mark < 0:
-                event = recorded[-1 - mark]
                 lengths.append(None)
-                others.append([event.event, event.data])
+                others.append(other_json(*recorded[-1 - mark]))
             else:
                 lengths.append(mark - end)
                 end = mark
         for event in extra:
             lengths.append(None)
-            others.append([event.event, event.data])
-        return encode_batch(self.turn, self.logged + 1, self._text()[start:end], lengths, others)
+            others.append(other_json(event.event, event.payload()))
+        text = self._answer.text[start:end]
+        return encode_batch(self.turn, self.logged + 1, text, lengths, others)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -199,7 +238,7 @@ class TurnRecorder:
                     yield event
                     if event.event == TERMINAL:
                         return
-                if self._others and self._others[-1].event == TERMINAL:
+                if self._others and self._others[-1][0] == TERMINAL:
                     return  # the client already had the end
                 if self._wake is None:
                     self._wake = asyncio.Event()
