@@ -20,6 +20,8 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -107,16 +109,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture(scope="module")
-def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Lumen with a model that answers every question with HTML and script markup."""
-    backend = ScriptedBackend([scripted_answer()])
-    config = make_config(tmp_path_factory.mktemp("scripted") / "data")
+@contextmanager
+def scripted_live_server(data: Path, answer: list[Any]) -> Iterator[LiveServer]:
+    """Lumen whose model is a :class:`ScriptedBackend` playing ``answer`` to every question."""
+    backend = ScriptedBackend([answer])
     with (
         # An hour's rate window: the allowance line names it ("in the next hour").
         clean_environment(SUPPORTAI_LLM_BACKEND="scripted", SUPPORTAI_RATE_LIMIT_WINDOW_S="3600"),
-        live_server(config, plugins=(backend_plugin(backend),)) as live,
+        live_server(make_config(data), plugins=(backend_plugin(backend),)) as live,
     ):
+        yield live
+
+
+@pytest.fixture(scope="module")
+def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Lumen with a model that answers every question with HTML and script markup."""
+    with scripted_live_server(
+        tmp_path_factory.mktemp("scripted") / "data", scripted_answer()
+    ) as live:
         yield live
 
 
@@ -169,12 +179,7 @@ def held_answer() -> list[Any]:
 @pytest.fixture(scope="module")
 def held_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Lumen with a model that holds in the middle of its answer (:data:`HOLD`)."""
-    backend = ScriptedBackend([held_answer()])
-    config = make_config(tmp_path_factory.mktemp("held") / "data")
-    with (
-        clean_environment(SUPPORTAI_LLM_BACKEND="scripted", SUPPORTAI_RATE_LIMIT_WINDOW_S="3600"),
-        live_server(config, plugins=(backend_plugin(backend),)) as live,
-    ):
+    with scripted_live_server(tmp_path_factory.mktemp("held") / "data", held_answer()) as live:
         yield live
 
 

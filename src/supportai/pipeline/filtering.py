@@ -35,10 +35,7 @@ class FilterChain:
             if out.redactions:
                 self.redactions.extend(out.redactions)
             if out.blocked is not None:
-                self.blocked = out.blocked
-                self.blocked_by = self.names[index]
-                # The text before the block still passes the later filters.
-                return await self._run(out.text, index + 1, final=True)
+                return await self._block(out, index)
             text = out.text
             if not text:  # held back: the filters after it have nothing to see yet
                 return ""
@@ -63,9 +60,14 @@ class FilterChain:
                 )
             self.redactions.extend(out.redactions)
             if out.blocked is not None:
-                self.blocked = out.blocked
-                self.blocked_by = self.names[index]
-                # The text before the block still passes the later filters.
-                return await self._run(out.text, index + 1, final=True)
+                return await self._block(out, index)
             text = out.text
         return text
+
+    async def _block(self, out: FilterOutput, index: int) -> str:
+        """Filter ``index`` blocked: remember it; the text before the block still
+        passes the later filters."""
+        assert out.blocked is not None
+        self.blocked = out.blocked
+        self.blocked_by = self.names[index]
+        return await self._run(out.text, index + 1, final=True)
