@@ -139,15 +139,20 @@ def ask(page: Page, question: str) -> None:
 
 
 def expected_allowance(page: Page, asked: int) -> re.Pattern[str]:
-    """The allowance line the widget shows, from the quota the server reports."""
+    """The allowance line the widget shows, from the quota the server reports.
+
+    The turn window is a minute: when the questions straddle its boundary, the line
+    shows the new window's count (what the server reports now), not ``limit - asked``.
+    """
     quota = page.request.get("/api/support/ai/quota").json()
     per_turn = quota["turn_reservation_micros"]
     assert per_turn > 0, "the example app charges turns: the cost caps are shown as questions"
     money = min(quota["user_cost_micros"]["remaining"], quota["tenant_cost_micros"]["remaining"])
     limit = quota["user_turns"]["limit"]
+    window = "|".join(str(n) for n in sorted({limit - asked, quota["user_turns"]["remaining"]}))
     today = money // per_turn
     return re.compile(
-        rf"^{limit - asked} of {limit} questions left this minute; at least {today} today\.$"
+        rf"^(?:{window}) of {limit} questions left this minute; at least {today} today\.$"
     )
 
 
