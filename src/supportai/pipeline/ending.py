@@ -78,14 +78,18 @@ class TurnEnding:
         """Stage 8: persist what the user saw, settle the reservation, tell observers."""
         backend = self.runtime.backend
         assert backend is not None
-        price = self.runtime.settings.price_for(backend.model)
-        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        self._price_usage(backend.model)
         started = time.perf_counter()
         reservation = self.prepared.reservation
         ended = await self._persist(started, backend.model, reservation)
         await self._settle(reservation)
         timings.add("persist", started)
         await self._observe(timings, ended)
+
+    def _price_usage(self, model: str) -> None:
+        """The turn's real cost: what it used, at ``model``'s price (saved or not)."""
+        price = self.runtime.settings.price_for(model)
+        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
 
     async def _persist(
         self, started: float, model: str, reservation: Reservation | None
@@ -200,8 +204,7 @@ class TurnEnding:
         runtime = self.runtime
         backend = runtime.backend
         assert backend is not None
-        price = runtime.settings.price_for(backend.model)
-        self.cost_micros = price.cost_micros(self.usage.input_tokens, self.usage.output_tokens)
+        self._price_usage(backend.model)
         await runtime.settlements.record_unsaved(
             Spend(
                 caller=self.caller,

@@ -5,7 +5,8 @@ keeps them where a resume on this worker can follow them directly (woken on ever
 new event: no polling) and writes them to the shared
 :class:`~supportai.resume.log.EventLog` in batches: at most every
 ``SUPPORTAI_TURN_EVENTS_FLUSH_S`` while the turn runs, and a last batch that rides
-in the transaction saving the answer (:meth:`Turn._write_final_batch`).
+in the transaction saving the answer
+(:meth:`~supportai.pipeline.ending.TurnEnding._write_final_batch`).
 
 Writing per event cost 2.76x the CPU of a turn in an earlier attempt. Here a delta
 is kept as where it ends in the answer the turn holds anyway (``Turn.text``), not
