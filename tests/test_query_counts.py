@@ -8,11 +8,11 @@ from supportai.testing import ScriptedBackend, as_user, backend_plugin, count_qu
 
 async def _turn_app(supportai_app, supportai_client, rounds):
     backend = ScriptedBackend(rounds)
-    client = supportai_client(
-        supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
-    )
+    app = supportai_app(plugins=[backend_plugin(backend)], llm_backend="scripted")
+    client = supportai_client(app)
     cid = (await client.post("/conversations", headers=as_user())).json()["conversation_id"]
     await client.post(f"/conversations/{cid}/messages", json={"content": "warm"}, headers=as_user())
+    await app.state.supportai.sweep_finished()  # the first turn starts the quota sweep
     return client, cid
 
 

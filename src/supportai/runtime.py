@@ -207,14 +207,22 @@ class Runtime:
         await self.settlements.drain(wait_s)
         return await self.settlements.heal(now, outbox_grace_s=0.0)
 
+    async def sweep_finished(self) -> None:
+        """Wait for a background sweep still running (its failures are logged there).
+
+        Shutdown waits so the sweep never meets a closed database; tests that count
+        a request's statements wait so the sweep's own are not counted with them.
+        """
+        if self._sweeper is not None:
+            with contextlib.suppress(Exception):
+                await self._sweeper
+
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let turns still being saved finish (bounded), then close providers and the DB."""
         pending = [task for task in running_turns() if not task.done()]
         if pending:
             await asyncio.wait(pending, timeout=grace_s)
-        if self._sweeper is not None:
-            with contextlib.suppress(Exception):
-                await self._sweeper
+        await self.sweep_finished()
         # Spend still being retried: a last chance, then the leases take over.
         await self.settlements.close(min(grace_s, 5.0))
         for provider in (self.backend, self.quota, *self.classifiers, *self.filters):
