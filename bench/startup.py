@@ -1,4 +1,5 @@
-"""Start-up: ``import supportai`` and app creation with every built-in plugin enabled.
+"""Start-up: ``import supportai`` and app creation with every built-in plugin enabled,
+with the default embedder (wordllama) and with ``minilm`` (ONNX Runtime).
 
 Each figure is the median of fresh interpreters (``python -c``), so nothing is
 cached between runs. guardrails-ai must only be imported when its filter is on.
@@ -23,7 +24,7 @@ folder = tempfile.mkdtemp()
 app = create_app(Settings(
     database_url=f"sqlite+aiosqlite:///{folder}/s.db", llm_backend="knowledge_base",
     classifiers=["rules"], output_filters=FILTERS, plugins=["llm_backends", "classifiers",
-    "filters", "redis"], plugin_options={"kb": {"articles_dir": ARTICLES}}))
+    "filters", "redis"], plugin_options={"kb": {"articles_dir": ARTICLES, "embedder": EMBEDDER}}))
 created = time.perf_counter() - t
 import asyncio
 asyncio.run(app.state.supportai.start())
@@ -44,9 +45,16 @@ def _python(code: str) -> str:
 def run(articles_dir: str, repeat: int = 5) -> dict[str, Any]:
     imports = [float(_python(IMPORT)) * 1000 for _ in range(repeat)]
     result: dict[str, Any] = {"import_supportai_ms": statistics.median(imports)}
-    for label, filters in (("pii", ["pii"]), ("pii+guardrails", ["pii", "guardrails"])):
-        code = CREATE.replace("FILTERS", json.dumps(filters)).replace(
-            "ARTICLES", json.dumps(articles_dir)
+    variants = (
+        ("pii", ["pii"], "wordllama"),
+        ("pii+minilm", ["pii"], "minilm"),  # the example app's embedder
+        ("pii+guardrails", ["pii", "guardrails"], "wordllama"),
+    )
+    for label, filters, embedder in variants:
+        code = (
+            CREATE.replace("FILTERS", json.dumps(filters))
+            .replace("ARTICLES", json.dumps(articles_dir))
+            .replace("EMBEDDER", json.dumps(embedder))
         )
         runs = [json.loads(_python(code)) for _ in range(3 if "guardrails" in label else repeat)]
         result[f"app_{label}"] = {

@@ -43,11 +43,6 @@ async def _ask(client: httpx.AsyncClient, conversation_id: int, content: str) ->
     return body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14, open: the knowledge_base backend quotes the contact article's "
-    "introduction for this question instead of its 'How to reach a person' section",
-)
 async def test_the_help_centers_public_address_is_not_redacted(client: httpx.AsyncClient) -> None:
     conversation_id = await _ready(client)
     answer = await _ask(client, conversation_id, "What email address can I use to contact support?")

@@ -20,22 +20,29 @@ from supportai.settings import Settings
 
 QUESTIONS = LUMEN_ARTICLES.parent / "eval" / "questions.jsonl"
 
-#: split -> (hit@1, hit@3, fact in answer, out-of-scope honest)
+#: (embedder, split) -> (hit@1, hit@3, fact in answer, out-of-scope honest)
 FLOORS = {
-    "dev": (0.76, 0.87, 0.75, 0.68),
-    "test": (0.72, 0.89, 0.72, 0.57),
+    ("wordllama", "dev"): (0.76, 0.87, 0.75, 0.68),
+    ("wordllama", "test"): (0.72, 0.89, 0.72, 0.57),
+    # minilm (the example app's embedder): today 82, 93, 85 / 104 and 13 / 19 on dev;
+    # 83, 99, 93 / 114 and 16 / 21 on test.
+    ("minilm", "dev"): (0.77, 0.87, 0.79, 0.68),
+    ("minilm", "test"): (0.71, 0.85, 0.79, 0.71),
 }
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+@pytest.fixture(scope="module", params=["wordllama", "minilm"])
+def runtime(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     cache = tmp_path_factory.mktemp("question-set-embeddings")
+    kb = {
+        "articles_dir": str(LUMEN_ARTICLES),
+        "embeddings_cache_dir": str(cache),
+        "embedder": request.param,
+    }
     settings = Settings(
         database_url="sqlite:///:memory:",
         llm_backend="knowledge_base",
-        plugin_options={
-            "kb": {"articles_dir": str(LUMEN_ARTICLES), "embeddings_cache_dir": str(cache)}
-        },
+        plugin_options={"kb": kb},
     )
     return Runtime.build(settings)
 
@@ -60,7 +67,8 @@ async def test_retrieval_and_answers_hold_their_floors(runtime: Runtime, split: 
     questions = load_questions(QUESTIONS, split)
     retrieval = (await evaluate_retrieval(runtime, questions, "lumen")).summary()
     answers = (await evaluate_answers(runtime, questions, "lumen", ["human"])).summary()
-    hit1, hit3, fact, honest = FLOORS[split]
+    embedder = runtime.settings.plugin_options["kb"]["embedder"]
+    hit1, hit3, fact, honest = FLOORS[(embedder, split)]
     figures: dict[str, Any] = {**retrieval, **answers}
     assert retrieval["hit@1"] >= hit1, figures
     assert retrieval["hit@3"] >= hit3, figures

@@ -103,6 +103,12 @@ def check(context: ProviderContext) -> None:
     settings = context.plugin_settings(KnowledgeBaseSettings)
     _articles_folder(settings, required=knowledge_store(context) is None)
     _check_embedder(settings.embedder, embedder_registry(context))
+    if settings.embedder == "minilm":
+        from supportai_llm_backends.retrieval.minilm import onnxruntime_missing
+
+        missing = onnxruntime_missing()
+        if missing is not None:
+            raise ConfigurationError(f"SUPPORTAI_KB_EMBEDDER=minilm: {missing}")
     if settings.embedder in ("wordllama", "minilm"):
         warm_up(settings.embedder)
 
