@@ -7,7 +7,8 @@ Run from the repository root::
 Prints, for both embedders: model load time (a fresh process each, so nothing is
 cached), per-question embedding p50/p99 over the example question set, and the
 time to embed the example help center (every section, heading and passage text
-the index needs). The figures in docs/decisions/0015-minilm-numpy-embedder.md
+the index needs). The figures in docs/decisions/0015-minilm-numpy-embedder.md (numpy)
+and 0016-minilm-on-onnx-runtime.md (ONNX Runtime)
 come from here.
 """
 
