@@ -165,7 +165,7 @@ async def wal_bytes_after_commits(path: Path, commits: int) -> tuple[int, int]:
             async with conn.transaction():
                 await conn.execute(insert(f"c{index}"))
             await asyncio.sleep(0)
-        await pool.close()  # waits for a checkpoint still running
+        await pool.checkpoint_settled()
         size = await asyncio.to_thread(lambda: Path(f"{path}-wal").stat().st_size)
     await database.disconnect()
     return size, pool.checkpoints
