@@ -7,7 +7,9 @@ package) and from this checkout, beside the bare Starlette baseline, each in its
 own uvicorn process, and alternates the three in rounds. On a shared machine
 figures from separate runs are not comparable; within one run the three see the
 same load, so the ratios (CPU per turn first) say what the change did. The
-plugins (``rules``, ``pii``) are this checkout's in both versions.
+plugins (``rules``, ``pii``) are this checkout's in both versions, unless
+``--plugins-too`` imports REV's copies of them for the "before" side as well (for a
+change to the plugins themselves).
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument(
+        "--plugins-too",
+        action="store_true",
+        help="serve REV's classifiers and filters plugins on the before side too",
+    )
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory() as folder:
@@ -70,9 +77,12 @@ def main() -> int:
             ["git", "archive", args.revision], cwd=ROOT, check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        paths = [f"{tree}/src"]
+        if args.plugins_too:  # ahead of the installed (editable) plugins, like core
+            paths += [f"{tree}/plugins/classifiers/src", f"{tree}/plugins/filters/src"]
         before_env = {
             "BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/before.db",
-            "PYTHONPATH": f"{tree}/src",
+            "PYTHONPATH": ":".join(paths),
         }
         after_env = {"BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/after.db"}
         with (

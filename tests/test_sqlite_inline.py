@@ -165,7 +165,7 @@ async def wal_bytes_after_commits(path: Path, commits: int) -> tuple[int, int]:
             async with conn.transaction():
                 await conn.execute(insert(f"c{index}"))
             await asyncio.sleep(0)
-        await pool.close()  # waits for a checkpoint still running
+        await pool.checkpoint_settled()
         size = await asyncio.to_thread(lambda: Path(f"{path}-wal").stat().st_size)
     await database.disconnect()
     return size, pool.checkpoints
@@ -197,3 +197,39 @@ async def test_statements_run_inline_only_in_wal_mode(db: Database) -> None:
             assert await conn.fetch_val("SELECT count(*) FROM t") == 1
     finally:
         await memory.disconnect()
+
+
+async def test_transactions_of_different_connections_run_on_the_one_writer(db: Database) -> None:
+    """Every transaction runs on the pool's writer, whose page cache stays warm."""
+    async with db.connection() as first, db.connection() as second:
+        for conn, title in ((first, "one"), (second, "two")):
+            async with conn.transaction():
+                await conn.execute(insert(title))
+        owns = [conn.raw_connection._own._conn for conn in (first, second)]
+    writer = (await db._db._backend._pool.writer())._conn
+    assert writer not in owns
+    assert writer.total_changes == 2 and [own.total_changes for own in owns] == [0, 0]
+    async with db.connection() as conn:  # and the connections went back to the pool
+        assert not conn.raw_connection._holds_lock
+        assert await conn.fetch_val(sa.select(sa.func.count()).select_from(C)) == 2
+
+
+async def test_a_read_never_sees_another_tasks_uncommitted_writes(db: Database) -> None:
+    """While a transaction holds the writer, reads run elsewhere: its writes stay unseen."""
+    written, read = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with db.connection() as conn, conn.transaction():
+            await conn.execute(insert("not yet"))
+            written.set()
+            await read.wait()  # stay open, holding the writer, while the other task reads
+
+    writer = asyncio.create_task(write())
+    await written.wait()
+    async with db.connection() as conn:
+        during = await conn.fetch_val(sa.select(sa.func.count()).select_from(C))
+    read.set()
+    await writer
+    async with db.connection() as conn:
+        after = await conn.fetch_val(sa.select(sa.func.count()).select_from(C))
+    assert (during, after) == (0, 1)

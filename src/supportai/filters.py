@@ -124,6 +124,11 @@ class HoldbackStream:
         self.examined_chars = 0
 
     async def push(self, text: str) -> FilterOutput:
+        return self.feed(text)
+
+    def feed(self, text: str) -> FilterOutput:
+        """:meth:`push` without a coroutine: nothing here waits, and a turn pushes every
+        delta (the filter chain calls this directly for a plain ``HoldbackStream``)."""
         self._buffer += text
         # Scan only when ``step`` new characters arrived since the last scan: a span
         # straddling the cut must not make every later push rescan the whole buffer.

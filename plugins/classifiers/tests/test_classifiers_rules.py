@@ -208,6 +208,59 @@ def test_anchor_words_never_hide_a_match() -> None:
     assert checked > 300  # the comparison covered many real matches
 
 
+def test_the_rule_index_finds_exactly_the_rules_whose_anchor_check_passes() -> None:
+    """The index replaces calling every rule to reject itself: same rules, same order."""
+    from classifiers_metrics import load, stdlib_paragraphs
+    from supportai_classifiers.normalize import normalize
+    from supportai_classifiers.patterns import SECURITY_RULES, SUPPORT_RULES, RuleIndex
+
+    texts = [ex.text for name in ("labelled.jsonl", "heldout.jsonl") for ex in load(name)]
+    texts += stdlib_paragraphs()[:500]
+    for rules in (SECURITY_RULES, SUPPORT_RULES):
+        index = RuleIndex(rules)
+        for text in texts:
+            norm = normalize(text)
+            expected = []
+            for rule in rules:
+                words = {"plain": norm.plain_words, "folded": norm.folded_words}.get(rule.view)
+                if rule.anchors is None or words is None or not rule.anchors.isdisjoint(words):
+                    expected.append(rule)
+            assert index.candidates(norm.folded_words, norm.plain_words) == expected, text[:80]
+
+
+def test_attacks_only_gives_the_same_attack_verdicts() -> None:
+    """The judgement across turns skips topic scoring: attacks are decided the same."""
+    from classifiers_metrics import load
+
+    classifier = RulesClassifier()
+    attacks = 0
+    for example in (*load("labelled.jsonl"), *load("heldout.jsonl")):
+        full = classifier.decide(example.text)
+        quick = classifier.decide(example.text, attacks_only=True)
+        if full.intent in classifier.attack_intents:
+            assert quick == full, example.text[:80]
+            attacks += 1
+        else:
+            assert quick.intent == "other", example.text[:80]
+    assert attacks > 100
+
+
+async def test_a_topic_named_as_an_extra_attack_intent_still_counts_across_turns() -> None:
+    """A host pattern whose intent is also a support topic, refused: the topic scoring
+    of the joined text can refuse it, so it is not skipped."""
+    settings = RulesSettings(
+        extra_patterns={"billing": [r"\bzzqx\b"]},
+        refused_intents=["prompt_injection", "jailbreak", "abusive", "billing"],
+    )
+    classifier = RulesClassifier(settings)
+    first, second = "I was charged twice on my invoice and need a refund", "can you help?"
+    assert classifier.classify_text(second).intent == "other"
+    result = await classifier.classify(with_history(second, first))
+    joined = classifier.classify_text(f"{first}\n{second}")
+    assert joined.intent == "billing" and joined.refused
+    assert result.refused and result.intent == "billing"
+
+
 def test_anchor_words_are_derived_only_for_simple_shapes() -> None:
     from supportai_classifiers.patterns import anchors_of
 

@@ -55,15 +55,9 @@ class IdleDeadline:
         wait.limit = limit
         return wait
 
-    def _start(self, limit: float) -> int:
-        cancelling = self._task.cancelling()
-        now = self._loop.time()
-        self._since, self._limit = now, limit
-        due = now + limit
-        if self._timer is None or self._timer.when() > due:
-            self.close()
-            self._timer = self._loop.call_at(due, self._fire)
-        return cancelling
+    def _start_timer(self, due: float) -> None:
+        self.close()
+        self._timer = self._loop.call_at(due, self._fire)
 
     def _end(self, cancelled: bool, cancelling: int) -> bool:
         """Whether to turn the cancellation that ended the wait into ``TimeoutError``."""
@@ -102,11 +96,25 @@ class _Wait:
         self._cancelling = 0
 
     def __enter__(self) -> None:
-        if self.limit is not None:
-            self._cancelling = self._deadline._start(self.limit)
+        limit = self.limit
+        if limit is None:
+            return
+        # Inline rather than a method of IdleDeadline: this runs for every event of a
+        # stream. The timer moves only when this wait would expire before it fires.
+        deadline = self._deadline
+        self._cancelling = deadline._task.cancelling()
+        now = deadline._loop.time()
+        deadline._since, deadline._limit = now, limit
+        timer = deadline._timer
+        if timer is None or timer.when() > now + limit:
+            deadline._start_timer(now + limit)
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if self.limit is None:
             return
-        if self._deadline._end(kind is asyncio.CancelledError, self._cancelling):
+        deadline = self._deadline
+        if not deadline._expired:  # the usual end: IdleDeadline._end without the call
+            deadline._since = None
+            return
+        if deadline._end(kind is asyncio.CancelledError, self._cancelling):
             raise TimeoutError from None

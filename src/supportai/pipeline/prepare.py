@@ -223,7 +223,13 @@ async def classify(
     message = ClassifierInput(
         text=content, caller=caller, conversation_id=conversation_id, history=history
     )
-    results = await asyncio.gather(*(c.classify(message) for c in runtime.classifiers))
+    classifiers = runtime.classifiers
+    if len(classifiers) == 1:
+        # One classifier (the usual set-up): awaited directly. ``gather`` would wrap it
+        # in a task, scheduled on the next turn of the event loop, for nothing to overlap.
+        results = [await classifiers[0].classify(message)]
+    else:
+        results = await asyncio.gather(*(c.classify(message) for c in classifiers))
     return combine(results, runtime.settings.refused_intents)
 
 

@@ -375,28 +375,31 @@ class Turn(TurnEnding):
         stream = aiter(traced_stream(backend, request, round_number))
         deadline = IdleDeadline()  # one timer for the stream, not one per event
         timeout = settings.backend_first_token_timeout_s
+        # Looked up once: the loop below runs for every delta.
+        waiting, max_tokens = deadline.waiting, request.max_output_tokens
+        feed_paragraphs, push, clock = self._pushed_paragraphs.feed, chain.push, time.perf_counter
         try:
             while True:
                 try:
-                    with deadline.waiting(timeout):
+                    with waiting(timeout):
                         event = await anext(stream)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
                     raise BackendError(f"the backend sent nothing for {timeout:.0f}s") from None
                 timeout = settings.backend_idle_timeout_s
-                if isinstance(event, TextDelta) and isinstance(event.text, str):
-                    round_tokens += count_tokens(event.text)
-                    if round_tokens > request.max_output_tokens:
+                if isinstance(event, TextDelta) and isinstance(text := event.text, str):
+                    round_tokens += count_tokens(text)
+                    if round_tokens > max_tokens:
                         # a backend ignoring max_output_tokens: stop at the
                         # reservation, before the delta that would pass it
                         self.finish_reason = "budget"
                         break
-                    round_text += event.text
-                    self._pushed_paragraphs.feed(event.text)
-                    filter_started = time.perf_counter()
-                    released = await chain.push(event.text)
-                    filter_s += time.perf_counter() - filter_started
+                    round_text += text
+                    feed_paragraphs(text)
+                    filter_started = clock()
+                    released = await push(text)
+                    filter_s += clock() - filter_started
                     if released:  # most deltas are held back by a filter for a while
                         await self._release(released)
                     if chain.blocked:

@@ -333,13 +333,15 @@ async def run_sqlite(
 ) -> Any:
     """Run one statement on the event loop when it cannot wait for a lock, else on the thread.
 
-    The connection decides (``_ImmediateTransactions.runs_inline`` in database.py);
-    a connection without that policy always uses its thread.
+    The connection decides, and on which sqlite3 connection
+    (``_ImmediateTransactions.inline_connection`` in database.py); a connection
+    without that policy always uses its thread.
     """
-    runs_inline = getattr(connection, "runs_inline", None)
-    if runs_inline is None or not runs_inline(read_only):
+    inline_connection = getattr(connection, "inline_connection", None)
+    raw = inline_connection(read_only) if inline_connection is not None else None
+    if raw is None:
         return await run_on_sqlite_thread(connection, function, *args)
-    result = function(connection._conn, *args)
+    result = function(raw, *args)
     await _share_the_loop()
     return result
 

@@ -43,7 +43,13 @@ from supportai_classifiers.intents import (
     SUPPORT_INTENTS,
 )
 from supportai_classifiers.normalize import Normalized, normalize
-from supportai_classifiers.patterns import SECURITY_RULES, SUPPORT_RULES, Rule, make_rule
+from supportai_classifiers.patterns import (
+    SECURITY_RULES,
+    SUPPORT_RULES,
+    Rule,
+    RuleIndex,
+    make_rule,
+)
 from supportai_classifiers.settings import RulesSettings
 
 #: Disguises that count as evidence when an attack signal is also present.
@@ -91,9 +97,16 @@ class RulesClassifier:
             for i, source in enumerate(sources)
         ]
         self.attack_rules: tuple[Rule, ...] = (*SECURITY_RULES, *extra)
+        self._attack_index = RuleIndex(self.attack_rules)
         self.attack_intents = tuple(
             dict.fromkeys((*ATTACK_PRECEDENCE, *(rule.intent for rule in extra)))
         )
+        # Whether the support topics can decide a judgement across turns: only when
+        # an intent they can yield is also an attack intent and refused (a host's
+        # extra pattern named like a topic). Otherwise the joined text is judged by
+        # its attack evidence alone, and its topic scoring is skipped.
+        topics = {OTHER, *(rule.intent for rule in SUPPORT_RULES)}
+        self._topics_count_across = bool(topics & set(self.attack_intents) & self.refused)
 
     async def classify(self, message: ClassifierInput) -> Classification:
         alone = self.classify_text(message.text)
@@ -102,14 +115,20 @@ class RulesClassifier:
         earlier = [m.content for m in message.history if m.role == "user"][-SPLIT_TURNS:]
         if not earlier:
             return alone
-        together = self.classify_text("\n".join([*earlier, message.text]))
+        together = self.classify_text(
+            "\n".join([*earlier, message.text]), attacks_only=not self._topics_count_across
+        )
         if together.refused and together.intent in self.attack_intents:
             return replace(together, details={**together.details, "across_turns": len(earlier) + 1})
         return alone
 
-    def classify_text(self, text: str) -> Classification:
-        """Synchronous core of :meth:`classify` (also used by the ``llm`` fallback)."""
-        verdict = self.decide(text)
+    def classify_text(self, text: str, *, attacks_only: bool = False) -> Classification:
+        """Synchronous core of :meth:`classify` (also used by the ``llm`` fallback).
+
+        ``attacks_only``: a text without an attack is :data:`OTHER` rather than its
+        topic (see :meth:`decide`).
+        """
+        verdict = self.decide(text, attacks_only=attacks_only)
         details: dict[str, object] = {"signals": list(verdict.signals)}
         if verdict.disguises:
             details["disguises"] = list(verdict.disguises)
@@ -121,7 +140,11 @@ class RulesClassifier:
             details=details,
         )
 
-    def decide(self, text: str) -> Verdict:
+    def decide(self, text: str, *, attacks_only: bool = False) -> Verdict:
+        """The verdict on ``text``. ``attacks_only`` skips scoring the support topics when
+        no attack is found (the answer is then :data:`OTHER` with confidence 0.3): for
+        a caller that only acts on attack intents, such as the judgement across turns.
+        """
         norm = normalize(text, decode=self.settings.decode_payloads)
         attack = self._attack_evidence(norm)
         disguises = tuple(s for s in norm.signals if s in DISGUISES)
@@ -139,7 +162,7 @@ class RulesClassifier:
                 confidence = min(0.99, 0.75 + 0.1 * score)
                 return Verdict(intent, round(confidence, 2), signals, disguises, scores)
 
-        support = self._support_scores(norm)
+        support = {} if attacks_only else self._support_scores(norm)
         weak = tuple(f"{i}:{rule_id}" for i in attack for rule_id, _ in attack[i])
         if not support:
             return Verdict(OTHER, 0.3, weak, disguises, scores)
@@ -152,11 +175,12 @@ class RulesClassifier:
 
     def _attack_evidence(self, norm: Normalized) -> dict[str, list[tuple[str, float]]]:
         found: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for rule in self.attack_rules:
+        index = self._attack_index
+        for rule in index.candidates(norm.folded_words, norm.plain_words):
             if _matches(rule, norm):
                 found[rule.intent].append((rule.id, rule.weight))
         for payload in _payloads(norm):
-            for rule in self.attack_rules:
+            for rule in index.candidates(payload.folded_words, payload.plain_words):
                 if _matches(rule, payload):
                     found[rule.intent].append((f"encoded:{rule.id}", rule.weight))
         return found
@@ -164,10 +188,13 @@ class RulesClassifier:
     @staticmethod
     def _support_scores(norm: Normalized) -> dict[str, float]:
         scores: dict[str, float] = defaultdict(float)
-        for rule in SUPPORT_RULES:
+        for rule in _SUPPORT_INDEX.candidates(norm.folded_words, norm.plain_words):
             if _matches(rule, norm):
                 scores[rule.intent] += rule.weight
         return dict(scores)
+
+
+_SUPPORT_INDEX = RuleIndex(SUPPORT_RULES)
 
 
 def _payloads(norm: Normalized) -> list[Normalized]:

@@ -186,6 +186,9 @@ class _Detector:
     precheck: Callable[[str], bool] | None = None
     # Needs two digits at most three separators apart (see _NUMBERISH).
     numeric: bool = False
+    # The precheck for a text that is not numberish, when that makes it cheaper
+    # (it must hold for every such text that ``precheck`` holds for).
+    precheck_without_numbers: Callable[[str], bool] | None = None
 
 
 _DIGIT = re.compile(r"\d")
@@ -538,7 +541,13 @@ _IPV4_HINT = re.compile(r"\d\.\d")
 def _could_be_ip(text: str) -> bool:
     # IPv4 has a digit, a dot, a digit; IPv6 has two colons (the digit rule is the
     # same as before prechecks were specific: an address with no digit is skipped).
-    return _IPV4_HINT.search(text) is not None or (text.count(":") >= 2 and _has_digit(text))
+    return _IPV4_HINT.search(text) is not None or _could_be_ipv6(text)
+
+
+def _could_be_ipv6(text: str) -> bool:
+    """:func:`_could_be_ip` for a text that is not numberish: "1.2" is numberish, so
+    the IPv4 hint cannot be there, and its search (a pass over the text) is skipped."""
+    return text.count(":") >= 2 and _has_digit(text)
 
 
 # One gate in front of the number detectors: each of them needs two digits at
@@ -557,7 +566,7 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector("card", 60, _cards, _needs(r"\d(?:[ -]?\d){11}"), numeric=True),  # 12+ digits
     _Detector("ssn", 55, _ssns, _needs(r"\d{3}"), numeric=True),  # both forms start with AAA
     _Detector("national_id", 50, _national_ids, _needs(r"\d\d"), numeric=True),
-    _Detector("ip", 45, _ips, _could_be_ip),
+    _Detector("ip", 45, _ips, _could_be_ip, precheck_without_numbers=_could_be_ipv6),
     # both patterns
     _Detector("phone", 30, _phones, _needs(r"\d[\d ().\-/]{5,}\d"), numeric=True),
 )
@@ -599,7 +608,10 @@ def make_finder(
         for detector in detectors:
             if detector.numeric and not numberish:
                 continue
-            if detector.precheck is not None and not detector.precheck(masked):
+            precheck = detector.precheck
+            if not numberish and detector.precheck_without_numbers is not None:
+                precheck = detector.precheck_without_numbers
+            if precheck is not None and not precheck(masked):
                 continue
             candidates: list[tuple[int, int, str | None, str]] = []
             for start, end, keep in detector.detect(masked):
