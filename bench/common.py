@@ -18,6 +18,24 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
+
+
+def sdk_async_client(timeout: float) -> Any:
+    """An async HTTP client like the one the ``openai`` backend reads through by default.
+
+    The backend runs the SDK on its aiohttp client when ``openai[aiohttp]`` is
+    installed (``SUPPORTAI_OPENAI_HTTP_CLIENT=auto``), else on the SDK's httpx;
+    baselines read the mock through the same one, so an A/B difference is what the
+    code above the HTTP client costs, not which parser reads the bytes.
+    """
+    from supportai_llm_backends.openai_backend import sdk_http_client
+
+    client = sdk_http_client(os.environ.get("SUPPORTAI_OPENAI_HTTP_CLIENT", "auto"))
+    if client is not None:
+        client.timeout = timeout
+        return client
+    return http_client_module().AsyncClient(timeout=timeout)
 
 
 def http_client_module() -> ModuleType:

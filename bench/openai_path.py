@@ -7,8 +7,9 @@ process, alternating in rounds within one run:
 - ``supportai``: the turn endpoint with the ``openai`` backend pointed at the
   mock, SQLite, the ``rules`` classifier, the ``pii`` filter, persistence on;
 - ``direct`` (the baseline): a bare Starlette endpoint with the HTTP client the
-  ``openai`` SDK runs on, reading the mock's stream with ``json.loads`` and
-  relaying each read's text as one SSE delta (what supportai does with it);
+  backend runs the ``openai`` SDK on (aiohttp's, ``bench.common.sdk_async_client``),
+  reading the mock's stream with ``json.loads`` and relaying each read's text as
+  one SSE delta (what supportai does with it);
 - ``litellm`` (optional): ``litellm.acompletion(stream=True)`` against the mock
   behind a minimal endpoint (``bench/litellm_relay.py``). It runs under
   ``BENCH_LITELLM_PYTHON`` (default: this interpreter) and is skipped, with the
@@ -41,8 +42,8 @@ from bench.common import (
     Server,
     best,
     failures,
-    http_client_module,
     plain_deltas,
+    sdk_async_client,
     serve_process,
 )
 from bench.mock_openai import MODEL
@@ -83,7 +84,6 @@ def supportai_app() -> Any:
 
 def direct_app() -> Starlette:
     """The baseline: the mock read directly, with nothing but the HTTP client and json."""
-    http = http_client_module()
     upstream = os.environ["BENCH_UPSTREAM"] + "/chat/completions"
     payload = {
         "model": MODEL,
@@ -96,7 +96,7 @@ def direct_app() -> Starlette:
     async def stream(request: Request) -> StreamingResponse:
         await request.body()
         if not clients:  # created in the server's event loop, kept for keep-alive
-            clients.append(http.AsyncClient(timeout=60))
+            clients.append(sdk_async_client(60))
 
         async def events() -> AsyncIterator[bytes]:
             seq = 0

@@ -4,8 +4,9 @@ Against the mock upstream (``bench/mock_openai.py``, its own process, 200 text
 chunks), one after the other in this process, CPU time per stream
 (``time.process_time``) for:
 
-- ``plain``: the HTTP client the ``openai`` SDK runs on, reading the stream's
-  bytes and ``json.loads`` per SSE line: the floor any Python client pays;
+- ``plain``: the HTTP client the backend runs the ``openai`` SDK on (aiohttp's when
+  ``openai[aiohttp]`` is installed), reading the stream's bytes and ``json.loads``
+  per SSE line: the floor any Python client pays;
 - ``sdk_objects``: ``client.chat.completions.create(stream=True)``, one pydantic
   object per chunk (what the backend did before it read the stream itself);
 - ``backend``: ``OpenAIBackend.stream`` to its last event.
@@ -25,7 +26,7 @@ import openai
 from supportai_llm_backends.openai_backend import OpenAIBackend
 from supportai_llm_backends.settings import OpenAISettings
 
-from bench.common import http_client_module, plain_deltas, serve_process
+from bench.common import plain_deltas, sdk_async_client, serve_process
 from bench.mock_openai import MODEL, expected_text
 from supportai.caller import Caller
 from supportai.llm import BackendRequest, ChatMessage, TextDelta
@@ -59,10 +60,11 @@ async def _measure(
 
 
 async def _run(base: str, streams: int, rounds: int) -> dict[str, Any]:
-    http = http_client_module()
     url = f"{base}/v1"
-    plain_client = http.AsyncClient(timeout=30)
-    sdk = openai.AsyncOpenAI(api_key="sk-bench", base_url=url, max_retries=0)
+    plain_client = sdk_async_client(30)
+    sdk = openai.AsyncOpenAI(
+        api_key="sk-bench", base_url=url, max_retries=0, http_client=sdk_async_client(30)
+    )
     backend = OpenAIBackend(
         OpenAISettings(model=MODEL, base_url=url, api_key="sk-bench", max_retries=0),
         idle_timeout_s=30,

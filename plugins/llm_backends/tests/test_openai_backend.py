@@ -7,17 +7,20 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import openai
 import pytest
 from llm_backends_fake_openai import BURST_CHUNKS, FakeOpenAIServer, serve
 from llm_backends_testing import collect, request_for
 from supportai_llm_backends.openai_backend import (
     OpenAIBackend,
     parse_arguments,
+    sdk_http_client,
     to_openai_messages,
 )
 from supportai_llm_backends.settings import OpenAISettings
 from supportai_llm_backends.tokens import approx_tokens
 
+from supportai.errors import ConfigurationError
 from supportai.llm import (
     BackendError,
     BackendEvent,
@@ -51,13 +54,20 @@ INVOICE_TOOL = ToolSpec(
 Make = Callable[..., OpenAIBackend]
 
 
+@pytest.fixture(scope="module", params=["aiohttp", "httpx"])
+def http_client(request: pytest.FixtureRequest) -> str:
+    """The HTTP client under the SDK: every behaviour must hold for both."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAIServer]:
+def fake(http_client: str) -> Iterator[FakeOpenAIServer]:
+    """One server per HTTP client: tests count the requests each model name received."""
     yield from serve()
 
 
 @pytest.fixture
-async def make(fake: FakeOpenAIServer) -> AsyncIterator[Make]:
+async def make(fake: FakeOpenAIServer, http_client: str) -> AsyncIterator[Make]:
     built: list[OpenAIBackend] = []
 
     def factory(model: str, *, idle_timeout_s: float = 5.0, **settings: Any) -> OpenAIBackend:
@@ -66,6 +76,7 @@ async def make(fake: FakeOpenAIServer) -> AsyncIterator[Make]:
             "api_key": "sk-test-secret",
             "max_retries": 0,
             "connect_retries": 0,
+            "http_client": http_client,
         }
         options.update(settings)
         backend = OpenAIBackend(
@@ -435,3 +446,26 @@ def test_parse_arguments(raw: str, parsed: dict[str, Any]) -> None:
 def test_parse_arguments_rejects_non_objects(raw: str) -> None:
     with pytest.raises(BackendError):
         parse_arguments("t", raw)
+
+
+def test_the_sdk_runs_on_aiohttp_unless_httpx_is_asked_for() -> None:
+    """auto: the SDK's aiohttp client when its extra is installed (a plugin dependency)."""
+    assert isinstance(sdk_http_client("auto"), openai.DefaultAioHttpClient)
+    assert isinstance(sdk_http_client("aiohttp"), openai.DefaultAioHttpClient)
+    assert sdk_http_client("httpx") is None
+
+
+def test_asking_for_aiohttp_without_the_extra_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "httpx_aiohttp" else real(name, *a),
+    )
+    assert sdk_http_client("auto") is None  # falls back to the SDK's httpx
+    with pytest.raises(ConfigurationError, match=r"openai\[aiohttp\]"):
+        sdk_http_client("aiohttp")

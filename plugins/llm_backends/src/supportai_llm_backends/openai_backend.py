@@ -3,8 +3,11 @@
 Works with the official client 2.x and 3.x (supportai-filters' guardrails-ai
 pins ``openai<3``), so it only uses what both have: ``AsyncOpenAI``, its
 ``post(..., stream=True)`` returning the HTTP response, the exception classes
-and ``openai.Timeout``. No HTTP client is passed in, because 2.x is built on
-``httpx`` and 3.x on ``httpx2``.
+and ``openai.Timeout``. The HTTP client is the SDK's own: ``DefaultAioHttpClient``
+(aiohttp under the SDK's httpx interface, the ``openai[aiohttp]`` extra) unless
+``SUPPORTAI_OPENAI_HTTP_CLIENT=httpx``. Reading 200 streamed chunks through it costs
+about half the CPU of httpx's pure-Python HTTP/1.1 parser (``bench/openai_stream.py``),
+and it maps aiohttp's errors to httpx's, so the error handling below is the same.
 
 The client does what it is good at: authentication, the base URL, retries
 before the stream starts and the error types. The stream itself is read here
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -119,6 +123,25 @@ def _timeout_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def sdk_http_client(choice: str) -> Any | None:
+    """The SDK's aiohttp-backed client, or ``None`` for the SDK's default (httpx).
+
+    ``auto`` takes aiohttp when openai's ``aiohttp`` extra is installed; asking for
+    ``aiohttp`` without it is a configuration error, said at start-up.
+    """
+    if choice == "httpx":
+        return None
+    factory = getattr(openai, "DefaultAioHttpClient", None)
+    if factory is None or importlib.util.find_spec("httpx_aiohttp") is None:
+        if choice == "aiohttp":
+            raise ConfigurationError(
+                "SUPPORTAI_OPENAI_HTTP_CLIENT=aiohttp needs the openai SDK's aiohttp extra: "
+                "pip install 'openai[aiohttp]'"
+            )
+        return None
+    return factory()
+
+
 class OpenAIBackend:
     """Streams chat completions; assembles tool calls; cites the context it was given."""
 
@@ -146,6 +169,7 @@ class OpenAIBackend:
             project=settings.project,
             timeout=openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
             max_retries=settings.max_retries,
+            http_client=sdk_http_client(settings.http_client),
         )
         self._transport_errors = _transport_errors()
         self._timeout_errors = _timeout_errors()
@@ -405,10 +429,13 @@ class OpenAIBackend:
                 }[status]
                 return BackendError(f"{message} ({hint})", configuration=True)
             return BackendError(message)
-        if isinstance(exc, self._timeout_errors):
+        failed = _socket_failure(exc)
+        if isinstance(exc, self._timeout_errors) and failed is None:
             return BackendError(f"{where} timed out: {_short(str(exc)) or type(exc).__name__}")
-        if isinstance(exc, (openai.APIConnectionError, *self._transport_errors)):
-            detail = _short(str(exc)) or type(exc).__name__
+        if failed is not None or isinstance(
+            exc, (openai.APIConnectionError, *self._transport_errors)
+        ):
+            detail = _short(str(failed or exc)) or type(exc).__name__
             if retryable:
                 return _ConnectionLost(detail)
             if started:
@@ -417,6 +444,22 @@ class OpenAIBackend:
         if isinstance(exc, openai.APIError):
             return BackendError(f"{where} reported an error: {_short(str(exc))}")
         return BackendError(f"{where}: unexpected {type(exc).__name__}: {_short(str(exc))}")
+
+
+def _socket_failure(exc: BaseException) -> OSError | None:
+    """The socket error behind ``exc``, unless it was a timeout.
+
+    httpx-aiohttp reports a refused connection as ``ConnectTimeout`` (its error map
+    keeps the first match, and aiohttp's connector error is a connection error),
+    with aiohttp's own error, an ``OSError``, as the cause. Read from the cause, a
+    server that is down is said as such rather than as a slow one.
+    """
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 # -- conversions (pure functions, unit-tested on their own) ---------------------------

@@ -192,6 +192,13 @@ class OpenAISettings(BaseSettings):
         description="Stalled stream: no chunk for this long fails the call. "
         "Unset: core's backend_idle_timeout_s.",
     )
+    http_client: Literal["auto", "aiohttp", "httpx"] = Field(
+        default="auto",
+        description="HTTP client under the openai SDK: aiohttp (the SDK's DefaultAioHttpClient; "
+        "its C HTTP parser reads a streamed answer for about half the CPU), httpx (the SDK's "
+        "default), or auto: aiohttp when openai's aiohttp extra is installed (it is a "
+        "dependency of this plugin).",
+    )
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = Field(
         default="max_tokens",
