@@ -13,6 +13,7 @@ from supportai_llm_backends.knowledge_base import (
     KnowledgeBaseBackend,
     chunk_words,
     context_documents,
+    reads_as_follow_up,
 )
 from supportai_llm_backends.settings import NOT_FOUND_MESSAGE, KnowledgeBaseSettings
 
@@ -104,6 +105,36 @@ async def test_a_vague_follow_up_is_read_with_the_previous_question() -> None:
         request_for("how do I get a refund for my subscription?", "ok, and then?")
     )
     assert composed.quotes and composed.quotes[0].hit.article_id == "refunds"
+
+
+async def test_a_new_question_out_of_scope_is_not_answered_from_the_previous_one() -> None:
+    """Only a message that leans on the one before is read with it: a standalone question
+    the help center does not cover gets the honest fallback, whatever was asked before."""
+    backend = backend_for()
+    for question in ("what is the weather in Paris tomorrow?", "can you write me a poem?"):
+        composed = await backend.compose(
+            request_for("how do I get a refund for my subscription?", question)
+        )
+        assert composed.text == NOT_FOUND_MESSAGE, question
+
+
+@pytest.mark.parametrize(
+    ("text", "follow_up"),
+    [
+        ("and on mobile?", True),
+        ("what about guests?", True),
+        ("is that refunded?", True),
+        ("how much does it cost?", True),
+        ("ok, and then?", True),
+        ("What if I cancel?", True),
+        ("what is the weather in Paris tomorrow?", False),
+        ("do you sell hardware?", False),
+        ("how do I reset my password", False),
+        ("tell me a joke", False),
+    ],
+)
+def test_what_reads_as_a_follow_up(text: str, follow_up: bool) -> None:
+    assert reads_as_follow_up(text) is follow_up
 
 
 async def test_no_user_message_is_not_found() -> None:

@@ -59,6 +59,44 @@ class Answer:
         return "\n\n".join(quote.text for quote in self.quotes)
 
 
+#: Words and openings by which an English message leans on the one before it: a
+#: conjunction or "what about" at its start, a pronoun or "too" standing for what
+#: was said. Other languages get no retry: a standalone reading, so at worst the
+#: honest fallback, never another question's answer.
+FOLLOW_UP_WORDS = frozenset(
+    [
+        "and",
+        "also",
+        "too",
+        "then",
+        "it",
+        "its",
+        "that",
+        "this",
+        "these",
+        "those",
+        "they",
+        "them",
+        "there",
+        "same",
+        "else",
+        "instead",
+    ]
+)
+FOLLOW_UP_OPENINGS = ("what about", "how about", "what if", "ok", "okay", "so", "but")
+_WORDS = re.compile(r"[a-z']+")
+
+
+def reads_as_follow_up(text: str) -> bool:
+    """Whether ``text`` refers back to the conversation ("and on mobile?", "is that
+    refunded?") rather than asking something new ("what's the weather in Paris?")."""
+    words = _WORDS.findall(text.lower())
+    opening = " ".join(words[:2])
+    return any(w in FOLLOW_UP_WORDS for w in words) or any(
+        opening == cue or opening.startswith(cue + " ") for cue in FOLLOW_UP_OPENINGS
+    )
+
+
 class KnowledgeBaseBackend:
     """Streams the best sections of the best-matching articles, citing each after its text."""
 
@@ -102,7 +140,10 @@ class KnowledgeBaseBackend:
 
         The query is the latest user message; a follow-up too vague to be answered
         on its own ("and on mobile?") is retried together with the previous user
-        message, the way a person reads a follow-up.
+        message, the way a person reads a follow-up. Only a message that reads as a
+        follow-up (:func:`reads_as_follow_up`) is: a new question the help center
+        does not cover ("what's the weather tomorrow?") must get the honest
+        fallback, not the previous question's answer again.
         """
         user_texts = [m.content for m in request.messages if m.role == "user" and m.content]
         if not user_texts:
@@ -111,7 +152,7 @@ class KnowledgeBaseBackend:
         limit = self.settings.max_articles
         query = user_texts[-1]
         result = await self.service.search(tenant, query, limit + 1)
-        if not result.answered and len(user_texts) > 1:
+        if not result.answered and len(user_texts) > 1 and reads_as_follow_up(query):
             query = f"{user_texts[-2]}\n{user_texts[-1]}"
             result = await self.service.search(tenant, query, limit + 1)
         if not result.answered:
