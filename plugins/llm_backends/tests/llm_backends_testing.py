@@ -90,3 +90,16 @@ def request_for(
 
 async def collect(stream: AsyncIterator[BackendEvent]) -> list[BackendEvent]:
     return [event async for event in stream]
+
+
+def hide_installed_module(monkeypatch: Any, module: str) -> None:
+    """Make ``importlib.util.find_spec(module)`` say it is not installed, as on a host
+    without an optional extra (the plugin checks installs that way before importing)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == module else real(name, *args),
+    )

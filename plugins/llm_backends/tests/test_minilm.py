@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from llm_backends_testing import FIXTURE_ARTICLES, search_offline
+from llm_backends_testing import FIXTURE_ARTICLES, hide_installed_module, search_offline
 from supportai_llm_backends.retrieval import minilm
 from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder, WordLlamaEmbedder
 from supportai_llm_backends.retrieval.index import Weights
@@ -161,18 +161,11 @@ def test_choosing_minilm_brings_its_calibration_unless_the_host_set_a_value() ->
 def test_without_onnxruntime_choosing_minilm_fails_start_up_with_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import importlib.util
-
     from supportai.errors import ConfigurationError
     from supportai.runtime import Runtime
     from supportai.settings import Settings
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "onnxruntime" else real(name, *a),
-    )
+    hide_installed_module(monkeypatch, "onnxruntime")
     settings = Settings(
         database_url="sqlite:///:memory:",
         llm_backend="knowledge_base",

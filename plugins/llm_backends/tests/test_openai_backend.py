@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 from llm_backends_fake_openai import BURST_CHUNKS, FakeOpenAIServer, serve
-from llm_backends_testing import collect, request_for
+from llm_backends_testing import collect, hide_installed_module, request_for
 from supportai_llm_backends.openai_backend import (
     OpenAIBackend,
     parse_arguments,
@@ -458,14 +458,7 @@ def test_the_sdk_runs_on_aiohttp_unless_httpx_is_asked_for() -> None:
 def test_asking_for_aiohttp_without_the_extra_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "httpx_aiohttp" else real(name, *a),
-    )
+    hide_installed_module(monkeypatch, "httpx_aiohttp")
     assert sdk_http_client("auto") is None  # falls back to the SDK's httpx
     with pytest.raises(ConfigurationError, match=r"openai\[aiohttp\]"):
         sdk_http_client("aiohttp")
