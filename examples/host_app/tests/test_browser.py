@@ -198,7 +198,10 @@ def test_customer_journey_then_admin_approves_the_candidate(page: Page, server: 
     shot(page, "chat-mid-answer")
     expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))
     final = answer.locator(".text").inner_text()
-    assert final.startswith(mid.rstrip()) and len(final) > len(mid), (mid, final)
+    # Mid-answer, bold whose closing "**" has not arrived yet shows its opening marks;
+    # once closed it renders as bold. The words must only grow, whatever the markup.
+    mid_words, final_words = mid.replace("*", "").rstrip(), final.replace("*", "")
+    assert final_words.startswith(mid_words) and len(final_words) > len(mid_words), (mid, final)
     assert "Forgot password?" in final
     citation = answer.locator(".citation a")
     expect(citation).to_have_text("Resetting your password")
