@@ -83,16 +83,16 @@ class RuleIndex:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._always: list[int] = []
-        self._by_word: dict[str, dict[str, list[int]]] = {"folded": {}, "plain": {}}
+        self._folded: dict[str, list[int]] = {}
+        self._plain: dict[str, list[int]] = {}
+        by_view = {"folded": self._folded, "plain": self._plain}
         for position, rule in enumerate(self.rules):
-            index = self._by_word.get(rule.view)
+            index = by_view.get(rule.view)
             if rule.anchors is None or index is None:  # "text", "squashed": no word check
                 self._always.append(position)
                 continue
             for word in rule.anchors:
                 index.setdefault(word, []).append(position)
-        self._folded = self._by_word["folded"]
-        self._plain = self._by_word["plain"]
 
     def candidates(self, folded_words: frozenset[str], plain_words: frozenset[str]) -> list[Rule]:
         """The rules whose anchor check passes for a message with these words."""

@@ -64,24 +64,8 @@ class Answer:
 #: was said. Other languages get no retry: a standalone reading, so at worst the
 #: honest fallback, never another question's answer.
 FOLLOW_UP_WORDS = frozenset(
-    [
-        "and",
-        "also",
-        "too",
-        "then",
-        "it",
-        "its",
-        "that",
-        "this",
-        "these",
-        "those",
-        "they",
-        "them",
-        "there",
-        "same",
-        "else",
-        "instead",
-    ]
+    {"and", "also", "too", "then", "same", "else", "instead"}
+    | {"it", "its", "that", "this", "these", "those", "they", "them", "there"}
 )
 FOLLOW_UP_OPENINGS = ("what about", "how about", "what if", "ok", "okay", "so", "but")
 _WORDS = re.compile(r"[a-z']+")
