@@ -13,6 +13,8 @@ Keys:
   here; other reasons keep the specific English detail core raised them with
   (``"requires the support scope"``) unless a plugin overrides them;
 * ``answer.not_found``: the answer of a retrieval backend that found nothing;
+* ``answer.suggestion``: the line after it that introduces the closest article
+  when one came close (the ``knowledge_base`` backend's suggestion);
 * ``disclosure.text``: the disclosure ``disclosure/status`` shows
   (``SUPPORTAI_DISCLOSURE_TEXT`` until a plugin overrides it).
 """
@@ -37,6 +39,7 @@ DEFAULTS: dict[str, str] = {
         "I can't help with that request. You can rephrase it or ask for a human."
     ),
     "answer.not_found": "I could not find this in the help center; you can ask for a human.",
+    "answer.suggestion": "The closest article I found may still help:",
     "disclosure.text": DEFAULT_DISCLOSURE_TEXT,
 }
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_backends_testing import FIXTURE_ARTICLES, LUMEN_ARTICLES, collect, request_for
+from llm_backends_testing import CALLER, FIXTURE_ARTICLES, LUMEN_ARTICLES, collect, request_for
 from supportai_llm_backends.knowledge import service_for, truncate
 from supportai_llm_backends.knowledge_base import (
     KnowledgeBaseBackend,
@@ -21,15 +23,19 @@ from supportai.errors import ConfigurationError
 from supportai.llm import Citation, Finish, LLMBackend, TextDelta, Usage
 from supportai.runtime import Runtime
 from supportai.settings import Settings
+from supportai.testing import plugin
+from supportai.user_strings import DEFAULTS
 
 
-def backend_for(folder: Path = FIXTURE_ARTICLES, **options: Any) -> KnowledgeBaseBackend:
+def backend_for(
+    folder: Path = FIXTURE_ARTICLES, plugins: Sequence[object] = (), **options: Any
+) -> KnowledgeBaseBackend:
     settings = Settings(
         database_url="sqlite:///:memory:",
         llm_backend="knowledge_base",
         plugin_options={"kb": {"articles_dir": str(folder), **options}},
     )
-    backend = Runtime.build(settings).backend
+    backend = Runtime.build(settings, plugins).backend
     assert isinstance(backend, KnowledgeBaseBackend)
     return backend
 
@@ -97,6 +103,70 @@ async def test_nothing_relevant_gives_the_honest_answer_without_citations(
     assert not any(isinstance(e, Citation) for e in events)
     # the analytics count it (docs/analytics.md); an answer with quotes says False
     assert events[-1] == Finish("stop", not_found=True)
+
+
+async def score_of(question: str, **options: Any) -> float:
+    """The fused score of ``question``'s best article (the scale ``min_score`` is on)."""
+    result = await backend_for(**options).service.search(CALLER.tenant_id, question)
+    return result.hits[0].score
+
+
+SUGGESTED = "my money was taken for a renewal I forgot to cancel"
+
+
+async def test_a_close_miss_gets_the_fallback_then_the_closest_section_uncited() -> None:
+    """Below ``min_score`` but above ``suggest_min_score``: honest first, then the closest
+    section as a suggestion, never a citation (a citation claims the article answers)."""
+    score = await score_of(SUGGESTED)
+    backend = backend_for(
+        min_score=score + 0.05,
+        suggest_min_score=score - 0.05,
+        url_template="https://help.example/{source_id}",
+    )
+    events = await collect(backend.stream(request_for(SUGGESTED)))
+    text = text_of(events)
+    fallback, lead, quote = text.split("\n\n", 2)
+    assert fallback == NOT_FOUND_MESSAGE
+    assert lead == f"{DEFAULTS['answer.suggestion']} [Refund policy](https://help.example/refunds)"
+    assert "Monthly renewals are not refunded" in quote
+    assert not any(isinstance(e, Citation) for e in events)
+    assert events[-1] == Finish("stop", not_found=True)
+
+
+async def test_a_suggestion_is_in_the_user_s_words() -> None:
+    score = await score_of(SUGGESTED)
+
+    def strings(locale: str | None) -> dict[str, str] | None:
+        german = {"answer.not_found": "Nicht gefunden.", "answer.suggestion": "Vielleicht hilft:"}
+        return german if locale == "de" else None
+
+    backend = backend_for(
+        plugins=[plugin(supportai_user_strings=strings)],
+        min_score=score + 0.05,
+        suggest_min_score=score - 0.05,
+    )
+    request = replace(request_for(SUGGESTED), locale="de")
+    text = text_of(await collect(backend.stream(request)))
+    assert text.startswith("Nicht gefunden.\n\nVielleicht hilft: **Refund policy**\n\n")
+
+
+@pytest.mark.parametrize("offset", [0.01, None])
+async def test_no_suggestion_below_its_threshold_or_when_unset(offset: float | None) -> None:
+    score = await score_of(SUGGESTED)
+    options: dict[str, Any] = {"min_score": score + 0.05}
+    if offset is not None:
+        options["suggest_min_score"] = score + offset
+    composed = await backend_for(**options).compose(request_for(SUGGESTED))
+    assert composed.text == NOT_FOUND_MESSAGE and composed.suggestion is None
+
+
+async def test_a_suggestion_fits_the_output_budget_or_is_left_out() -> None:
+    score = await score_of(SUGGESTED)
+    options = {"min_score": score + 0.05, "suggest_min_score": score - 0.05}
+    roomy = await backend_for(**options, max_answer_chars=600).compose(request_for(SUGGESTED))
+    assert roomy.suggestion is not None and len(roomy.text) <= 600
+    tight = await backend_for(**options).compose(request_for(SUGGESTED, max_output_tokens=40))
+    assert tight.text == NOT_FOUND_MESSAGE
 
 
 async def test_a_vague_follow_up_is_read_with_the_previous_question() -> None:

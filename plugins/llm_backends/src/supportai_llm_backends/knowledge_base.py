@@ -41,22 +41,42 @@ _WORD_WITH_SPACE = re.compile(r"\S+\s*")
 #: Length of the quote shown with a citation.
 SNIPPET_CHARS = 200
 
+#: Room kept for the line that introduces a suggestion (its lead-in and link).
+SUGGESTION_LINE_CHARS = 200
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the backend will say: one quote per article (or the not-found message)."""
+    """What the backend will say: one quote per article, or the not-found message.
+
+    A not-found answer may carry a ``suggestion``: the closest section, shown after
+    the not-found text and its ``lead_in`` but never cited, because a citation says
+    "this answers you" and retrieval was not sure enough to say so.
+    """
 
     query: str
     quotes: tuple[Quote, ...] = ()
     fallback: str | None = None
     #: True when ``max_output_tokens`` made the quote shorter than it would have been.
     length_limited: bool = False
+    suggestion: Quote | None = None
+    lead_in: str = DEFAULTS["answer.suggestion"]
 
     @property
     def text(self) -> str:
-        if self.fallback is not None:
+        if self.fallback is None:
+            return "\n\n".join(quote.text for quote in self.quotes)
+        if self.suggestion is None:
             return self.fallback
-        return "\n\n".join(quote.text for quote in self.quotes)
+        return "\n\n".join(
+            (self.fallback, f"{self.lead_in} {article_link(self.suggestion)}", self.suggestion.text)
+        )
+
+
+def article_link(quote: Quote) -> str:
+    """The quoted article's title, as a Markdown link when it has a URL."""
+    title = quote.hit.title
+    return f"[{title}]({quote.hit.url})" if quote.hit.url else f"**{title}**"
 
 
 #: Words and openings by which an English message leans on the one before it: a
@@ -140,7 +160,7 @@ class KnowledgeBaseBackend:
             query = f"{user_texts[-2]}\n{user_texts[-1]}"
             result = await self.service.search(tenant, query, limit + 1)
         if not result.answered:
-            return Answer(query, fallback=self.settings.not_found_message)
+            return self._not_found(result, request)
         token_budget = request.max_output_tokens * CHARS_PER_TOKEN
         budget = min(self.settings.max_answer_chars, token_budget)
         quotes = self._quotes(result, budget)
@@ -152,6 +172,27 @@ class KnowledgeBaseBackend:
             choose_articles(result.hits, self.settings.second_article_margin, limit)
         )
         return Answer(query, tuple(quotes), length_limited=limited)
+
+    def _not_found(self, result: SearchResult, request: BackendRequest) -> Answer:
+        """The honest fallback, with the closest section when retrieval came close."""
+        fallback = Answer(result.query, fallback=self.settings.not_found_message)
+        if not result.suggested:
+            return fallback
+        from supportai_llm_backends.retrieval.answer import quote_article
+
+        budget = min(self.settings.max_answer_chars, request.max_output_tokens * CHARS_PER_TOKEN)
+        room = budget - len(self.settings.not_found_message) - SUGGESTION_LINE_CHARS
+        if room <= 0:
+            return fallback
+        quote = quote_article(
+            result.hits[0],
+            result.tokens,
+            result.index,
+            section_margin=self.settings.second_section_margin,
+            cutoff=self.settings.paragraph_cutoff,
+            max_chars=room,
+        )
+        return fallback if quote is None else replace(fallback, suggestion=quote)
 
     def _quotes(self, result: SearchResult, budget: int) -> list[Quote]:
         from supportai_llm_backends.retrieval.answer import choose_articles, quote_article
@@ -176,22 +217,23 @@ class KnowledgeBaseBackend:
             used += len(quote.text) + (2 if len(quotes) > 1 else 0)
         return quotes
 
-    async def not_found_text(self, request: BackendRequest) -> str:
-        """The tenant's and locale's ``answer.not_found`` text, else this backend's setting.
+    async def worded(self, answer: Answer, request: BackendRequest) -> Answer:
+        """A not-found answer in the tenant's and locale's words.
 
-        ``SUPPORTAI_KB_NOT_FOUND_MESSAGE`` is the host's one text for everybody; a
-        ``supportai_user_strings`` plugin that words it for a tenant or language wins.
+        ``answer.not_found`` and ``answer.suggestion`` come from the
+        ``supportai_user_strings`` plugins; ``SUPPORTAI_KB_NOT_FOUND_MESSAGE`` is the
+        host's one not-found text for everybody, which a plugin's wording still beats.
         """
-        if self._hooks is None:
-            return self.settings.not_found_message
+        if answer.fallback is None or self._hooks is None:
+            return answer
         strings = await self._hooks.user_strings(request.caller.tenant_id, request.locale)
         text = strings["answer.not_found"]
-        return self.settings.not_found_message if text == DEFAULTS["answer.not_found"] else text
+        if text == DEFAULTS["answer.not_found"]:
+            text = self.settings.not_found_message
+        return replace(answer, fallback=text, lead_in=strings["answer.suggestion"])
 
     async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
-        answer = await self.compose(request)
-        if answer.fallback is not None:
-            answer = replace(answer, fallback=await self.not_found_text(request))
+        answer = await self.worded(await self.compose(request), request)
         delay = self.settings.delta_delay_s
         quotes = answer.quotes
         parts = [quote.text for quote in quotes] if quotes else [answer.text]

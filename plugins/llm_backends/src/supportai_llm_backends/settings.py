@@ -44,6 +44,12 @@ class KnowledgeBaseSettings(BaseSettings):
         description="Fused score the best article needs to count as an answer (below: honest "
         "not-found). Calibrated with `supportai eval retrieval`; see docs/knowledge.md.",
     )
+    suggest_min_score: float | None = Field(
+        default=None,
+        description="Fused score at which a question below min_score still gets the closest "
+        "section as a suggestion, after the not-found text and without a citation (unset: "
+        "never; the minilm calibration sets 0.6).",
+    )
     lexical_min_score: float = Field(
         default=4.0,
         ge=0,

@@ -42,13 +42,18 @@ RESULT_CACHE = 256
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """What a query found, and whether the best article is good enough to answer."""
+    """What a query found, and whether the best article is good enough to answer.
+
+    ``suggested``: not good enough to answer, but close enough to show as a
+    suggestion next to the honest fallback (``suggest_min_score``).
+    """
 
     query: str
     tokens: tuple[str, ...]
     hits: tuple[ArticleHit, ...]
     answered: bool
     index: TenantIndex
+    suggested: bool = False
 
 
 @dataclass
@@ -69,6 +74,7 @@ class RetrievalService:
         weights: Weights,
         min_score: float,
         lexical_min_score: float,
+        suggest_min_score: float | None = None,
         max_tenants: int = 64,
         version_check_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
@@ -80,6 +86,7 @@ class RetrievalService:
         self.store = store
         self.weights = weights
         self.min_score = min_score
+        self.suggest_min_score = suggest_min_score
         self.lexical_min_score = lexical_min_score
         self.max_tenants = max_tenants
         self.version_check_s = version_check_s
@@ -210,11 +217,18 @@ class RetrievalService:
         tokens = tuple(dict.fromkeys(tokenize(cleaned)))
         vector = await self._query_vector(index, cleaned)
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
+        suggested = False
         if vector is not None:
             answered = bool(hits) and hits[0].score >= self.min_score
+            suggested = (
+                not answered
+                and bool(hits)
+                and self.suggest_min_score is not None
+                and hits[0].score >= self.suggest_min_score
+            )
         else:
             answered = bool(hits) and self._lexical_best(index, tokens) >= self.lexical_min_score
-        result = SearchResult(cleaned, tokens, hits, answered, index)
+        result = SearchResult(cleaned, tokens, hits, answered, index, suggested)
         self._results[key] = result
         if len(self._results) > RESULT_CACHE:
             self._results.popitem(last=False)
