@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     # numpy and bm25s stay out of start-up: imported on first use (or by the warm-up).
     from supportai_llm_backends.retrieval.answer import Quote
+    from supportai_llm_backends.retrieval.index import ArticleHit
     from supportai_llm_backends.retrieval.service import RetrievalService, SearchResult
 
 _WORD_WITH_SPACE = re.compile(r"\S+\s*")
@@ -160,7 +161,7 @@ class KnowledgeBaseBackend:
             query = f"{user_texts[-2]}\n{user_texts[-1]}"
             result = await self.service.search(tenant, query, limit + 1)
         if not result.answered:
-            return self._not_found(result, request)
+            return self._not_found(query, result, request)
         token_budget = request.max_output_tokens * CHARS_PER_TOKEN
         budget = min(self.settings.max_answer_chars, token_budget)
         quotes = self._quotes(result, budget)
@@ -173,44 +174,38 @@ class KnowledgeBaseBackend:
         )
         return Answer(query, tuple(quotes), length_limited=limited)
 
-    def _not_found(self, result: SearchResult, request: BackendRequest) -> Answer:
+    def _not_found(self, query: str, result: SearchResult, request: BackendRequest) -> Answer:
         """The honest fallback, with the closest section when retrieval came close."""
-        fallback = Answer(result.query, fallback=self.settings.not_found_message)
+        fallback = Answer(query, fallback=self.settings.not_found_message)
         if not result.suggested:
             return fallback
-        from supportai_llm_backends.retrieval.answer import quote_article
-
         budget = min(self.settings.max_answer_chars, request.max_output_tokens * CHARS_PER_TOKEN)
         room = budget - len(self.settings.not_found_message) - SUGGESTION_LINE_CHARS
-        if room <= 0:
-            return fallback
-        quote = quote_article(
-            result.hits[0],
+        quote = self._quote(result, result.hits[0], room) if room > 0 else None
+        return fallback if quote is None else replace(fallback, suggestion=quote)
+
+    def _quote(self, result: SearchResult, hit: ArticleHit, max_chars: int) -> Quote | None:
+        """``hit``'s best sections for this question, within ``max_chars``."""
+        from supportai_llm_backends.retrieval.answer import quote_article
+
+        return quote_article(
+            hit,
             result.tokens,
             result.index,
             section_margin=self.settings.second_section_margin,
             cutoff=self.settings.paragraph_cutoff,
-            max_chars=room,
+            max_chars=max_chars,
         )
-        return fallback if quote is None else replace(fallback, suggestion=quote)
 
     def _quotes(self, result: SearchResult, budget: int) -> list[Quote]:
-        from supportai_llm_backends.retrieval.answer import choose_articles, quote_article
+        from supportai_llm_backends.retrieval.answer import choose_articles
 
         quotes: list[Quote] = []
         used = 0
         for hit in choose_articles(
             result.hits, self.settings.second_article_margin, self.settings.max_articles
         ):
-            room = budget - used - (2 if quotes else 0)
-            quote = quote_article(
-                hit,
-                result.tokens,
-                result.index,
-                section_margin=self.settings.second_section_margin,
-                cutoff=self.settings.paragraph_cutoff,
-                max_chars=room,
-            )
+            quote = self._quote(result, hit, budget - used - (2 if quotes else 0))
             if quote is None:
                 break
             quotes.append(quote)
