@@ -152,10 +152,14 @@ def test_choosing_minilm_brings_its_calibration_unless_the_host_set_a_value() ->
     chosen = calibrated(KnowledgeBaseSettings(embedder="minilm"))
     assert chosen.min_score == CALIBRATED["minilm"]["min_score"]
     assert chosen.weight_dense_article == CALIBRATED["minilm"]["weight_dense_article"]
+    assert chosen.suggest_min_score == CALIBRATED["minilm"]["suggest_min_score"]
+    assert chosen.suggest_min_score is not None and chosen.suggest_min_score < chosen.min_score
     kept = calibrated(KnowledgeBaseSettings(embedder="minilm", min_score=0.9))
     assert kept.min_score == 0.9
+    off = calibrated(KnowledgeBaseSettings(embedder="minilm", suggest_min_score=0.9))
+    assert off.suggest_min_score == 0.9
     default = KnowledgeBaseSettings()
-    assert calibrated(default) is default
+    assert calibrated(default) is default and default.suggest_min_score is None
 
 
 def test_without_onnxruntime_choosing_minilm_fails_start_up_with_what_to_install(
