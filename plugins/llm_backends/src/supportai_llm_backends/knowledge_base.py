@@ -4,7 +4,8 @@ It is the embedded default (no network, no API key) and an honest one: it only
 ever says what an article says, quotes the best section(s) with their headings
 and whole lists, cites every article it quotes right after that article's text
 (a citation always falls between paragraphs, never inside Markdown), and when
-retrieval finds nothing good enough it says so and points to a human.
+retrieval finds nothing good enough it says so and points to a human; when it came
+close, it then shows the closest section as an uncited suggestion.
 """
 
 from __future__ import annotations
