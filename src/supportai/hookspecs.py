@@ -229,13 +229,14 @@ def supportai_user_strings(tenant_id: str | None, locale: str | None) -> Mapping
     intent), ``answer.not_found`` (a retrieval backend's answer when it finds
     nothing), ``answer.suggestion`` (the line that introduces the closest article
     after it, when one came close), ``disclosure.text``, and ``error.<reason code>``
-    for the ``detail`` of any typed error. ``tenant_id`` is ``None`` before the caller is known (the
-    detail of a 401). ``locale`` is the caller's preferred language from the request's
-    ``Accept-Language`` header (its first, highest-weighted tag as sent, such as
-    ``de-CH``), ``None`` without one. Results of all plugins are merged; for a key
-    several return, the first in call order (``tryfirst`` first) wins, and a key
-    nobody returns keeps its English default. Unknown keys fail loudly
-    (``HookResultError``), so a typo never silently shows the default.
+    for the ``detail`` of any typed error. ``tenant_id`` is ``None`` before the
+    caller is known (the detail of a 401). ``locale`` is the caller's preferred
+    language from the request's ``Accept-Language`` header (its first,
+    highest-weighted tag as sent, such as ``de-CH``), ``None`` without one. Results
+    of all plugins are merged; for a key several return, the first in call order
+    (``tryfirst`` first) wins, and a key nobody returns keeps its English default.
+    Unknown keys fail loudly (``HookResultError``), so a typo never silently shows
+    the default.
     """
     raise NotImplementedError
 

@@ -371,10 +371,14 @@ class Database:
             # (default: none). A stalled server must become a 503 in bounded time.
             options = {"timeout": timeout_s, "command_timeout": statement_timeout_s}
         self._db = databases.Database(url, **options)
+        #: The SQLite pool installed below, kept here so the per-connection check
+        #: (:meth:`_acquired_at_once`) does not reach through ``databases``' backend.
+        self._sqlite_pool: _PragmaSQLitePool | None = None
         # Same drivers, plus a compiled-statement cache (see compiled.py).
         if self.is_sqlite:
             backend: Any = CachedSQLiteBackend(self._db.url, **self._db.options)
-            backend._pool = _PragmaSQLitePool(backend._database_url, **backend._options)
+            self._sqlite_pool = _PragmaSQLitePool(backend._database_url, **backend._options)
+            backend._pool = self._sqlite_pool
         elif type(self._db._backend).__name__ == "PostgresBackend":
             from supportai.store.postgres import CachedPostgresBackend  # needs asyncpg
 
@@ -403,12 +407,12 @@ class Database:
                 raise StorageUnavailable() from exc
             raise
         self.connected = True
-        if self.is_sqlite:
+        if self._sqlite_pool is not None:
             async with self.connection() as conn:
                 mode = await conn.fetch_val("PRAGMA journal_mode=WAL")
             # An in-memory database, or a file system without shared memory, stays in
             # another journal mode, where statements can wait: then none runs inline.
-            self._db._backend._pool.inline = str(mode).lower() == "wal"
+            self._sqlite_pool.inline = str(mode).lower() == "wal"
 
     async def disconnect(self, timeout_s: float = DISCONNECT_TIMEOUT_S) -> None:
         """Close every connection; never wait more than ``timeout_s`` for that.
@@ -420,8 +424,8 @@ class Database:
         ``tests/test_faults.py``).
         """
         if self.connected:
-            if self.is_sqlite:
-                await self._db._backend._pool.close()
+            if self._sqlite_pool is not None:
+                await self._sqlite_pool.close()
             try:
                 await asyncio.wait_for(self._db.disconnect(), timeout_s)
             except TimeoutError:
@@ -471,10 +475,7 @@ class Database:
         the pool pops the idle connection), so the time limit on acquiring, a timer
         on the event loop's heap set and cancelled five times a turn, is skipped.
         """
-        if not self.is_sqlite:
-            return False
-        pool = self._db._backend._pool
-        return isinstance(pool, _PragmaSQLitePool) and pool.has_idle()
+        return self._sqlite_pool is not None and self._sqlite_pool.has_idle()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
