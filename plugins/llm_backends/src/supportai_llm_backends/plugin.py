@@ -7,8 +7,9 @@ only for the backend ``SUPPORTAI_LLM_BACKEND`` names.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic_settings import BaseSettings
 
@@ -83,6 +84,13 @@ class LLMBackendsPlugin:
         register("wordllama", build_wordllama_embedder)
         register("minilm", build_minilm_embedder)
         register("openai", build_openai_embedder)
+
+    @hookimpl
+    def supportai_register_commands(self, subparsers: argparse._SubParsersAction[Any]) -> None:
+        """``supportai kb-calibrate``: the no-answer threshold, chosen on labelled questions."""
+        from supportai_llm_backends.commands import register
+
+        register(subparsers)
 
     @hookimpl
     async def supportai_retrieve_context(

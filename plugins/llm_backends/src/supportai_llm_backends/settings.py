@@ -42,7 +42,7 @@ class KnowledgeBaseSettings(BaseSettings):
     min_score: float = Field(
         default=0.569,
         description="Fused score the best article needs to count as an answer (below: honest "
-        "not-found). Calibrated with `supportai eval retrieval`; see docs/knowledge.md.",
+        "not-found). Choose it with `supportai kb-calibrate`; see docs/knowledge.md.",
     )
     suggest_min_score: float | None = Field(
         default=None,

@@ -46,6 +46,9 @@ class SearchResult:
 
     ``suggested``: not good enough to answer, but close enough to show as a
     suggestion next to the honest fallback (``suggest_min_score``).
+    ``score``: what decided ``answered``: the best article's fused score, compared with
+    ``min_score``, or (``lexical``, the question was not embedded) the best BM25
+    score, compared with ``lexical_min_score``. ``supportai kb-calibrate`` reads it.
     """
 
     query: str
@@ -54,6 +57,8 @@ class SearchResult:
     answered: bool
     index: TenantIndex
     suggested: bool = False
+    score: float = 0.0
+    lexical: bool = False
 
 
 @dataclass
@@ -219,16 +224,19 @@ class RetrievalService:
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
         suggested = False
         if vector is not None:
-            answered = bool(hits) and hits[0].score >= self.min_score
+            score = hits[0].score if hits else 0.0
+            answered = bool(hits) and score >= self.min_score
             suggested = (
                 not answered
                 and bool(hits)
                 and self.suggest_min_score is not None
-                and hits[0].score >= self.suggest_min_score
+                and score >= self.suggest_min_score
             )
         else:
-            answered = bool(hits) and self._lexical_best(index, tokens) >= self.lexical_min_score
-        result = SearchResult(cleaned, tokens, hits, answered, index, suggested)
+            score = self._lexical_best(index, tokens) if hits else 0.0
+            answered = bool(hits) and score >= self.lexical_min_score
+        lexical = vector is None
+        result = SearchResult(cleaned, tokens, hits, answered, index, suggested, score, lexical)
         self._results[key] = result
         if len(self._results) > RESULT_CACHE:
             self._results.popitem(last=False)
