@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from llm_backends_fake_embeddings import FakeEmbeddingsServer
 from llm_backends_testing import FIXTURE_ARTICLES
 from supportai_llm_backends.calibration import (
     Observation,
@@ -77,7 +78,7 @@ def test_ties_go_to_the_more_honest_threshold_and_honesty_moves_the_choice() -> 
 
 
 def write_questions(tmp_path: Path) -> Path:
-    """Questions the fixture help center answers in its own words, and two it cannot."""
+    """Questions the fixture help center answers in its own words, and three it cannot."""
     rows = [
         {"question": "refunded in full within 14 days of the first payment", "article": "refunds"},
         {"question": "reset link expires after one hour password", "article": "reset-password"},
@@ -85,6 +86,8 @@ def write_questions(tmp_path: Path) -> Path:
         {"question": "mobile app iOS Android sync tasks", "article": "mobile-app"},
         {"question": "what is the capital of Australia?", "article": None},
         {"question": "book me a flight to Berlin next Tuesday", "article": None},
+        # Nothing left after the query is cleaned of personal data: no words, no vector.
+        {"question": "jane.doe@example.com", "article": None},
     ]
     path = tmp_path / "questions.jsonl"
     path.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
@@ -118,10 +121,10 @@ def test_the_command_recommends_a_threshold_that_separates_the_set(
     assert main(["kb-calibrate", str(questions), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["setting"] == setting
-    assert (report["questions"], report["in_scope"], report["out_of_scope"]) == (6, 4, 2)
+    assert (report["questions"], report["in_scope"], report["out_of_scope"]) == (7, 4, 3)
     assert report["current"]["threshold"] == pytest.approx(current)
     recommended = report["recommended"]
-    assert recommended["answered_right"] == 4 and recommended["refused_out_of_scope"] == 2
+    assert recommended["answered_right"] == 4 and recommended["refused_out_of_scope"] == 3
     low, high = report["near_best"]
     assert low <= recommended["threshold"] <= high
     # The sweep is exhaustive: the lowest threshold answers all, the highest refuses all.
@@ -131,7 +134,27 @@ def test_the_command_recommends_a_threshold_that_separates_the_set(
     assert main(["kb-calibrate", str(questions), "--rows", "3"]) == 0
     text = capsys.readouterr().out
     assert f"recommended: {setting}={recommended['threshold']:.4f}" in text
-    assert "current" in text and "2 / 2" in text
+    assert "current" in text and "3 / 3" in text
+
+
+@pytest.mark.usefixtures("help_center_env")
+def test_an_embedder_that_fails_is_calibrated_on_bm25_and_says_so(
+    fake_embeddings: FakeEmbeddingsServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Turns then answer on BM25 alone, so the threshold that matters is the lexical one."""
+    monkeypatch.setenv("SUPPORTAI_KB_EMBEDDER", "openai")
+    monkeypatch.setenv("SUPPORTAI_EMBEDDINGS_OPENAI_BASE_URL", fake_embeddings.base_url)
+    monkeypatch.setenv("SUPPORTAI_EMBEDDINGS_OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("SUPPORTAI_EMBEDDINGS_OPENAI_MODEL", "down")  # the fake answers 503
+    monkeypatch.setenv("SUPPORTAI_EMBEDDINGS_OPENAI_MAX_RETRIES", "0")
+    assert main(["kb-calibrate", str(write_questions(tmp_path)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["setting"] == "SUPPORTAI_KB_LEXICAL_MIN_SCORE"
+    assert "did not run" in report["embedder"]
+    assert report["recommended"]["answered_right"] == 4
 
 
 @pytest.mark.usefixtures("help_center_env")

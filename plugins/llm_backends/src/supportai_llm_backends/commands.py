@@ -100,7 +100,8 @@ async def _observe(
         lexical: set[bool] = set()
         for question in questions:
             result = await service.search(tenant, question.question, limit=1)
-            lexical.add(result.lexical)
+            if result.hits:  # a question with no words left after cleaning has no scale
+                lexical.add(result.lexical)
             right = bool(result.hits) and result.hits[0].article_id == question.article
             observations.append(
                 Observation(
@@ -116,7 +117,8 @@ async def _observe(
             "not comparable with the others' fused scores; fix the embedder and run again"
         )
     if lexical == {True}:
-        return observations, LEXICAL_MIN_SCORE, service.lexical_min_score, "none"
+        name = "none" if model == "none" else f"none ({model} did not run: see the log)"
+        return observations, LEXICAL_MIN_SCORE, service.lexical_min_score, name
     return observations, MIN_SCORE, service.min_score, model
 
 
