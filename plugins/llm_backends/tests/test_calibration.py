@@ -14,10 +14,12 @@ from llm_backends_fake_embeddings import FakeEmbeddingsServer
 from llm_backends_testing import FIXTURE_ARTICLES
 from supportai_llm_backends.calibration import (
     Observation,
+    Suggestions,
     best,
     candidates,
     near_best,
     outcome,
+    suggestions,
     sweep,
 )
 from supportai_llm_backends.settings import KnowledgeBaseSettings
@@ -77,6 +79,13 @@ def test_ties_go_to_the_more_honest_threshold_and_honesty_moves_the_choice() -> 
     assert near_best(sweep(observations)) == pytest.approx((0.29, 0.91))
 
 
+def test_the_suggestion_band_counts_who_would_see_a_suggestion() -> None:
+    observations = [seen(0.9), seen(0.65), seen(0.62, right=False), seen(0.61, False), seen(0.3)]
+    # From 0.6 up to a threshold of 0.7: the three in between, not 0.9 (answered), not 0.3.
+    assert suggestions(observations, 0.6, 0.7) == Suggestions(0.6, 0.7, 1, 1, 1)
+    assert suggestions(observations, 0.6, 0.62) == Suggestions(0.6, 0.62, 0, 0, 1)
+
+
 def write_questions(tmp_path: Path) -> Path:
     """Questions the fixture help center answers in its own words, and three it cannot."""
     rows = [
@@ -117,9 +126,16 @@ def test_the_command_recommends_a_threshold_that_separates_the_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SUPPORTAI_KB_EMBEDDER", embedder)
+    monkeypatch.setenv("SUPPORTAI_KB_SUGGEST_MIN_SCORE", "0")
     questions = write_questions(tmp_path)
     assert main(["kb-calibrate", str(questions), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
+    band = report["suggestions"]
+    if embedder == "none":
+        assert band is None  # BM25's scores have no suggestion band
+    else:  # from 0 up to the current threshold: every question the current value refuses
+        below = report["current"]["refused_in_scope"] + report["current"]["refused_out_of_scope"]
+        assert band["right"] + band["wrong"] + band["out_of_scope"] == below > 0
     assert report["setting"] == setting
     assert (report["questions"], report["in_scope"], report["out_of_scope"]) == (7, 4, 3)
     assert report["current"]["threshold"] == pytest.approx(current)
@@ -135,6 +151,9 @@ def test_the_command_recommends_a_threshold_that_separates_the_set(
     text = capsys.readouterr().out
     assert f"recommended: {setting}={recommended['threshold']:.4f}" in text
     assert "current" in text and "3 / 3" in text
+    assert ("suggestions from SUPPORTAI_KB_SUGGEST_MIN_SCORE=0.0000" in text) == (
+        embedder != "none"
+    )
 
 
 @pytest.mark.usefixtures("help_center_env")

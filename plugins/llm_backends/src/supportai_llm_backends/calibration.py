@@ -63,6 +63,34 @@ def outcome(observations: Sequence[Observation], threshold: float) -> Outcome:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """The questions a suggestion band (``low`` <= score < ``high``) shows a suggestion to.
+
+    Below the threshold a question gets the honest fallback and, in the band, the
+    closest section as an uncited suggestion: worth it when the band's best articles
+    are mostly right. An out-of-scope question there still gets the fallback first.
+    """
+
+    low: float
+    high: float
+    right: int
+    wrong: int
+    out_of_scope: int
+
+
+def suggestions(observations: Sequence[Observation], low: float, high: float) -> Suggestions:
+    """Who the band from ``low`` up to (not including) ``high`` would show a suggestion to."""
+    band = [o for o in observations if low <= o.score < high]
+    return Suggestions(
+        low=low,
+        high=high,
+        right=sum(o.in_scope and o.right_first for o in band),
+        wrong=sum(o.in_scope and not o.right_first for o in band),
+        out_of_scope=sum(not o.in_scope for o in band),
+    )
+
+
 def candidates(observations: Sequence[Observation]) -> list[float]:
     """Every threshold that makes a difference: one below all scores, one between each
     two neighbouring distinct scores (their midpoint, as far from both as possible),

@@ -14,7 +14,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,25 @@ from supportai_llm_backends.calibration import (
     near_best,
     outcome,
     spread,
+    suggestions,
     sweep,
 )
 
 COMMAND = "kb-calibrate"
 MIN_SCORE = "SUPPORTAI_KB_MIN_SCORE"
 LEXICAL_MIN_SCORE = "SUPPORTAI_KB_LEXICAL_MIN_SCORE"
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """The question set searched once, and the thresholds the service has now."""
+
+    observations: list[Observation]
+    setting: str
+    current: float
+    #: ``SUPPORTAI_KB_SUGGEST_MIN_SCORE`` when set (fused scores only; BM25 has no band).
+    suggest_min_score: float | None
+    embedder: str
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -64,8 +77,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not args.honesty >= 0:
         raise ConfigurationError("--honesty must be 0 or more")
     questions = load_questions(args.questions, args.split)  # never empty: an error instead
-    observations, setting, current, embedder = asyncio.run(_observe(questions, args.tenant))
-    report = _report(observations, setting, current, embedder, args.honesty)
+    report = _report(asyncio.run(_observe(questions, args.tenant)), args.honesty)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -73,9 +85,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _observe(
-    questions: Sequence[Any], tenant: str
-) -> tuple[list[Observation], str, float, str]:
+async def _observe(questions: Sequence[Any], tenant: str) -> Observed:
     """Each question's decisive score and whether its best article is the expected one."""
     from supportai.runtime import Runtime
     from supportai.settings import Settings
@@ -118,17 +128,12 @@ async def _observe(
         )
     if lexical == {True}:
         name = "none" if model == "none" else f"none ({model} did not run: see the log)"
-        return observations, LEXICAL_MIN_SCORE, service.lexical_min_score, name
-    return observations, MIN_SCORE, service.min_score, model
+        return Observed(observations, LEXICAL_MIN_SCORE, service.lexical_min_score, None, name)
+    return Observed(observations, MIN_SCORE, service.min_score, service.suggest_min_score, model)
 
 
-def _report(
-    observations: Sequence[Observation],
-    setting: str,
-    current: float,
-    embedder: str,
-    honesty: float,
-) -> dict[str, Any]:
+def _report(observed: Observed, honesty: float) -> dict[str, Any]:
+    observations = observed.observations
     outcomes = sweep(observations)
     chosen = best(outcomes, honesty)
     in_scope = sum(o.in_scope for o in observations)
@@ -140,17 +145,21 @@ def _report(
         )
     if in_scope == 0:
         notes.append("no in-scope questions: nothing tells what a threshold turns away")
+    band = None
+    if observed.suggest_min_score is not None:
+        band = suggestions(observations, observed.suggest_min_score, observed.current)
     return {
-        "setting": setting,
-        "embedder": embedder,
+        "setting": observed.setting,
+        "embedder": observed.embedder,
         "questions": len(observations),
         "in_scope": in_scope,
         "out_of_scope": len(observations) - in_scope,
         "honesty": honesty,
-        "current": asdict(outcome(observations, current)),
+        "current": asdict(outcome(observations, observed.current)),
         "recommended": asdict(chosen) if chosen is not None else None,
         "near_best": near_best(outcomes, honesty),
         "sweep": [asdict(o) for o in outcomes],
+        "suggestions": asdict(band) if band is not None else None,
         "notes": notes,
     }
 
@@ -202,5 +211,15 @@ def _print(report: dict[str, Any], rows: int) -> None:
         f"within one right outcome of it: any threshold from {low:.4f} to {high:.4f}",
         file=out,
     )
+    band = report["suggestions"]
+    if band is not None:
+        shown = band["right"] + band["wrong"] + band["out_of_scope"]
+        print(
+            f"suggestions from SUPPORTAI_KB_SUGGEST_MIN_SCORE={band['low']:.4f} up to the "
+            f"current threshold: {shown} questions, {band['right']} with the right article, "
+            f"{band['wrong']} with another, {band['out_of_scope']} out of scope (these still "
+            "get the fallback first)",
+            file=out,
+        )
     for note in report["notes"]:
         print(f"note: {note}", file=out)
