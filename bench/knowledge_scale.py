@@ -4,10 +4,11 @@ One tenant's help center is grown to 1k, 10k and 100k sections by cloning the
 example help center's articles (each clone gets its own id and a distinct
 sentence, so no two sections embed to the same vector), then searched with the
 example question set, the way a turn searches: clean the question, stem it, embed
-it with the offline ``wordllama`` embedder, fuse BM25 and cosine scores, rank
-articles. The example help center itself (~150 sections) is measured first.
+it with an offline embedder (``wordllama``, the default, or ``minilm`` with its
+calibrated weights), fuse BM25 and cosine scores, rank articles. The example help
+center itself (~150 sections) is measured first.
 
-Run: ``python bench/knowledge_scale.py [--sizes 1000,10000,100000] [--json]``.
+Run: ``python bench/knowledge_scale.py [--sizes 1000,10000,100000] [--embedder minilm] [--json]``.
 Timings are wall-clock on whatever machine runs it; compare sizes within one run.
 """
 
@@ -62,20 +63,33 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(share * len(ordered) + 0.5) - 1))]
 
 
-async def measure(source: Any, questions: list[str], rounds: int = 3) -> dict[str, Any]:
-    from supportai_llm_backends.retrieval.embedders import WordLlamaEmbedder, load_wordllama
-    from supportai_llm_backends.retrieval.index import Weights
+async def measure(
+    source: Any, questions: list[str], embedder: str, rounds: int = 3
+) -> dict[str, Any]:
+    from supportai_llm_backends.knowledge import calibrated, weights_of
+    from supportai_llm_backends.retrieval import embedders
     from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
+    from supportai_llm_backends.settings import KnowledgeBaseSettings
 
-    load_wordllama()  # the model load is start-up, not index build
+    # The model load is start-up, not index build.
+    if embedder == "minilm":
+        from supportai_llm_backends.retrieval.minilm import load_minilm
+
+        load_minilm()
+        model: Any = embedders.MiniLMEmbedder
+    else:
+        embedders.load_wordllama()
+        model = embedders.WordLlamaEmbedder
+    # The weights and thresholds an app with this embedder gets.
+    settings = calibrated(KnowledgeBaseSettings(embedder=embedder))
     service = RetrievalService(
         source,
-        WordLlamaEmbedder,
+        model,
         MemoryEmbeddingStore(),
-        weights=Weights(),
-        min_score=0.569,
-        lexical_min_score=4.0,
+        weights=weights_of(settings),
+        min_score=settings.min_score,
+        lexical_min_score=settings.lexical_min_score,
         version_check_s=3600,
     )
     gc.collect()
@@ -89,7 +103,8 @@ async def measure(source: Any, questions: list[str], rounds: int = 3) -> dict[st
     tracemalloc.stop()
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     # The embedding store holds a copy of every vector (a database would hold it instead).
-    stored = sum(len(v) for vectors in service.store.data.values() for v in vectors.values())  # type: ignore[attr-defined]
+    store: MemoryEmbeddingStore = service.store  # type: ignore[assignment]
+    stored = sum(len(v) for vectors in store.data.values() for v in vectors.values())
     latencies: list[float] = []
     for _ in range(rounds):
         for question in questions:
@@ -112,23 +127,24 @@ async def measure(source: Any, questions: list[str], rounds: int = 3) -> dict[st
     }
 
 
-async def run(sizes: list[int]) -> dict[str, Any]:
+async def run(sizes: list[int], embedder: str) -> dict[str, Any]:
     from supportai_llm_backends.retrieval.source import FileArticleSource
 
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
-    results = {"example": await measure(FileArticleSource(ARTICLES), questions)}
+    results = {"example": await measure(FileArticleSource(ARTICLES), questions, embedder)}
     for size in sizes:
-        results[f"{size}"] = await measure(ClonedSource(size), questions, rounds=1)
+        results[f"{size}"] = await measure(ClonedSource(size), questions, embedder, rounds=1)
     return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--embedder", choices=["wordllama", "minilm"], default="wordllama")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size]
-    results = asyncio.run(run(sizes))
+    results = asyncio.run(run(sizes, args.embedder))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

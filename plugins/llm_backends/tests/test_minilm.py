@@ -179,3 +179,34 @@ def test_without_onnxruntime_choosing_minilm_fails_start_up_with_what_to_install
         Runtime.build(settings)
     with pytest.raises(ConfigurationError, match="ONNX Runtime"):
         minilm.MiniLM.load()
+
+
+async def test_a_second_thread_changes_no_vector_and_the_setting_reaches_the_session(
+    model: minilm.MiniLM,
+) -> None:
+    """Vectors are persisted under one model id whatever the thread count, so two threads
+    must give the very same vectors as one."""
+    from supportai_llm_backends.knowledge import service_for
+
+    from supportai.runtime import Runtime
+    from supportai.settings import Settings
+
+    texts = ["Refunds", "How do I reset my password when the link has expired?"]
+    two = minilm.load_minilm(2)
+    assert two.session.get_session_options().intra_op_num_threads == 2
+    assert model.session.get_session_options().intra_op_num_threads == 1
+    np.testing.assert_array_equal(two.embed(texts), model.embed(texts))
+
+    settings = Settings(
+        database_url="sqlite:///:memory:",
+        llm_backend="knowledge_base",
+        plugin_options={
+            "kb": {"articles_dir": str(FIXTURE_ARTICLES), "embedder": "minilm"},
+            "embeddings": {"minilm_threads": 2},
+        },
+    )
+    embedder = service_for(Runtime.build(settings).context).embedder
+    assert isinstance(embedder, MiniLMEmbedder) and embedder.threads == 2
+    np.testing.assert_array_equal(
+        await embedder.embed_query(texts[1]), model.embed([texts[1]], 64)[0]
+    )

@@ -24,6 +24,7 @@ from supportai_llm_backends.settings import KnowledgeBaseSettings
 if TYPE_CHECKING:
     from supportai.embeddings import Embedder
     from supportai.plugins import ProviderContext
+    from supportai_llm_backends.retrieval.index import Weights
     from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -110,7 +111,7 @@ def check(context: ProviderContext) -> None:
         if missing is not None:
             raise ConfigurationError(f"SUPPORTAI_KB_EMBEDDER=minilm: {missing}")
     if settings.embedder in ("wordllama", "minilm"):
-        warm_up(settings.embedder)
+        warm_up(settings.embedder, _minilm_threads(context))
 
 
 def _check_embedder(name: str, registry: Registry) -> None:
@@ -163,7 +164,6 @@ def _create(context: ProviderContext) -> RetrievalService:
         # the database still serves; a wrong fallback folder is said, not fatal.
         log.warning("%s; the knowledge base reads the database only", exc)
         folder = None
-    from supportai_llm_backends.retrieval.index import Weights
     from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.source import (
         ArticleSource,
@@ -183,7 +183,7 @@ def _create(context: ProviderContext) -> RetrievalService:
         return embedder
 
     if name in ("wordllama", "minilm"):
-        warm_up(name)
+        warm_up(name, _minilm_threads(context))
     files = FileArticleSource(folder, settings.url_template) if folder is not None else None
     source: ArticleSource
     vectors: EmbeddingStore
@@ -197,18 +197,25 @@ def _create(context: ProviderContext) -> RetrievalService:
         source,
         build_embedder,
         vectors,
-        weights=Weights(
-            dense_chunk=settings.weight_dense_chunk,
-            dense_heading=settings.weight_dense_heading,
-            dense_article=settings.weight_dense_article,
-            lexical_chunk=settings.weight_lexical_chunk,
-            lexical_article=settings.weight_lexical_article,
-        ),
+        weights=weights_of(settings),
         min_score=settings.min_score,
         suggest_min_score=settings.suggest_min_score,
         lexical_min_score=settings.lexical_min_score,
         max_tenants=settings.max_tenants,
         version_check_s=settings.version_check_s,
+    )
+
+
+def weights_of(settings: KnowledgeBaseSettings) -> Weights:
+    """The fusion weights the settings name (pass them through :func:`calibrated` first)."""
+    from supportai_llm_backends.retrieval.index import Weights
+
+    return Weights(
+        dense_chunk=settings.weight_dense_chunk,
+        dense_heading=settings.weight_dense_heading,
+        dense_article=settings.weight_dense_article,
+        lexical_chunk=settings.weight_lexical_chunk,
+        lexical_article=settings.weight_lexical_article,
     )
 
 
@@ -243,7 +250,13 @@ def _embedding_store(settings: KnowledgeBaseSettings, folder: Path) -> Embedding
     return FileEmbeddingStore(target)
 
 
-def warm_up(embedder: str = "wordllama") -> None:
+def _minilm_threads(context: ProviderContext) -> int:
+    from supportai_llm_backends.settings import EmbeddingSettings
+
+    return context.plugin_settings(EmbeddingSettings).minilm_threads
+
+
+def warm_up(embedder: str = "wordllama", minilm_threads: int = 1) -> None:
     """Import numpy, bm25s and the bundled model in a background thread, once per process."""
     if _warmed.is_set():
         return
@@ -256,7 +269,7 @@ def warm_up(embedder: str = "wordllama") -> None:
             if embedder == "minilm":
                 from supportai_llm_backends.retrieval.minilm import load_minilm
 
-                load_minilm()
+                load_minilm(minilm_threads)
             else:
                 from supportai_llm_backends.retrieval.embedders import load_wordllama
 

@@ -152,6 +152,13 @@ class EmbeddingSettings(BaseSettings):
         default=256,
         description="wordllama: dimensions kept (truncated from the bundled 256-d model).",
     )
+    minilm_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="minilm: ONNX Runtime threads per embedding; 2 roughly halves a question's "
+        "time on a host with idle cores, at the cost of those cores.",
+    )
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",
         description="openai: root of an OpenAI-compatible API with /embeddings "

@@ -147,6 +147,10 @@ class MiniLMEmbedder:
     passage_tokens = 128
     query_tokens = 64
 
+    def __init__(self, threads: int = 1) -> None:
+        #: ONNX Runtime threads per run; the vectors are the same whatever the count.
+        self.threads = threads
+
     async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
         if not texts:
             return []
@@ -157,12 +161,11 @@ class MiniLMEmbedder:
         vectors = await asyncio.to_thread(self._run, [text], self.query_tokens)
         return vectors[0]
 
-    @staticmethod
-    def _run(texts: list[str], max_tokens: int) -> Sequence[Sequence[float]]:
+    def _run(self, texts: list[str], max_tokens: int) -> Sequence[Sequence[float]]:
         from supportai_llm_backends.retrieval.minilm import load_minilm
 
         try:
-            model = load_minilm()
+            model = load_minilm(self.threads)
         except ConfigurationError:
             raise
         except Exception as exc:  # a damaged install: ONNX Runtime's own error types
@@ -236,4 +239,6 @@ def build_openai_embedder(context: ProviderContext) -> Embedder:
 
 
 def build_minilm(context: ProviderContext) -> Embedder:
-    return MiniLMEmbedder()
+    from supportai_llm_backends.settings import EmbeddingSettings
+
+    return MiniLMEmbedder(context.plugin_settings(EmbeddingSettings).minilm_threads)

@@ -56,12 +56,16 @@ class MiniLM:
         self.dimensions = DIMENSIONS
 
     @classmethod
-    def load(cls, model: Path = MODEL_FILE, tokenizer: Path = TOKENIZER_FILE) -> MiniLM:
-        """Read the shipped files into a single-threaded session.
+    def load(
+        cls, model: Path = MODEL_FILE, tokenizer: Path = TOKENIZER_FILE, threads: int = 1
+    ) -> MiniLM:
+        """Read the shipped files into a session running on ``threads`` threads.
 
-        One thread: a question is a few dozen tokens, too little work for a thread
-        pool to pay for itself, and an embedder on the request path should not
-        take every core of a host that serves other requests.
+        One by default: a web server's concurrency comes from its many requests, and
+        an embedder on the request path should not take every core of a host that
+        serves other requests. A second thread halves one question's time where
+        cores are idle (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``); the pool does not
+        spin between runs, so idle threads cost no CPU.
         """
         missing = onnxruntime_missing()
         if missing is not None:
@@ -70,8 +74,9 @@ class MiniLM:
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # warnings about the graph would reach the host's log
         session = onnxruntime.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
@@ -100,14 +105,15 @@ class MiniLM:
 
 
 _lock = threading.Lock()
-_loaded: MiniLM | None = None
+_loaded: dict[int, MiniLM] = {}
 
 
-def load_minilm() -> MiniLM:
-    """The shipped model, loaded once per process on first use."""
-    global _loaded
-    if _loaded is None:
+def load_minilm(threads: int = 1) -> MiniLM:
+    """The shipped model on ``threads`` threads, loaded once per process on first use."""
+    model = _loaded.get(threads)
+    if model is None:
         with _lock:
-            if _loaded is None:
-                _loaded = MiniLM.load()
-    return _loaded
+            model = _loaded.get(threads)
+            if model is None:
+                model = _loaded[threads] = MiniLM.load(threads=threads)
+    return model
