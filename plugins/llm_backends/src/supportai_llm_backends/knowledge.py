@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from supportai.errors import ConfigurationError
 from supportai.plugins import Registry
-from supportai_llm_backends.settings import KnowledgeBaseSettings
+from supportai_llm_backends.settings import EmbeddingSettings, KnowledgeBaseSettings
 
 if TYPE_CHECKING:
     from supportai.embeddings import Embedder
@@ -251,8 +251,6 @@ def _embedding_store(settings: KnowledgeBaseSettings, folder: Path) -> Embedding
 
 
 def _minilm_threads(context: ProviderContext) -> int:
-    from supportai_llm_backends.settings import EmbeddingSettings
-
     return context.plugin_settings(EmbeddingSettings).minilm_threads
 
 

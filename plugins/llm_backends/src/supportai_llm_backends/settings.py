@@ -36,7 +36,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default="wordllama",
         min_length=1,
         description="Embedder (registered by name) for dense retrieval: wordllama (offline), "
-        "minilm (offline, contextual, ~1.5 ms a question; `pip install "
+        "minilm (offline, contextual, 1.5-4 ms a question by CPU; `pip install "
         "'supportai-llm-backends[minilm]'`), openai, a plugin's, or none (BM25 only).",
     )
     min_score: float = Field(
