@@ -176,6 +176,30 @@ def test_an_embedder_that_fails_is_calibrated_on_bm25_and_says_so(
     assert report["recommended"]["answered_right"] == 4
 
 
+def test_a_tenant_s_help_center_in_the_database_is_calibrated_as_that_tenant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Articles imported with ``supportai kb import`` are what the tenant's turns search."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SUPPORTAI_DATABASE_URL", url)
+    monkeypatch.setenv("SUPPORTAI_KB_EMBEDDER", "none")
+    articles = tmp_path / "help"
+    articles.mkdir()
+    for page in FIXTURE_ARTICLES.glob("*.md"):
+        if page.stem != "untitled_note":  # the import wants a title; the folder reader doesn't
+            (articles / page.name).write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["kb", "import", str(articles), "--tenant", "acme"]) == 0
+    questions = str(write_questions(tmp_path))
+    capsys.readouterr()
+    assert main(["kb-calibrate", questions, "--tenant", "acme", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["recommended"]["answered_right"] == 4
+    assert report["recommended"]["refused_out_of_scope"] == 3
+    assert main(["kb-calibrate", questions, "--tenant", "globex"]) == 2
+    assert "tenant 'globex' has no articles" in capsys.readouterr().err
+
+
 @pytest.mark.usefixtures("help_center_env")
 def test_bad_input_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
