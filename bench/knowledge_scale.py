@@ -86,10 +86,11 @@ async def measure(
         model = embedders.WordLlamaEmbedder
     # The weights and thresholds an app with this embedder gets.
     settings = calibrated(KnowledgeBaseSettings(embedder=embedder))
+    store = MemoryEmbeddingStore()
     service = RetrievalService(
         source,
         model,
-        MemoryEmbeddingStore(),
+        store,
         weights=weights_of(settings),
         min_score=settings.min_score,
         lexical_min_score=settings.lexical_min_score,
@@ -106,7 +107,6 @@ async def measure(
     tracemalloc.stop()
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     # The embedding store holds a copy of every vector (a database would hold it instead).
-    store: MemoryEmbeddingStore = service.store  # type: ignore[assignment]
     stored = sum(len(v) for vectors in store.data.values() for v in vectors.values())
     latencies: list[float] = []
     for _ in range(rounds):

@@ -27,7 +27,6 @@ from itertools import pairwise
 class Observation:
     """One question's outcome with no threshold: its decisive score and best article."""
 
-    question_id: str
     in_scope: bool
     right_first: bool
     score: float
@@ -119,16 +118,15 @@ def best(outcomes: Sequence[Outcome], honesty: float = 1.0) -> Outcome | None:
     return max(outcomes, key=lambda o: (o.value(honesty), o.threshold))
 
 
-def near_best(outcomes: Sequence[Outcome], honesty: float = 1.0) -> tuple[float, float] | None:
-    """The lowest and highest threshold within one right outcome of the best.
+def near_best(
+    outcomes: Sequence[Outcome], top: Outcome, honesty: float = 1.0
+) -> tuple[float, float]:
+    """The lowest and highest threshold within one right outcome of ``top`` (the best).
 
     Often wide: on a question set of a hundred or two, thresholds far apart differ by
     a question or two, and the single best one owes its place to one question. A
     range says how much the choice matters; pick within it by what you prefer.
     """
-    top = best(outcomes, honesty)
-    if top is None:
-        return None
     close = [o.threshold for o in outcomes if o.value(honesty) >= top.value(honesty) - 1]
     return min(close), max(close)
 

@@ -22,6 +22,7 @@ from supportai.errors import ConfigurationError
 from supportai_llm_backends.calibration import (
     Observation,
     Outcome,
+    Suggestions,
     best,
     near_best,
     outcome,
@@ -79,7 +80,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     questions = load_questions(args.questions, args.split)  # never empty: an error instead
     report = _report(asyncio.run(_observe(questions, args.tenant)), args.honesty)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(asdict(report), indent=2))
     else:
         _print(report, args.rows)
     return 0
@@ -114,9 +115,7 @@ async def _observe(questions: Sequence[Any], tenant: str) -> Observed:
                 lexical.add(result.lexical)
             right = bool(result.hits) and result.hits[0].article_id == question.article
             observations.append(
-                Observation(
-                    question.id, question.in_scope, question.in_scope and right, result.score
-                )
+                Observation(question.in_scope, question.in_scope and right, result.score)
             )
         model = service.embedder.model if service.embedder is not None else "none"
     finally:
@@ -132,10 +131,29 @@ async def _observe(questions: Sequence[Any], tenant: str) -> Observed:
     return Observed(observations, MIN_SCORE, service.min_score, service.suggest_min_score, model)
 
 
-def _report(observed: Observed, honesty: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the command prints (``--json``: this, through ``asdict``)."""
+
+    setting: str
+    embedder: str
+    questions: int
+    in_scope: int
+    out_of_scope: int
+    honesty: float
+    current: Outcome
+    recommended: Outcome
+    near_best: tuple[float, float]
+    sweep: list[Outcome]
+    suggestions: Suggestions | None
+    notes: list[str]
+
+
+def _report(observed: Observed, honesty: float) -> Report:
     observations = observed.observations
     outcomes = sweep(observations)
     chosen = best(outcomes, honesty)
+    assert chosen is not None  # load_questions never returns an empty set
     in_scope = sum(o.in_scope for o in observations)
     notes = []
     if in_scope == len(observations):
@@ -148,20 +166,20 @@ def _report(observed: Observed, honesty: float) -> dict[str, Any]:
     band = None
     if observed.suggest_min_score is not None:
         band = suggestions(observations, observed.suggest_min_score, observed.current)
-    return {
-        "setting": observed.setting,
-        "embedder": observed.embedder,
-        "questions": len(observations),
-        "in_scope": in_scope,
-        "out_of_scope": len(observations) - in_scope,
-        "honesty": honesty,
-        "current": asdict(outcome(observations, observed.current)),
-        "recommended": asdict(chosen) if chosen is not None else None,
-        "near_best": near_best(outcomes, honesty),
-        "sweep": [asdict(o) for o in outcomes],
-        "suggestions": asdict(band) if band is not None else None,
-        "notes": notes,
-    }
+    return Report(
+        setting=observed.setting,
+        embedder=observed.embedder,
+        questions=len(observations),
+        in_scope=in_scope,
+        out_of_scope=len(observations) - in_scope,
+        honesty=honesty,
+        current=outcome(observations, observed.current),
+        recommended=chosen,
+        near_best=near_best(outcomes, chosen, honesty),
+        sweep=outcomes,
+        suggestions=band,
+        notes=notes,
+    )
 
 
 _HEADER = (
@@ -173,14 +191,12 @@ _HEADER = (
 )
 
 
-def _print(report: dict[str, Any], rows: int) -> None:
-    current = Outcome(**report["current"])
-    recommended = Outcome(**report["recommended"])
-    outcomes = [Outcome(**row) for row in report["sweep"]]
+def _print(report: Report, rows: int) -> None:
+    current, recommended = report.current, report.recommended
     out = sys.stdout
     print(
-        f"{report['setting']} on {report['questions']} questions ({report['in_scope']} in "
-        f"scope, {report['out_of_scope']} out of scope), embedder {report['embedder']}\n",
+        f"{report.setting} on {report.questions} questions ({report.in_scope} in "
+        f"scope, {report.out_of_scope} out of scope), embedder {report.embedder}\n",
         file=out,
     )
     widths = [max(len(title), 10) for title in _HEADER]
@@ -188,38 +204,38 @@ def _print(report: dict[str, Any], rows: int) -> None:
         "  ".join(title.rjust(width) for title, width in zip(_HEADER, widths, strict=True)),
         file=out,
     )
-    for row in spread(outcomes, [current, recommended], rows):
+    for row in spread(report.sweep, [current, recommended], rows):
         cells = (
             f"{row.threshold:.4f}",
             str(row.answered_right),
             str(row.answered_wrong),
             str(row.refused_in_scope),
-            f"{row.refused_out_of_scope} / {report['out_of_scope']}",
+            f"{row.refused_out_of_scope} / {report.out_of_scope}",
         )
         mark = " current" if row == current else ""
         mark += " recommended" if row == recommended else ""
         line = "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
         print(line + mark, file=out)
     print(
-        f"\nrecommended: {report['setting']}={recommended.threshold:.4f} "
+        f"\nrecommended: {report.setting}={recommended.threshold:.4f} "
         f"({recommended.answered_right} right answers, {recommended.refused_out_of_scope} honest "
         f"refusals; now {current.answered_right} and {current.refused_out_of_scope})",
         file=out,
     )
-    low, high = report["near_best"]
+    low, high = report.near_best
     print(
         f"within one right outcome of it: any threshold from {low:.4f} to {high:.4f}",
         file=out,
     )
-    band = report["suggestions"]
+    band = report.suggestions
     if band is not None:
-        shown = band["right"] + band["wrong"] + band["out_of_scope"]
+        shown = band.right + band.wrong + band.out_of_scope
         print(
-            f"suggestions from SUPPORTAI_KB_SUGGEST_MIN_SCORE={band['low']:.4f} up to the "
-            f"current threshold: {shown} questions, {band['right']} with the right article, "
-            f"{band['wrong']} with another, {band['out_of_scope']} out of scope (these still "
+            f"suggestions from SUPPORTAI_KB_SUGGEST_MIN_SCORE={band.low:.4f} up to the "
+            f"current threshold: {shown} questions, {band.right} with the right article, "
+            f"{band.wrong} with another, {band.out_of_scope} out of scope (these still "
             "get the fallback first)",
             file=out,
         )
-    for note in report["notes"]:
+    for note in report.notes:
         print(f"note: {note}", file=out)

@@ -163,14 +163,13 @@ class KnowledgeBaseBackend:
             result = await self.service.search(tenant, query, limit + 1)
         if not result.answered:
             return self._not_found(query, result, request)
-        token_budget = request.max_output_tokens * CHARS_PER_TOKEN
-        budget = min(self.settings.max_answer_chars, token_budget)
-        quotes = self._quotes(result, budget)
+        quotes = self._quotes(result, self._char_budget(request))
         if not quotes:
             return Answer(query, fallback=self.settings.not_found_message)
         from supportai_llm_backends.retrieval.answer import choose_articles
 
-        limited = token_budget < self.settings.max_answer_chars and len(quotes) < len(
+        token_limited = request.max_output_tokens * CHARS_PER_TOKEN < self.settings.max_answer_chars
+        limited = token_limited and len(quotes) < len(
             choose_articles(result.hits, self.settings.second_article_margin, limit)
         )
         return Answer(query, tuple(quotes), length_limited=limited)
@@ -180,10 +179,17 @@ class KnowledgeBaseBackend:
         fallback = Answer(query, fallback=self.settings.not_found_message)
         if not result.suggested:
             return fallback
-        budget = min(self.settings.max_answer_chars, request.max_output_tokens * CHARS_PER_TOKEN)
-        room = budget - len(self.settings.not_found_message) - SUGGESTION_LINE_CHARS
+        room = (
+            self._char_budget(request)
+            - len(self.settings.not_found_message)
+            - SUGGESTION_LINE_CHARS
+        )
         quote = self._quote(result, result.hits[0], room) if room > 0 else None
         return fallback if quote is None else replace(fallback, suggestion=quote)
+
+    def _char_budget(self, request: BackendRequest) -> int:
+        """Characters an answer may take: the host's cap, or the output token budget."""
+        return min(self.settings.max_answer_chars, request.max_output_tokens * CHARS_PER_TOKEN)
 
     def _quote(self, result: SearchResult, hit: ArticleHit, max_chars: int) -> Quote | None:
         """``hit``'s best sections for this question, within ``max_chars``."""
