@@ -56,7 +56,12 @@ class ClonedSource:
             for article in self.base:
                 note = f"\n\nReference {copy}: this applies to workspace group {copy % 97}."
                 cloned.append(
-                    SourceArticle(f"{article.article_id}-{copy}", None, article.body + note)
+                    SourceArticle(
+                        f"{article.article_id}-{copy}",
+                        None,
+                        article.body + note,
+                        tags=article.tags,
+                    )
                 )
         return cloned
 

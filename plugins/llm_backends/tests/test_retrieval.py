@@ -211,16 +211,19 @@ class FakeKnowledgeStore:
     """The read side of core's KnowledgeStore, in memory (the real one is tested in core)."""
 
     class Row:
-        def __init__(self, slug: str, title: str, body: str) -> None:
+        def __init__(self, slug: str, title: str, body: str, tags: tuple[str, ...]) -> None:
             self.slug, self.title, self.body, self.url = slug, title, body, f"/help/{slug}"
+            self.tags = tags
 
     def __init__(self) -> None:
         self.articles: dict[str, list[FakeKnowledgeStore.Row]] = {}
         self.versions: dict[str, int] = {}
         self.vectors: dict[tuple[str, str], dict[str, bytes]] = {}
 
-    def publish(self, tenant_id: str, slug: str, title: str, body: str) -> None:
-        self.articles.setdefault(tenant_id, []).append(self.Row(slug, title, body))
+    def publish(
+        self, tenant_id: str, slug: str, title: str, body: str, tags: tuple[str, ...] = ()
+    ) -> None:
+        self.articles.setdefault(tenant_id, []).append(self.Row(slug, title, body, tags))
         self.versions[tenant_id] = self.versions.get(tenant_id, 0) + 1
 
     async def version(self, tenant_id: str) -> int:

@@ -216,6 +216,7 @@ def weights_of(settings: KnowledgeBaseSettings) -> Weights:
         dense_article=settings.weight_dense_article,
         lexical_chunk=settings.weight_lexical_chunk,
         lexical_article=settings.weight_lexical_article,
+        dense_tags=settings.weight_dense_tags,
     )
 
 

@@ -67,6 +67,12 @@ class KnowledgeBaseSettings(BaseSettings):
     weight_dense_article: float = Field(
         default=1.0, ge=0, description="Fusion: cosine with the whole article."
     )
+    weight_dense_tags: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fusion: cosine with the article's title and tags (its title alone "
+        "without tags).",
+    )
     weight_lexical_chunk: float = Field(
         default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
     )

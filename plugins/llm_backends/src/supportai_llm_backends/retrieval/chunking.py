@@ -47,6 +47,8 @@ class Chunk:
     #: Position of the chunk in its article (reading order).
     position: int
     url: str | None = None
+    #: The article's tags: words its readers use for its subject (searched, never quoted).
+    article_tags: tuple[str, ...] = ()
 
     @property
     def chunk_id(self) -> str:
@@ -69,6 +71,21 @@ class Chunk:
     def search_text(self) -> str:
         """What is indexed and embedded: title, heading path, then the text."""
         return "\n".join((self.article_title, *self.headings, self.body))
+
+    @property
+    def lexical_text(self) -> str:
+        """What BM25 indexes: the searched text and the article's tags (never embedded
+        with the section: a section's vector stays the meaning of what it says)."""
+        if not self.article_tags:
+            return self.search_text
+        return f"{self.search_text}\n{', '.join(self.article_tags)}"
+
+    @property
+    def tags_text(self) -> str:
+        """The article title and its tags, embedded once per article."""
+        if not self.article_tags:
+            return self.article_title
+        return f"{self.article_title}: {', '.join(self.article_tags)}"
 
     @property
     def passages(self) -> tuple[str, ...]:
@@ -207,7 +224,9 @@ def _title_from_id(article_id: str) -> str:
     return article_id.replace("-", " ").replace("_", " ").strip().capitalize() or article_id
 
 
-def chunk_article(article: ParsedArticle, url: str | None = None) -> list[Chunk]:
+def chunk_article(
+    article: ParsedArticle, url: str | None = None, tags: tuple[str, ...] = ()
+) -> list[Chunk]:
     """The article's chunks in reading order.
 
     A heading with no text under it is still a chunk: the heading may be the fact.
@@ -218,12 +237,12 @@ def chunk_article(article: ParsedArticle, url: str | None = None) -> list[Chunk]
         size = 0
         for block in blocks:
             if group and size + len(block.text) > MAX_CHUNK_CHARS:
-                chunks.append(_chunk(article, headings, group, len(chunks), url))
+                chunks.append(_chunk(article, headings, group, len(chunks), url, tags))
                 group, size = [], 0
             group.append(block)
             size += len(block.text) + 2
         if group or headings:
-            chunks.append(_chunk(article, headings, group, len(chunks), url))
+            chunks.append(_chunk(article, headings, group, len(chunks), url, tags))
     return chunks
 
 
@@ -233,5 +252,6 @@ def _chunk(
     blocks: list[Block],
     position: int,
     url: str | None,
+    tags: tuple[str, ...],
 ) -> Chunk:
-    return Chunk(article.article_id, article.title, headings, tuple(blocks), position, url)
+    return Chunk(article.article_id, article.title, headings, tuple(blocks), position, url, tags)

@@ -1,13 +1,18 @@
 """One tenant's searchable help center: chunks, their BM25 index and their vectors.
 
-Ranking fuses five signals with weights tuned on the dev half of the example
+Ranking fuses six signals with weights tuned on the dev half of the example
 question set (``docs/knowledge.md`` shows how to re-tune them on your own):
 
 * cosine of the query with the chunk (title + heading path + text),
 * cosine with the chunk's title and heading path alone (facts live in headings),
 * cosine with the article as a whole (the mean of its chunks),
-* stemmed BM25 of the chunk and of the whole article, each scaled by the best
-  score of this query (BM25 has no absolute scale; the cosines do).
+* cosine with the article's title and tags (the words its readers use for its
+  subject, which its text may never say: "bill" for an invoices article); the
+  title alone for an article without tags, so every article has the signal and
+  tagging some articles does not lift them over the rest by its mere presence,
+* stemmed BM25 of the chunk and of the whole article (its tags included), each
+  scaled by the best score of this query (BM25 has no absolute scale; the
+  cosines do).
 
 An article's score is the score of its best chunk. The sections of a matched
 article are ranked for quoting by their own vector and heading path plus their
@@ -57,6 +62,8 @@ class Weights:
     dense_article: float = 1.0
     lexical_chunk: float = 0.0
     lexical_article: float = 0.2
+    #: 0 (the default) leaves the title-and-tags vector out: nothing is embedded for it.
+    dense_tags: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +102,7 @@ class TenantIndex:
         version: str,
         model: str | None,
         passage_vectors: Matrix | None = None,
+        tag_vectors: Matrix | None = None,
     ) -> None:
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
@@ -102,6 +110,8 @@ class TenantIndex:
         if chunk_vectors is not None and heading_vectors is not None:
             chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
             heading_vectors = heading_vectors[order] if len(order) else heading_vectors
+        if tag_vectors is not None and len(order):
+            tag_vectors = tag_vectors[order]
         #: Passage vectors in half precision: read only for the sections of the few
         #: articles a query returns, so they cost memory, never per-query time.
         self.passages: np.ndarray[Any, np.dtype[np.float16]] | None = None
@@ -119,9 +129,11 @@ class TenantIndex:
         self._starts = np.flatnonzero(np.diff(self._article_of, prepend=-1)).astype(np.int64)
         self._ends = np.append(self._starts[1:], len(self.chunks)).astype(np.int64)
         self._article_texts: dict[str, str] = {}
-        self.lexical = LexicalIndex([chunk.search_text for chunk in self.chunks])
+        self.lexical = LexicalIndex([chunk.lexical_text for chunk in self.chunks])
         by_article: dict[str, list[str]] = {}
         for chunk in self.chunks:
+            if chunk.article_id not in by_article and chunk.article_tags:
+                by_article[chunk.article_id] = [", ".join(chunk.article_tags)]
             by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
         self.article_lexical = LexicalIndex(
             ["\n".join(by_article[article_id]) for article_id in self.article_ids]
@@ -134,11 +146,15 @@ class TenantIndex:
         self.article_dense: DenseIndex | None = None
         if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
             articles = normalise(np.add.reduceat(chunk_vectors, self._starts, axis=0))
+            # the article-level cosines (its mean, its title and tags), weighted, in one matrix
+            per_article = weights.dense_article * articles
+            if tag_vectors is not None:
+                per_article = per_article + weights.dense_tags * tag_vectors[self._starts]
             fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
-            fused += weights.dense_article * articles[self._article_of]
+            fused += per_article[self._article_of]
             self.dense = DenseIndex(fused)
             self.section_dense = DenseIndex(chunk_vectors + heading_vectors)
-            self.article_dense = DenseIndex(articles)
+            self.article_dense = DenseIndex(per_article)
 
     @property
     def has_vectors(self) -> bool:
@@ -199,8 +215,8 @@ class TenantIndex:
         """Articles worth scoring section by section; ``None`` means all of them.
 
         Up to :data:`CANDIDATE_ARTICLES` articles every section is scored (exact).
-        Beyond, articles are first ranked by their own vector and words plus their
-        best section's words, and only the best :data:`CANDIDATE_ARTICLES` are
+        Beyond, articles are first ranked by their own vectors (mean, title and tags)
+        and words plus their best section's words, and only the best :data:`CANDIDATE_ARTICLES` are
         scored section by section: a large help center costs one product over its
         articles instead of one over all its sections.
         """
@@ -208,7 +224,7 @@ class TenantIndex:
             return None
         coarse = per_article + np.maximum.reduceat(lexical, self._starts)
         if query_vector is not None and self.article_dense is not None:
-            coarse = coarse + self.weights.dense_article * self.article_dense.scores(query_vector)
+            coarse = coarse + self.article_dense.scores(query_vector)
         top = np.argpartition(-coarse, CANDIDATE_ARTICLES - 1)[:CANDIDATE_ARTICLES]
         return np.sort(top).astype(np.int64)
 

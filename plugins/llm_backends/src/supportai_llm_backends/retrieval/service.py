@@ -144,12 +144,12 @@ class RetrievalService:
         started = time.perf_counter()
         articles = await self.source.articles(tenant_id)
         chunks = chunks_of(articles)
-        chunk_vectors = heading_vectors = passage_vectors = None
+        chunk_vectors = heading_vectors = passage_vectors = tag_vectors = None
         embedder = self.embedder
         model = embedder.model if embedder is not None else None
         if embedder is not None and chunks:
             try:
-                chunk_vectors, heading_vectors, passage_vectors = await self._vectors(
+                chunk_vectors, heading_vectors, passage_vectors, tag_vectors = await self._vectors(
                     tenant_id, embedder, chunks
                 )
             except EmbeddingError as exc:
@@ -160,7 +160,14 @@ class RetrievalService:
                 )
                 model = None
         index = TenantIndex(
-            chunks, chunk_vectors, heading_vectors, self.weights, version, model, passage_vectors
+            chunks,
+            chunk_vectors,
+            heading_vectors,
+            self.weights,
+            version,
+            model,
+            passage_vectors,
+            tag_vectors,
         )
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
@@ -176,19 +183,24 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-    ) -> tuple[Matrix, Matrix, Matrix]:
-        """Vectors of every chunk text, heading text and passage, embedding only those not stored.
+    ) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
+        """Vectors of every chunk text, heading text and passage (and, when the fusion reads
+        it, each article's title and tags), embedding only those not stored.
 
         The store (the database, a file cache, or memory) holds every vector ever
         embedded for the tenant under its text's content key: an unchanged section
         is never embedded twice, across edits and across restarts.
         """
+        # the title-and-tags vector is embedded only when the fusion reads it
+        tagged = self.weights.dense_tags > 0
         texts: dict[str, str] = {}
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
             texts[text_key(chunk.heading_text)] = chunk.heading_text
             for passage in chunk.passages:
                 texts[text_key(passage)] = passage
+            if tagged:
+                texts[text_key(chunk.tags_text)] = chunk.tags_text
         known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
         if missing:
@@ -207,7 +219,10 @@ class RetrievalService:
         passage_matrix = np.stack(
             [from_bytes(known[text_key(p)]) for c in chunks for p in c.passages]
         )
-        return chunk_matrix, heading_matrix, passage_matrix
+        tag_matrix = (
+            np.stack([from_bytes(known[text_key(c.tags_text)]) for c in chunks]) if tagged else None
+        )
+        return chunk_matrix, heading_matrix, passage_matrix, tag_matrix
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -283,5 +298,5 @@ def chunks_of(articles: Sequence[SourceArticle]) -> list[Chunk]:
     chunks: list[Chunk] = []
     for article in articles:
         parsed = parse_markdown(article.article_id, article.body, article.title)
-        chunks.extend(chunk_article(parsed, article.url))
+        chunks.extend(chunk_article(parsed, article.url, article.tags))
     return chunks

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from supportai.knowledge.markdown import parse_article
+
 log = logging.getLogger("supportai.knowledge")
 
 
@@ -27,6 +29,7 @@ class SourceArticle:
     title: str | None
     body: str
     url: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -68,15 +71,17 @@ class FileArticleSource:
 
     def read(self) -> list[SourceArticle]:
         """Every article of the folder, sorted by file name (reproducible tie-breaks)."""
-        return [
-            SourceArticle(
-                article_id=path.stem,
-                title=None,
-                body=path.read_text(encoding="utf-8"),
-                url=self.url_template.format(source_id=path.stem) if self.url_template else None,
-            )
-            for path in self._paths()
-        ]
+        return [self._article(path) for path in self._paths()]
+
+    def _article(self, path: Path) -> SourceArticle:
+        text = path.read_text(encoding="utf-8")
+        return SourceArticle(
+            article_id=path.stem,
+            title=None,
+            body=text,
+            url=self.url_template.format(source_id=path.stem) if self.url_template else None,
+            tags=_front_matter_tags(path, text),
+        )
 
     async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
         return await asyncio.to_thread(self.read)
@@ -93,6 +98,8 @@ class StoredArticle(Protocol):
     def body(self) -> str: ...
     @property
     def url(self) -> str | None: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
 
 
 class ArticleStore(Protocol):
@@ -134,12 +141,25 @@ class DatabaseArticleSource:
             stored = []
         if stored:
             return [
-                SourceArticle(article.slug, article.title, article.body, article.url)
+                SourceArticle(article.slug, article.title, article.body, article.url, article.tags)
                 for article in stored
             ]
         if self.fallback is not None:
             return await self.fallback.articles(tenant_id)
         return []
+
+
+def _front_matter_tags(path: Path, text: str) -> tuple[str, ...]:
+    """The tags of a file's front matter, read as ``supportai kb import`` reads them.
+
+    A file the import would refuse still serves from the folder (as it always
+    has), only without tags: its problem is reported by ``supportai kb import``.
+    """
+    try:
+        draft, _ = parse_article(path, text)
+    except ValueError:
+        return ()
+    return draft.tags
 
 
 def _unavailable(exc: Exception) -> None:

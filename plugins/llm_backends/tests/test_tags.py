@@ -1,0 +1,141 @@
+"""An article's tags: the words its readers use for its subject, searched but never quoted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from supportai_llm_backends.retrieval.index import Weights
+from supportai_llm_backends.retrieval.service import RetrievalService
+from supportai_llm_backends.retrieval.source import DatabaseArticleSource, FileArticleSource
+from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore, MemoryEmbeddingStore
+from test_retrieval import CountingEmbedder, FakeKnowledgeStore
+
+from supportai.embeddings import Embedder
+
+INVOICES = """# Finding your invoices
+
+Every payment has an invoice. Download it as a PDF under **Settings → Billing → Invoices**.
+"""
+PASSWORDS = """# Resetting your password
+
+Click **Forgot password** on the sign-in page and follow the link we e-mail you.
+"""
+#: A word neither article says: only a tag can lead to the invoices article.
+QUESTION = "where is my receipt"
+
+
+def help_center(folder: Path, front_matter: str = "") -> Path:
+    folder.mkdir()
+    (folder / "invoices.md").write_text(front_matter + INVOICES, encoding="utf-8")
+    (folder / "passwords.md").write_text(PASSWORDS, encoding="utf-8")
+    return folder
+
+
+def service(folder: Path, embedder: Embedder | None, weights: Weights) -> RetrievalService:
+    return RetrievalService(
+        FileArticleSource(folder),
+        lambda: embedder,
+        MemoryEmbeddingStore(),
+        weights=weights,
+        min_score=0.0,
+        lexical_min_score=0.1,
+        version_check_s=0.0,
+    )
+
+
+async def test_a_tag_finds_the_article_whose_text_never_says_it(tmp_path: Path) -> None:
+    tagged = help_center(tmp_path / "tagged", "---\ntags: [receipt, billing]\n---\n")
+    found = await service(tagged, None, Weights()).search("acme", QUESTION)
+    assert found.answered and found.hits[0].article_id == "invoices"
+
+    untagged = help_center(tmp_path / "untagged")
+    missed = await service(untagged, None, Weights()).search("acme", QUESTION)
+    assert not missed.answered
+
+
+async def test_the_title_and_tags_vector_ranks_by_the_tags(tmp_path: Path) -> None:
+    """With only the title-and-tags cosine in the fusion, the tag alone decides."""
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
+    only_tags = Weights(
+        dense_chunk=0,
+        dense_heading=0,
+        dense_article=0,
+        lexical_chunk=0,
+        lexical_article=0,
+        dense_tags=1.0,
+    )
+    embedder = CountingEmbedder()
+    result = await service(folder, embedder, only_tags).search("acme", "receipt")
+    assert result.hits[0].article_id == "invoices"
+    assert result.hits[0].score > 0.4 > result.hits[1].score
+    # one text per article: "title: tags", and the title alone for an untagged article
+    assert "Finding your invoices: receipt" in embedder.embedded
+    assert "Resetting your password" in embedder.embedded
+
+
+async def test_without_the_weight_nothing_is_embedded_for_tags(tmp_path: Path) -> None:
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
+    embedder = CountingEmbedder()
+    await service(folder, embedder, Weights()).search("acme", "receipt")
+    assert not any("receipt" in text for text in embedder.embedded[:-1])
+    assert embedder.embedded[-1] == "receipt"  # the question
+
+
+async def test_tags_are_searched_never_quoted(tmp_path: Path) -> None:
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
+    svc = service(folder, CountingEmbedder(), Weights(dense_tags=0.5))
+    result = await svc.search("acme", QUESTION)
+    index = result.index
+    assert all("receipt" not in chunk.body and "tags" not in chunk.body for chunk in index.chunks)
+    assert all("receipt" not in passage for c in index.chunks for passage in c.passages)
+    assert "receipt" not in index.article_text("invoices")
+
+
+async def test_a_file_the_import_would_refuse_still_serves_without_tags(tmp_path: Path) -> None:
+    folder = help_center(tmp_path / "articles", "---\ntags: {receipt: yes}\n---\n")
+    svc = service(folder, None, Weights())
+    assert not (await svc.search("acme", QUESTION)).answered
+    invoices = await svc.search("acme", "download invoice pdf")
+    assert invoices.hits[0].article_id == "invoices"
+    assert "receipt" not in invoices.index.article_text("invoices")
+
+
+async def test_the_database_articles_tags_are_searched(tmp_path: Path) -> None:
+    store = FakeKnowledgeStore()
+    store.publish("acme", "invoices", "Finding your invoices", INVOICES, ("receipt",))
+    store.publish("acme", "passwords", "Resetting your password", PASSWORDS)
+    svc = RetrievalService(
+        DatabaseArticleSource(store, None),
+        lambda: None,
+        DatabaseEmbeddingStore(store),
+        weights=Weights(),
+        min_score=0.0,
+        lexical_min_score=0.1,
+    )
+    result = await svc.search("acme", QUESTION)
+    assert result.answered and result.hits[0].article_id == "invoices"
+    assert not (await svc.search("other", QUESTION)).answered
+
+
+async def test_a_large_help_center_ranks_articles_by_their_tags_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above CANDIDATE_ARTICLES articles, the first, per-article stage reads the tags vector."""
+    from supportai_llm_backends.retrieval import index as index_module
+
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
+    for n in range(3):
+        (folder / f"a-topic-{n}.md").write_text(f"# Topic {n}\n\nAbout topic {n}.\n")
+    only_tags = Weights(
+        dense_chunk=0,
+        dense_heading=0,
+        dense_article=0,
+        lexical_chunk=0,
+        lexical_article=0,
+        dense_tags=1.0,
+    )
+    monkeypatch.setattr(index_module, "CANDIDATE_ARTICLES", 2)
+    result = await service(folder, CountingEmbedder(), only_tags).search("acme", "receipt")
+    assert result.hits[0].article_id == "invoices"
+    assert result.hits[0].score > 0.4
