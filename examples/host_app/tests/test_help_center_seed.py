@@ -33,6 +33,8 @@ async def test_every_tenant_gets_the_help_center_and_its_admin_owns_it(
             articles = await store.published_articles(tenant)
             assert sorted(a.slug for a in articles) == [f.stem for f in files]
             assert all(a.url == f"/help/{a.slug}" for a in articles)
+            # the files' tags (the words customers use) reach the search through the import
+            assert all(len(a.tags) >= 6 for a in articles)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=first), base_url="http://lumen.test"
         ) as http:
@@ -88,3 +90,8 @@ async def test_signed_in_customers_read_their_companys_help_center(
     await client.post("/logout")
     public = await client.get("/help/password-reset")
     assert "<h1>Resetting your password</h1>" in public.text
+    # the shipped files open with front matter (their tags): a visitor never sees it
+    assert "tags:" not in public.text and "---" not in public.text
+    public_index = await client.get("/help")
+    assert '<a href="/help/password-reset">Resetting your password</a>' in public_index.text
+    assert "---" not in public_index.text

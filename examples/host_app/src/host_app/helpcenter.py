@@ -15,6 +15,8 @@ import html
 import re
 from pathlib import Path
 
+from supportai.knowledge.markdown import parse_article
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`([^`]+)`")
 
@@ -95,13 +97,16 @@ def render_markdown(source: str) -> tuple[str, str]:
     return title, "\n".join(blocks)
 
 
+def read_article(path: Path) -> tuple[str, str]:
+    """``(title, Markdown body)`` of one shipped file, read as ``supportai kb import`` reads it
+    (front matter and the title heading are not part of the body)."""
+    draft, _ = parse_article(path, path.read_text(encoding="utf-8"))
+    return draft.title, draft.body
+
+
 def articles(folder: Path) -> list[tuple[str, str]]:
     """``(slug, title)`` of every article, by title."""
-    found = []
-    for path in sorted(folder.glob("*.md")):
-        first = path.read_text(encoding="utf-8").lstrip().splitlines()[:1]
-        title = first[0].lstrip("# ").strip() if first else path.stem
-        found.append((path.stem, title))
+    found = [(path.stem, read_article(path)[0]) for path in sorted(folder.glob("*.md"))]
     return sorted(found, key=lambda item: item[1].lower())
 
 

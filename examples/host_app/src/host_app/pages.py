@@ -269,7 +269,8 @@ async def help_article(request: Request) -> Response:
     if user is None:
         path = helpcenter.article_path(request.app.state.config.articles_dir, slug)
         if path is not None:
-            title, body = helpcenter.render_markdown(path.read_text(encoding="utf-8"))
+            title, markdown = helpcenter.read_article(path)
+            body = helpcenter.render_markdown(markdown)[1]
     else:
         article = await _knowledge(request).published_article(user.tenant_id, slug)
         if article is not None:
