@@ -48,7 +48,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=None,
         description="Fused score at which a question below min_score still gets the closest "
         "section as a suggestion, after the not-found text and without a citation (unset: "
-        "never; the minilm calibration sets 0.6).",
+        "never; the minilm calibration sets 0.7).",
     )
     # 2.85, not the 4.0 of earlier releases: `supportai kb-calibrate` on the dev half of the
     # example question set (honesty 3: this is the fallback path, where a wrong answer costs
@@ -59,6 +59,13 @@ class KnowledgeBaseSettings(BaseSettings):
         ge=0,
         description="Without vectors (embedder none or failing): BM25 score the best section "
         "needs to count as an answer.",
+    )
+    coverage_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="What decides 'not found' (with vectors): the best article's fused score "
+        "plus this times the share of the question's words (weighted by rarity) that the "
+        "article holds. 0 (the default; minilm's calibration sets 1.0): the fused score alone.",
     )
     weight_dense_chunk: float = Field(default=1.0, ge=0, description="Fusion: section cosine.")
     weight_dense_heading: float = Field(

@@ -170,8 +170,8 @@ class TenantIndex:
         text = self._article_texts.get(article_id)
         if text is not None:
             return text
-        i = bisect_left(self.article_ids, article_id)
-        if i == len(self.article_ids) or self.article_ids[i] != article_id:
+        i = self._position(article_id)
+        if i is None:
             return ""
         parts: list[str] = []
         for chunk in self.chunks[int(self._starts[i]) : int(self._ends[i])]:
@@ -180,6 +180,17 @@ class TenantIndex:
         # the index never changes (a new version is a new index): join once per article
         text = self._article_texts[article_id] = "\n\n".join(parts)
         return text
+
+    def coverage(self, article_id: str, tokens: Sequence[str]) -> float:
+        """How much of the question the article's words (its tags included) cover, 0 to 1
+        (:meth:`.LexicalIndex.coverage`); 0 for an article not in the index."""
+        i = self._position(article_id)
+        return 0.0 if i is None else self.article_lexical.coverage(i, tokens)
+
+    def _position(self, article_id: str) -> int | None:
+        """The article's row among :attr:`article_ids` (sorted), ``None`` if not indexed."""
+        i = bisect_left(self.article_ids, article_id)
+        return i if i < len(self.article_ids) and self.article_ids[i] == article_id else None
 
     @property
     def memory_bytes(self) -> int:

@@ -9,6 +9,7 @@ however many chunks there are.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections import Counter
@@ -95,6 +96,34 @@ class LexicalIndex:
             start, end = pointers[token_id], pointers[token_id + 1]
             result[indices[start:end]] += data[start:end]
         return result
+
+    def coverage(self, document: int, tokens: Sequence[str]) -> float:
+        """How much of a question document ``document`` speaks to, from 0 to 1.
+
+        The share of the question's distinct words, each weighted by its inverse
+        document frequency, that occur in the document. A word no document uses
+        weighs the most: it is usually what an out-of-scope question is about ("ATM",
+        "PIN", "dark mode"), and a help center that never says it cannot answer it,
+        however close the rest of the question sits to an article. A ratio, so it
+        means the same in a help center of ten articles or of ten thousand (BM25's
+        raw scores do not).
+        """
+        unique = list(dict.fromkeys(tokens))
+        if not unique or not self.size:
+            return 0.0
+        matrix = self._bm25.scores
+        indices, pointers = matrix["indices"], matrix["indptr"]
+        total = held = 0.0
+        for token in unique:
+            weight = math.log((self.size + 1) / (self.document_frequency(token) + 0.5))
+            total += weight
+            token_id = self._bm25.vocab_dict.get(token)
+            if (
+                token_id is not None
+                and document in indices[pointers[token_id] : pointers[token_id + 1]]
+            ):
+                held += weight
+        return held / total
 
     def document_frequency(self, token: str) -> int:
         """In how many chunks ``token`` occurs (0 for a word the help center never uses)."""
