@@ -21,6 +21,15 @@ PASSWORDS = """# Resetting your password
 
 Click **Forgot password** on the sign-in page and follow the link we e-mail you.
 """
+#: The title-and-tags cosine alone: what it ranks, nothing else did.
+ONLY_TAGS = Weights(
+    dense_chunk=0,
+    dense_heading=0,
+    dense_article=0,
+    lexical_chunk=0,
+    lexical_article=0,
+    dense_tags=1.0,
+)
 #: A word neither article says: only a tag can lead to the invoices article.
 QUESTION = "where is my receipt"
 
@@ -57,16 +66,8 @@ async def test_a_tag_finds_the_article_whose_text_never_says_it(tmp_path: Path) 
 async def test_the_title_and_tags_vector_ranks_by_the_tags(tmp_path: Path) -> None:
     """With only the title-and-tags cosine in the fusion, the tag alone decides."""
     folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
-    only_tags = Weights(
-        dense_chunk=0,
-        dense_heading=0,
-        dense_article=0,
-        lexical_chunk=0,
-        lexical_article=0,
-        dense_tags=1.0,
-    )
     embedder = CountingEmbedder()
-    result = await service(folder, embedder, only_tags).search("acme", "receipt")
+    result = await service(folder, embedder, ONLY_TAGS).search("acme", "receipt")
     assert result.hits[0].article_id == "invoices"
     assert result.hits[0].score > 0.4 > result.hits[1].score
     # one text per article: "title: tags", and the title alone for an untagged article
@@ -127,15 +128,7 @@ async def test_a_large_help_center_ranks_articles_by_their_tags_too(
     folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
     for n in range(3):
         (folder / f"a-topic-{n}.md").write_text(f"# Topic {n}\n\nAbout topic {n}.\n")
-    only_tags = Weights(
-        dense_chunk=0,
-        dense_heading=0,
-        dense_article=0,
-        lexical_chunk=0,
-        lexical_article=0,
-        dense_tags=1.0,
-    )
     monkeypatch.setattr(index_module, "CANDIDATE_ARTICLES", 2)
-    result = await service(folder, CountingEmbedder(), only_tags).search("acme", "receipt")
+    result = await service(folder, CountingEmbedder(), ONLY_TAGS).search("acme", "receipt")
     assert result.hits[0].article_id == "invoices"
     assert result.hits[0].score > 0.4

@@ -41,8 +41,9 @@ class KnowledgeBaseSettings(BaseSettings):
     )
     min_score: float = Field(
         default=0.569,
-        description="Fused score the best article needs to count as an answer (below: honest "
-        "not-found). Choose it with `supportai kb-calibrate`; see docs/knowledge.md.",
+        description="Score the best article needs to count as an answer (below: honest "
+        "not-found): its fused score, plus its coverage of the question times "
+        "coverage_weight. Choose it with `supportai kb-calibrate`; see docs/knowledge.md.",
     )
     suggest_min_score: float | None = Field(
         default=None,

@@ -226,10 +226,11 @@ class TenantIndex:
         """Articles worth scoring section by section; ``None`` means all of them.
 
         Up to :data:`CANDIDATE_ARTICLES` articles every section is scored (exact).
-        Beyond, articles are first ranked by their own vectors (mean, title and tags)
-        and words plus their best section's words, and only the best :data:`CANDIDATE_ARTICLES` are
-        scored section by section: a large help center costs one product over its
-        articles instead of one over all its sections.
+        Beyond, articles are first ranked by their own vectors (mean, title and
+        tags) and words plus their best section's words, and only the best
+        :data:`CANDIDATE_ARTICLES` are scored section by section: a large help
+        center costs one product over its articles instead of one over all its
+        sections.
         """
         if len(self.article_ids) <= CANDIDATE_ARTICLES:
             return None

@@ -126,5 +126,6 @@ class LexicalIndex:
         return held / total
 
     def document_frequency(self, token: str) -> int:
-        """In how many chunks ``token`` occurs (0 for a word the help center never uses)."""
+        """In how many documents (chunks, or articles) ``token`` occurs (0 for a word the
+        help center never uses)."""
         return self._frequency.get(token, 0)
