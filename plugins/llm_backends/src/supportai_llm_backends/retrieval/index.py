@@ -1,6 +1,6 @@
 """One tenant's searchable help center: chunks, their BM25 index and their vectors.
 
-Ranking fuses six signals with weights tuned on the dev half of the example
+Ranking fuses seven signals with weights tuned on the dev half of the example
 question set (``docs/knowledge.md`` shows how to re-tune them on your own):
 
 * cosine of the query with the chunk (title + heading path + text),
@@ -12,7 +12,12 @@ question set (``docs/knowledge.md`` shows how to re-tune them on your own):
   tagging some articles does not lift them over the rest by its mere presence,
 * stemmed BM25 of the chunk and of the whole article (its tags included), each
   scaled by the best score of this query (BM25 has no absolute scale; the
-  cosines do).
+  cosines do),
+* the article's coverage of the question: the share of the question's words,
+  weighted by rarity, that the article (with its tags) holds. It ranks the
+  article that has the question's rare words above one that is merely close,
+  and it moves out-of-scope questions away from the threshold: "where do I
+  change my PIN?" sits close to the password article, which never says "PIN".
 
 An article's score is the score of its best chunk. The sections of a matched
 article are ranked for quoting by their own vector and heading path plus their
@@ -64,6 +69,8 @@ class Weights:
     lexical_article: float = 0.2
     #: 0 (the default) leaves the title-and-tags vector out: nothing is embedded for it.
     dense_tags: float = 0.0
+    #: The article's coverage of the question (:meth:`.LexicalIndex.coverages`).
+    coverage: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +177,8 @@ class TenantIndex:
         text = self._article_texts.get(article_id)
         if text is not None:
             return text
-        i = self._position(article_id)
-        if i is None:
+        i = bisect_left(self.article_ids, article_id)
+        if i == len(self.article_ids) or self.article_ids[i] != article_id:
             return ""
         parts: list[str] = []
         for chunk in self.chunks[int(self._starts[i]) : int(self._ends[i])]:
@@ -180,17 +187,6 @@ class TenantIndex:
         # the index never changes (a new version is a new index): join once per article
         text = self._article_texts[article_id] = "\n\n".join(parts)
         return text
-
-    def coverage(self, article_id: str, tokens: Sequence[str]) -> float:
-        """How much of the question the article's words (its tags included) cover, 0 to 1
-        (:meth:`.LexicalIndex.coverage`); 0 for an article not in the index."""
-        i = self._position(article_id)
-        return 0.0 if i is None else self.article_lexical.coverage(i, tokens)
-
-    def _position(self, article_id: str) -> int | None:
-        """The article's row among :attr:`article_ids` (sorted), ``None`` if not indexed."""
-        i = bisect_left(self.article_ids, article_id)
-        return i if i < len(self.article_ids) and self.article_ids[i] == article_id else None
 
     @property
     def memory_bytes(self) -> int:
@@ -201,8 +197,14 @@ class TenantIndex:
             if d is not None
         ) + (self.passages.nbytes if self.passages is not None else 0)
 
-    def _lexical(self, tokens: Sequence[str]) -> tuple[Scores, Scores, Scores]:
-        """Per chunk: its weighted lexical score, its section lexical score; per article."""
+    def _lexical(self, tokens: Sequence[str], dense: bool) -> tuple[Scores, Scores, Scores]:
+        """Per chunk: its weighted lexical score (BM25 and, with ``dense`` cosines, the
+        article's coverage), its section lexical score; per article.
+
+        Coverage complements the cosines (closeness, against the words the question is
+        about). With BM25 alone the article's BM25 already ranks by those words, and
+        coverage on top made it worse (decision 0019).
+        """
         w = self.weights
         total = np.zeros(len(self.chunks), dtype=np.float32)
         section = np.zeros(len(self.chunks), dtype=np.float32)
@@ -217,7 +219,9 @@ class TenantIndex:
             best = float(article.max()) if len(article) else 0.0
             if best > 0:
                 per_article = (w.lexical_article / best) * article
-                total += per_article[self._article_of]
+            if w.coverage and dense:
+                per_article = per_article + w.coverage * self.article_lexical.coverages(tokens)
+            total += per_article[self._article_of]
         return total, section, per_article
 
     def _candidates(
@@ -253,7 +257,8 @@ class TenantIndex:
         """The ``limit`` best articles, each with its chunks ranked."""
         if not self.chunks or limit <= 0:
             return []
-        lexical, lexical_section, per_article = self._lexical(tokens)
+        dense = query_vector is not None and self.dense is not None
+        lexical, lexical_section, per_article = self._lexical(tokens, dense)
         candidates = self._candidates(lexical, per_article, query_vector)
         if candidates is None:
             rows = None

@@ -97,8 +97,8 @@ class LexicalIndex:
             result[indices[start:end]] += data[start:end]
         return result
 
-    def coverage(self, document: int, tokens: Sequence[str]) -> float:
-        """How much of a question document ``document`` speaks to, from 0 to 1.
+    def coverages(self, tokens: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """How much of a question each document speaks to, from 0 to 1.
 
         The share of the question's distinct words, each weighted by its inverse
         document frequency, that occur in the document. A word no document uses
@@ -106,24 +106,24 @@ class LexicalIndex:
         "PIN", "dark mode"), and a help center that never says it cannot answer it,
         however close the rest of the question sits to an article. A ratio, so it
         means the same in a help center of ten articles or of ten thousand (BM25's
-        raw scores do not).
+        raw scores do not, which is why the fusion scales them by the query's best).
+        Costs what a BM25 score does: one column of the index per question word.
         """
+        result = np.zeros(self.size, dtype=np.float32)
         unique = list(dict.fromkeys(tokens))
         if not unique or not self.size:
-            return 0.0
+            return result
         matrix = self._bm25.scores
         indices, pointers = matrix["indices"], matrix["indptr"]
-        total = held = 0.0
+        total = 0.0
         for token in unique:
             weight = math.log((self.size + 1) / (self.document_frequency(token) + 0.5))
             total += weight
             token_id = self._bm25.vocab_dict.get(token)
-            if (
-                token_id is not None
-                and document in indices[pointers[token_id] : pointers[token_id + 1]]
-            ):
-                held += weight
-        return held / total
+            if token_id is not None:
+                result[indices[pointers[token_id] : pointers[token_id + 1]]] += weight
+        result /= total
+        return result
 
     def document_frequency(self, token: str) -> int:
         """In how many documents (chunks, or articles) ``token`` occurs (0 for a word the

@@ -46,10 +46,9 @@ class SearchResult:
 
     ``suggested``: not good enough to answer, but close enough to show as a
     suggestion next to the honest fallback (``suggest_min_score``).
-    ``score``: what decided ``answered``: the best article's fused score plus its
-    weighted coverage of the question, compared with ``min_score``, or (``lexical``,
-    the question was not embedded) the best BM25 score, compared with
-    ``lexical_min_score``. ``supportai kb-calibrate`` reads it.
+    ``score``: what decided ``answered``: the best article's fused score, compared with
+    ``min_score``, or (``lexical``, the question was not embedded) the best BM25
+    score, compared with ``lexical_min_score``. ``supportai kb-calibrate`` reads it.
     """
 
     query: str
@@ -81,7 +80,6 @@ class RetrievalService:
         min_score: float,
         lexical_min_score: float,
         suggest_min_score: float | None = None,
-        coverage_weight: float = 0.0,
         max_tenants: int = 64,
         version_check_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
@@ -95,7 +93,6 @@ class RetrievalService:
         self.min_score = min_score
         self.suggest_min_score = suggest_min_score
         self.lexical_min_score = lexical_min_score
-        self.coverage_weight = coverage_weight
         self.max_tenants = max_tenants
         self.version_check_s = version_check_s
         self._clock = clock
@@ -242,7 +239,7 @@ class RetrievalService:
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
         suggested = False
         if vector is not None:
-            score = self._answer_score(index, hits, tokens)
+            score = hits[0].score if hits else 0.0
             answered = bool(hits) and score >= self.min_score
             suggested = (
                 not answered
@@ -259,27 +256,6 @@ class RetrievalService:
         if len(self._results) > RESULT_CACHE:
             self._results.popitem(last=False)
         return result
-
-    def _answer_score(
-        self, index: TenantIndex, hits: Sequence[ArticleHit], tokens: Sequence[str]
-    ) -> float:
-        """What ``min_score`` is compared with: the best article's fused score plus
-        ``coverage_weight`` times how much of the question its words cover.
-
-        The fused score says how close the question sits to the article; coverage says
-        whether the article holds the words the question is about. An out-of-scope
-        question close to the help center's subjects ("where do I change my PIN?" next
-        to the password article) scores well on the first and badly on the second. On
-        the example question set the two together separate in-scope from out-of-scope
-        questions better than the fused score alone, for both bundled embedders and on
-        both halves (decision 0019).
-        """
-        if not hits:
-            return 0.0
-        best = hits[0]
-        if not self.coverage_weight:
-            return best.score
-        return best.score + self.coverage_weight * index.coverage(best.article_id, tokens)
 
     async def _query_vector(self, index: TenantIndex, text: str) -> Matrix | None:
         embedder = self.embedder
