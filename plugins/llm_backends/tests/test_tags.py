@@ -28,6 +28,7 @@ ONLY_TAGS = Weights(
     dense_article=0,
     lexical_chunk=0,
     lexical_article=0,
+    coverage=0,
     dense_tags=1.0,
 )
 #: A word neither article says: only a tag can lead to the invoices article.
