@@ -73,19 +73,24 @@ class Chunk:
         return "\n".join((self.article_title, *self.headings, self.body))
 
     @property
+    def tags_line(self) -> str:
+        """The article's tags as one line of text (empty without tags)."""
+        return ", ".join(self.article_tags)
+
+    @property
     def lexical_text(self) -> str:
         """What BM25 indexes: the searched text and the article's tags (never embedded
         with the section: a section's vector stays the meaning of what it says)."""
         if not self.article_tags:
             return self.search_text
-        return f"{self.search_text}\n{', '.join(self.article_tags)}"
+        return f"{self.search_text}\n{self.tags_line}"
 
     @property
     def tags_text(self) -> str:
         """The article title and its tags, embedded once per article."""
         if not self.article_tags:
             return self.article_title
-        return f"{self.article_title}: {', '.join(self.article_tags)}"
+        return f"{self.article_title}: {self.tags_line}"
 
     @property
     def passages(self) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ Immutable once built: concurrent turns read it without locks.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,7 @@ class TenantIndex:
         version: str,
         model: str | None,
         passage_vectors: Matrix | None = None,
-        tag_vectors: Matrix | None = None,
+        tag_vectors: Mapping[str, Matrix] | None = None,
     ) -> None:
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
@@ -117,8 +117,6 @@ class TenantIndex:
         if chunk_vectors is not None and heading_vectors is not None:
             chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
             heading_vectors = heading_vectors[order] if len(order) else heading_vectors
-        if tag_vectors is not None and len(order):
-            tag_vectors = tag_vectors[order]
         #: Passage vectors in half precision: read only for the sections of the few
         #: articles a query returns, so they cost memory, never per-query time.
         self.passages: np.ndarray[Any, np.dtype[np.float16]] | None = None
@@ -140,7 +138,7 @@ class TenantIndex:
         by_article: dict[str, list[str]] = {}
         for chunk in self.chunks:
             if chunk.article_id not in by_article and chunk.article_tags:
-                by_article[chunk.article_id] = [", ".join(chunk.article_tags)]
+                by_article[chunk.article_id] = [chunk.tags_line]
             by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
         self.article_lexical = LexicalIndex(
             ["\n".join(by_article[article_id]) for article_id in self.article_ids]
@@ -156,7 +154,8 @@ class TenantIndex:
             # the article-level cosines (its mean, its title and tags), weighted, in one matrix
             per_article = weights.dense_article * articles
             if tag_vectors is not None:
-                per_article = per_article + weights.dense_tags * tag_vectors[self._starts]
+                tags = np.stack([tag_vectors[article_id] for article_id in self.article_ids])
+                per_article = per_article + weights.dense_tags * tags
             fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
             fused += per_article[self._article_of]
             self.dense = DenseIndex(fused)

@@ -183,7 +183,7 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-    ) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
+    ) -> tuple[Matrix, Matrix, Matrix, dict[str, Matrix] | None]:
         """Vectors of every chunk text, heading text and passage (and, when the fusion reads
         it, each article's title and tags), embedding only those not stored.
 
@@ -219,10 +219,11 @@ class RetrievalService:
         passage_matrix = np.stack(
             [from_bytes(known[text_key(p)]) for c in chunks for p in c.passages]
         )
-        tag_matrix = (
-            np.stack([from_bytes(known[text_key(c.tags_text)]) for c in chunks]) if tagged else None
-        )
-        return chunk_matrix, heading_matrix, passage_matrix, tag_matrix
+        tag_vectors = None
+        if tagged:  # one per article: every chunk of an article carries the same text
+            tags_texts = {chunk.article_id: chunk.tags_text for chunk in chunks}
+            tag_vectors = {a: from_bytes(known[text_key(t)]) for a, t in tags_texts.items()}
+        return chunk_matrix, heading_matrix, passage_matrix, tag_vectors
 
     # -- queries ---------------------------------------------------------------------------
 
