@@ -87,6 +87,12 @@ def help_center(tmp_path: Path) -> Path:
             ["INV"],
         ),
         ("order 8f3a2c9e-1b2d-4e5f-9a8b-7c6d5e4f3a2b failed", "order failed", ["8f3a"]),
+        # A number that ends a sentence goes too (the full stop is not part of it).
+        (
+            "I am Ann, +44 7700 900123. Please delete me. Card 4111 1111 1111 1111.",
+            "I am Ann, . Please delete me. Card .",
+            ["7700", "4111"],
+        ),
         ("customer cus_K1x9aB3dE see https://x.example/a?b=1", "customer see", ["cus_", "http"]),
         # What looks like data but is part of the question stays.
         ("does 2-step verification cost $16 per seat, 2 GB, error 429?", None, []),

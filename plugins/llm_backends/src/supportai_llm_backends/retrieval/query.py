@@ -20,7 +20,8 @@ _PATTERNS = (
     # so the prefix goes with them)
     re.compile(r"\b[A-Za-z]{1,6}[-_#]\d[\d-]{2,}\b"),
     re.compile(r"\b[a-z]{2,6}_[A-Za-z0-9]{6,}\b"),
-    re.compile(r"(?<![\w.])\+?\d(?:[ \-.()]*\d){7,}(?![\w.])"),  # card, phone, account numbers
+    # card, phone, account numbers, also where one ends a sentence
+    re.compile(r"(?<![\w.])\+?\d(?:[ \-.()]*\d){7,}(?!\w|\.\d)"),
     re.compile(r"\b(?=\w*\d)(?=\w*[a-zA-Z])\w{8,}\b"),  # long tokens: hashes, keys
 )
 _SPACES = re.compile(r"\s+")
