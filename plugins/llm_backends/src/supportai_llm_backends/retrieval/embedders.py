@@ -141,8 +141,9 @@ class MiniLMEmbedder:
     name = "minilm"
     #: The shipped model's identity: vectors are persisted under it, so a new
     #: conversion (another quantization, another runtime) re-embeds instead of
-    #: mixing spaces. ``-1`` was the numpy forward pass (decision 0015).
-    model = "minilm-l6-v2-onnx-int8-2"
+    #: mixing spaces. ``-1`` was the numpy forward pass (decision 0015), ``-2`` the
+    #: 8-bit weights that AVX2-only CPUs computed differently (decision 0020).
+    model = "minilm-l6-v2-onnx-int8-3"
     #: Token budgets: passages (sections, headings) and questions.
     passage_tokens = 128
     query_tokens = 64
