@@ -181,32 +181,49 @@ def test_without_onnxruntime_choosing_minilm_fails_start_up_with_what_to_install
         minilm.MiniLM.load()
 
 
-async def test_a_second_thread_changes_no_vector_and_the_setting_reaches_the_session(
-    model: minilm.MiniLM,
+def threads_of(model: minilm.MiniLM) -> int:
+    return int(model.session.get_session_options().intra_op_num_threads)
+
+
+async def test_one_thread_changes_no_vector_and_the_setting_reaches_the_session(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Vectors are persisted under one model id whatever the thread count, so two threads
-    must give the very same vectors as one."""
+    """Vectors are persisted under one model id whatever the thread count, so one thread
+    must give the very same vectors as the default two."""
     from supportai_llm_backends.knowledge import service_for
 
     from supportai.runtime import Runtime
     from supportai.settings import Settings
 
+    monkeypatch.setattr(minilm, "usable_cpus", lambda: 2)
     texts = ["Refunds", "How do I reset my password when the link has expired?"]
-    two = minilm.load_minilm(2)
-    assert two.session.get_session_options().intra_op_num_threads == 2
-    assert model.session.get_session_options().intra_op_num_threads == 1
-    np.testing.assert_array_equal(two.embed(texts), model.embed(texts))
+    one, two = minilm.load_minilm(1), minilm.load_minilm()
+    assert (threads_of(one), threads_of(two)) == (1, 2)
+    np.testing.assert_array_equal(one.embed(texts), two.embed(texts))
 
-    settings = Settings(
-        database_url="sqlite:///:memory:",
-        llm_backend="knowledge_base",
-        plugin_options={
-            "kb": {"articles_dir": str(FIXTURE_ARTICLES), "embedder": "minilm"},
-            "embeddings": {"minilm_threads": 2},
-        },
-    )
-    embedder = service_for(Runtime.build(settings).context).embedder
-    assert isinstance(embedder, MiniLMEmbedder) and embedder.threads == 2
-    np.testing.assert_array_equal(
-        await embedder.embed_query(texts[1]), model.embed([texts[1]], 64)[0]
-    )
+    def embedder_with(options: dict[str, int]) -> MiniLMEmbedder:
+        settings = Settings(
+            database_url="sqlite:///:memory:",
+            llm_backend="knowledge_base",
+            plugin_options={
+                "kb": {"articles_dir": str(FIXTURE_ARTICLES), "embedder": "minilm"},
+                "embeddings": options,
+            },
+        )
+        embedder = service_for(Runtime.build(settings).context).embedder
+        assert isinstance(embedder, MiniLMEmbedder)
+        return embedder
+
+    assert embedder_with({}).threads == 2
+    single = embedder_with({"minilm_threads": 1})
+    assert single.threads == 1
+    np.testing.assert_array_equal(await single.embed_query(texts[1]), two.embed([texts[1]], 64)[0])
+
+
+def test_threads_never_exceed_the_cpus_the_process_may_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a one-CPU container a second thread would only add hand-offs to every run."""
+    monkeypatch.setattr(minilm, "usable_cpus", lambda: 1)
+    assert threads_of(minilm.load_minilm(2)) == 1
+    assert threads_of(minilm.load_minilm(8)) == 1

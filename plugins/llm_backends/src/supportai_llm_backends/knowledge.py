@@ -265,7 +265,7 @@ def _minilm_threads(context: ProviderContext) -> int:
     return context.plugin_settings(EmbeddingSettings).minilm_threads
 
 
-def warm_up(embedder: str = "wordllama", minilm_threads: int = 1) -> None:
+def warm_up(embedder: str = "wordllama", minilm_threads: int = 2) -> None:
     """Import numpy, bm25s and the bundled model in a background thread, once per process."""
     if _warmed.is_set():
         return

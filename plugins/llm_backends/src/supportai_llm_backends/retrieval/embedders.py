@@ -148,7 +148,7 @@ class MiniLMEmbedder:
     passage_tokens = 128
     query_tokens = 64
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 2) -> None:
         #: ONNX Runtime threads per run; the vectors are the same whatever the count.
         self.threads = threads
 

@@ -6,8 +6,8 @@ the plugin (``minilm_data/``: the graph with int8 weights, written by
 ``training/minilm/convert.py``, and the WordPiece tokenizer), so nothing is ever
 downloaded. ONNX Runtime (the ``minilm`` extra) runs it without torch; its
 integer kernels embed a question in 1.1-2.2 ms on one core of a CPU with VNNI
-and 3.7-4.3 ms on one without (AVX2 only), against 8 ms for the numpy forward
-pass this replaced (decision 0016).
+and about 3 ms on one without (AVX2 only; 1.9 ms on two cores), against 8 ms for
+the numpy forward pass this replaced (decision 0016).
 
 Each text runs alone. The model quantizes its activations per run, so in a batch
 a text's vector would shift with its batch-mates; alone, a section gets the same
@@ -17,6 +17,7 @@ There is no padding either, hence no attention mask.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,11 +63,12 @@ class MiniLM:
     ) -> MiniLM:
         """Read the shipped files into a session running on ``threads`` threads.
 
-        One by default: a web server's concurrency comes from its many requests, and
-        an embedder on the request path should not take every core of a host that
-        serves other requests. A second thread halves one question's time where
-        cores are idle (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``); the pool does not
-        spin between runs, so idle threads cost no CPU.
+        The embedder asks for two (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``): a
+        question is on the path to the first token, and a second thread makes it
+        1.5x faster wherever a core is idle (on an AVX2-only CPU that is what keeps
+        retrieval within 5 ms), for about 9 % less throughput when every core is
+        already embedding (docs/performance.md). The pool does not spin between
+        runs, so an idle thread costs no CPU.
         """
         missing = onnxruntime_missing()
         if missing is not None:
@@ -109,8 +111,18 @@ _lock = threading.Lock()
 _loaded: dict[int, MiniLM] = {}
 
 
-def load_minilm(threads: int = 1) -> MiniLM:
-    """The shipped model on ``threads`` threads, loaded once per process on first use."""
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def load_minilm(threads: int = 2) -> MiniLM:
+    """The shipped model on ``threads`` threads (at most the usable CPUs: a second
+    thread on a single core only adds hand-offs), loaded once per process on first use."""
+    threads = max(1, min(threads, usable_cpus()))
     model = _loaded.get(threads)
     if model is None:
         with _lock:
