@@ -7,19 +7,25 @@ Run from the repository root::
 Prints, for both embedders: model load time (a fresh process each, so nothing is
 cached), per-question embedding p50/p99 over the example question set, and the
 time to embed the example help center (every section, heading and passage text
-the index needs). The figures in docs/decisions/0015-minilm-numpy-embedder.md (numpy)
-and 0016-minilm-on-onnx-runtime.md (ONNX Runtime)
-come from here.
+the index needs). Then, for ``minilm`` on one thread against two (the default), in
+the same process: a question's p50/p99 on idle cores, and questions per second when
+as many callers as there are CPUs embed at once (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``
+trades the one for the other). The figures in
+docs/decisions/0015-minilm-numpy-embedder.md (numpy), 0016-minilm-on-onnx-runtime.md
+(ONNX Runtime) and 0020-minilm-7-bit-weights-and-two-threads.md come from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,12 +59,9 @@ async def measure(name: str) -> dict[str, float]:
     from supportai_llm_backends.retrieval.source import FileArticleSource
 
     embedder = MiniLMEmbedder() if name == "minilm" else WordLlamaEmbedder()
-    questions = [
-        json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line
-    ]
     await embed_query(embedder, "warm up")
     latencies = []
-    for question in questions:
+    for question in questions():
         started = time.perf_counter()
         await embed_query(embedder, question)
         latencies.append((time.perf_counter() - started) * 1000)
@@ -78,9 +81,67 @@ async def measure(name: str) -> dict[str, float]:
     }
 
 
+def questions() -> list[str]:
+    return [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line]
+
+
+def idle_latencies(model: Any, texts: list[str]) -> list[float]:
+    """Each question alone, one after the other, in milliseconds."""
+    latencies = []
+    for text in texts:
+        started = time.perf_counter()
+        model.embed([text], max_tokens=64)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def saturated_rate(model: Any, texts: list[str], callers: int) -> float:
+    """Questions per second with ``callers`` threads embedding the question set at once."""
+
+    def work() -> None:
+        for text in texts:
+            model.embed([text], max_tokens=64)
+
+    workers = [threading.Thread(target=work) for _ in range(callers)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return len(texts) * callers / (time.perf_counter() - started)
+
+
+def compare_threads(rounds: int = 3) -> dict[str, float]:
+    """One thread against two, alternating rounds so that drift hits both alike."""
+    from supportai_llm_backends.retrieval.minilm import load_minilm, usable_cpus
+
+    texts = questions()
+    models = {1: load_minilm(1), 2: load_minilm(2)}
+    for model in models.values():
+        idle_latencies(model, texts[:20])
+    latencies: dict[int, list[float]] = {1: [], 2: []}
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    callers = max(2, usable_cpus())
+    for _ in range(rounds):
+        for threads, model in models.items():
+            latencies[threads] += idle_latencies(model, texts)
+            rates[threads].append(saturated_rate(model, texts, callers))
+    result = {"cpus": float(os.cpu_count() or 1), "callers": float(callers)}
+    for threads in (1, 2):
+        result[f"threads{threads}_p50_ms"] = float(np.percentile(latencies[threads], 50))
+        result[f"threads{threads}_p99_ms"] = float(np.percentile(latencies[threads], 99))
+        result[f"threads{threads}_saturated_per_s"] = float(np.median(rates[threads]))
+    result["p99_two_over_one"] = result["threads2_p99_ms"] / result["threads1_p99_ms"]
+    result["throughput_two_over_one"] = (
+        result["threads2_saturated_per_s"] / result["threads1_saturated_per_s"]
+    )
+    return result
+
+
 def main() -> None:
     for name in ("wordllama", "minilm"):
         print(name, json.dumps({k: round(v, 3) for k, v in asyncio.run(measure(name)).items()}))
+    print("minilm threads", json.dumps({k: round(v, 3) for k, v in compare_threads().items()}))
 
 
 if __name__ == "__main__":
