@@ -110,8 +110,8 @@ def supportai_defaults(config: HostConfig) -> dict[str, str]:
         "SUPPORTAI_OUTPUT_FILTERS": json.dumps(["pii"]),
         "SUPPORTAI_ESCALATION_URL_TEMPLATE": TICKET_URL_TEMPLATE,
         "SUPPORTAI_KB_ARTICLES_DIR": str(config.articles_dir.resolve()),
-        # The contextual embedder (ONNX Runtime, ~1.5 ms a question): on Lumen's question
-        # set it puts the asked fact in the answer more often than wordllama, the
+        # The contextual embedder (ONNX Runtime, 1.5-3 ms a question by CPU): on Lumen's
+        # question set it puts the asked fact in the answer more often than wordllama, the
         # framework's default (docs/knowledge.md, "minilm against wordllama").
         "SUPPORTAI_KB_EMBEDDER": "minilm",
         "SUPPORTAI_KB_DELTA_DELAY_S": str(config.stream_delay_s),

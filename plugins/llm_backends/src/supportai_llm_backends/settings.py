@@ -171,7 +171,7 @@ class EmbeddingSettings(BaseSettings):
         ge=1,
         le=64,
         description="minilm: ONNX Runtime threads per embedding, at most the CPUs the process "
-        "may use; 2 makes a question 1.5x faster where a core is idle, 1 gives about 9 % more "
+        "may use; 2 makes a question 1.5x faster where a core is idle, 1 can give a little more "
         "throughput on a host whose cores are all busy embedding (the vectors are identical).",
     )
     openai_base_url: str = Field(

@@ -9,8 +9,8 @@ Self-attention and the feed-forward's GELU are written as ONNX Runtime's own
 fused operators (``com.microsoft`` ``Attention`` and ``BiasGelu``, in every ONNX
 Runtime since 1.4): they compute exactly what the plain operators do (the same
 vectors to the last bit on the example help center), but a question runs about 70
-nodes instead of 170, which saves 0.3 ms a question on one core, and the three
-attention projections are one matrix product that quantizes its input once.
+nodes instead of 170: 0.1 ms less a question on one thread, 0.3-0.45 ms (15 %) less on
+two, where every node is a hand-off between the threads.
 
 Input ``input_ids`` is ``(batch, tokens)`` int64 with ``[CLS]`` and ``[SEP]``,
 no padding: the embedder runs one text at a time, so there is no attention mask.

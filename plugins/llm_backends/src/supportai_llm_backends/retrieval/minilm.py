@@ -65,10 +65,9 @@ class MiniLM:
 
         The embedder asks for two (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``): a
         question is on the path to the first token, and a second thread makes it
-        1.5x faster wherever a core is idle (on an AVX2-only CPU that is what keeps
-        retrieval within 5 ms), for about 9 % less throughput when every core is
-        already embedding (docs/performance.md). The pool does not spin between
-        runs, so an idle thread costs no CPU.
+        1.5x faster wherever a core is idle, and throughput when every core is
+        already embedding measured the same within noise (decision 0020). The pool
+        does not spin between runs, so an idle thread costs no CPU.
         """
         missing = onnxruntime_missing()
         if missing is not None:
