@@ -32,10 +32,10 @@ FLOORS = {
     # 89, 110, 100 / 114 and 16 / 21 on test (the fact counts include the suggestions
     # shown below min_score, which are never cited), measured on an AVX2-only CPU; with
     # 7-bit weights every x86 CPU computes the same integer products (decision 0020).
-    # With the 8-bit weights before: 88, 97, 91 and 13;
-    # 90, 106, 100 and 16 on a CPU with VNNI, 87, 97, 88 and 13; 92, 109, 102 and 16 on an
-    # AVX2-only one. Before the articles' tags and coverage: 82, 93, 89 and 13 on dev; 83,
-    # 99, 100 and 16 on test.
+    # The 8-bit weights before gave, on dev and on test: 88, 97, 91, 13 and 90, 106, 100,
+    # 16 on a CPU with VNNI; 87, 97, 88, 13 and 92, 109, 102, 16 on an AVX2-only one.
+    # Before the articles' tags and coverage: 82, 93, 89 and 13 on dev; 83, 99, 100 and 16
+    # on test.
     ("minilm", "dev"): (0.82, 0.9, 0.83, 0.68),
     ("minilm", "test"): (0.76, 0.9, 0.85, 0.71),
     # BM25 alone (embedder none, or any embedder failing), SUPPORTAI_KB_LEXICAL_MIN_SCORE
