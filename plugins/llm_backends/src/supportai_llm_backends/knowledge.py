@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from supportai.errors import ConfigurationError
 from supportai.plugins import Registry
-from supportai_llm_backends.settings import EmbeddingSettings, KnowledgeBaseSettings
+from supportai_llm_backends.settings import (
+    MINILM_THREADS,
+    EmbeddingSettings,
+    KnowledgeBaseSettings,
+)
 
 if TYPE_CHECKING:
     from supportai.embeddings import Embedder
@@ -265,7 +269,7 @@ def _minilm_threads(context: ProviderContext) -> int:
     return context.plugin_settings(EmbeddingSettings).minilm_threads
 
 
-def warm_up(embedder: str = "wordllama", minilm_threads: int = 2) -> None:
+def warm_up(embedder: str = "wordllama", minilm_threads: int = MINILM_THREADS) -> None:
     """Import numpy, bm25s and the bundled model in a background thread, once per process."""
     if _warmed.is_set():
         return

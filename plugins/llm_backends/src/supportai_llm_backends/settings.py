@@ -157,6 +157,10 @@ class KnowledgeBaseSettings(BaseSettings):
         return self.articles_dir is not None and self.articles_dir.is_dir()
 
 
+#: ONNX Runtime threads per ``minilm`` embedding unless the host says otherwise (decision 0020).
+MINILM_THREADS = 2
+
+
 class EmbeddingSettings(BaseSettings):
     """The built-in embedders (``SUPPORTAI_KB_EMBEDDER`` picks one)."""
 
@@ -167,7 +171,7 @@ class EmbeddingSettings(BaseSettings):
         description="wordllama: dimensions kept (truncated from the bundled 256-d model).",
     )
     minilm_threads: int = Field(
-        default=2,
+        default=MINILM_THREADS,
         ge=1,
         le=64,
         description="minilm: ONNX Runtime threads per embedding, at most the CPUs the process "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -126,7 +125,7 @@ def compare_threads(rounds: int = 3) -> dict[str, float]:
         for threads, model in models.items():
             latencies[threads] += idle_latencies(model, texts)
             rates[threads].append(saturated_rate(model, texts, callers))
-    result = {"cpus": float(os.cpu_count() or 1), "callers": float(callers)}
+    result = {"cpus": float(usable_cpus()), "callers": float(callers)}
     for threads in (1, 2):
         result[f"threads{threads}_p50_ms"] = float(np.percentile(latencies[threads], 50))
         result[f"threads{threads}_p99_ms"] = float(np.percentile(latencies[threads], 99))

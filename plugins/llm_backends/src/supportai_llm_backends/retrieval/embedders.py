@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from supportai_llm_backends.settings import MINILM_THREADS
 
 from supportai.embeddings import Embedder, EmbeddingError
 from supportai.errors import ConfigurationError
@@ -148,7 +149,7 @@ class MiniLMEmbedder:
     passage_tokens = 128
     query_tokens = 64
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = MINILM_THREADS) -> None:
         #: ONNX Runtime threads per run; the vectors are the same whatever the count.
         self.threads = threads
 

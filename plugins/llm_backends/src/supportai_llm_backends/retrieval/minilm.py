@@ -17,6 +17,7 @@ There is no padding either, hence no attention mask.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from supportai_llm_backends.settings import MINILM_THREADS
 
 from supportai.errors import ConfigurationError
 
@@ -110,15 +112,17 @@ _lock = threading.Lock()
 _loaded: dict[int, MiniLM] = {}
 
 
+@functools.cache
 def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity, e.g. a container's cpuset)."""
+    """CPUs this process may run on (its affinity, e.g. a container's cpuset), read once:
+    every embedding asks, and the affinity is set when the process starts."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def load_minilm(threads: int = 2) -> MiniLM:
+def load_minilm(threads: int = MINILM_THREADS) -> MiniLM:
     """The shipped model on ``threads`` threads (at most the usable CPUs: a second
     thread on a single core only adds hand-offs), loaded once per process on first use."""
     threads = max(1, min(threads, usable_cpus()))
