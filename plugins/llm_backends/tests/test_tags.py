@@ -31,6 +31,20 @@ ONLY_TAGS = Weights(
     coverage=0,
     dense_tags=1.0,
 )
+#: The closest-phrase cosine alone (decision 0021).
+ONLY_PHRASES = Weights(
+    dense_chunk=0,
+    dense_heading=0,
+    dense_article=0,
+    lexical_chunk=0,
+    lexical_article=0,
+    coverage=0,
+    dense_phrase=1.0,
+)
+#: Many subjects in one tag list: averaged into one vector, each counts for little.
+MANY_TAGS = (
+    "---\ntags: [receipt, billing history, vat number, company address, bank transfer]\n---\n"
+)
 #: A word neither article says: only a tag can lead to the invoices article.
 QUESTION = "where is my receipt"
 
@@ -74,6 +88,60 @@ async def test_the_title_and_tags_vector_ranks_by_the_tags(tmp_path: Path) -> No
     # one text per article: "title: tags", and the title alone for an untagged article
     assert "Finding your invoices: receipt" in embedder.embedded
     assert "Resetting your password" in embedder.embedded
+
+
+async def test_one_tag_among_many_counts_in_full_as_a_phrase(tmp_path: Path) -> None:
+    """The question that is one of a dozen tags matches that tag, not their average."""
+    folder = help_center(tmp_path / "articles", MANY_TAGS)
+    by_phrase = await service(folder, CountingEmbedder(), ONLY_PHRASES).search("acme", "receipt")
+    by_tags = await service(folder, CountingEmbedder(), ONLY_TAGS).search("acme", "receipt")
+    assert by_phrase.hits[0].article_id == by_tags.hits[0].article_id == "invoices"
+    assert by_phrase.hits[0].score == pytest.approx(1.0, abs=1e-5)  # "receipt" is a phrase
+    assert by_tags.hits[0].score < 0.5
+    assert by_phrase.hits[1].article_id == "passwords" and by_phrase.hits[1].score < 0.1
+
+
+async def test_each_phrase_is_embedded_once_and_kept(tmp_path: Path) -> None:
+    """Title and tags one by one, the title alone for an untagged article; a restart (a new
+    service over the same store) embeds none of them again."""
+    folder = help_center(tmp_path / "articles", MANY_TAGS)
+    store = MemoryEmbeddingStore()
+    embedder = CountingEmbedder()
+
+    def build() -> RetrievalService:
+        return RetrievalService(
+            FileArticleSource(folder),
+            lambda: embedder,
+            store,
+            weights=ONLY_PHRASES,
+            min_score=0.0,
+            lexical_min_score=0.1,
+        )
+
+    await build().search("acme", QUESTION)
+    for phrase in ("Finding your invoices", "receipt", "vat number", "Resetting your password"):
+        assert embedder.embedded.count(phrase) == 1, phrase
+    again = build()
+    await again.search("acme", "vat")
+    assert again.embedded_count == 0
+    assert embedder.embedded[-1] == "vat"  # only the question
+
+
+async def test_a_phrase_many_articles_share_is_stored_once(tmp_path: Path) -> None:
+    """A large help center repeats its tags: each distinct phrase is one row, and each
+    article still finds its own."""
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt, billing]\n---\n")
+    for n in range(3):
+        (folder / f"a-topic-{n}.md").write_text(
+            f"---\ntags: [billing, topic {n}]\n---\n# Topic {n}\n\nAbout topic {n}.\n"
+        )
+    result = await service(folder, CountingEmbedder(), ONLY_PHRASES).search("acme", "topic 1")
+    phrases = result.index.phrases
+    assert phrases is not None
+    # titles: 5; tags: receipt, billing, topic 0-2 (the titles "Topic n" are other texts)
+    assert len(phrases.matrix) == 10
+    assert result.hits[0].article_id == "a-topic-1"
+    assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)
 
 
 async def test_without_the_weight_nothing_is_embedded_for_tags(tmp_path: Path) -> None:
@@ -120,16 +188,18 @@ async def test_the_database_articles_tags_are_searched(tmp_path: Path) -> None:
     assert not (await svc.search("other", QUESTION)).answered
 
 
+@pytest.mark.parametrize("weights", [ONLY_TAGS, ONLY_PHRASES], ids=["tags", "phrases"])
 async def test_a_large_help_center_ranks_articles_by_their_tags_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weights: Weights
 ) -> None:
-    """Above CANDIDATE_ARTICLES articles, the first, per-article stage reads the tags vector."""
+    """Above CANDIDATE_ARTICLES articles, the first, per-article stage reads the tags vector
+    and the closest phrase."""
     from supportai_llm_backends.retrieval import index as index_module
 
     folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
     for n in range(3):
         (folder / f"a-topic-{n}.md").write_text(f"# Topic {n}\n\nAbout topic {n}.\n")
     monkeypatch.setattr(index_module, "CANDIDATE_ARTICLES", 2)
-    result = await service(folder, CountingEmbedder(), ONLY_TAGS).search("acme", "receipt")
+    result = await service(folder, CountingEmbedder(), weights).search("acme", "receipt")
     assert result.hits[0].article_id == "invoices"
     assert result.hits[0].score > 0.4

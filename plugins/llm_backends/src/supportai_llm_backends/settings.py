@@ -75,6 +75,12 @@ class KnowledgeBaseSettings(BaseSettings):
         description="Fusion: cosine with the article's title and tags (its title alone "
         "without tags).",
     )
+    weight_dense_phrase: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fusion: cosine with the article's closest phrase (its title or one of its "
+        "tags, each embedded alone).",
+    )
     weight_coverage: float = Field(
         default=0.5,
         ge=0,

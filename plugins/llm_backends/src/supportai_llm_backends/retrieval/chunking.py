@@ -93,6 +93,16 @@ class Chunk:
         return f"{self.article_title}: {self.tags_line}"
 
     @property
+    def phrases(self) -> tuple[str, ...]:
+        """The article's title and each of its tags, embedded one by one (once per article).
+
+        Tags are the host's list of the words readers use for the article's subject;
+        embedded together (:attr:`tags_text`) they average a dozen subjects into one
+        vector, while a question in a reader's words usually matches one of them.
+        """
+        return tuple(dict.fromkeys((self.article_title, *self.article_tags)))
+
+    @property
     def passages(self) -> tuple[str, ...]:
         """The section's heading path, paragraphs and list items, embedded one by one.
 

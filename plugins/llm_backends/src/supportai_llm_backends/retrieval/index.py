@@ -10,6 +10,9 @@ question set (``docs/knowledge.md`` shows how to re-tune them on your own):
   subject, which its text may never say: "bill" for an invoices article); the
   title alone for an article without tags, so every article has the signal and
   tagging some articles does not lift them over the rest by its mere presence,
+* cosine with the article's closest *phrase*: its title or one of its tags, each
+  embedded alone. All tags in one vector average a dozen subjects; a question in a
+  reader's words ("I was billed twice") is usually close to one of them,
 * stemmed BM25 of the chunk and of the whole article (its tags included), each
   scaled by the best score of this query (BM25 has no absolute scale; the
   cosines do),
@@ -71,6 +74,21 @@ class Weights:
     dense_tags: float = 0.0
     #: The article's coverage of the question (:meth:`.LexicalIndex.coverages`).
     coverage: float = 0.5
+    #: 0 (the default) leaves the phrase vectors out: nothing is embedded for them.
+    dense_phrase: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """Every distinct phrase's vector once, and which of them each article has.
+
+    Phrases repeat across articles (a tag such as "billing" on many of them, or
+    the copies of one article in a large help center): each vector is stored and
+    multiplied once, and an article's phrases are rows of ``vectors``.
+    """
+
+    vectors: Matrix
+    of_article: Mapping[str, Sequence[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,7 @@ class TenantIndex:
         model: str | None,
         passage_vectors: Matrix | None = None,
         tag_vectors: Mapping[str, Matrix] | None = None,
+        phrases: Phrases | None = None,
     ) -> None:
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
@@ -161,6 +180,19 @@ class TenantIndex:
             self.dense = DenseIndex(fused)
             self.section_dense = DenseIndex(chunk_vectors + heading_vectors)
             self.article_dense = DenseIndex(per_article)
+        # Distinct phrases once; each article's rows of them grouped by article, so its
+        # best phrase is one gather and one ``reduceat``.
+        self.phrases: DenseIndex | None = None
+        self._phrase_rows = np.zeros(0, dtype=np.int64)
+        self._phrase_starts = np.zeros(0, dtype=np.int64)
+        if self.dense is not None and phrases is not None and weights.dense_phrase:
+            groups = [phrases.of_article[article_id] for article_id in self.article_ids]
+            sizes = np.array([len(group) for group in groups], dtype=np.int64)
+            self._phrase_starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+            self._phrase_rows = np.fromiter(
+                (row for group in groups for row in group), dtype=np.int64, count=int(sizes.sum())
+            )
+            self.phrases = DenseIndex(weights.dense_phrase * phrases.vectors)
 
     @property
     def has_vectors(self) -> bool:
@@ -190,11 +222,15 @@ class TenantIndex:
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the vectors (the bench reports it per 10k chunks)."""
-        return sum(
-            d.matrix.nbytes
-            for d in (self.dense, self.section_dense, self.article_dense)
-            if d is not None
-        ) + (self.passages.nbytes if self.passages is not None else 0)
+        return (
+            sum(
+                d.matrix.nbytes
+                for d in (self.dense, self.section_dense, self.article_dense, self.phrases)
+                if d is not None
+            )
+            + (self.passages.nbytes if self.passages is not None else 0)
+            + self._phrase_rows.nbytes
+        )
 
     def _lexical(self, tokens: Sequence[str], dense: bool) -> tuple[Scores, Scores, Scores]:
         """Per chunk: its weighted lexical score (BM25 and, with ``dense`` cosines, the
@@ -224,20 +260,20 @@ class TenantIndex:
         return total, section, per_article
 
     def _candidates(
-        self, lexical: Scores, per_article: Scores, query_vector: Matrix | None
+        self, per_chunk: Scores, per_article: Scores, query_vector: Matrix | None
     ) -> np.ndarray[Any, np.dtype[np.int64]] | None:
         """Articles worth scoring section by section; ``None`` means all of them.
 
         Up to :data:`CANDIDATE_ARTICLES` articles every section is scored (exact).
         Beyond, articles are first ranked by their own vectors (mean, title and
-        tags) and words plus their best section's words, and only the best
+        tags, closest phrase) and words plus their best section's words, and only the best
         :data:`CANDIDATE_ARTICLES` are scored section by section: a large help
         center costs one product over its articles instead of one over all its
         sections.
         """
         if len(self.article_ids) <= CANDIDATE_ARTICLES:
             return None
-        coarse = per_article + np.maximum.reduceat(lexical, self._starts)
+        coarse = per_article + np.maximum.reduceat(per_chunk, self._starts)
         if query_vector is not None and self.article_dense is not None:
             coarse = coarse + self.article_dense.scores(query_vector)
         top = np.argpartition(-coarse, CANDIDATE_ARTICLES - 1)[:CANDIDATE_ARTICLES]
@@ -257,11 +293,17 @@ class TenantIndex:
         if not self.chunks or limit <= 0:
             return []
         dense = query_vector is not None and self.dense is not None
-        lexical, lexical_section, per_article = self._lexical(tokens, dense)
-        candidates = self._candidates(lexical, per_article, query_vector)
+        # per chunk: everything but the chunk's own cosines (they come from one product)
+        per_chunk, lexical_section, per_article = self._lexical(tokens, dense)
+        if query_vector is not None and self.phrases is not None:
+            # a per-article signal, like coverage: it joins every section of the article
+            phrase = self._best_phrases(query_vector)
+            per_article = per_article + phrase
+            per_chunk = per_chunk + phrase[self._article_of]
+        candidates = self._candidates(per_chunk, per_article, query_vector)
         if candidates is None:
             rows = None
-            scores = lexical.copy()
+            scores = per_chunk.copy()
             if query_vector is not None and self.dense is not None:
                 scores += self.dense.scores(query_vector)
             best = np.maximum.reduceat(scores, self._starts)
@@ -269,7 +311,7 @@ class TenantIndex:
         else:
             rows = self._rows_of(candidates)
             scores = np.full(len(self.chunks), -np.inf, dtype=np.float32)
-            scores[rows] = lexical[rows]
+            scores[rows] = per_chunk[rows]
             if query_vector is not None and self.dense is not None:
                 scores[rows] += self.dense.scores_of(rows, query_vector)
             best = np.maximum.reduceat(scores, self._starts)[candidates]
@@ -300,6 +342,13 @@ class TenantIndex:
                 )
             )
         return hits
+
+    def _best_phrases(self, query_vector: Matrix) -> Scores:
+        """Per article: the weighted cosine of its closest phrase (title or one tag)."""
+        assert self.phrases is not None
+        cosines = self.phrases.scores(query_vector)[self._phrase_rows]
+        best: Scores = np.maximum.reduceat(cosines, self._phrase_starts)
+        return best
 
     def _best_passages(self, start: int, end: int, query_vector: Matrix) -> Scores:
         """Per chunk of rows ``start:end``: the cosine of its best passage (0 without)."""

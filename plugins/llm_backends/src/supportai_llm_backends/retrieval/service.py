@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from supportai_llm_backends.retrieval.chunking import Chunk, chunk_article, parse_markdown
 from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, normalise, to_bytes
-from supportai_llm_backends.retrieval.index import ArticleHit, TenantIndex, Weights
+from supportai_llm_backends.retrieval.index import ArticleHit, Phrases, TenantIndex, Weights
 from supportai_llm_backends.retrieval.lexical import tokenize
 from supportai_llm_backends.retrieval.query import clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
@@ -144,14 +144,14 @@ class RetrievalService:
         started = time.perf_counter()
         articles = await self.source.articles(tenant_id)
         chunks = chunks_of(articles)
-        chunk_vectors = heading_vectors = passage_vectors = tag_vectors = None
+        chunk_vectors = heading_vectors = passage_vectors = None
+        tag_vectors = phrases = None
         embedder = self.embedder
         model = embedder.model if embedder is not None else None
         if embedder is not None and chunks:
             try:
-                chunk_vectors, heading_vectors, passage_vectors, tag_vectors = await self._vectors(
-                    tenant_id, embedder, chunks
-                )
+                vectors = await self._vectors(tenant_id, embedder, chunks)
+                chunk_vectors, heading_vectors, passage_vectors, tag_vectors, phrases = vectors
             except EmbeddingError as exc:
                 log.warning(
                     "embedding the help center of tenant %s failed (%s); using BM25 only",
@@ -168,6 +168,7 @@ class RetrievalService:
             model,
             passage_vectors,
             tag_vectors,
+            phrases,
         )
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
@@ -183,9 +184,10 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-    ) -> tuple[Matrix, Matrix, Matrix, dict[str, Matrix] | None]:
+    ) -> tuple[Matrix, Matrix, Matrix, dict[str, Matrix] | None, Phrases | None]:
         """Vectors of every chunk text, heading text and passage (and, when the fusion reads
-        it, each article's title and tags), embedding only those not stored.
+        them, each article's title and tags together, and each of its phrases alone),
+        embedding only those not stored.
 
         The store (the database, a file cache, or memory) holds every vector ever
         embedded for the tenant under its text's content key: an unchanged section
@@ -193,6 +195,7 @@ class RetrievalService:
         """
         # the title-and-tags vector is embedded only when the fusion reads it
         tagged = self.weights.dense_tags > 0
+        phrased = self.weights.dense_phrase > 0
         texts: dict[str, str] = {}
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
@@ -201,6 +204,8 @@ class RetrievalService:
                 texts[text_key(passage)] = passage
             if tagged:
                 texts[text_key(chunk.tags_text)] = chunk.tags_text
+            if phrased:
+                texts.update((text_key(phrase), phrase) for phrase in chunk.phrases)
         known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
         if missing:
@@ -223,7 +228,8 @@ class RetrievalService:
         if tagged:  # one per article: every chunk of an article carries the same text
             tags_texts = {chunk.article_id: chunk.tags_text for chunk in chunks}
             tag_vectors = {a: from_bytes(known[text_key(t)]) for a, t in tags_texts.items()}
-        return chunk_matrix, heading_matrix, passage_matrix, tag_vectors
+        phrases = phrases_of(chunks, known) if phrased else None
+        return chunk_matrix, heading_matrix, passage_matrix, tag_vectors, phrases
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -293,6 +299,18 @@ async def embed_query(embedder: Embedder, text: str) -> Sequence[Sequence[float]
 def text_key(text: str) -> str:
     """The content key a vector is cached and persisted under."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def phrases_of(chunks: Sequence[Chunk], known: dict[str, bytes]) -> Phrases:
+    """Each distinct phrase's vector once, and each article's rows of them."""
+    rows: dict[str, int] = {}
+    of_article: dict[str, list[int]] = {}
+    for chunk in chunks:  # every chunk of an article carries the same phrases
+        if chunk.article_id not in of_article:
+            keys = [text_key(phrase) for phrase in chunk.phrases]
+            of_article[chunk.article_id] = [rows.setdefault(key, len(rows)) for key in keys]
+    vectors = np.stack([from_bytes(known[key]) for key in rows])
+    return Phrases(vectors, of_article)
 
 
 def chunks_of(articles: Sequence[SourceArticle]) -> list[Chunk]:
