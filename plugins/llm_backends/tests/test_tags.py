@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,26 +22,19 @@ PASSWORDS = """# Resetting your password
 
 Click **Forgot password** on the sign-in page and follow the link we e-mail you.
 """
+#: No signal at all: each test below turns on the one it is about.
+NO_SIGNAL = Weights(
+    dense_chunk=0,
+    dense_heading=0,
+    dense_article=0,
+    lexical_chunk=0,
+    lexical_article=0,
+    coverage=0,
+)
 #: The title-and-tags cosine alone: what it ranks, nothing else did.
-ONLY_TAGS = Weights(
-    dense_chunk=0,
-    dense_heading=0,
-    dense_article=0,
-    lexical_chunk=0,
-    lexical_article=0,
-    coverage=0,
-    dense_tags=1.0,
-)
+ONLY_TAGS = replace(NO_SIGNAL, dense_tags=1.0)
 #: The closest-phrase cosine alone (decision 0021).
-ONLY_PHRASES = Weights(
-    dense_chunk=0,
-    dense_heading=0,
-    dense_article=0,
-    lexical_chunk=0,
-    lexical_article=0,
-    coverage=0,
-    dense_phrase=1.0,
-)
+ONLY_PHRASES = replace(NO_SIGNAL, dense_phrase=1.0)
 #: Many subjects in one tag list: averaged into one vector, each counts for little.
 MANY_TAGS = (
     "---\ntags: [receipt, billing history, vat number, company address, bank transfer]\n---\n"
