@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+from llm_backends_fake_embeddings import vector
 from supportai_llm_backends.retrieval.index import Weights
 from supportai_llm_backends.retrieval.service import RetrievalService
 from supportai_llm_backends.retrieval.source import DatabaseArticleSource, FileArticleSource
@@ -41,6 +43,11 @@ MANY_TAGS = (
 )
 #: A word neither article says: only a tag can lead to the invoices article.
 QUESTION = "where is my receipt"
+
+
+def cosine(first: str, second: str) -> float:
+    a, b = np.asarray(vector(first)), np.asarray(vector(second))
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def help_center(folder: Path, front_matter: str = "") -> Path:
@@ -119,6 +126,22 @@ async def test_each_phrase_is_embedded_once_and_kept(tmp_path: Path) -> None:
     await again.search("acme", "vat")
     assert again.embedded_count == 0
     assert embedder.embedded[-1] == "vat"  # only the question
+
+
+async def test_a_new_tag_embeds_only_itself(tmp_path: Path) -> None:
+    """Editing an article's tags rebuilds its index, but every unchanged text, phrases
+    included, comes from the store: only the new tag is embedded."""
+    folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
+    embedder = CountingEmbedder()
+    svc = service(folder, embedder, ONLY_PHRASES)
+    await svc.search("acme", QUESTION)
+    (folder / "invoices.md").write_text("---\ntags: [receipt, bill]\n---\n" + INVOICES)
+    before = len(embedder.embedded)
+    result = await svc.search("acme", "where is my bill")
+    assert embedder.embedded[before:] == ["bill", "where is my bill"]
+    assert result.hits[0].article_id == "invoices"
+    # its score is the cosine with the new tag, the closest of its three phrases
+    assert result.hits[0].score == pytest.approx(cosine("where is my bill", "bill"), abs=1e-5)
 
 
 async def test_a_phrase_many_articles_share_is_stored_once(tmp_path: Path) -> None:
