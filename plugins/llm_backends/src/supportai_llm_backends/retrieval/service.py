@@ -197,6 +197,7 @@ class RetrievalService:
         tagged = self.weights.dense_tags > 0
         phrased = self.weights.dense_phrase > 0
         texts: dict[str, str] = {}
+        phrased_articles: set[str] = set()
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
             texts[text_key(chunk.heading_text)] = chunk.heading_text
@@ -204,7 +205,8 @@ class RetrievalService:
                 texts[text_key(passage)] = passage
             if tagged:
                 texts[text_key(chunk.tags_text)] = chunk.tags_text
-            if phrased:
+            if phrased and chunk.article_id not in phrased_articles:  # an article's, once
+                phrased_articles.add(chunk.article_id)
                 texts.update((text_key(phrase), phrase) for phrase in chunk.phrases)
         known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
