@@ -92,6 +92,22 @@ class Phrases:
 
 
 @dataclass(frozen=True, slots=True)
+class Vectors:
+    """Everything embedded for one help center, in the order of its chunks.
+
+    ``passages`` holds every chunk's passages one after the other; ``tags`` (one
+    title-and-tags vector per article) and ``phrases`` are there only when the
+    fusion reads them.
+    """
+
+    chunks: Matrix
+    headings: Matrix
+    passages: Matrix
+    tags: Mapping[str, Matrix] | None = None
+    phrases: Phrases | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChunkHit:
     """A section of a matched article: its fused score and its rank *within* the article.
 
@@ -121,27 +137,22 @@ class TenantIndex:
     def __init__(
         self,
         chunks: Sequence[Chunk],
-        chunk_vectors: Matrix | None,
-        heading_vectors: Matrix | None,
+        vectors: Vectors | None,
         weights: Weights,
         version: str,
         model: str | None,
-        passage_vectors: Matrix | None = None,
-        tag_vectors: Mapping[str, Matrix] | None = None,
-        phrases: Phrases | None = None,
     ) -> None:
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
         self.chunks = [chunks[i] for i in order]
-        if chunk_vectors is not None and heading_vectors is not None:
-            chunk_vectors = chunk_vectors[order] if len(order) else chunk_vectors
-            heading_vectors = heading_vectors[order] if len(order) else heading_vectors
         #: Passage vectors in half precision: read only for the sections of the few
         #: articles a query returns, so they cost memory, never per-query time.
         self.passages: np.ndarray[Any, np.dtype[np.float16]] | None = None
         self._passage_starts = np.zeros(0, dtype=np.int64)
-        if passage_vectors is not None and len(order):
-            self.passages, self._passage_starts = _passages_in_order(chunks, order, passage_vectors)
+        if vectors is not None and len(order):
+            self.passages, self._passage_starts = _passages_in_order(
+                chunks, order, vectors.passages
+            )
         self.version = version
         self.model = model
         self.weights = weights
@@ -168,12 +179,13 @@ class TenantIndex:
         self.dense: DenseIndex | None = None
         self.section_dense: DenseIndex | None = None
         self.article_dense: DenseIndex | None = None
-        if chunk_vectors is not None and heading_vectors is not None and len(self.chunks):
+        if vectors is not None and len(self.chunks):
+            chunk_vectors, heading_vectors = vectors.chunks[order], vectors.headings[order]
             articles = normalise(np.add.reduceat(chunk_vectors, self._starts, axis=0))
             # the article-level cosines (its mean, its title and tags), weighted, in one matrix
             per_article = weights.dense_article * articles
-            if tag_vectors is not None:
-                tags = np.stack([tag_vectors[article_id] for article_id in self.article_ids])
+            if vectors.tags is not None:
+                tags = np.stack([vectors.tags[article_id] for article_id in self.article_ids])
                 per_article = per_article + weights.dense_tags * tags
             fused = weights.dense_chunk * chunk_vectors + weights.dense_heading * heading_vectors
             fused += per_article[self._article_of]
@@ -185,6 +197,7 @@ class TenantIndex:
         self.phrases: DenseIndex | None = None
         self._phrase_rows = np.zeros(0, dtype=np.int64)
         self._phrase_starts = np.zeros(0, dtype=np.int64)
+        phrases = vectors.phrases if vectors is not None else None
         if self.dense is not None and phrases is not None and weights.dense_phrase:
             groups = [phrases.of_article[article_id] for article_id in self.article_ids]
             sizes = np.array([len(group) for group in groups], dtype=np.int64)

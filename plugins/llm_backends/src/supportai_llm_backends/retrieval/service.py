@@ -19,13 +19,19 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from supportai_llm_backends.retrieval.chunking import Chunk, chunk_article, parse_markdown
 from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, normalise, to_bytes
-from supportai_llm_backends.retrieval.index import ArticleHit, Phrases, TenantIndex, Weights
+from supportai_llm_backends.retrieval.index import (
+    ArticleHit,
+    Phrases,
+    TenantIndex,
+    Vectors,
+    Weights,
+)
 from supportai_llm_backends.retrieval.lexical import tokenize
 from supportai_llm_backends.retrieval.query import clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
@@ -144,14 +150,12 @@ class RetrievalService:
         started = time.perf_counter()
         articles = await self.source.articles(tenant_id)
         chunks = chunks_of(articles)
-        chunk_vectors = heading_vectors = passage_vectors = None
-        tag_vectors = phrases = None
+        vectors = None
         embedder = self.embedder
         model = embedder.model if embedder is not None else None
         if embedder is not None and chunks:
             try:
                 vectors = await self._vectors(tenant_id, embedder, chunks)
-                chunk_vectors, heading_vectors, passage_vectors, tag_vectors, phrases = vectors
             except EmbeddingError as exc:
                 log.warning(
                     "embedding the help center of tenant %s failed (%s); using BM25 only",
@@ -159,17 +163,7 @@ class RetrievalService:
                     exc,
                 )
                 model = None
-        index = TenantIndex(
-            chunks,
-            chunk_vectors,
-            heading_vectors,
-            self.weights,
-            version,
-            model,
-            passage_vectors,
-            tag_vectors,
-            phrases,
-        )
+        index = TenantIndex(chunks, vectors, self.weights, version, model)
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
             len(chunks),
@@ -184,7 +178,7 @@ class RetrievalService:
         tenant_id: str,
         embedder: Embedder,
         chunks: Sequence[Chunk],
-    ) -> tuple[Matrix, Matrix, Matrix, dict[str, Matrix] | None, Phrases | None]:
+    ) -> Vectors:
         """Vectors of every chunk text, heading text and passage (and, when the fusion reads
         them, each article's title and tags together, and each of its phrases alone),
         embedding only those not stored.
@@ -195,9 +189,9 @@ class RetrievalService:
         """
         # the title-and-tags vector is embedded only when the fusion reads it
         tagged = self.weights.dense_tags > 0
-        phrased = self.weights.dense_phrase > 0
+        # the phrases are embedded only when the fusion reads them
+        phrases = article_phrases(chunks) if self.weights.dense_phrase > 0 else {}
         texts: dict[str, str] = {}
-        phrased_articles: set[str] = set()
         for chunk in chunks:
             texts[text_key(chunk.search_text)] = chunk.search_text
             texts[text_key(chunk.heading_text)] = chunk.heading_text
@@ -205,9 +199,8 @@ class RetrievalService:
                 texts[text_key(passage)] = passage
             if tagged:
                 texts[text_key(chunk.tags_text)] = chunk.tags_text
-            if phrased and chunk.article_id not in phrased_articles:  # an article's, once
-                phrased_articles.add(chunk.article_id)
-                texts.update((text_key(phrase), phrase) for phrase in chunk.phrases)
+        for keyed in phrases.values():
+            texts.update(keyed)
         known = await self.store.load(tenant_id, embedder.model, list(texts))
         missing = [key for key in texts if key not in known]
         if missing:
@@ -230,8 +223,13 @@ class RetrievalService:
         if tagged:  # one per article: every chunk of an article carries the same text
             tags_texts = {chunk.article_id: chunk.tags_text for chunk in chunks}
             tag_vectors = {a: from_bytes(known[text_key(t)]) for a, t in tags_texts.items()}
-        phrases = phrases_of(chunks, known) if phrased else None
-        return chunk_matrix, heading_matrix, passage_matrix, tag_vectors, phrases
+        return Vectors(
+            chunk_matrix,
+            heading_matrix,
+            passage_matrix,
+            tag_vectors,
+            phrases_of(phrases, known) if phrases else None,
+        )
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -303,14 +301,24 @@ def text_key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def phrases_of(chunks: Sequence[Chunk], known: dict[str, bytes]) -> Phrases:
-    """Each distinct phrase's vector once, and each article's rows of them."""
+def article_phrases(chunks: Sequence[Chunk]) -> dict[str, dict[str, str]]:
+    """Each article's phrases by content key, read from its first chunk (every chunk of an
+    article carries the same)."""
+    phrases: dict[str, dict[str, str]] = {}
+    for chunk in chunks:
+        if chunk.article_id not in phrases:
+            phrases[chunk.article_id] = {text_key(phrase): phrase for phrase in chunk.phrases}
+    return phrases
+
+
+def phrases_of(phrases: Mapping[str, Mapping[str, str]], known: Mapping[str, bytes]) -> Phrases:
+    """Each distinct phrase's vector once, and each article's rows of them
+    (``phrases``: article id -> its phrases by content key)."""
     rows: dict[str, int] = {}
-    of_article: dict[str, list[int]] = {}
-    for chunk in chunks:  # every chunk of an article carries the same phrases
-        if chunk.article_id not in of_article:
-            keys = [text_key(phrase) for phrase in chunk.phrases]
-            of_article[chunk.article_id] = [rows.setdefault(key, len(rows)) for key in keys]
+    of_article = {
+        article_id: [rows.setdefault(key, len(rows)) for key in keyed]
+        for article_id, keyed in phrases.items()
+    }
     vectors = np.stack([from_bytes(known[key]) for key in rows])
     return Phrases(vectors, of_article)
 
