@@ -220,6 +220,7 @@ def _create(context: ProviderContext) -> RetrievalService:
         lexical_min_score=settings.lexical_min_score,
         max_tenants=settings.max_tenants,
         version_check_s=settings.version_check_s,
+        spelling=settings.spelling,
     )
 
 

@@ -112,6 +112,11 @@ class KnowledgeBaseSettings(BaseSettings):
         description="A paragraph of a quoted section is dropped when its word overlap with the "
         "question is below this share of the section's best paragraph (the first one stays).",
     )
+    spelling: bool = Field(
+        default=True,
+        description="Correct a question's misspelt words (one letter off) to words the help "
+        "center uses before searching; English words and names are left alone.",
+    )
     max_tenants: int = Field(
         default=64, ge=1, description="Tenant indexes kept in memory (least recently used go)."
     )

@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 from supportai_llm_backends.retrieval.chunking import Chunk
 from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
-from supportai_llm_backends.retrieval.lexical import LexicalIndex
+from supportai_llm_backends.retrieval.lexical import LexicalIndex, tokenize
+from supportai_llm_backends.retrieval.spelling import Speller
 
 Scores = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -141,6 +142,8 @@ class TenantIndex:
         weights: Weights,
         version: str,
         model: str | None,
+        *,
+        spelling: bool = True,
     ) -> None:
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
@@ -172,6 +175,12 @@ class TenantIndex:
             by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
         self.article_lexical = LexicalIndex(
             ["\n".join(by_article[article_id]) for article_id in self.article_ids]
+        )
+        #: Corrects a question's typos to this help center's words (None: switched off).
+        self.speller = (
+            Speller((chunk.lexical_text for chunk in self.chunks), self._stem_known)
+            if spelling
+            else None
         )
         # The fused dense score is linear in the query vector, so its three cosines
         # fold into one matrix: one product per query instead of three. The section
@@ -206,6 +215,10 @@ class TenantIndex:
                 (row for group in groups for row in group), dtype=np.int64, count=int(sizes.sum())
             )
             self.phrases = DenseIndex(weights.dense_phrase * phrases.vectors)
+
+    def _stem_known(self, word: str) -> bool:
+        """Whether some section has a word of ``word``'s stem (BM25 matches it already)."""
+        return any(self.lexical.document_frequency(token) for token in tokenize(word))
 
     @property
     def has_vectors(self) -> bool:

@@ -88,6 +88,7 @@ class RetrievalService:
         suggest_min_score: float | None = None,
         max_tenants: int = 64,
         version_check_s: float = 2.0,
+        spelling: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -100,6 +101,8 @@ class RetrievalService:
         self.suggest_min_score = suggest_min_score
         self.lexical_min_score = lexical_min_score
         self.max_tenants = max_tenants
+        #: Correct a question's typos to the help center's words (:mod:`.spelling`).
+        self.spelling = spelling
         self.version_check_s = version_check_s
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -163,7 +166,7 @@ class RetrievalService:
                     exc,
                 )
                 model = None
-        index = TenantIndex(chunks, vectors, self.weights, version, model)
+        index = TenantIndex(chunks, vectors, self.weights, version, model, spelling=self.spelling)
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
             len(chunks),
@@ -241,6 +244,8 @@ class RetrievalService:
         if cached is not None:
             return cached
         cleaned = clean_query(query)
+        if index.speller is not None:
+            cleaned = index.speller.correct(cleaned)
         tokens = tuple(dict.fromkeys(tokenize(cleaned)))
         vector = await self._query_vector(index, cleaned)
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
