@@ -12,7 +12,7 @@ from llm_backends_fake_embeddings import vector
 from llm_backends_testing import FIXTURE_ARTICLES
 from supportai_llm_backends.retrieval.index import Weights
 from supportai_llm_backends.retrieval.lexical import tokenize
-from supportai_llm_backends.retrieval.query import clean_query
+from supportai_llm_backends.retrieval.query import asked, clean_query
 from supportai_llm_backends.retrieval.service import RetrievalService
 from supportai_llm_backends.retrieval.source import FileArticleSource
 from supportai_llm_backends.retrieval.store import FileEmbeddingStore, MemoryEmbeddingStore
@@ -104,6 +104,37 @@ def test_personal_data_and_ids_leave_the_query(
     cleaned = clean_query(question)
     assert cleaned == (kept if kept is not None else question)
     assert not any(part in cleaned for part in gone)
+
+
+#: A long chat message: its story is about passwords, what it asks is about a refund.
+LONG_MESSAGE = (
+    "Hi! Yesterday I forgot my password, clicked the reset link on the sign-in page and set a "
+    "new password, which worked fine, thanks. While I was there I looked around my account "
+    "settings. Can I still get a refund for last month?"
+)
+
+
+def test_a_long_message_is_read_for_what_it_asks() -> None:
+    assert asked(LONG_MESSAGE) == "Can I still get a refund for last month?"
+    # several questions are all kept, in order
+    two = "I have a long story to tell you first. " * 5 + "Can I? And how long does it take?"
+    assert asked(two) == "Can I? And how long does it take?"
+    # a short message's every sentence is the question's context
+    short = "SSO was turned off yesterday. Where can I see who did it?"
+    assert asked(short) == short
+    # a long message that asks nothing with a question mark, or is one sentence, stays whole
+    story = "I tried everything and the export still fails every time I run it. " * 3
+    assert asked(story) == story
+    one = "could you tell me " + "why the export of the biggest project " * 4 + "fails?"
+    assert asked(one) == one
+
+
+async def test_the_words_of_a_long_messages_story_do_not_outrank_what_it_asks(
+    help_center: Path,
+) -> None:
+    result = await service(help_center, None).search("acme", LONG_MESSAGE)
+    assert result.hits[0].article_id == "refunds"
+    assert result.tokens == tuple(tokenize("still get a refund for last month"))
 
 
 def test_stemming_meets_word_forms_and_drops_question_words() -> None:

@@ -1,9 +1,14 @@
-"""Clean a user's question before it is searched.
+"""Clean a user's question before it is searched, and find what a long message asks.
 
 Personal data and identifiers carry no meaning for retrieval but do carry
 weight: a card number is a "rare word" to BM25 and noise to an embedding, and a
 question like "my card 4111 … was charged twice, email me at …" used to find
 nothing. They are removed (and never sent to a remote embedder either).
+
+A long message ("Hi, hope you are well. We are a team of twelve and moved from
+another tool last spring. … How do I export a project?") asks in its questions;
+the greeting and the story around them add words that match some article by
+chance. :func:`asked` is what the word-based signals read.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ _PATTERNS = (
     re.compile(r"\b(?=\w*\d)(?=\w*[a-zA-Z])\w{8,}\b"),  # long tokens: hashes, keys
 )
 _SPACES = re.compile(r"\s+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
+
+#: A message of at least this many words, of several sentences, is read for its
+#: questions. Shorter, every sentence is usually the question's own context ("SSO
+#: was turned off yesterday. Where can I see who did it?").
+LONG_MESSAGE_WORDS = 30
 
 
 def clean_query(text: str) -> str:
@@ -32,3 +43,22 @@ def clean_query(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def asked(text: str) -> str:
+    """What a long message asks: its sentences that end with a question mark.
+
+    ``text`` itself when it is shorter than :data:`LONG_MESSAGE_WORDS` words, one
+    sentence, or has no question mark (a message that asks nothing explicitly gives
+    no way to tell its ask from its story). BM25 and coverage count every word, so the
+    greeting and the story of a long message moved its words towards articles
+    about teams and clients; an embedding averages them away better, so the
+    question's vector is still the whole message's (decision 0022).
+    """
+    if len(text.split()) < LONG_MESSAGE_WORDS:
+        return text
+    sentences = [sentence for sentence in _SENTENCE_BREAK.split(text) if sentence]
+    questions = [sentence for sentence in sentences if sentence.rstrip().endswith("?")]
+    if len(sentences) < 2 or not questions:
+        return text
+    return " ".join(questions)

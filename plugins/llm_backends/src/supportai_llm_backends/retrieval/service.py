@@ -33,7 +33,7 @@ from supportai_llm_backends.retrieval.index import (
     Weights,
 )
 from supportai_llm_backends.retrieval.lexical import tokenize
-from supportai_llm_backends.retrieval.query import clean_query
+from supportai_llm_backends.retrieval.query import asked, clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -246,7 +246,7 @@ class RetrievalService:
         cleaned = clean_query(query)
         if index.speller is not None:
             cleaned = index.speller.correct(cleaned)
-        tokens = tuple(dict.fromkeys(tokenize(cleaned)))
+        tokens = tuple(dict.fromkeys(tokenize(asked(cleaned))))
         vector = await self._query_vector(index, cleaned)
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
         suggested = False
