@@ -137,6 +137,19 @@ async def test_the_words_of_a_long_messages_story_do_not_outrank_what_it_asks(
     assert result.tokens == tuple(tokenize("still get a refund for last month"))
 
 
+async def test_a_long_messages_question_without_words_of_its_own_reads_the_story(
+    help_center: Path,
+) -> None:
+    message = (
+        "Hello, we subscribed to the paid plan for the first time eight days ago and changed "
+        "our minds, the team prefers the old tool and we want the first payment refunded in "
+        "full. How do I do that?"
+    )
+    result = await service(help_center, None).search("acme", message)
+    assert result.hits[0].article_id == "refunds"
+    assert "refund" in result.tokens
+
+
 def test_stemming_meets_word_forms_and_drops_question_words() -> None:
     assert tokenize("Refunded invoices") == tokenize("refund invoice")
     assert tokenize("How do I get my") == []

@@ -53,7 +53,9 @@ def asked(text: str) -> str:
     no way to tell its ask from its story). BM25 and coverage count every word, so the
     greeting and the story of a long message moved its words towards articles
     about teams and clients; an embedding averages them away better, so the
-    question's vector is still the whole message's (decision 0022).
+    question's vector is still the whole message's (decision 0023). The search
+    reads the whole message after all when the questions are only stop words ("How
+    do I do that?").
     """
     if len(text.split()) < LONG_MESSAGE_WORDS:
         return text
