@@ -112,6 +112,21 @@ def test_a_help_centers_own_letters_can_be_added_or_changed() -> None:
     assert checker.suggest("ruckerstattung") == "rückerstattung"
 
 
+def test_a_help_center_in_ideographs_gets_no_corrections() -> None:
+    # thousands of distinct characters: every unknown run would have ~10^5 variants
+    ideographs = "".join(chr(0x4E00 + i) for i in range(400))
+    checker = speller(*(ideographs[i : i + 8] for i in range(0, 400, 8)))
+    assert len(checker.alphabet) > 100
+    typed = ideographs[:3] + ideographs[4:8]  # one character dropped from a known word
+    assert checker.suggest(typed) is None
+
+
+def test_pasted_runs_longer_than_a_word_are_left_alone() -> None:
+    checker = speller("authentication " * 3)
+    assert checker.suggest("authenticatoin") == "authentication"
+    assert checker.suggest("a" * 31) is None
+
+
 def test_the_english_list_ships_with_the_plugin() -> None:
     words = english_words()
     assert len(words) > 20_000

@@ -42,6 +42,15 @@ from pathlib import Path
 #: three-letter word is half the dictionary.
 MIN_LENGTH = 4
 
+#: A help center whose words use more distinct letters than this (ideographs) gets no
+#: corrections: a word's variants grow with its alphabet (2 x length x letters), and
+#: one letter off in such a script is rarely a typo of another word. Latin, Cyrillic or
+#: Greek with their accents stay well under it.
+MAX_ALPHABET = 100
+
+#: Longer "words" are not typed words (pasted identifiers, runs of another script).
+MAX_LENGTH = 30
+
 #: The shipped WordPiece vocabulary (``retrieval/minilm_data``), whose whole words
 #: are the English list (it ships with the plugin whatever the extras).
 VOCABULARY_FILE = Path(__file__).resolve().parent / "minilm_data" / "tokenizer.json"
@@ -79,7 +88,9 @@ class Speller:
 
     def suggest(self, word: str) -> str | None:
         """The help center's word ``word`` (lower case) is a typo of, or ``None``."""
-        if len(word) < MIN_LENGTH or not word.isalpha() or self.known(word):
+        if not MIN_LENGTH <= len(word) <= MAX_LENGTH or len(self.alphabet) > MAX_ALPHABET:
+            return None
+        if not word.isalpha() or self.known(word):
             return None
         candidates = [
             candidate
