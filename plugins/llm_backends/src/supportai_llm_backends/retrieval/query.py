@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from supportai_llm_backends.retrieval.lexical import tokenize
+
 _PATTERNS = (
     re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),  # e-mail addresses
     re.compile(r"\bhttps?://\S+", re.IGNORECASE),  # links
@@ -50,12 +52,12 @@ def asked(text: str) -> str:
 
     ``text`` itself when it is shorter than :data:`LONG_MESSAGE_WORDS` words, one
     sentence, or has no question mark (a message that asks nothing explicitly gives
-    no way to tell its ask from its story). BM25 and coverage count every word, so the
-    greeting and the story of a long message moved its words towards articles
-    about teams and clients; an embedding averages them away better, so the
-    question's vector is still the whole message's (decision 0023). The search
-    reads the whole message after all when the questions are only stop words ("How
-    do I do that?").
+    no way to tell its ask from its story), and when its questions are only stop
+    words ("How do I do that?": the story is all there is to search). BM25 and
+    coverage count every word, so the greeting and the story of a long message
+    moved its words towards articles about teams and clients; an embedding averages
+    them away better, so the question's vector is still the whole message's
+    (decision 0023).
     """
     if len(text.split()) < LONG_MESSAGE_WORDS:
         return text
@@ -63,4 +65,5 @@ def asked(text: str) -> str:
     questions = [sentence for sentence in sentences if sentence.rstrip().endswith("?")]
     if len(sentences) < 2 or not questions:
         return text
-    return " ".join(questions)
+    joined = " ".join(questions)
+    return joined if tokenize(joined) else text

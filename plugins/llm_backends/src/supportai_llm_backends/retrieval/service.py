@@ -246,9 +246,7 @@ class RetrievalService:
         cleaned = clean_query(query)
         if index.speller is not None:
             cleaned = index.speller.correct(cleaned)
-        # a long message's questions, or all of it when they have no word of their own
-        # ("… How do I do that?"): what BM25 and coverage read
-        tokens = tuple(dict.fromkeys(tokenize(asked(cleaned)) or tokenize(cleaned)))
+        tokens = tuple(dict.fromkeys(tokenize(asked(cleaned))))  # what BM25 and coverage read
         vector = await self._query_vector(index, cleaned)
         hits = tuple(index.search(tokens, vector, limit)) if (tokens or vector is not None) else ()
         suggested = False
