@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from supportai.classifiers import Classification, ClassifierInput
+from supportai.filters import FilterContext, FilterStream, HoldbackStream
 from supportai.llm import BackendError, ContextDocument, TextDelta
 from supportai.testing import ScriptedBackend, as_user, backend_plugin, plugin
 
@@ -53,6 +54,65 @@ async def test_context_from_every_plugin_reaches_the_backend(
     )
     assert sorted(asked) == [("faq", "reset password", 3), ("kb", "reset password", 3)]
     assert sorted(d.source_id for d in backend.requests[0].context) == ["faq-1", "kb-1"]
+
+
+async def test_a_suggestion_is_grounding_for_the_filters_but_not_an_answer(
+    supportai_app: Any, supportai_client: Any
+) -> None:
+    """A document marked ``suggestion`` (close, not an answer) is what the turn may show,
+    so the output filters count it as published; the backend is not handed it to cite,
+    and the turn reports that retrieval found nothing."""
+    seen: list[tuple[str, ...]] = []
+
+    class Recorder:
+        name = "recorder"
+
+        def open(self, context: FilterContext) -> FilterStream:
+            seen.append(context.grounding)
+            return HoldbackStream(lambda text: [], holdback=4, step=4)
+
+    def supportai_retrieve_context(
+        query: str, caller: Any, limit: int, context: Any
+    ) -> list[ContextDocument]:
+        return [
+            ContextDocument(
+                "contact",
+                "Contacting us",
+                "Write to us.",
+                grounding="Write to help@x.example.",
+                suggestion=True,
+            )
+        ]
+
+    found: list[int] = []
+
+    def supportai_retrieval_completed(event: Any) -> None:
+        found.append(event["documents"])
+
+    backend = ScriptedBackend([ScriptedBackend.answer("ok")])
+    app = supportai_app(
+        plugins=[
+            backend_plugin(backend),
+            plugin(
+                supportai_retrieve_context=supportai_retrieve_context,
+                supportai_retrieval_completed=supportai_retrieval_completed,
+                supportai_register_output_filters=lambda register: register(
+                    "recorder", lambda context: Recorder()
+                ),
+            ),
+        ],
+        llm_backend="scripted",
+        output_filters=["recorder"],
+    )
+    client = supportai_client(app)
+    cid = await conversation(client)
+    r = await client.post(
+        f"/conversations/{cid}/messages", json={"content": "how to reach you"}, headers=as_user()
+    )
+    assert r.status_code == 200, r.text
+    assert seen == [("Write to help@x.example.",)]
+    assert backend.requests[0].context == ()
+    assert found == [0]
 
 
 async def test_turn_completed_observers_see_every_outcome(

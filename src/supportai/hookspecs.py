@@ -181,7 +181,12 @@ def supportai_retrieve_context(
 ) -> Sequence[ContextDocument]:
     """Return grounding documents for ``query``; results of all plugins are merged.
 
-    Backends receive them in ``BackendRequest.context`` and should cite them.
+    Backends receive them in ``BackendRequest.context`` and should cite them. A
+    document marked ``suggestion`` (close to the question, not an answer) is kept
+    from backends and counts as nothing found; the output filters still see it as
+    grounding, for a backend that shows it (the ``knowledge_base`` backend's
+    suggestion after its not-found text).
+
     ``context`` is the app's provider context, so an implementation can read its
     plugin settings of *this* app (``context.plugin_settings(Model)``). The
     ``knowledge_base`` backend's plugin implements it over the help-center articles.

@@ -97,6 +97,21 @@ class ContextDocument:
     #: The whole source the excerpt ``text`` comes from (a help article), when larger:
     #: output filters treat values in it as public for this turn (docs/plugins/filters.md).
     grounding: str | None = None
+    #: Close to the question but not an answer to it: shown next to a not-found answer,
+    #: never cited. Output filters still treat it as grounding (the turn shows it), but
+    #: backends do not receive it and the turn counts as found nothing.
+    suggestion: bool = False
+
+
+def answering(documents: Sequence[ContextDocument]) -> list[ContextDocument]:
+    """The documents that answer the question: what backends ground on and cite."""
+    return [document for document in documents if not document.suggestion]
+
+
+def grounding_texts(documents: Sequence[ContextDocument]) -> tuple[str, ...]:
+    """What output filters count as published for a turn: every document it may show,
+    suggestions included, each as its whole source when the hook gave one."""
+    return tuple(document.grounding or document.text for document in documents)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,3 +118,37 @@ async def test_the_same_address_is_redacted_when_this_turns_articles_do_not_hold
     content = str(answer["content"])
     assert SUPPORT_ADDRESS not in content and "jane.doe@gmail.com" not in content
     assert content.count("[redacted email]") == 2
+
+
+@pytest.fixture
+async def suggesting_app(
+    tmp_path: Path, host_env: None, seeded_data: Path
+) -> AsyncIterator[Starlette]:
+    """Lumen where no question is answered and every one gets a suggestion: a threshold
+    above any fused score, and a suggestion band from zero."""
+    import os
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(seeded_data, data)
+    os.environ["SUPPORTAI_KB_MIN_SCORE"] = "10"
+    os.environ["SUPPORTAI_KB_SUGGEST_MIN_SCORE"] = "0"
+    app = create_host_app(make_config(data))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_a_suggested_articles_public_address_is_not_redacted(
+    suggesting_app: Starlette,
+) -> None:
+    """The closest article shown after the not-found text is this turn's grounding too:
+    its public address stays, though nothing is cited."""
+    async with await _client(suggesting_app) as client:
+        conversation_id = await _ready(client)
+        answer = await _ask(
+            client, conversation_id, "What email address can I use to contact support?"
+        )
+    content = str(answer["content"])
+    assert "[Contact" in content and answer["citations"] == [], answer
+    assert SUPPORT_ADDRESS in content, content
+    assert "[redacted email]" not in content

@@ -253,6 +253,28 @@ async def test_context_documents_carry_headings_for_other_backends() -> None:
     )
 
 
+@pytest.mark.parametrize("suggesting", [True, False])
+async def test_a_suggestion_reaches_the_hook_only_as_a_suggestion(suggesting: bool) -> None:
+    """The turn's filters must know the suggested article (the answer shows it), but no
+    backend may cite it: the hook marks it, and gives nothing without a suggestion band."""
+    score = await score_of(SUGGESTED)
+    options: dict[str, Any] = {"min_score": score + 0.05}
+    if suggesting:
+        options["suggest_min_score"] = score - 0.05
+    backend = backend_for(**options)
+    documents = await context_documents(
+        backend.service, backend.settings, CALLER.tenant_id, SUGGESTED, 3
+    )
+    if not suggesting:
+        assert documents == []
+        return
+    (document,) = documents
+    assert (document.source_id, document.suggestion) == ("refunds", True)
+    composed = await backend.compose(request_for(SUGGESTED))
+    assert composed.suggestion is not None
+    assert composed.suggestion.text in (document.grounding or "")
+
+
 def test_configuration_errors_name_the_setting(tmp_path: Path) -> None:
     def build(**kb: Any) -> Any:
         settings = Settings(

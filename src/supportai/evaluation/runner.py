@@ -16,7 +16,14 @@ from supportai.evaluation import percentile
 from supportai.evaluation.metrics import ratio
 from supportai.evaluation.questions import Question, contains_fact
 from supportai.filters import FilterContext
-from supportai.llm import BackendRequest, ChatMessage, Citation, TextDelta
+from supportai.llm import (
+    BackendRequest,
+    ChatMessage,
+    Citation,
+    TextDelta,
+    answering,
+    grounding_texts,
+)
 from supportai.pipeline.filtering import FilterChain
 from supportai.runtime import Runtime
 
@@ -79,7 +86,7 @@ def caller_for(tenant_id: str) -> Caller:
 async def ranked_sources(runtime: Runtime, caller: Caller, query: str) -> list[str]:
     """Article ids the context hook returns for ``query``, best first, each once."""
     found: list[str] = []
-    for document in await runtime.hooks.retrieve_context(query, caller, RANKED):
+    for document in answering(await runtime.hooks.retrieve_context(query, caller, RANKED)):
         if document.source_id not in found:
             found.append(document.source_id)
     return found
@@ -135,9 +142,12 @@ async def answer(runtime: Runtime, caller: Caller, question: str) -> tuple[str, 
         caller=caller,
         conversation_id=0,
         max_output_tokens=runtime.settings.max_output_tokens,
-        context=tuple(context),
+        context=tuple(answering(context)),
     )
-    chain = FilterChain(runtime.filters, FilterContext(caller, 0, system_prompt or ""))
+    grounding = grounding_texts(context)
+    chain = FilterChain(
+        runtime.filters, FilterContext(caller, 0, system_prompt or "", grounding=grounding)
+    )
     text = ""
     citations: list[Citation] = []
     async for event in backend.stream(request):

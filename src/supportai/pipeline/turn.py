@@ -42,6 +42,8 @@ from supportai.llm import (
     ToolCallRequest,
     ToolSpec,
     Usage,
+    answering,
+    grounding_texts,
 )
 from supportai.pipeline import observed, running
 from supportai.pipeline.budget import (
@@ -301,6 +303,7 @@ class Turn(TurnEnding):
         messages = self._history(system_prompt)
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = self._open_filters(system_prompt, context)
+        answers = tuple(answering(context))
         for round_number in range(settings.tool_max_rounds + 1):
             request = BackendRequest(
                 messages=tuple(messages),
@@ -308,7 +311,7 @@ class Turn(TurnEnding):
                 conversation_id=self.prepared.conversation_id,
                 max_output_tokens=settings.max_output_tokens,
                 tools=tools if round_number < settings.tool_max_rounds else (),
-                context=tuple(context),
+                context=answers,
                 locale=self.locale,
             )
             if not self._round_fits(request):
@@ -328,7 +331,7 @@ class Turn(TurnEnding):
         runtime, caller = self.runtime, self.caller
         system_prompt = await runtime.hooks.system_prompt(caller, self.prepared.conversation_id)
         context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
-        await observed.retrieval_completed(self, len(context))
+        await observed.retrieval_completed(self, len(answering(context)))
         return system_prompt or "", context
 
     def _history(self, system_prompt: str) -> list[ChatMessage]:
@@ -344,7 +347,7 @@ class Turn(TurnEnding):
                 self.caller,
                 self.prepared.conversation_id,
                 system_prompt,
-                grounding=tuple(document.grounding or document.text for document in context),
+                grounding=grounding_texts(context),
             ),
         )
         self.filter_chain = chain

@@ -275,38 +275,53 @@ async def context_documents(
     """Grounding for other backends: the quoted sections of the best articles, headings kept.
 
     ``None`` when the tenant has no help center at all (no article anywhere), so the
-    hook stays silent exactly as if this distribution were not installed.
+    hook stays silent exactly as if this distribution were not installed. Below
+    ``min_score`` but within ``suggest_min_score``, the closest article alone, as a
+    suggestion: the ``knowledge_base`` backend shows it after its not-found text, so
+    the output filters must count it as published; no backend cites it.
     """
-    from supportai_llm_backends.retrieval.answer import quote_article
-
     result = await service.search(tenant_id, query, limit)
     if not result.index.chunks:
         return None
-    if not result.answered:
+    if result.answered:
+        hits, suggestion = result.hits[:limit], False
+    elif result.suggested:
+        hits, suggestion = result.hits[:1], True
+    else:
         return []
     documents = []
-    for hit in result.hits[:limit]:
-        quote = quote_article(
-            hit,
-            result.tokens,
-            result.index,
-            section_margin=settings.second_section_margin,
-            cutoff=settings.paragraph_cutoff,
-            max_chars=settings.context_max_chars,
-        )
-        if quote is None:
-            continue
-        documents.append(
-            ContextDocument(
-                source_id=hit.article_id,
-                title=hit.title,
-                text=quote.text,
-                score=round(hit.score, 4),
-                url=hit.url,
-                grounding=result.index.article_text(hit.article_id),
-            )
-        )
+    for hit in hits:
+        document = context_document(result, hit, settings, suggestion)
+        if document is not None:
+            documents.append(document)
     return documents
+
+
+def context_document(
+    result: SearchResult, hit: ArticleHit, settings: KnowledgeBaseSettings, suggestion: bool
+) -> ContextDocument | None:
+    """``hit``'s quoted sections as a document, the whole article as its grounding."""
+    from supportai_llm_backends.retrieval.answer import quote_article
+
+    quote = quote_article(
+        hit,
+        result.tokens,
+        result.index,
+        section_margin=settings.second_section_margin,
+        cutoff=settings.paragraph_cutoff,
+        max_chars=settings.context_max_chars,
+    )
+    if quote is None:
+        return None
+    return ContextDocument(
+        source_id=hit.article_id,
+        title=hit.title,
+        text=quote.text,
+        score=round(hit.score, 4),
+        url=hit.url,
+        grounding=result.index.article_text(hit.article_id),
+        suggestion=suggestion,
+    )
 
 
 def chunk_words(text: str, words_per_chunk: int) -> list[str]:
