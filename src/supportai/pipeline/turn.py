@@ -299,11 +299,10 @@ class Turn(TurnEnding):
     async def _answer(self) -> None:
         """Stages 6 and 7: the backend's rounds and their tool calls, the text filtered."""
         runtime, settings = self.runtime, self.runtime.settings
-        system_prompt, context = await self._ground()
+        system_prompt, context, answers = await self._ground()
         messages = self._history(system_prompt)
         tools = [ToolSpec(t.name, t.description, t.parameters) for t in runtime.tools.values()]
         chain = self._open_filters(system_prompt, context)
-        answers = tuple(answering(context))
         for round_number in range(settings.tool_max_rounds + 1):
             request = BackendRequest(
                 messages=tuple(messages),
@@ -326,13 +325,17 @@ class Turn(TurnEnding):
             await self._run_tools(messages, round_text, requested)
         await self._close_filters(chain)
 
-    async def _ground(self) -> tuple[str, list[ContextDocument]]:
-        """Stage 6: the system prompt and the retrieved grounding documents."""
+    async def _ground(
+        self,
+    ) -> tuple[str, list[ContextDocument], tuple[ContextDocument, ...]]:
+        """Stage 6: the system prompt, the retrieved grounding documents (what the filters
+        see) and those of them that answer (what the backend sees)."""
         runtime, caller = self.runtime, self.caller
         system_prompt = await runtime.hooks.system_prompt(caller, self.prepared.conversation_id)
         context = await runtime.hooks.retrieve_context(self.content, caller, CONTEXT_DOCUMENTS)
-        await observed.retrieval_completed(self, len(answering(context)))
-        return system_prompt or "", context
+        answers = tuple(answering(context))
+        await observed.retrieval_completed(self, len(answers))
+        return system_prompt or "", context, answers
 
     def _history(self, system_prompt: str) -> list[ChatMessage]:
         """System prompt, past turns (read in stage 5, see :func:`read_history`), the message."""

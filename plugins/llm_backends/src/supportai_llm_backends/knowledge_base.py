@@ -193,16 +193,7 @@ class KnowledgeBaseBackend:
 
     def _quote(self, result: SearchResult, hit: ArticleHit, max_chars: int) -> Quote | None:
         """``hit``'s best sections for this question, within ``max_chars``."""
-        from supportai_llm_backends.retrieval.answer import quote_article
-
-        return quote_article(
-            hit,
-            result.tokens,
-            result.index,
-            section_margin=self.settings.second_section_margin,
-            cutoff=self.settings.paragraph_cutoff,
-            max_chars=max_chars,
-        )
+        return quote_hit(result, hit, self.settings, max_chars)
 
     def _quotes(self, result: SearchResult, budget: int) -> list[Quote]:
         from supportai_llm_backends.retrieval.answer import choose_articles
@@ -301,16 +292,7 @@ def context_document(
     result: SearchResult, hit: ArticleHit, settings: KnowledgeBaseSettings, suggestion: bool
 ) -> ContextDocument | None:
     """``hit``'s quoted sections as a document, the whole article as its grounding."""
-    from supportai_llm_backends.retrieval.answer import quote_article
-
-    quote = quote_article(
-        hit,
-        result.tokens,
-        result.index,
-        section_margin=settings.second_section_margin,
-        cutoff=settings.paragraph_cutoff,
-        max_chars=settings.context_max_chars,
-    )
+    quote = quote_hit(result, hit, settings, settings.context_max_chars)
     if quote is None:
         return None
     return ContextDocument(
@@ -321,6 +303,23 @@ def context_document(
         url=hit.url,
         grounding=result.index.article_text(hit.article_id),
         suggestion=suggestion,
+    )
+
+
+def quote_hit(
+    result: SearchResult, hit: ArticleHit, settings: KnowledgeBaseSettings, max_chars: int
+) -> Quote | None:
+    """``hit``'s best sections for this question, within ``max_chars``: what the backend
+    streams and what the hook hands other backends are quoted alike."""
+    from supportai_llm_backends.retrieval.answer import quote_article
+
+    return quote_article(
+        hit,
+        result.tokens,
+        result.index,
+        section_margin=settings.second_section_margin,
+        cutoff=settings.paragraph_cutoff,
+        max_chars=max_chars,
     )
 
 
