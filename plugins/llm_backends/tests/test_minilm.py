@@ -227,3 +227,29 @@ def test_threads_never_exceed_the_cpus_the_process_may_use(
     monkeypatch.setattr(minilm, "usable_cpus", lambda: 1)
     assert threads_of(minilm.load_minilm(2)) == 1
     assert threads_of(minilm.load_minilm(8)) == 1
+
+
+def test_the_slow_fused_layer_norm_is_left_off_and_moves_vectors_only_by_rounding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From ONNX Runtime 1.30 its fused SkipLayerNormalization makes a question about a
+    sixth slower (decision 0024), so the shipped session asks for it to be left off.
+    Vectors are persisted under a model id that says so; the fused graph computes the
+    same model, so its vectors may differ only by rounding."""
+    import onnxruntime
+
+    asked: list[list[str]] = []
+    session_class = onnxruntime.InferenceSession
+
+    def recording(*args: object, disabled_optimizers: list[str], **kwargs: object) -> object:
+        asked.append(disabled_optimizers)
+        return session_class(*args, disabled_optimizers=disabled_optimizers, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", recording)
+    shipped = minilm.MiniLM.load()
+    fused = minilm.MiniLM.load(unfused=())
+    assert asked == [["SkipLayerNormFusion"], []]
+
+    texts = ["Refunds", "someone turned off SSO yesterday, where can I see who did it?"]
+    cosines = (shipped.embed(texts) * fused.embed(texts)).sum(axis=1)
+    assert cosines.min() > 0.99

@@ -10,9 +10,12 @@ time to embed the example help center (every section, heading and passage text
 the index needs). Then, for ``minilm`` on one thread against two (the default), in
 the same process: a question's p50/p99 on idle cores, and questions per second when
 as many callers as there are CPUs embed at once (``SUPPORTAI_EMBEDDINGS_MINILM_THREADS``
-trades the one for the other). The figures in
+trades the one for the other). Last, the shipped session against one with every
+ONNX Runtime graph rewrite applied (``minilm.UNFUSED``, decision 0024), on one
+thread, in the same process. The figures in
 docs/decisions/0015-minilm-numpy-embedder.md (numpy), 0016-minilm-on-onnx-runtime.md
-(ONNX Runtime) and 0020-minilm-7-bit-weights-and-two-threads.md come from here.
+(ONNX Runtime), 0020-minilm-7-bit-weights-and-two-threads.md and
+0024-minilm-without-the-skip-layer-norm-fusion.md come from here.
 """
 
 from __future__ import annotations
@@ -137,10 +140,36 @@ def compare_threads(rounds: int = 3) -> dict[str, float]:
     return result
 
 
+def compare_fusion(rounds: int = 5) -> dict[str, float]:
+    """The shipped session (``UNFUSED`` rewrites left off) against every rewrite applied,
+    one thread each, alternating rounds; and how far apart their vectors are."""
+    import onnxruntime
+    from supportai_llm_backends.retrieval.minilm import MiniLM
+
+    texts = questions()
+    models = {"shipped": MiniLM.load(threads=1), "all_fusions": MiniLM.load(threads=1, unfused=())}
+    for model in models.values():
+        idle_latencies(model, texts[:20])
+    latencies: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            latencies[name] += idle_latencies(model, texts)
+    apart = np.abs(models["shipped"].embed(texts) - models["all_fusions"].embed(texts)).max()
+    result = {"max_vector_difference": float(apart)}
+    for name in models:
+        result[f"{name}_p50_ms"] = float(np.percentile(latencies[name], 50))
+        result[f"{name}_p99_ms"] = float(np.percentile(latencies[name], 99))
+    result["p50_shipped_over_all"] = result["shipped_p50_ms"] / result["all_fusions_p50_ms"]
+    result["p99_shipped_over_all"] = result["shipped_p99_ms"] / result["all_fusions_p99_ms"]
+    print("onnxruntime", onnxruntime.__version__)
+    return result
+
+
 def main() -> None:
     for name in ("wordllama", "minilm"):
         print(name, json.dumps({k: round(v, 3) for k, v in asyncio.run(measure(name)).items()}))
     print("minilm threads", json.dumps({k: round(v, 3) for k, v in compare_threads().items()}))
+    print("minilm fusion", json.dumps({k: round(v, 7) for k, v in compare_fusion().items()}))
 
 
 if __name__ == "__main__":

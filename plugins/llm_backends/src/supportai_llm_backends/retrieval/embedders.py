@@ -143,8 +143,9 @@ class MiniLMEmbedder:
     #: The shipped model's identity: vectors are persisted under it, so a new
     #: conversion (another quantization, another runtime) re-embeds instead of
     #: mixing spaces. ``-1`` was the numpy forward pass (decision 0015), ``-2`` the
-    #: 8-bit weights that AVX2-only CPUs computed differently (decision 0020).
-    model = "minilm-l6-v2-onnx-int8-3"
+    #: 8-bit weights that AVX2-only CPUs computed differently (decision 0020), ``-3``
+    #: ONNX Runtime's SkipLayerNormalization fusion (decision 0024).
+    model = "minilm-l6-v2-onnx-int8-4"
     #: Token budgets: passages (sections, headings) and questions.
     passage_tokens = 128
     query_tokens = 64

@@ -39,6 +39,11 @@ DIMENSIONS = 384
 #: Position embeddings the shipped graph keeps (``training/minilm/graph.py``).
 MAX_POSITIONS = 128
 SEP_ID = 102
+#: ONNX Runtime graph rewrites left off. From 1.30 its fused SkipLayerNormalization
+#: kernel takes three times as long on a question's few rows as in 1.29 (0.7 against
+#: 0.25 ms of a 3.5 ms question), more than the Add and LayerNormalization it fuses;
+#: unfused, the vectors move by at most 5e-7 (decision 0024).
+UNFUSED = ("SkipLayerNormFusion",)
 INSTALL_HINT = "pip install 'supportai-llm-backends[minilm]'"
 
 
@@ -61,7 +66,11 @@ class MiniLM:
 
     @classmethod
     def load(
-        cls, model: Path = MODEL_FILE, tokenizer: Path = TOKENIZER_FILE, threads: int = 1
+        cls,
+        model: Path = MODEL_FILE,
+        tokenizer: Path = TOKENIZER_FILE,
+        threads: int = 1,
+        unfused: Sequence[str] = UNFUSED,
     ) -> MiniLM:
         """Read the shipped files into a session running on ``threads`` threads.
 
@@ -69,7 +78,9 @@ class MiniLM:
         question is on the path to the first token, and a second thread makes it
         1.5x faster wherever a core is idle, and throughput when every core is
         already embedding measured the same within noise (decision 0020). The pool
-        does not spin between runs, so an idle thread costs no CPU.
+        does not spin between runs, so an idle thread costs no CPU. ``unfused`` names
+        the graph rewrites ONNX Runtime must not apply (:data:`UNFUSED`; ``()`` applies
+        them all, which ``training/minilm/measure.py`` compares against).
         """
         missing = onnxruntime_missing()
         if missing is not None:
@@ -83,7 +94,10 @@ class MiniLM:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # warnings about the graph would reach the host's log
         session = onnxruntime.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
+            str(model),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(unfused),
         )
         tok = Tokenizer.from_file(str(tokenizer))
         tok.no_padding()  # tokenizer.json pads every text to 128 tokens
