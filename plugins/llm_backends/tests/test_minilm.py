@@ -253,3 +253,18 @@ def test_the_slow_fused_layer_norm_is_left_off_and_moves_vectors_only_by_roundin
     texts = ["Refunds", "someone turned off SSO yesterday, where can I see who did it?"]
     cosines = (shipped.embed(texts) * fused.embed(texts)).sum(axis=1)
     assert cosines.min() > 0.99
+
+
+def test_one_run_gives_the_sentence_vector_and_each_word_pieces_own(model: minilm.MiniLM) -> None:
+    """The graph's second output (decision 0025) changes nothing about the sentence vector."""
+    text = "Where can I see who turned off single sign-on?"
+    encoded = model.encode(text, 64)
+    np.testing.assert_array_equal(encoded.vector, model.embed([text], 64)[0])
+    assert encoded.ids == tuple(model.token_ids(text, 64))
+    assert encoded.states.shape == (len(encoded.ids), minilm.DIMENSIONS)
+    np.testing.assert_allclose(np.linalg.norm(encoded.states, axis=1), 1.0, atol=1e-5)
+    # a word piece's vector depends on its sentence
+    sign = encoded.ids.index(model.token_ids("sign", 8)[1])
+    other = model.encode("Please sign the contract", 64)
+    elsewhere = other.ids.index(model.token_ids("sign", 8)[1])
+    assert float(encoded.states[sign] @ other.states[elsewhere]) < 0.95

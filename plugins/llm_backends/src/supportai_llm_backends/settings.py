@@ -87,6 +87,19 @@ class KnowledgeBaseSettings(BaseSettings):
         description="Fusion: the article's coverage of the question (the share of the "
         "question's words, weighted by rarity, that the article and its tags hold).",
     )
+    weight_alignment: float = Field(
+        default=0.0,
+        ge=0,
+        description="Reranking: how much the best articles' word-piece alignment with the "
+        "question counts (embedders with word-piece vectors: minilm; 0: off, nothing extra "
+        "is embedded or stored).",
+    )
+    alignment_max_articles: int = Field(
+        default=1000,
+        ge=0,
+        description="Help centers with more articles skip the word-piece alignment (its "
+        "vectors take about 50 KB an article in memory).",
+    )
     weight_lexical_chunk: float = Field(
         default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
     )

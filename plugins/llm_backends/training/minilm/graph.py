@@ -99,12 +99,18 @@ def build(weights: Weights) -> Any:
     for i in range(count):
         x = _layer(g, weights, f"encoder.layer.{i}.", x)
     g.op("ReduceMean", [x], output="pooled", axes=[1], keepdims=0)  # axes: attribute before 18
+    # Each word piece's own vector in its sentence too: the retrieval's word-piece
+    # alignment reads them (decision 0025). Same computation, a second output.
+    g.op("Identity", [x], output="states")
     hidden = int(weights["embeddings.word_embeddings.weight"].shape[1])
     graph = helper.make_graph(
         g.nodes,
         "all-MiniLM-L6-v2",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"])],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
+        [
+            helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden]),
+            helper.make_tensor_value_info("states", TensorProto.FLOAT, ["batch", "tokens", hidden]),
+        ],
         g.initializers,
     )
     opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MICROSOFT, 1)]

@@ -34,6 +34,9 @@ from supportai.embeddings import Embedder, EmbeddingError
 from supportai.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from supportai_llm_backends.retrieval.alignment import Pieces
+    from supportai_llm_backends.retrieval.dense import Matrix
+    from supportai_llm_backends.retrieval.minilm import MiniLM
     from supportai_llm_backends.settings import EmbeddingSettings
 
     from supportai.plugins import ProviderContext
@@ -164,18 +167,57 @@ class MiniLMEmbedder:
         vectors = await asyncio.to_thread(self._run, [text], self.query_tokens)
         return vectors[0]
 
+    # -- word pieces (retrieval/alignment.py): minilm is a PieceEmbedder --------------
+
+    def piece_ids(self, text: str) -> tuple[int, ...]:
+        from supportai_llm_backends.retrieval.alignment import skipped_of
+        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+
+        skipped = skipped_of(str(TOKENIZER_FILE))
+        ids = self._model().token_ids(text, self.passage_tokens)
+        return tuple(dict.fromkeys(i for i in ids if i not in skipped))
+
+    async def embed_pieces(self, texts: Sequence[str]) -> Sequence[Pieces]:
+        return await asyncio.to_thread(self._pieces, list(texts))
+
+    async def embed_query_pieces(self, text: str) -> tuple[Matrix, Matrix | None]:
+        """One run for both: the question's vector costs nothing more than before."""
+        return await asyncio.to_thread(self._query_pieces, text)
+
+    def _pieces(self, texts: list[str]) -> list[Pieces]:
+        from supportai_llm_backends.retrieval.alignment import distinct_pieces, skipped_of
+        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+
+        skipped = skipped_of(str(TOKENIZER_FILE))
+        model = self._model()
+        found = []
+        for text in texts:
+            encoded = model.encode(text, self.passage_tokens)
+            found.append(distinct_pieces(encoded.ids, encoded.states, skipped))
+        return found
+
+    def _query_pieces(self, text: str) -> tuple[Matrix, Matrix | None]:
+        from supportai_llm_backends.retrieval.alignment import question_pieces, skipped_of
+        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+
+        encoded = self._model().encode(text, self.query_tokens)
+        skipped = skipped_of(str(TOKENIZER_FILE))
+        return encoded.vector, question_pieces(encoded.ids, encoded.states, skipped)
+
     def _run(self, texts: list[str], max_tokens: int) -> Sequence[Sequence[float]]:
+        return cast(Sequence[Sequence[float]], self._model().embed(texts, max_tokens=max_tokens))
+
+    def _model(self) -> MiniLM:
         from supportai_llm_backends.retrieval.minilm import load_minilm
 
         try:
-            model = load_minilm(self.threads)
+            return load_minilm(self.threads)
         except ConfigurationError:
             raise
         except Exception as exc:  # a damaged install: ONNX Runtime's own error types
             raise ConfigurationError(
                 f"the minilm embedder could not load its bundled model: {exc}"
             ) from exc
-        return cast(Sequence[Sequence[float]], model.embed(texts, max_tokens=max_tokens))
 
 
 class OpenAIEmbedder:

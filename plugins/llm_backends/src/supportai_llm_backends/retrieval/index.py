@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from supportai_llm_backends.retrieval.alignment import ArticlePieces
 from supportai_llm_backends.retrieval.chunking import Chunk
 from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
 from supportai_llm_backends.retrieval.lexical import LexicalIndex, tokenize
@@ -77,6 +78,9 @@ class Weights:
     coverage: float = 0.5
     #: 0 (the default) leaves the phrase vectors out: nothing is embedded for them.
     dense_phrase: float = 0.0
+    #: Reorders the best articles by their word-piece alignment with the question
+    #: (:mod:`.alignment`); 0 (the default) computes no piece vectors.
+    alignment: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +148,11 @@ class TenantIndex:
         model: str | None,
         *,
         spelling: bool = True,
+        pieces: Mapping[str, ArticlePieces] | None = None,
     ) -> None:
+        #: Each article's word pieces (:mod:`.alignment`), when the embedder gives them
+        #: and the fusion reads them; ``None`` otherwise.
+        self.pieces = pieces
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
         self.chunks = [chunks[i] for i in order]
@@ -256,6 +264,7 @@ class TenantIndex:
             )
             + (self.passages.nbytes if self.passages is not None else 0)
             + self._phrase_rows.nbytes
+            + sum(p.nbytes for p in (self.pieces or {}).values())
         )
 
     def _lexical(self, tokens: Sequence[str], dense: bool) -> tuple[Scores, Scores, Scores]:

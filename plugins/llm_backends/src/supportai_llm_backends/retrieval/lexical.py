@@ -33,7 +33,7 @@ have has had having what which who whom whose when where why how
 so too very just any some all from about up out here please
 want need get got make take use know like way thing things someone something anything
 """
-_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_EXTRA_STOPWORDS.split())
+STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_EXTRA_STOPWORDS.split())
 _stemmer_local = threading.local()
 
 
@@ -47,7 +47,7 @@ def _stemmer() -> Any:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed words of ``text``."""
-    words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOPWORDS]
+    words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in STOPWORDS]
     # A local view, so another thread clearing the shared cache cannot lose a word.
     known = {word: _stems.get(word) for word in set(words)}
     missing = [word for word, stem in known.items() if stem is None]

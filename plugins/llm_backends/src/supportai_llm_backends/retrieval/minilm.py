@@ -9,6 +9,10 @@ integer kernels embed a question in 1.1-2.2 ms on one core of a CPU with VNNI
 and about 3 ms on one without (AVX2 only; 1.9 ms on two cores), against 8 ms for
 the numpy forward pass this replaced (decision 0016).
 
+The graph has two outputs: the sentence vector, and each word piece's own vector
+in the sentence, which the word-piece alignment reads (``alignment.py``, decision
+0025); :meth:`MiniLM.embed` asks for the first only, :meth:`MiniLM.encode` for both.
+
 Each text runs alone. The model quantizes its activations per run, so in a batch
 a text's vector would shift with its batch-mates; alone, a section gets the same
 vector at every index build and a question the one it would get as a section.
@@ -21,6 +25,7 @@ import functools
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +123,35 @@ class MiniLM:
         result = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             ids = np.asarray([self.token_ids(text, max_tokens)], dtype=np.int64)
-            pooled = self.session.run(None, {"input_ids": ids})[0][0]
-            result[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+            pooled = self.session.run(["pooled"], {"input_ids": ids})[0][0]
+            result[row] = unit(pooled)
         return result
+
+    def encode(self, text: str, max_tokens: int = MAX_POSITIONS) -> Encoded:
+        """The text's vector (as :meth:`embed` gives it) and each word piece's own
+        vector in the sentence, from the same run: the word-piece alignment reads them
+        (``retrieval/alignment.py``) at no second pass."""
+        ids = self.token_ids(text, max_tokens)
+        pooled, states = self.session.run(None, {"input_ids": np.asarray([ids], dtype=np.int64)})
+        rows = np.asarray(states[0], dtype=np.float32)
+        norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return Encoded(unit(pooled[0]), tuple(ids), rows / norms)
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One text through the model: its vector, its word-piece ids ([CLS] and [SEP]
+    included) and one L2-normalised vector per word piece, in order."""
+
+    vector: Array
+    ids: tuple[int, ...]
+    states: Array
+
+
+def unit(vector: Array) -> Array:
+    """``vector`` scaled to length 1."""
+    scaled: Array = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    return scaled
 
 
 _lock = threading.Lock()
