@@ -23,7 +23,7 @@ import asyncio
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, to_bytes
@@ -132,13 +132,28 @@ class ArticlePieces:
         return float(cosines.max(axis=1).mean())
 
 
+class Ranked(Protocol):
+    """What :func:`rerank` reads of a hit (an :class:`.index.ArticleHit`)."""
+
+    @property
+    def article_id(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+RankedT = TypeVar("RankedT", bound=Ranked)
+
+
 def rerank(
-    hits: Sequence[Any], question: Matrix, pieces: Mapping[str, ArticlePieces], weight: float
-) -> list[Any]:
-    """``hits`` (best first, anything with ``article_id`` and a fused ``score``) with the
-    one of highest fused score plus ``weight`` times its alignment with the question
-    first; the others keep their fused order. An article without pieces counts its fused
-    score alone.
+    hits: Sequence[RankedT],
+    question: Matrix,
+    pieces: Mapping[str, ArticlePieces],
+    weight: float,
+) -> list[RankedT]:
+    """``hits`` (best fused score first) with the one of highest fused score plus
+    ``weight`` times its alignment with the question first; the others keep their fused
+    order. An article without pieces counts its fused score alone.
 
     Only the first place moves: the runners-up are the articles an answer quotes next
     when they score close to the first, and their fused order decides that as before.
@@ -146,10 +161,10 @@ def rerank(
     if len(hits) < 2:
         return list(hits)
 
-    def key(hit: Any) -> float:
+    def key(hit: RankedT) -> float:
         article = pieces.get(hit.article_id)
         bonus = article.alignment(question) if article is not None else 0.0
-        return float(hit.score) + weight * bonus
+        return hit.score + weight * bonus
 
     first = max(range(len(hits)), key=lambda i: key(hits[i]))
     return [hits[first], *hits[:first], *hits[first + 1 :]]

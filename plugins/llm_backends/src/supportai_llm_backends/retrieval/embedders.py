@@ -170,10 +170,7 @@ class MiniLMEmbedder:
     # -- word pieces (retrieval/alignment.py): minilm is a PieceEmbedder --------------
 
     def piece_ids(self, text: str) -> tuple[int, ...]:
-        from supportai_llm_backends.retrieval.alignment import skipped_of
-        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
-
-        skipped = skipped_of(str(TOKENIZER_FILE))
+        skipped = _skipped_pieces()
         ids = self._model().token_ids(text, self.passage_tokens)
         return tuple(dict.fromkeys(i for i in ids if i not in skipped))
 
@@ -185,10 +182,9 @@ class MiniLMEmbedder:
         return await asyncio.to_thread(self._query_pieces, text)
 
     def _pieces(self, texts: list[str]) -> list[Pieces]:
-        from supportai_llm_backends.retrieval.alignment import distinct_pieces, skipped_of
-        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+        from supportai_llm_backends.retrieval.alignment import distinct_pieces
 
-        skipped = skipped_of(str(TOKENIZER_FILE))
+        skipped = _skipped_pieces()
         model = self._model()
         found = []
         for text in texts:
@@ -197,12 +193,10 @@ class MiniLMEmbedder:
         return found
 
     def _query_pieces(self, text: str) -> tuple[Matrix, Matrix | None]:
-        from supportai_llm_backends.retrieval.alignment import question_pieces, skipped_of
-        from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+        from supportai_llm_backends.retrieval.alignment import question_pieces
 
         encoded = self._model().encode(text, self.query_tokens)
-        skipped = skipped_of(str(TOKENIZER_FILE))
-        return encoded.vector, question_pieces(encoded.ids, encoded.states, skipped)
+        return encoded.vector, question_pieces(encoded.ids, encoded.states, _skipped_pieces())
 
     def _run(self, texts: list[str], max_tokens: int) -> Sequence[Sequence[float]]:
         return cast(Sequence[Sequence[float]], self._model().embed(texts, max_tokens=max_tokens))
@@ -218,6 +212,14 @@ class MiniLMEmbedder:
             raise ConfigurationError(
                 f"the minilm embedder could not load its bundled model: {exc}"
             ) from exc
+
+
+def _skipped_pieces() -> frozenset[int]:
+    """The word pieces of the shipped tokenizer that the alignment leaves out."""
+    from supportai_llm_backends.retrieval.alignment import skipped_of
+    from supportai_llm_backends.retrieval.minilm import TOKENIZER_FILE
+
+    return skipped_of(str(TOKENIZER_FILE))
 
 
 class OpenAIEmbedder:
