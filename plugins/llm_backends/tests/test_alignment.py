@@ -190,3 +190,41 @@ async def test_asking_for_one_article_or_three_gives_the_same_first_and_the_same
         assert three.score == max(hit.score for hit in three.hits)
         moved += three.hits[0].score < three.score
     assert moved > 0  # the alignment did choose another first article for some questions
+
+
+def test_the_section_that_holds_the_asked_words_is_quoted_first() -> None:
+    """Within an article, the alignment moves up the section whose own pieces account for
+    the question, and leaves the order of sections past the first few alone."""
+    from supportai_llm_backends.retrieval.chunking import chunk_article, parse_markdown
+    from supportai_llm_backends.retrieval.index import ArticleHit, ChunkHit
+    from supportai_llm_backends.retrieval.service import SECTION_RERANK_DEPTH, sections_aligned
+
+    body = "\n\n".join(f"## Part {i}\n\nText {i}." for i in range(SECTION_RERANK_DEPTH + 2))
+    chunks = chunk_article(parse_markdown("guide", "# Guide\n\n" + body))
+    hits = tuple(ChunkHit(c, 1.0, 2.0 - 0.1 * i) for i, c in enumerate(chunks))
+    hit = ArticleHit("guide", "Guide", None, 1.0, hits)
+    asked = ArticlePieces.of([Pieces((1,), np.stack([unit(1, 0)]))])
+    other = ArticlePieces.of([Pieces((1,), np.stack([unit(0, 1)]))])
+    assert asked is not None and other is not None
+    pieces = {c.chunk_id: other for c in chunks}
+    pieces[chunks[2].chunk_id] = asked
+    aligned = sections_aligned(hit, np.stack([unit(1, 0)]), pieces, 1.0)
+    assert aligned.chunks[0].chunk == chunks[2]
+    assert [c.section_score for c in aligned.chunks[:SECTION_RERANK_DEPTH]] == sorted(
+        (c.section_score for c in aligned.chunks[:SECTION_RERANK_DEPTH]), reverse=True
+    )
+    assert aligned.chunks[SECTION_RERANK_DEPTH:] == hits[SECTION_RERANK_DEPTH:]
+    assert sections_aligned(hit, np.stack([unit(1, 0)]), pieces, 0.0).chunks == hits
+
+
+async def test_every_section_has_its_pieces_and_keeps_them_across_a_restart() -> None:
+    store = MemoryEmbeddingStore()
+    first = await service(store).search("t", "refund")
+    sections = first.index.section_pieces
+    assert sections is not None
+    assert set(sections) == {chunk.chunk_id for chunk in first.index.chunks}
+    restarted = service(store)
+    again = await restarted.search("t", "refund")
+    assert restarted.pieces_embedded_count == 0 and again.index.section_pieces is not None
+    for chunk_id, section in sections.items():
+        np.testing.assert_array_equal(again.index.section_pieces[chunk_id].values, section.values)

@@ -8,13 +8,15 @@ model also gives each word piece its own vector, read in its sentence. For each
 word piece of the question (stop words and punctuation left out), the closest word
 piece of an article, and the mean of those cosines, tell how much of the question
 the article accounts for (BERTScore's recall, with the article as the reference).
-It reorders the few best articles of the fused ranking (decision 0025); the fused
-score still decides whether the help center answers at all.
+It chooses the first of the few best articles of the fused ranking, and the order of
+each one's best sections (decision 0025); the fused score still decides whether the
+help center answers at all.
 
 An article keeps one vector per distinct word piece: the mean of that piece's
 vectors in each section, averaged over the sections, stored in int8 with a scale
-per row (about 50 KB for an article of 130 distinct pieces). Only an embedder
-that exposes word-piece vectors (:class:`PieceEmbedder`, ``minilm``) has them.
+per row (about 50 KB for an article of 130 distinct pieces); each section keeps its
+own the same way. Only an embedder that exposes word-piece vectors
+(:class:`PieceEmbedder`, ``minilm``) has them.
 """
 
 from __future__ import annotations
@@ -193,15 +195,24 @@ def skipped_of(tokenizer_file: str) -> frozenset[int]:
     return skipped_pieces(vocabulary, STOPWORDS)
 
 
+@dataclass(frozen=True, slots=True)
+class HelpCenterPieces:
+    """What :func:`article_pieces` built: each article's pieces, each section's (by its
+    text key), and how many sections had to be run (the others were stored)."""
+
+    articles: dict[str, ArticlePieces]
+    sections: dict[str, ArticlePieces]
+    embedded: int
+
+
 async def article_pieces(
     store: EmbeddingStore,
     tenant_id: str,
     embedder: PieceEmbedder,
     sections: Sequence[tuple[str, str, str]],
-) -> tuple[dict[str, ArticlePieces], int]:
-    """Each article's pieces from its sections (``(article_id, text_key, text)``),
-    embedding only the sections whose piece vectors are not stored; and how many
-    sections were embedded.
+) -> HelpCenterPieces:
+    """Each article's and each section's pieces from the sections (``(article_id,
+    text_key, text)``), embedding only the sections whose piece vectors are not stored.
 
     A section's vector for a piece persists under ``text_key:piece`` in the store's
     ``<model>#pieces`` space, so an unchanged section is never run again, across
@@ -242,5 +253,10 @@ async def article_pieces(
     by_article: dict[str, list[Pieces]] = {}
     for article_id, key, _ in sections:
         by_article.setdefault(article_id, []).append(found[key])
-    built = {a: ArticlePieces.of(p) for a, p in by_article.items()}
-    return {a: pieces for a, pieces in built.items() if pieces is not None}, len(missing)
+    articles = {a: ArticlePieces.of(p) for a, p in by_article.items()}
+    of_sections = {key: ArticlePieces.of([pieces]) for key, pieces in found.items()}
+    return HelpCenterPieces(
+        {a: pieces for a, pieces in articles.items() if pieces is not None},
+        {key: pieces for key, pieces in of_sections.items() if pieces is not None},
+        len(missing),
+    )

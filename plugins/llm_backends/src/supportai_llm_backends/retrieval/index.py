@@ -149,10 +149,13 @@ class TenantIndex:
         *,
         spelling: bool = True,
         pieces: Mapping[str, ArticlePieces] | None = None,
+        section_pieces: Mapping[str, ArticlePieces] | None = None,
     ) -> None:
         #: Each article's word pieces (:mod:`.alignment`), when the embedder gives them
-        #: and the fusion reads them; ``None`` otherwise.
+        #: and the fusion reads them; ``None`` otherwise. ``section_pieces``: each
+        #: section's, by :attr:`Chunk.chunk_id`.
         self.pieces = pieces
+        self.section_pieces = section_pieces
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
         self.chunks = [chunks[i] for i in order]
@@ -265,6 +268,7 @@ class TenantIndex:
             + (self.passages.nbytes if self.passages is not None else 0)
             + self._phrase_rows.nbytes
             + sum(p.nbytes for p in (self.pieces or {}).values())
+            + sum(p.nbytes for p in (self.section_pieces or {}).values())
         )
 
     def _lexical(self, tokens: Sequence[str], dense: bool) -> tuple[Scores, Scores, Scores]:

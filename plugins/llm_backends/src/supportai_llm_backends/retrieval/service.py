@@ -20,11 +20,12 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from supportai_llm_backends.retrieval.alignment import (
     ArticlePieces,
+    HelpCenterPieces,
     PieceEmbedder,
     article_pieces,
     rerank,
@@ -50,6 +51,9 @@ log = logging.getLogger("supportai.knowledge")
 #: Recent (tenant, version, query) results: the context hook and the backend of one
 #: turn search the same question; the second search is a dictionary look-up.
 RESULT_CACHE = 256
+#: How many of an article's best sections the word-piece alignment reorders (an answer
+#: quotes one or two of them).
+SECTION_RERANK_DEPTH = 4
 #: How many of the fused ranking's best articles the word-piece alignment reorders,
 #: whatever number the caller asks for (so ``kb-calibrate``'s one and a turn's three
 #: agree on which article comes first). With 5, a fourth or fifth article moved into
@@ -100,7 +104,7 @@ class RetrievalService:
         max_tenants: int = 64,
         version_check_s: float = 2.0,
         spelling: bool = True,
-        alignment_max_articles: int = 1000,
+        alignment_max_articles: int = 500,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -186,7 +190,14 @@ class RetrievalService:
         if vectors is not None and isinstance(embedder, PieceEmbedder):
             pieces = await self._pieces(tenant_id, embedder, chunks)
         index = TenantIndex(
-            chunks, vectors, self.weights, version, model, spelling=self.spelling, pieces=pieces
+            chunks,
+            vectors,
+            self.weights,
+            version,
+            model,
+            spelling=self.spelling,
+            pieces=pieces.articles if pieces is not None else None,
+            section_pieces=sections_by_chunk(chunks, pieces) if pieces is not None else None,
         )
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
@@ -199,8 +210,8 @@ class RetrievalService:
 
     async def _pieces(
         self, tenant_id: str, embedder: PieceEmbedder, chunks: Sequence[Chunk]
-    ) -> dict[str, ArticlePieces] | None:
-        """Each article's word pieces, when the fusion reads them and the help center is
+    ) -> HelpCenterPieces | None:
+        """The help center's word pieces, when the fusion reads them and the help center is
         within ``alignment_max_articles`` (``None`` otherwise, or when embedding fails:
         the ranking goes on without them)."""
         articles = {chunk.article_id for chunk in chunks}
@@ -208,13 +219,13 @@ class RetrievalService:
             return None
         sections = [(c.article_id, text_key(c.search_text), c.search_text) for c in chunks]
         try:
-            pieces, embedded = await article_pieces(self.store, tenant_id, embedder, sections)
+            pieces = await article_pieces(self.store, tenant_id, embedder, sections)
         except EmbeddingError as exc:
             log.warning(
                 "word pieces of tenant %s failed (%s); ranking without them", tenant_id, exc
             )
             return None
-        self.pieces_embedded_count += embedded
+        self.pieces_embedded_count += pieces.embedded
         return pieces
 
     async def _vectors(
@@ -329,6 +340,11 @@ class RetrievalService:
         else:
             fused = index.search(tokens, vector, max(limit, RERANK_DEPTH))
             hits = rerank(fused, question, index.pieces, self.weights.alignment)
+            if index.section_pieces is not None:
+                hits = [
+                    sections_aligned(hit, question, index.section_pieces, self.weights.alignment)
+                    for hit in hits
+                ]
         best = max((hit.score for hit in hits), default=0.0)
         return tuple(hits[:limit]), best
 
@@ -405,3 +421,31 @@ def chunks_of(articles: Sequence[SourceArticle]) -> list[Chunk]:
         parsed = parse_markdown(article.article_id, article.body, article.title)
         chunks.extend(chunk_article(parsed, article.url, article.tags))
     return chunks
+
+
+def sections_by_chunk(
+    chunks: Sequence[Chunk], pieces: HelpCenterPieces
+) -> dict[str, ArticlePieces]:
+    """Each chunk's word pieces, by :attr:`Chunk.chunk_id` (chunks of one text share them)."""
+    found = {}
+    for chunk in chunks:
+        section = pieces.sections.get(text_key(chunk.search_text))
+        if section is not None:
+            found[chunk.chunk_id] = section
+    return found
+
+
+def sections_aligned(
+    hit: ArticleHit, question: Matrix, pieces: Mapping[str, ArticlePieces], weight: float
+) -> ArticleHit:
+    """``hit`` with its best :data:`SECTION_RERANK_DEPTH` sections ranked by their section
+    score plus ``weight`` times their own alignment with the question (which section of
+    the first article answers is the same question as which article does)."""
+    head, tail = hit.chunks[:SECTION_RERANK_DEPTH], hit.chunks[SECTION_RERANK_DEPTH:]
+    scored = []
+    for chunk_hit in head:
+        section = pieces.get(chunk_hit.chunk.chunk_id)
+        bonus = weight * section.alignment(question) if section is not None else 0.0
+        scored.append(replace(chunk_hit, section_score=chunk_hit.section_score + bonus))
+    scored.sort(key=lambda c: c.section_score, reverse=True)
+    return replace(hit, chunks=(*scored, *tail))
