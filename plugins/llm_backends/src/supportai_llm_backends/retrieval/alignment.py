@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
-from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, to_bytes
+from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, normalise, to_bytes
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
 #: Suffix of the embedding store's model name under which piece vectors persist.
@@ -85,13 +85,14 @@ def distinct_pieces(ids: Sequence[int], states: Matrix, skipped: frozenset[int])
     if not rows:
         return Pieces((), np.zeros((0, states.shape[1]), dtype=np.float32))
     vectors = np.stack([states[where].mean(axis=0) for where in rows.values()])
-    return Pieces(tuple(rows), _unit_rows(vectors))
+    return Pieces(tuple(rows), normalise(vectors))
 
 
 def question_pieces(ids: Sequence[int], states: Matrix, skipped: frozenset[int]) -> Matrix | None:
-    """The question's kept word pieces, one row each (a repeated piece counts twice)."""
+    """The question's kept word pieces, one row each (a repeated piece counts twice).
+    ``states`` are unit rows already (as :meth:`.minilm.MiniLM.encode` gives them)."""
     keep = [row for row, piece in enumerate(ids) if piece not in skipped]
-    return _unit_rows(states[keep]) if keep else None
+    return states[keep] if keep else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ class ArticlePieces:
                 counts[piece] = counts.get(piece, 0) + 1
         if not sums:
             return None
-        rows = _unit_rows(np.stack([sums[p] / counts[p] for p in sums]))
+        rows = normalise(np.stack([sums[p] / counts[p] for p in sums]))
         scales = np.maximum(np.abs(rows).max(axis=1), 1e-12) / 127.0
         values = np.ascontiguousarray(np.rint(rows / scales[:, None]).astype(np.int8).T)
         return cls(values, scales.astype(np.float32))
@@ -175,12 +176,6 @@ def rerank(
 def piece_key(text_key: str, piece: int) -> str:
     """The store key of one text's vector for one word piece."""
     return f"{text_key}:{piece}"
-
-
-def _unit_rows(matrix: Matrix) -> Matrix:
-    norms = np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    rows: Matrix = (matrix / norms).astype(np.float32)
-    return rows
 
 
 @functools.cache

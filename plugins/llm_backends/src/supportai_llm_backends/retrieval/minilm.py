@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from supportai_llm_backends.retrieval.dense import normalise
 from supportai_llm_backends.settings import MINILM_THREADS
 
 from supportai.errors import ConfigurationError
@@ -133,9 +134,7 @@ class MiniLM:
         (``retrieval/alignment.py``) at no second pass."""
         ids = self.token_ids(text, max_tokens)
         pooled, states = self.session.run(None, {"input_ids": np.asarray([ids], dtype=np.int64)})
-        rows = np.asarray(states[0], dtype=np.float32)
-        norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        return Encoded(unit(pooled[0]), tuple(ids), rows / norms)
+        return Encoded(unit(pooled[0]), tuple(ids), normalise(states[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +148,9 @@ class Encoded:
 
 
 def unit(vector: Array) -> Array:
-    """``vector`` scaled to length 1."""
+    """``vector`` scaled to length 1, exactly as the persisted sentence vectors were (its
+    norm taken over the whole vector, which can differ in the last bit from
+    :func:`.dense.normalise`'s row norms)."""
     scaled: Array = vector / max(float(np.linalg.norm(vector)), 1e-12)
     return scaled
 
