@@ -19,11 +19,13 @@ from supportai_llm_backends.retrieval.alignment import (
     PIECES_MODEL_SUFFIX,
     ArticlePieces,
     Pieces,
+    alignments,
     distinct_pieces,
     question_pieces,
     rerank,
     skipped_pieces,
 )
+from supportai_llm_backends.retrieval.dense import normalise
 from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder, WordLlamaEmbedder
 from supportai_llm_backends.retrieval.index import Weights
 from supportai_llm_backends.retrieval.service import RetrievalService
@@ -83,19 +85,32 @@ def test_the_best_aligned_article_comes_first_and_the_others_keep_their_order() 
     question = np.stack([unit(1, 0)])
     hits = [Hit("topic", 1.10), Hit("other", 1.05), Hit("asked", 1.00)]
     pieces = {"topic": far, "other": far, "asked": close}
-    assert [h.article_id for h in rerank(hits, question, pieces, 0.5)] == [
-        "asked",
-        "topic",
-        "other",
-    ]
+    aligned = {article_id: p.alignment(question) for article_id, p in pieces.items()}
+    assert [h.article_id for h in rerank(hits, aligned, 0.5)] == ["asked", "topic", "other"]
     # a small weight leaves the fused order; an article without pieces counts its score
-    assert [h.article_id for h in rerank(hits, question, pieces, 0.05)] == [
-        "topic",
-        "other",
-        "asked",
+    assert [h.article_id for h in rerank(hits, aligned, 0.05)] == ["topic", "other", "asked"]
+    assert rerank(hits, {}, 5.0) == hits
+    assert rerank(hits[:1], aligned, 5.0) == hits[:1]
+
+
+def test_candidates_aligned_together_score_as_each_alone() -> None:
+    """One product over candidates of different widths gives each its own alignment:
+    a candidate's maximum never reads a neighbour's columns."""
+    rng = np.random.default_rng(7)
+
+    def rows(n: int) -> np.ndarray:
+        return normalise(rng.standard_normal((n, 16)).astype(np.float32))
+
+    candidates = [ArticlePieces.of([Pieces(tuple(range(n)), rows(n))]) for n in (1, 5, 2, 9, 1)]
+    assert all(c is not None for c in candidates)
+    found = [c for c in candidates if c is not None]
+    question = rows(4)
+    alone = [
+        float(((question @ c.values.astype(np.float32)) * c.scales).max(axis=1).mean())
+        for c in found
     ]
-    assert rerank(hits, question, {}, 5.0) == hits
-    assert rerank(hits[:1], question, pieces, 5.0) == hits[:1]
+    assert alignments(question, found) == pytest.approx(alone, abs=1e-6)
+    assert alignments(question, []) == []
 
 
 def service(
@@ -197,7 +212,11 @@ def test_the_section_that_holds_the_asked_words_is_quoted_first() -> None:
     the question, and leaves the order of sections past the first few alone."""
     from supportai_llm_backends.retrieval.chunking import chunk_article, parse_markdown
     from supportai_llm_backends.retrieval.index import ArticleHit, ChunkHit
-    from supportai_llm_backends.retrieval.service import SECTION_RERANK_DEPTH, sections_aligned
+    from supportai_llm_backends.retrieval.service import (
+        SECTION_RERANK_DEPTH,
+        aligned_with,
+        sections_aligned,
+    )
 
     body = "\n\n".join(f"## Part {i}\n\nText {i}." for i in range(SECTION_RERANK_DEPTH + 2))
     chunks = chunk_article(parse_markdown("guide", "# Guide\n\n" + body))
@@ -208,13 +227,18 @@ def test_the_section_that_holds_the_asked_words_is_quoted_first() -> None:
     assert asked is not None and other is not None
     pieces = {c.chunk_id: other for c in chunks}
     pieces[chunks[2].chunk_id] = asked
-    aligned = sections_aligned(hit, np.stack([unit(1, 0)]), pieces, 1.0)
+    question = np.stack([unit(1, 0)])
+    by_article, by_section = aligned_with(question, [hit], {}, pieces)
+    assert by_article == {} and set(by_section) == {
+        c.chunk_id for c in chunks[:SECTION_RERANK_DEPTH]
+    }
+    aligned = sections_aligned(hit, by_section, 1.0)
     assert aligned.chunks[0].chunk == chunks[2]
     assert [c.section_score for c in aligned.chunks[:SECTION_RERANK_DEPTH]] == sorted(
         (c.section_score for c in aligned.chunks[:SECTION_RERANK_DEPTH]), reverse=True
     )
     assert aligned.chunks[SECTION_RERANK_DEPTH:] == hits[SECTION_RERANK_DEPTH:]
-    assert sections_aligned(hit, np.stack([unit(1, 0)]), pieces, 0.0).chunks == hits
+    assert sections_aligned(hit, by_section, 0.0).chunks == hits
 
 
 async def test_every_section_has_its_pieces_and_keeps_them_across_a_restart() -> None:

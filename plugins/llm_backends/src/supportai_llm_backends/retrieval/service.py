@@ -28,6 +28,7 @@ from supportai_llm_backends.retrieval.alignment import (
     ArticlePieces,
     HelpCenterPieces,
     PieceEmbedder,
+    alignments,
     article_pieces,
     rerank,
 )
@@ -340,12 +341,12 @@ class RetrievalService:
             hits = index.search(tokens, vector, limit)
         else:
             fused = index.search(tokens, vector, max(limit, RERANK_DEPTH))
-            hits = rerank(fused, question, index.pieces, self.weights.alignment)
+            by_article, by_section = aligned_with(
+                question, fused, index.pieces, index.section_pieces or {}
+            )
+            hits = rerank(fused, by_article, self.weights.alignment)
             if index.section_pieces is not None:
-                hits = [
-                    sections_aligned(hit, question, index.section_pieces, self.weights.alignment)
-                    for hit in hits
-                ]
+                hits = [sections_aligned(hit, by_section, self.weights.alignment) for hit in hits]
         best = max((hit.score for hit in hits), default=0.0)
         return tuple(hits[:limit]), best
 
@@ -439,17 +440,43 @@ def sections_by_chunk(
     return found
 
 
-def sections_aligned(
-    hit: ArticleHit, question: Matrix, pieces: Mapping[str, ArticlePieces], weight: float
-) -> ArticleHit:
+def aligned_with(
+    question: Matrix,
+    hits: Sequence[ArticleHit],
+    articles: Mapping[str, ArticlePieces],
+    sections: Mapping[str, ArticlePieces],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The question's alignment with each hit's article (by article id) and with each
+    hit's best :data:`SECTION_RERANK_DEPTH` sections (by chunk id), computed together
+    (:func:`.alignment.alignments`). Those without pieces are left out."""
+    keys: list[tuple[bool, str]] = []
+    candidates: list[ArticlePieces] = []
+    for hit in hits:
+        article = articles.get(hit.article_id)
+        if article is not None:
+            keys.append((True, hit.article_id))
+            candidates.append(article)
+        for chunk_hit in hit.chunks[:SECTION_RERANK_DEPTH]:
+            section = sections.get(chunk_hit.chunk.chunk_id)
+            if section is not None:
+                keys.append((False, chunk_hit.chunk.chunk_id))
+                candidates.append(section)
+    by_article: dict[str, float] = {}
+    by_section: dict[str, float] = {}
+    for (is_article, key), value in zip(keys, alignments(question, candidates), strict=True):
+        (by_article if is_article else by_section)[key] = value
+    return by_article, by_section
+
+
+def sections_aligned(hit: ArticleHit, aligned: Mapping[str, float], weight: float) -> ArticleHit:
     """``hit`` with its best :data:`SECTION_RERANK_DEPTH` sections ranked by their section
-    score plus ``weight`` times their own alignment with the question (which section of
-    the first article answers is the same question as which article does)."""
+    score plus ``weight`` times their own alignment with the question (``aligned``, by
+    chunk id): which section of the first article answers is the same question as which
+    article does."""
     head, tail = hit.chunks[:SECTION_RERANK_DEPTH], hit.chunks[SECTION_RERANK_DEPTH:]
-    scored = []
-    for chunk_hit in head:
-        section = pieces.get(chunk_hit.chunk.chunk_id)
-        bonus = weight * section.alignment(question) if section is not None else 0.0
-        scored.append(replace(chunk_hit, section_score=chunk_hit.section_score + bonus))
+    scored = [
+        replace(c, section_score=c.section_score + weight * aligned.get(c.chunk.chunk_id, 0.0))
+        for c in head
+    ]
     scored.sort(key=lambda c: c.section_score, reverse=True)
     return replace(hit, chunks=(*scored, *tail))
