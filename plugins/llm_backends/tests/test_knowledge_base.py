@@ -313,3 +313,45 @@ def test_chunk_words_and_truncate() -> None:
     cut = truncate("First sentence here. Second sentence is much longer than that.", 40)
     assert cut == "First sentence here."
     assert truncate("word " * 30, 20).endswith("…")
+
+
+def test_unasked_paragraphs_are_dropped_but_a_section_s_steps_and_code_stay() -> None:
+    """The relevance cutoff drops paragraphs that barely touch the question; the first
+    block stays, and so do lists and code blocks, whose words rarely repeat the
+    question's even when they are the answer."""
+    from supportai_llm_backends.retrieval.answer import relevant_blocks
+    from supportai_llm_backends.retrieval.chunking import chunk_article, parse_markdown
+    from supportai_llm_backends.retrieval.index import TenantIndex, Weights
+    from supportai_llm_backends.retrieval.lexical import tokenize
+
+    body = """# API limits
+
+## When the API refuses a request
+
+The API answers 429 Too Many Requests when a token sends too many requests.
+
+```bash
+sleep 30
+```
+
+1. Read the waiting time.
+2. Sleep with some jitter.
+3. Send it once more.
+
+Invoices are emailed to the billing contacts every month.
+
+## Plans
+
+Each plan has its own price.
+"""
+    chunks = chunk_article(parse_markdown("api-limits", body))
+    index = TenantIndex(chunks, None, Weights(), "v1", None)
+    section = next(c for c in chunks if c.headings[-1:] == ("When the API refuses a request",))
+    kinds = [block.kind for block in section.blocks]
+    assert kinds == ["paragraph", "code", "list", "paragraph"]
+    tokens = tokenize("the API keeps answering 429 too many requests, what do I do?")
+    kept = relevant_blocks(section, tokens, index, cutoff=0.35)
+    assert [block.kind for block in kept] == ["paragraph", "code", "list"]
+    assert not any("Invoices" in block.text for block in kept)
+    # a cutoff of 0 drops nothing
+    assert relevant_blocks(section, tokens, index, cutoff=0.0) == list(section.blocks)

@@ -8,7 +8,9 @@ hook (which hands it to other backends), so both ground on the same words.
   them in one block).
 * Paragraphs of a quoted section whose words barely touch the question are
   dropped (``paragraph_cutoff``); the first paragraph stays, since it says what
-  the section is about.
+  the section is about. Lists and code blocks always stay: a section's steps
+  ("1. Read ``Retry-After``. 2. Wait. 3. Retry.") rarely repeat the question's
+  words, yet they are what a "what should I do?" asks for.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def choose_sections(hit: ArticleHit, margin: float, limit: int = 2) -> list[Chun
 def relevant_blocks(
     chunk: Chunk, tokens: Sequence[str], index: TenantIndex, cutoff: float
 ) -> list[Block]:
-    """The section's blocks minus those below the relevance cutoff (the first always stays)."""
+    """The section's blocks minus the paragraphs below the relevance cutoff (the first
+    block, lists and code blocks always stay)."""
     blocks = list(chunk.blocks)
     if len(blocks) <= 1 or not tokens:
         return blocks
@@ -70,7 +73,11 @@ def relevant_blocks(
     best = max(relevance)
     if best <= 0:
         return blocks
-    return [b for i, b in enumerate(blocks) if i == 0 or relevance[i] >= cutoff * best]
+    return [
+        block
+        for i, block in enumerate(blocks)
+        if i == 0 or block.kind != "paragraph" or relevance[i] >= cutoff * best
+    ]
 
 
 def _idf(index: TenantIndex, token: str) -> float:
