@@ -317,7 +317,7 @@ def test_chunk_words_and_truncate() -> None:
 
 def test_unasked_paragraphs_are_dropped_but_a_section_s_steps_and_code_stay() -> None:
     """The relevance cutoff drops paragraphs that barely touch the question; the first
-    block stays, and so do lists and code blocks, whose words rarely repeat the
+    block stays, and so do lists, tables and code blocks, whose words rarely repeat the
     question's even when they are the answer."""
     from supportai_llm_backends.retrieval.answer import relevant_blocks
     from supportai_llm_backends.retrieval.chunking import chunk_article, parse_markdown
@@ -338,6 +338,10 @@ sleep 30
 2. Sleep with some jitter.
 3. Send it once more.
 
+| Plan | Per minute |
+| --- | --- |
+| Free | 60 |
+
 Invoices are emailed to the billing contacts every month.
 
 ## Plans
@@ -348,10 +352,10 @@ Each plan has its own price.
     index = TenantIndex(chunks, None, Weights(), "v1", None)
     section = next(c for c in chunks if c.headings[-1:] == ("When the API refuses a request",))
     kinds = [block.kind for block in section.blocks]
-    assert kinds == ["paragraph", "code", "list", "paragraph"]
+    assert kinds == ["paragraph", "code", "list", "table", "paragraph"]
     tokens = tokenize("the API keeps answering 429 too many requests, what do I do?")
     kept = relevant_blocks(section, tokens, index, cutoff=0.35)
-    assert [block.kind for block in kept] == ["paragraph", "code", "list"]
+    assert [block.kind for block in kept] == ["paragraph", "code", "list", "table"]
     assert not any("Invoices" in block.text for block in kept)
     # a cutoff of 0 drops nothing
     assert relevant_blocks(section, tokens, index, cutoff=0.0) == list(section.blocks)

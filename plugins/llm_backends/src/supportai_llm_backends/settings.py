@@ -123,8 +123,8 @@ class KnowledgeBaseSettings(BaseSettings):
         ge=0,
         le=1,
         description="A paragraph of a quoted section is dropped when its word overlap with the "
-        "question is below this share of the section's best block (the first block, lists and "
-        "code blocks always stay).",
+        "question is below this share of the section's best block (the first block, lists, "
+        "tables and code blocks always stay).",
     )
     spelling: bool = Field(
         default=True,

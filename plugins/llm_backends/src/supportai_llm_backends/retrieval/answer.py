@@ -8,7 +8,7 @@ hook (which hands it to other backends), so both ground on the same words.
   them in one block).
 * Paragraphs of a quoted section whose words barely touch the question are
   dropped (``paragraph_cutoff``); the first paragraph stays, since it says what
-  the section is about. Lists and code blocks always stay: a section's steps
+  the section is about. Lists, tables and code blocks always stay: a section's steps
   ("1. Read ``Retry-After``. 2. Wait. 3. Retry.") rarely repeat the question's
   words, yet they are what a "what should I do?" asks for.
 """
@@ -62,7 +62,7 @@ def relevant_blocks(
     chunk: Chunk, tokens: Sequence[str], index: TenantIndex, cutoff: float
 ) -> list[Block]:
     """The section's blocks minus the paragraphs below the relevance cutoff (the first
-    block, lists and code blocks always stay)."""
+    block, lists, tables and code blocks always stay)."""
     blocks = list(chunk.blocks)
     if len(blocks) <= 1 or not tokens:
         return blocks

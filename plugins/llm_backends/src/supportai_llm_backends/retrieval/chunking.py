@@ -9,7 +9,9 @@ Two rules keep an answer readable when it is cut from a chunk:
 
 * a list is one block, never split, and a paragraph that leads into it (ends
   with ``:``) is joined to it, so a quote never ends on "Here is how:";
-* a fenced code block is one block, blank lines included.
+* a fenced code block is one block, blank lines included;
+* a table (lines that all start with ``|``) is one block of its own kind, so that
+  an answer keeps it whole like a list (``answer.relevant_blocks``).
 
 A long section is split into several chunks at block boundaries (each keeps the
 heading path), so one huge section does not drown its own best paragraph.
@@ -30,10 +32,10 @@ MAX_CHUNK_CHARS = 1200
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A paragraph, a list (with its lead-in sentence) or a code block, as Markdown."""
+    """A paragraph, a list (with its lead-in sentence), a code block or a table, as Markdown."""
 
     text: str
-    kind: str  # "paragraph" | "list" | "code"
+    kind: str  # "paragraph" | "list" | "code" | "table"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,12 @@ def _is_list(lines: list[str]) -> bool:
     return bool(_LIST_ITEM.match(lines[0]))
 
 
+def _is_table(lines: list[str]) -> bool:
+    """A Markdown table: every line of the block is a row (starts with ``|``)."""
+    rows = [line.strip() for line in lines if line.strip()]
+    return len(rows) >= 2 and all(row.startswith("|") for row in rows)
+
+
 def parse_markdown(article_id: str, markdown: str, title: str | None = None) -> ParsedArticle:
     """Title and sections of an article; the first ``#`` heading is the title.
 
@@ -228,6 +236,8 @@ def parse_markdown(article_id: str, markdown: str, title: str | None = None) -> 
                 blocks.append(Block(f"{lead.text}\n\n{text}", "list"))
             else:
                 blocks.append(Block(text, "list"))
+        elif _is_table(run):
+            blocks.append(Block(text, "table"))
         else:
             blocks.append(Block(text, "paragraph"))
     final_title = title or found_title or _title_from_id(article_id)
