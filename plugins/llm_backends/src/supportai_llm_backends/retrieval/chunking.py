@@ -1,11 +1,11 @@
 """Heading-aware chunks of Markdown help articles.
 
-A chunk is one section of an article: the blocks (paragraphs, lists, code) under
+A chunk is one section of an article: the blocks (paragraphs, lists, code, tables) under
 one heading, with the article title and the path of headings above it. Facts
 often live in headings ("Business — $16 per seat per month"), so the heading
 path is part of what is searched *and* of what an answer quotes.
 
-Two rules keep an answer readable when it is cut from a chunk:
+Three rules keep an answer readable when it is cut from a chunk:
 
 * a list is one block, never split, and a paragraph that leads into it (ends
   with ``:``) is joined to it, so a quote never ends on "Here is how:";
