@@ -38,21 +38,16 @@ def one_at_a_time(question: np.ndarray, candidates: Sequence[Any]) -> list[float
 
 async def candidates_per_question() -> list[tuple[np.ndarray, list[Any]]]:
     """Each question's pieces and the candidates a search aligns it with."""
-    from supportai_llm_backends.knowledge import calibrated, weights_of
+    from supportai_llm_backends.knowledge import calibrated, service_with
     from supportai_llm_backends.retrieval.embedders import MiniLMEmbedder
-    from supportai_llm_backends.retrieval.service import SECTION_RERANK_DEPTH, RetrievalService
+    from supportai_llm_backends.retrieval.service import SECTION_RERANK_DEPTH
     from supportai_llm_backends.retrieval.source import FileArticleSource
     from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
     from supportai_llm_backends.settings import KnowledgeBaseSettings
 
     settings = calibrated(KnowledgeBaseSettings(embedder="minilm"))
-    service = RetrievalService(
-        FileArticleSource(ARTICLES),
-        MiniLMEmbedder,
-        MemoryEmbeddingStore(),
-        weights=weights_of(settings),
-        min_score=settings.min_score,
-        lexical_min_score=settings.lexical_min_score,
+    service = service_with(
+        settings, FileArticleSource(ARTICLES), MiniLMEmbedder, MemoryEmbeddingStore()
     )
     embedder = MiniLMEmbedder()
     found = []

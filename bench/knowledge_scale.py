@@ -74,9 +74,8 @@ def percentile(values: list[float], share: float) -> float:
 async def measure(
     source: Any, questions: list[str], embedder: str, rounds: int = 3
 ) -> dict[str, Any]:
-    from supportai_llm_backends.knowledge import calibrated, weights_of
+    from supportai_llm_backends.knowledge import calibrated, service_with
     from supportai_llm_backends.retrieval import embedders
-    from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
     from supportai_llm_backends.settings import KnowledgeBaseSettings
 
@@ -90,17 +89,9 @@ async def measure(
         embedders.load_wordllama()
         model = embedders.WordLlamaEmbedder
     # The weights and thresholds an app with this embedder gets.
-    settings = calibrated(KnowledgeBaseSettings(embedder=embedder))
+    settings = calibrated(KnowledgeBaseSettings(embedder=embedder, version_check_s=3600))
     store = MemoryEmbeddingStore()
-    service = RetrievalService(
-        source,
-        model,
-        store,
-        weights=weights_of(settings),
-        min_score=settings.min_score,
-        lexical_min_score=settings.lexical_min_score,
-        version_check_s=3600,
-    )
+    service = service_with(settings, source, model, store)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()

@@ -183,17 +183,12 @@ async def test_asking_for_one_article_or_three_gives_the_same_first_and_the_same
     """``kb-calibrate`` asks for one article and a turn for three: the alignment reorders
     the same best three either way, and the best fused score decides whether to answer
     even when its article is no longer first."""
-    from supportai_llm_backends.knowledge import calibrated, weights_of
+    from supportai_llm_backends.knowledge import calibrated, service_with
     from supportai_llm_backends.settings import KnowledgeBaseSettings
 
     settings = calibrated(KnowledgeBaseSettings(embedder="minilm"))
-    aligned = RetrievalService(
-        FileArticleSource(LUMEN_ARTICLES),
-        MiniLMEmbedder,
-        MemoryEmbeddingStore(),
-        weights=weights_of(settings),
-        min_score=settings.min_score,
-        lexical_min_score=settings.lexical_min_score,
+    aligned = service_with(
+        settings, FileArticleSource(LUMEN_ARTICLES), MiniLMEmbedder, MemoryEmbeddingStore()
     )
     questions = [q.question for q in load_questions(QUESTIONS, "dev")]
     moved = 0

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from supportai.plugins import ProviderContext
     from supportai_llm_backends.retrieval.index import Weights
     from supportai_llm_backends.retrieval.service import RetrievalService
+    from supportai_llm_backends.retrieval.source import ArticleSource
     from supportai_llm_backends.retrieval.store import EmbeddingStore
 
 log = logging.getLogger("supportai.knowledge")
@@ -183,9 +185,7 @@ def _create(context: ProviderContext) -> RetrievalService:
         # the database still serves; a wrong fallback folder is said, not fatal.
         log.warning("%s; the knowledge base reads the database only", exc)
         folder = None
-    from supportai_llm_backends.retrieval.service import RetrievalService
     from supportai_llm_backends.retrieval.source import (
-        ArticleSource,
         DatabaseArticleSource,
         FileArticleSource,
     )
@@ -212,10 +212,24 @@ def _create(context: ProviderContext) -> RetrievalService:
     else:
         assert files is not None and folder is not None
         source, vectors = files, _embedding_store(settings, folder)
+    return service_with(settings, source, build_embedder, vectors)
+
+
+def service_with(
+    settings: KnowledgeBaseSettings,
+    source: ArticleSource,
+    embedder: Callable[[], Embedder | None],
+    store: EmbeddingStore,
+) -> RetrievalService:
+    """A retrieval service that ranks and answers as ``settings`` say (pass them through
+    :func:`calibrated` first), over the given articles, embedder and vector store: the
+    app's own, and the one a benchmark or a test builds to rank as an app does."""
+    from supportai_llm_backends.retrieval.service import RetrievalService
+
     return RetrievalService(
         source,
-        build_embedder,
-        vectors,
+        embedder,
+        store,
         weights=weights_of(settings),
         min_score=settings.min_score,
         suggest_min_score=settings.suggest_min_score,

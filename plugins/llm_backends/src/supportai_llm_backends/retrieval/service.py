@@ -344,9 +344,11 @@ class RetrievalService:
             by_article, by_section = aligned_with(
                 question, fused, index.pieces, index.section_pieces or {}
             )
-            hits = rerank(fused, by_article, self.weights.alignment)
-            if index.section_pieces is not None:
-                hits = [sections_aligned(hit, by_section, self.weights.alignment) for hit in hits]
+            weight = self.weights.alignment
+            hits = [
+                sections_aligned(hit, by_section, weight)
+                for hit in rerank(fused, by_article, weight)
+            ]
         best = max((hit.score for hit in hits), default=0.0)
         return tuple(hits[:limit]), best
 
