@@ -161,6 +161,25 @@ async def test_a_phrase_many_articles_share_is_stored_once(tmp_path: Path) -> No
     assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)
 
 
+async def test_a_section_heading_is_a_phrase_of_an_untagged_article(tmp_path: Path) -> None:
+    """Without tags, an article's phrases are its title and its sections' headings: a
+    question in the words of one heading finds the article by that phrase alone."""
+    folder = help_center(tmp_path / "articles")
+    (folder / "passwords.md").write_text(
+        PASSWORDS + "\n## Locked out after too many attempts\n\nWait fifteen minutes.\n"
+    )
+    embedder = CountingEmbedder()
+    result = await service(folder, embedder, ONLY_PHRASES).search(
+        "acme", "Locked out after too many attempts"
+    )
+    assert result.hits[0].article_id == "passwords"
+    assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert embedder.embedded.count("Locked out after too many attempts") == 2  # and the question
+    phrases = result.index.phrases
+    assert phrases is not None
+    assert len(phrases.matrix) == 3  # two titles and one heading
+
+
 async def test_without_the_weight_nothing_is_embedded_for_tags(tmp_path: Path) -> None:
     folder = help_center(tmp_path / "articles", "---\ntags: [receipt]\n---\n")
     embedder = CountingEmbedder()

@@ -140,7 +140,8 @@ CALIBRATED: dict[str, dict[str, float]] = {
         # the article's closest phrase (its title or one tag, decision 0021) instead of
         # the title-and-tags vector (decision 0018) at the same weight: on dev as good or
         # better at every out-of-scope honesty, on test 4 more right articles first, and
-        # the very same scores for an article without tags (its one phrase is its title)
+        # the very same scores for an article without tags (its one phrase was its title;
+        # its sections' headings are phrases too since decision 0021's addendum)
         "weight_dense_tags": 0.0,
         "weight_dense_phrase": 0.25,
         "weight_lexical_chunk": 0.2,

@@ -10,9 +10,10 @@ question set (``docs/knowledge.md`` shows how to re-tune them on your own):
   subject, which its text may never say: "bill" for an invoices article); the
   title alone for an article without tags, so every article has the signal and
   tagging some articles does not lift them over the rest by its mere presence,
-* cosine with the article's closest *phrase*: its title or one of its tags, each
-  embedded alone. All tags in one vector average a dozen subjects; a question in a
-  reader's words ("I was billed twice") is usually close to one of them,
+* cosine with the article's closest *phrase*: its title, one of its tags or one of
+  its sections' headings, each embedded alone. All tags in one vector average a dozen
+  subjects; a question in a reader's words ("I was billed twice") is usually close to
+  one of them,
 * stemmed BM25 of the chunk and of the whole article (its tags included), each
   scaled by the best score of this query (BM25 has no absolute scale; the
   cosines do),
