@@ -239,6 +239,8 @@ def service_with(
         version_check_s=settings.version_check_s,
         spelling=settings.spelling,
         alignment_max_articles=settings.alignment_max_articles,
+        feature_coverage=settings.feature_coverage,
+        feature_phrase=settings.feature_phrase,
     )
 
 

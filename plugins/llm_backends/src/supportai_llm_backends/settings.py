@@ -78,8 +78,8 @@ class KnowledgeBaseSettings(BaseSettings):
     weight_dense_phrase: float = Field(
         default=0.0,
         ge=0,
-        description="Fusion: cosine with the article's closest phrase (its title or one of its "
-        "tags, each embedded alone).",
+        description="Fusion: cosine with the article's closest phrase (its title, one of its "
+        "tags or one of its sections' headings, each embedded alone).",
     )
     weight_coverage: float = Field(
         default=0.5,
@@ -99,6 +99,22 @@ class KnowledgeBaseSettings(BaseSettings):
         ge=0,
         description="Help centers with more articles skip the word-piece alignment (its "
         "vectors take about 45 KB an article plus 11 KB a section in memory).",
+    )
+    feature_coverage: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description='A question asking whether the product has something ("is there a dark '
+        'mode?") is answered only when the best article holds at least this share of the '
+        "thing's words (weighted by rarity, tags included) or has a phrase close to the "
+        "question (feature_phrase); otherwise it gets the honest not-found (0: off).",
+    )
+    feature_phrase: float = Field(
+        default=0.5,
+        ge=0,
+        description="With phrase vectors (weight_dense_phrase above 0): cosine between the "
+        "question and the best article's closest phrase (title, tag or heading) that lets a "
+        "feature question through whatever its words (the host's own word for the feature).",
     )
     weight_lexical_chunk: float = Field(
         default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."

@@ -246,8 +246,8 @@ class TenantIndex:
         text = self._article_texts.get(article_id)
         if text is not None:
             return text
-        i = bisect_left(self.article_ids, article_id)
-        if i == len(self.article_ids) or self.article_ids[i] != article_id:
+        i = self._position(article_id)
+        if i is None:
             return ""
         parts: list[str] = []
         for chunk in self.chunks[int(self._starts[i]) : int(self._ends[i])]:
@@ -256,6 +256,30 @@ class TenantIndex:
         # the index never changes (a new version is a new index): join once per article
         text = self._article_texts[article_id] = "\n\n".join(parts)
         return text
+
+    def _position(self, article_id: str) -> int | None:
+        """The article's row among :attr:`article_ids` (sorted), ``None`` if absent."""
+        i = bisect_left(self.article_ids, article_id)
+        return i if i < len(self.article_ids) and self.article_ids[i] == article_id else None
+
+    def article_coverage(self, article_id: str, tokens: Sequence[str]) -> float:
+        """The share of ``tokens``, weighted by rarity, that the article (with its tags)
+        holds: the coverage signal of the fusion, for one article and any words."""
+        i = self._position(article_id)
+        if i is None or not tokens:
+            return 0.0
+        return float(self.article_lexical.coverages(tokens)[i])
+
+    def closest_phrase(self, article_id: str, query_vector: Matrix) -> float | None:
+        """The cosine of the article's closest phrase (title, tag or heading) with the
+        query, unweighted; ``None`` when the index keeps no phrase vectors."""
+        i = self._position(article_id)
+        if i is None or self.phrases is None:
+            return None
+        end = self._phrase_starts[i + 1] if i + 1 < len(self._phrase_starts) else None
+        rows = self._phrase_rows[self._phrase_starts[i] : end]
+        weighted = self.phrases.scores_of(rows, query_vector)
+        return float(weighted.max()) / self.weights.dense_phrase
 
     @property
     def memory_bytes(self) -> int:

@@ -67,3 +67,35 @@ def asked(text: str) -> str:
         return text
     joined = " ".join(questions)
     return joined if tokenize(joined) else text
+
+
+# "is there …", "are there …", "do you have / offer / support …", "does Lumen have …",
+# "have you got …", and "any … ?" as a sentence of its own ("Any help is appreciated."
+# asks nothing); not "is there a way to …", whose object is an action in the reader's
+# words, not the name of a feature, nor "is there anyone …", which asks for a person.
+_FEATURE_ASK = re.compile(
+    r"(?:\b(?:is|are) there|\bdo (?:you|u|y'?all)(?: guys)? (?:have|offer|support|provide|sell)"
+    r"|\bdoes (?:\w+ ){0,2}?(?:have|offer|support|provide)|\bhave you got)"
+    r"\s+(?!(?:an?y? |some )?ways?\b|(?:any|some)(?:one|body)\b)(?P<feature>[^?.!,;:()]+)"
+    r"|(?:^|[.?!]\s+)any\s+(?P<any>[^?.!,;:()]+)\?",
+    re.IGNORECASE,
+)
+
+
+def asked_feature(text: str) -> str | None:
+    """What a question asks the product to have, when it asks whether it has something:
+    "a dark mode" in "is there a dark mode?", "burndown charts or sprint velocity
+    reports for scrum teams" in "Does Lumen have burndown charts or …?".
+
+    Such a question is answered by an article that names the feature (or the host's
+    word for it). Without one, the closest article is about something else that the
+    question's other words touch ("mode", "app", "tasks"), and quoting it is a wrong
+    answer where an honest "not in the help center" was right (decision 0026).
+    ``None`` when the question asks no such thing. A long message is read for what it
+    asks (:func:`asked`), so its greeting and its thanks name no feature.
+    """
+    found = _FEATURE_ASK.search(asked(text))
+    if found is None:
+        return None
+    feature = (found.group("feature") or found.group("any")).strip()
+    return feature if tokenize(feature) else None

@@ -42,7 +42,7 @@ from supportai_llm_backends.retrieval.index import (
     Weights,
 )
 from supportai_llm_backends.retrieval.lexical import tokenize
-from supportai_llm_backends.retrieval.query import asked, clean_query
+from supportai_llm_backends.retrieval.query import asked, asked_feature, clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -107,6 +107,8 @@ class RetrievalService:
         version_check_s: float = 2.0,
         spelling: bool = True,
         alignment_max_articles: int = 500,
+        feature_coverage: float = 0.0,
+        feature_phrase: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -123,6 +125,11 @@ class RetrievalService:
         self.spelling = spelling
         #: Larger help centers skip the word-piece alignment (its vectors cost memory).
         self.alignment_max_articles = alignment_max_articles
+        #: A question asking whether the product has something is answered only by an
+        #: article that holds this share of its words, or whose closest phrase is at least
+        #: ``feature_phrase`` close to the question (:meth:`_names_feature`; 0: off).
+        self.feature_coverage = feature_coverage
+        self.feature_phrase = feature_phrase
         self.version_check_s = version_check_s
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -316,6 +323,9 @@ class RetrievalService:
         else:
             score = self._lexical_best(index, tokens) if hits else 0.0
             answered = bool(hits) and score >= self.lexical_min_score
+        if answered and not self._names_feature(index, cleaned, hits[0], vector):
+            # what it would have quoted stays a suggestion, as for a score just below
+            answered, suggested = False, self.suggest_min_score is not None and vector is not None
         lexical = vector is None
         result = SearchResult(cleaned, tokens, hits, answered, index, suggested, score, lexical)
         self._results[key] = result
@@ -374,6 +384,30 @@ class RetrievalService:
             return None, None
         vector: Matrix = normalise(np.asarray(raw, dtype=np.float32))[0]
         return vector, question
+
+    def _names_feature(
+        self, index: TenantIndex, question: str, best: ArticleHit, vector: Matrix | None
+    ) -> bool:
+        """Whether ``best`` speaks of what the question asks the product to have, when it
+        asks that ("is there a dark mode?", :func:`.query.asked_feature`); true for any
+        other question.
+
+        The article must hold at least ``feature_coverage`` of the feature's words
+        (weighted by rarity, tags included), or, when the index has phrase vectors, have a
+        phrase (title, tag, heading) at least ``feature_phrase`` close to the question,
+        which lets the host's own word for the feature ("hotkeys" for keyboard shortcuts)
+        count. Decision 0026 has the measurements.
+        """
+        if self.feature_coverage <= 0:
+            return True
+        feature = asked_feature(question)
+        if feature is None:
+            return True
+        words = tuple(dict.fromkeys(tokenize(feature)))
+        if index.article_coverage(best.article_id, words) >= self.feature_coverage:
+            return True
+        closest = index.closest_phrase(best.article_id, vector) if vector is not None else None
+        return closest is not None and closest >= self.feature_phrase
 
     @staticmethod
     def _lexical_best(index: TenantIndex, tokens: Sequence[str]) -> float:

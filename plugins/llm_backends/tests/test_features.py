@@ -1,0 +1,160 @@
+"""A question that asks whether the product has something ("is there a dark mode?") is
+answered only by an article that speaks of that thing (decision 0026)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from llm_backends_fake_embeddings import vector
+from supportai_llm_backends.retrieval.index import Weights
+from supportai_llm_backends.retrieval.query import asked_feature
+from supportai_llm_backends.retrieval.service import RetrievalService
+from supportai_llm_backends.retrieval.source import FileArticleSource
+from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
+
+from supportai.embeddings import Embedder
+
+
+@pytest.mark.parametrize(
+    ("question", "feature"),
+    [
+        ("is there a dark mode?", "a dark mode"),
+        ("Are there hotkeys? I hate the mouse", "hotkeys"),
+        (
+            "Does Lumen have burndown charts or velocity reports?",
+            "burndown charts or velocity reports",
+        ),
+        ("do you guys have an android app", "an android app"),
+        ("We're an agency. Do you offer a discount for charities?", "a discount for charities"),
+        ("does the app support Apple Watch", "Apple Watch"),
+        ("have you got a referral program?", "a referral program"),
+        (
+            "Thanks. Any chrome extension to save a page as a task?",
+            "chrome extension to save a page as a task",
+        ),
+    ],
+)
+def test_the_thing_a_question_asks_the_product_to_have(question: str, feature: str) -> None:
+    assert asked_feature(question) == feature
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I reset my password?",
+        # an action in the reader's words, not the name of a feature
+        "is there a way to get my deadlines into Outlook?",
+        "Is there any way to undo this?",
+        "is there anything I can do?",  # only stop words
+        "can I export a project?",
+        "company: any",  # "any" that starts no sentence
+        "I tried a few things. Any help is appreciated, cheers!",  # asks nothing
+        "Hi, is there anyone around today? I need help with an export.",  # a person
+    ],
+)
+def test_other_questions_ask_for_no_feature(question: str) -> None:
+    assert asked_feature(question) is None
+
+
+MOBILE = """# The mobile app
+
+The app for iOS and Android lets you check your tasks and comment on the go.
+
+## Read-only mode
+
+Without a connection the app opens in read-only mode until it syncs again.
+"""
+SHORTCUTS = """# Working faster
+
+Press a key instead of reaching for the mouse.
+
+## Shortcuts
+
+Press N for a new task and / to search.
+"""
+
+
+class SynonymEmbedder:
+    """Bag-of-words vectors in which "hotkeys" is the same word as "shortcuts": what a
+    real embedder knows and the articles' words do not say."""
+
+    name = "synonyms"
+    model = "synonyms-v1"
+
+    async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        return [vector(text.lower().replace("hotkeys", "shortcuts")) for text in texts]
+
+
+def service(
+    folder: Path, *, feature_coverage: float = 0.2, phrase_weight: float = 0.25, **options: float
+) -> RetrievalService:
+    embedder: Embedder = SynonymEmbedder()
+    return RetrievalService(
+        FileArticleSource(folder),
+        lambda: embedder,
+        MemoryEmbeddingStore(),
+        weights=Weights(dense_phrase=phrase_weight),
+        min_score=0.0,
+        lexical_min_score=0.1,
+        version_check_s=0.0,
+        feature_coverage=feature_coverage,
+        feature_phrase=options.get("feature_phrase", 0.5),
+        suggest_min_score=options.get("suggest_min_score"),
+    )
+
+
+@pytest.fixture
+def help_center(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "mobile-app.md").write_text(MOBILE, encoding="utf-8")
+    (folder / "shortcuts.md").write_text(SHORTCUTS, encoding="utf-8")
+    return folder
+
+
+async def test_a_feature_no_article_names_gets_the_honest_fallback(help_center: Path) -> None:
+    """The closest article shares the question's other words ("app"), not the feature."""
+    found = await service(help_center).search("acme", "is there a dark theme for the app?")
+    assert found.hits[0].article_id == "mobile-app"
+    assert not found.answered
+    assert not found.suggested  # no suggestion band configured
+
+
+async def test_what_it_would_have_quoted_stays_a_suggestion(help_center: Path) -> None:
+    found = await service(help_center, suggest_min_score=0.0).search(
+        "acme", "is there a dark theme for the app?"
+    )
+    assert not found.answered and found.suggested
+    assert found.hits[0].article_id == "mobile-app"
+
+
+async def test_a_feature_the_article_names_is_answered(help_center: Path) -> None:
+    found = await service(help_center).search("acme", "is there a read-only mode in the app?")
+    assert found.answered and found.hits[0].article_id == "mobile-app"
+
+
+async def test_any_other_question_is_answered_as_before(help_center: Path) -> None:
+    found = await service(help_center).search("acme", "what does the app do for dark themes?")
+    assert found.answered and found.hits[0].article_id == "mobile-app"
+
+
+async def test_switched_off_the_closest_article_answers(help_center: Path) -> None:
+    found = await service(help_center, feature_coverage=0).search(
+        "acme", "is there a dark theme for the app?"
+    )
+    assert found.answered
+
+
+async def test_the_host_s_own_word_for_the_feature_lets_it_through(help_center: Path) -> None:
+    """No article says "hotkeys", but a heading ("Shortcuts") is what the embedder reads
+    the question as: the phrase is close enough, so the article answers."""
+    found = await service(help_center).search("acme", "any hotkeys?")
+    assert found.hits[0].article_id == "shortcuts"
+    assert found.answered
+    # the same question without the phrase vectors, or with a stricter phrase cut: refused
+    without = await service(help_center, phrase_weight=0.0).search("acme", "any hotkeys?")
+    assert without.hits[0].article_id == "shortcuts" and not without.answered
+    strict = await service(help_center, feature_phrase=0.9).search("acme", "any hotkeys?")
+    assert not strict.answered
