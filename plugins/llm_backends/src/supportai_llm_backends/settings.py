@@ -104,8 +104,8 @@ class KnowledgeBaseSettings(BaseSettings):
         default=0.2,
         ge=0,
         le=1,
-        description='A question asking whether the product has something ("is there a dark '
-        'mode?") is answered only when the best article holds at least this share of the '
+        description='A question asking whether the product has something ("is there a workload '
+        'view?") is answered only when the best article holds at least this share of the '
         "thing's words (weighted by rarity, tags included) or has a phrase close to the "
         "question (feature_phrase); otherwise it gets the honest not-found (0: off).",
     )

@@ -389,7 +389,7 @@ class RetrievalService:
         self, index: TenantIndex, question: str, best: ArticleHit, vector: Matrix | None
     ) -> bool:
         """Whether ``best`` speaks of what the question asks the product to have, when it
-        asks that ("is there a dark mode?", :func:`.query.asked_feature`); true for any
+        asks that ("is there a workload view?", :func:`.query.asked_feature`); true for any
         other question.
 
         The article must hold at least ``feature_coverage`` of the feature's words
