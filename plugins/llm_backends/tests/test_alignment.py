@@ -86,11 +86,14 @@ def test_the_best_aligned_article_comes_first_and_the_others_keep_their_order() 
     hits = [Hit("topic", 1.10), Hit("other", 1.05), Hit("asked", 1.00)]
     pieces = {"topic": far, "other": far, "asked": close}
     aligned = {article_id: p.alignment(question) for article_id, p in pieces.items()}
-    assert [h.article_id for h in rerank(hits, aligned, 0.5)] == ["asked", "topic", "other"]
+    assert [h.article_id for h in rerank(hits, aligned, 0.5, 3)] == ["asked", "topic", "other"]
     # a small weight leaves the fused order; an article without pieces counts its score
-    assert [h.article_id for h in rerank(hits, aligned, 0.05)] == ["topic", "other", "asked"]
-    assert rerank(hits, {}, 5.0) == hits
-    assert rerank(hits[:1], aligned, 5.0) == hits[:1]
+    assert [h.article_id for h in rerank(hits, aligned, 0.05, 3)] == ["topic", "other", "asked"]
+    assert rerank(hits, {}, 5.0, 3) == hits
+    assert rerank(hits[:1], aligned, 5.0, 3) == hits[:1]
+    # beyond the depth an article keeps its place however well it aligns: asking for five
+    # articles chooses the first among the same best three as asking for one
+    assert [h.article_id for h in rerank(hits, aligned, 0.5, 2)] == ["topic", "other", "asked"]
 
 
 def test_candidates_aligned_together_score_as_each_alone() -> None:
@@ -180,9 +183,10 @@ async def test_an_edited_section_is_run_again_and_its_old_pieces_go(tmp_path: Pa
 
 
 async def test_asking_for_one_article_or_three_gives_the_same_first_and_the_same_verdict() -> None:
-    """``kb-calibrate`` asks for one article and a turn for three: the alignment reorders
-    the same best three either way, and the best fused score decides whether to answer
-    even when its article is no longer first."""
+    """``kb-calibrate`` asks for one article and a turn for three (five with
+    ``SUPPORTAI_KB_MAX_ARTICLES=4``): the alignment reorders the same best three either
+    way, and the best fused score decides whether to answer even when its article is no
+    longer first."""
     from supportai_llm_backends.knowledge import calibrated, service_with
     from supportai_llm_backends.settings import KnowledgeBaseSettings
 
@@ -195,8 +199,11 @@ async def test_asking_for_one_article_or_three_gives_the_same_first_and_the_same
     for question in questions:
         one = await aligned.search("t", question, limit=1)
         three = await aligned.search("t", question, limit=3)
+        five = await aligned.search("t", question, limit=5)
         assert [h.article_id for h in one.hits] == [h.article_id for h in three.hits[:1]]
+        assert [h.article_id for h in three.hits] == [h.article_id for h in five.hits[:3]]
         assert (one.score, one.answered) == (three.score, three.answered)
+        assert (five.score, five.answered) == (three.score, three.answered)
         assert three.score == max(hit.score for hit in three.hits)
         moved += three.hits[0].score < three.score
     assert moved > 0  # the alignment did choose another first article for some questions

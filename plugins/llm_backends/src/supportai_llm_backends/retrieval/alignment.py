@@ -169,14 +169,18 @@ class Ranked(Protocol):
 RankedT = TypeVar("RankedT", bound=Ranked)
 
 
-def rerank(hits: Sequence[RankedT], aligned: Mapping[str, float], weight: float) -> list[RankedT]:
+def rerank(
+    hits: Sequence[RankedT], aligned: Mapping[str, float], weight: float, depth: int
+) -> list[RankedT]:
     """``hits`` (best fused score first) with the one of highest fused score plus
-    ``weight`` times its alignment with the question (``aligned``, by article id) first;
-    the others keep their fused order. An article without an alignment counts its fused
-    score alone.
+    ``weight`` times its alignment with the question (``aligned``, by article id) among
+    the first ``depth`` first; the others keep their fused order. An article without an
+    alignment counts its fused score alone.
 
     Only the first place moves: the runners-up are the articles an answer quotes next
     when they score close to the first, and their fused order decides that as before.
+    Only the best ``depth`` compete for it, however many hits are asked for, so that a
+    caller asking for one article and one asking for five get the same first.
     """
     if len(hits) < 2:
         return list(hits)
@@ -184,7 +188,7 @@ def rerank(hits: Sequence[RankedT], aligned: Mapping[str, float], weight: float)
     def key(hit: RankedT) -> float:
         return hit.score + weight * aligned.get(hit.article_id, 0.0)
 
-    first = max(range(len(hits)), key=lambda i: key(hits[i]))
+    first = max(range(min(depth, len(hits))), key=lambda i: key(hits[i]))
     return [hits[first], *hits[:first], *hits[first + 1 :]]
 
 

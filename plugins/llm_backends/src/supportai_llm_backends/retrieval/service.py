@@ -357,7 +357,7 @@ class RetrievalService:
             weight = self.weights.alignment
             hits = [
                 sections_aligned(hit, by_section, weight)
-                for hit in rerank(fused, by_article, weight)
+                for hit in rerank(fused, by_article, weight, RERANK_DEPTH)
             ]
         best = max((hit.score for hit in hits), default=0.0)
         return tuple(hits[:limit]), best
