@@ -438,8 +438,8 @@ def article_phrases(chunks: Sequence[Chunk]) -> dict[str, dict[str, str]]:
     """Each article's phrases by content key: its title and tags (every chunk carries
     them) and the heading of each of its sections.
 
-    The headings are there for help centers without tags: a section's heading ("Who can
-    see a project") is often the short phrase a reader's question is closest to, and
+    The headings are there for help centers without tags: a section's heading ("What
+    guests can do") is often the short phrase a reader's question is closest to, and
     without them an untagged article's only phrase was its title. Measured with the
     example's articles stripped of their tags (``docs/knowledge.md``); with tags the
     figures did not move.
