@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from llm_backends_fake_embeddings import vector
 from supportai_llm_backends.retrieval.index import Weights
@@ -58,7 +59,7 @@ def test_other_questions_ask_for_no_feature(question: str) -> None:
     assert asked_feature(question) is None
 
 
-MOBILE = """# The mobile app
+MOBILE = """# The Acme mobile app
 
 The app for iOS and Android lets you check your tasks and comment on the go.
 
@@ -70,7 +71,7 @@ SHORTCUTS = """# Working faster
 
 Press a key instead of reaching for the mouse.
 
-## Shortcuts
+## Shortcuts for tasks
 
 Press N for a new task and / to search.
 """
@@ -148,8 +149,8 @@ async def test_switched_off_the_closest_article_answers(help_center: Path) -> No
 
 
 async def test_the_host_s_own_word_for_the_feature_lets_it_through(help_center: Path) -> None:
-    """No article says "hotkeys", but a heading ("Shortcuts") is what the embedder reads
-    the question as: the phrase is close enough, so the article answers."""
+    """No article says "hotkeys", but the embedder reads it as "shortcuts", and a heading
+    ("Shortcuts for tasks") is close enough to it, so the article answers."""
     found = await service(help_center).search("acme", "any hotkeys?")
     assert found.hits[0].article_id == "shortcuts"
     assert found.answered
@@ -158,3 +159,21 @@ async def test_the_host_s_own_word_for_the_feature_lets_it_through(help_center: 
     assert without.hits[0].article_id == "shortcuts" and not without.answered
     strict = await service(help_center, feature_phrase=0.9).search("acme", "any hotkeys?")
     assert not strict.answered
+
+
+async def test_the_question_around_the_feature_does_not_count(help_center: Path) -> None:
+    """Only the feature is compared with the phrases: the product's name in the question
+    ("does Acme have…") is in the title too, and would bring the question close to it."""
+    question = "does Acme have a dark theme?"
+    found = await service(help_center, feature_phrase=0.15).search("acme", question)
+    assert found.hits[0].article_id == "mobile-app"
+    assert not found.answered
+    # the whole question is that close to the title; the feature is not
+    title, asked, feature = (
+        np.asarray(vector(text)) for text in ("The Acme mobile app", question, "a dark theme")
+    )
+    assert cosine(asked, title) >= 0.15 > cosine(feature, title)
+
+
+def cosine(first: np.ndarray, second: np.ndarray) -> float:
+    return float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second)))

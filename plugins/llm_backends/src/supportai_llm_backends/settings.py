@@ -106,15 +106,16 @@ class KnowledgeBaseSettings(BaseSettings):
         le=1,
         description='A question asking whether the product has something ("is there a workload '
         'view?") is answered only when the best article holds at least this share of the '
-        "thing's words (weighted by rarity, tags included) or has a phrase close to the "
-        "question (feature_phrase); otherwise it gets the honest not-found (0: off).",
+        "thing's words (weighted by rarity, tags included) or has a phrase close to the thing "
+        "(feature_phrase); otherwise it gets the honest not-found (0: off).",
     )
     feature_phrase: float = Field(
         default=0.5,
         ge=0,
         description="With phrase vectors (weight_dense_phrase above 0): cosine between the "
-        "question and the best article's closest phrase (title, tag or heading) that lets a "
-        "feature question through whatever its words (the host's own word for the feature).",
+        "thing a feature question asks for (embedded alone) and the best article's closest "
+        "phrase (title, tag or heading) that lets the question through whatever its words "
+        "(the host's own word for the feature).",
     )
     weight_lexical_chunk: float = Field(
         default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
