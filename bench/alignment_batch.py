@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import print_result  # noqa: E402
+
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
 
@@ -101,12 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = compare(asyncio.run(candidates_per_question()), args.rounds)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:>30}: {value}")
+    print_result(compare(asyncio.run(candidates_per_question()), args.rounds), args.json)
     return 0
 
 

@@ -316,3 +316,12 @@ def plain_deltas(lines: list[bytes]) -> list[str]:
 def ratio(a: float, b: float) -> float:
     """``a / b``; 0 when ``b`` is 0, which only a failed run produces (it exits non-zero)."""
     return a / b if b else 0.0
+
+
+def print_result(result: dict[str, Any], as_json: bool) -> None:
+    """A standalone bench's figures: JSON with ``--json``, else one aligned line each."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        print(f"{key:>30}: {value}")

@@ -17,12 +17,17 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import print_result  # noqa: E402
+
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
 
@@ -102,12 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = asyncio.run(compare(args.rounds))
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:>30}: {value}")
+    print_result(asyncio.run(compare(args.rounds)), args.json)
     return 0
 
 

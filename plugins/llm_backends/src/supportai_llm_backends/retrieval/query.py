@@ -91,10 +91,10 @@ def asked_feature(text: str) -> str | None:
     word for it). Without one, the closest article is about something else that the
     question's other words touch ("mode", "app", "tasks"), and quoting it is a wrong
     answer where an honest "not in the help center" was right (decision 0026).
-    ``None`` when the question asks no such thing. A long message is read for what it
-    asks (:func:`asked`), so its greeting and its thanks name no feature.
+    ``None`` when the question asks no such thing. Give it what a long message asks
+    (:func:`asked`), as retrieval does, so that a greeting or thanks names no feature.
     """
-    found = _FEATURE_ASK.search(asked(text))
+    found = _FEATURE_ASK.search(text)
     if found is None:
         return None
     feature = (found.group("feature") or found.group("any")).strip()

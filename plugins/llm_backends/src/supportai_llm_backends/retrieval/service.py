@@ -307,9 +307,10 @@ class RetrievalService:
         cleaned = clean_query(query)
         if index.speller is not None:
             cleaned = index.speller.correct(cleaned)
-        tokens = tuple(dict.fromkeys(tokenize(asked(cleaned))))  # what BM25 and coverage read
-        vector, question = await self._query_vectors(index, cleaned)
-        hits, best = self._ranked(index, tokens, vector, question, limit)
+        question = asked(cleaned)  # what BM25, coverage and the feature check read
+        tokens = tuple(dict.fromkeys(tokenize(question)))
+        vector, pieces = await self._query_vectors(index, cleaned)
+        hits, best = self._ranked(index, tokens, vector, pieces, limit)
         suggested = False
         if vector is not None:
             score = best  # the best fused score decides whether to answer, whatever the order
@@ -323,7 +324,7 @@ class RetrievalService:
         else:
             score = self._lexical_best(index, tokens) if hits else 0.0
             answered = bool(hits) and score >= self.lexical_min_score
-        if answered and not await self._names_feature(index, cleaned, hits[0], vector):
+        if answered and not await self._names_feature(index, question, hits[0], vector):
             # what it would have quoted stays a suggestion, as for a score just below
             answered, suggested = False, self.suggest_min_score is not None and vector is not None
         lexical = vector is None
@@ -388,9 +389,10 @@ class RetrievalService:
     async def _names_feature(
         self, index: TenantIndex, question: str, best: ArticleHit, vector: Matrix | None
     ) -> bool:
-        """Whether ``best`` speaks of what the question asks the product to have, when it
-        asks that ("is there a workload view?", :func:`.query.asked_feature`); true for any
-        other question.
+        """Whether ``best`` speaks of what ``question`` (what the message asks,
+        :func:`.query.asked`, so that a long message's greeting and thanks name no feature)
+        asks the product to have, when it asks that ("is there a workload view?",
+        :func:`.query.asked_feature`); true for any other question.
 
         The article must hold at least ``feature_coverage`` of the feature's words
         (weighted by rarity, tags included), or, when the index has phrase vectors, have a
