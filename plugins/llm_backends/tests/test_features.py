@@ -1,5 +1,7 @@
 """A question that asks whether the product has something ("is there a dark mode?") is
-answered only by an article that speaks of that thing (decision 0026)."""
+answered only by an article that speaks of that thing (decision 0026), and one that asks
+whether it works with another product ("does it integrate with Salesforce?") only by an
+article that names that product (decision 0027)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 from llm_backends_fake_embeddings import vector
 from supportai_llm_backends.retrieval.index import Weights
-from supportai_llm_backends.retrieval.query import asked_feature
+from supportai_llm_backends.retrieval.query import asked_feature, asked_tool
 from supportai_llm_backends.retrieval.service import RetrievalService
 from supportai_llm_backends.retrieval.source import FileArticleSource
 from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
@@ -57,6 +59,43 @@ def test_the_thing_a_question_asks_the_product_to_have(question: str, feature: s
 )
 def test_other_questions_ask_for_no_feature(question: str) -> None:
     assert asked_feature(question) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "tool"),
+    [
+        ("Does Lumen integrate with Salesforce?", "Salesforce"),
+        ("can I connect Lumen to HubSpot", "HubSpot"),
+        ("can lumen two-way sync with an airtable base", "airtable base"),
+        ("does it work with calendly, like book a meeting", "calendly"),
+        ("can we pay with PayPal?", "PayPal"),
+        ("Is there a Salesforce integration?", "Salesforce"),
+        ("is there an integration with jira?", "jira"),
+        ("HubSpot integration?", "HubSpot"),
+        ("Thanks! Zoom plugin?", "Zoom"),
+        # the product's own name stays: every article holds it, so it weighs nothing
+        ("power bi connector for lumen, does that exist", "power bi lumen"),
+    ],
+)
+def test_the_other_product_a_question_asks_to_work_with(question: str, tool: str) -> None:
+    assert asked_tool(question) == tool
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why can't the app connect to the server?",  # a fault, not a tool
+        "can I not connect to the VPN?",
+        "can I connect to a live agent?",  # a person
+        "can you connect me to someone in billing?",
+        "how do I remove an integration?",  # an integration, not a named one
+        "how do I set up the integration with slack?",  # how, not whether
+        "is there a dark mode?",  # a feature, not a tool (asked_feature's)
+        "how do I reset my password?",
+    ],
+)
+def test_other_questions_ask_for_no_tool(question: str) -> None:
+    assert asked_tool(question) is None
 
 
 MOBILE = """# The Acme mobile app
@@ -177,3 +216,62 @@ async def test_the_question_around_the_feature_does_not_count(help_center: Path)
 
 def cosine(first: np.ndarray, second: np.ndarray) -> float:
     return float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second)))
+
+
+INTEGRATIONS = """# Connecting Acme to other tools
+
+Acme works with the tools your team already uses.
+
+## Slack
+
+Post task updates into a Slack channel.
+
+## Removing an integration
+
+Open Settings and click Disconnect next to the tool.
+"""
+
+
+@pytest.fixture
+def tools_center(help_center: Path) -> Path:
+    (help_center / "integrations.md").write_text(INTEGRATIONS, encoding="utf-8")
+    return help_center
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["does Acme integrate with Salesforce?", "is there a Salesforce integration?"],
+)
+async def test_a_tool_no_article_names_gets_the_honest_fallback(
+    tools_center: Path, question: str
+) -> None:
+    """The integrations article shares "integrate" and "tools" with the question, not the
+    product asked about."""
+    found = await service(tools_center).search("acme", question)
+    assert found.hits[0].article_id == "integrations"
+    assert not found.answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "does Acme integrate with Slack?",
+        "is there a Slack integration?",
+        "how do I remove an integration?",
+    ],
+)
+async def test_a_named_tool_and_any_other_integration_question_are_answered(
+    tools_center: Path, question: str
+) -> None:
+    found = await service(tools_center).search("acme", question)
+    assert found.answered and found.hits[0].article_id == "integrations"
+
+
+async def test_a_tool_is_only_named_by_its_name(tools_center: Path) -> None:
+    """A heading close to a feature lets the host's word for it through ("hotkeys" reads
+    as "Shortcuts for tasks"), but a product asked about must be named: the same word as
+    a tool is refused."""
+    assert (await service(tools_center).search("acme", "any hotkeys?")).answered
+    found = await service(tools_center).search("acme", "will it work with hotkeys?")
+    assert found.hits[0].article_id == "shortcuts"
+    assert not found.answered

@@ -82,6 +82,33 @@ _FEATURE_ASK = re.compile(
 )
 
 
+# "does Lumen integrate with Salesforce?", "can I connect it to HubSpot?", "can lumen
+# two-way sync with an Airtable base?", "does it work with Calendly?", "can I pay with
+# PayPal?": the object is the other tool's name. Not "can't connect to …" (a fault: no
+# space after "can"), not "can I not …", and not a person ("connect to a live agent" asks
+# for support, decision 0027).
+_TOOL_ASK = re.compile(
+    r"\b(?:do|does|can|could|will|would)\s+(?:(?!not\b|never\b)[\w'-]+\s+){0,3}?"
+    r"(?:integrate|connect|sync|link|work|hook \w+ up|plug \w+ in|pay)\s+(?:[\w'-]+\s+)?"
+    r"(?:with|to|into|by|using|via|through)\s+"
+    r"(?!(?:an?|the|some|any|your|one of your)?\s*(?:(?:real|live|actual)\s+)?(?:person|human"
+    r"|agent|someone|somebody|anyone|anybody|support|staff|people|team)\b)"
+    r"(?P<tool>[^?.!,;:()]+)",
+    re.IGNORECASE,
+)
+# "a Salesforce integration", "an integration with Jira", "Power BI connector for Lumen":
+# the words around the noun name the tool ("integration" itself is a word every
+# integrations article holds). Both sides are kept: one of them is often the product's own
+# name, which every article holds and so weighs nothing in the coverage.
+_INTEGRATION = re.compile(
+    r"(?P<start>^|[.?!]\s+)?(?P<before>(?:[\w'-]+\s+){0,3}?)(?:integrations?|connectors?|plugins?|add-?ons?)\b"
+    r"(?:\s+(?:with|for|to|into)\s+(?P<after>[^?.!,;:()]+))?",
+    re.IGNORECASE,
+)
+
+_DETERMINER = re.compile(r"^(?:(?:an?|any|some|the|my|our|your)(?:\s+|$))+", re.IGNORECASE)
+
+
 def asked_feature(text: str) -> str | None:
     """What a question asks the product to have, when it asks whether it has something:
     "a dark mode" in "is there a dark mode?", "burndown charts or sprint velocity
@@ -99,3 +126,43 @@ def asked_feature(text: str) -> str | None:
         return None
     feature = (found.group("feature") or found.group("any")).strip()
     return feature if tokenize(feature) else None
+
+
+def asked_tool(text: str) -> str | None:
+    """The other product a question asks this one to work with: "Salesforce" in "does
+    Lumen integrate with Salesforce?", "is there a Salesforce integration?" and
+    "Salesforce connector?", "PayPal" in "can I pay with PayPal?".
+
+    A tool has no other word for it: only an article that names it answers, and a
+    heading or tag merely close to it ("Zapier and Make" for "Calendly") does not
+    (decision 0027). ``None`` when the question asks no such thing.
+    """
+    found = _TOOL_ASK.search(text)
+    if found is not None:
+        tool = found.group("tool")
+        return named_tool(tool) or _without_determiner(tool)
+    feature = asked_feature(text)
+    return named_tool(feature) if feature is not None else named_tool(text, opening=True)
+
+
+def named_tool(text: str, opening: bool = False) -> str | None:
+    """The tool an integration in ``text`` names: "Salesforce" for "a Salesforce
+    integration", "Jira" for "an integration with Jira", "Power BI Lumen" for "Power BI
+    connector for Lumen" (the product's own name weighs nothing: every article holds it).
+    With ``opening``, only such a noun that opens a sentence counts ("HubSpot
+    integration?", not "how do I remove an integration?"). ``None`` without one."""
+    for found in _INTEGRATION.finditer(text):
+        if opening and found.group("start") is None:
+            continue
+        named = " ".join(
+            part
+            for part in (_without_determiner(found.group(group)) for group in ("before", "after"))
+            if part
+        )
+        if tokenize(named):
+            return named
+    return None
+
+
+def _without_determiner(text: str | None) -> str:
+    return _DETERMINER.sub("", (text or "").strip()).strip()

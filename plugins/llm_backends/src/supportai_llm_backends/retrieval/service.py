@@ -42,7 +42,7 @@ from supportai_llm_backends.retrieval.index import (
     Weights,
 )
 from supportai_llm_backends.retrieval.lexical import tokenize
-from supportai_llm_backends.retrieval.query import asked, asked_feature, clean_query
+from supportai_llm_backends.retrieval.query import asked, asked_feature, asked_tool, clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -400,16 +400,22 @@ class RetrievalService:
         which lets the host's own word for it ("keyboard shortcuts" for "hotkeys") count.
         Should embedding the feature fail, the article answers as before the check.
         Decision 0026 has the measurements.
+
+        A question whether the product works with another one ("does it integrate with
+        Salesforce?", :func:`.query.asked_tool`) is answered only by the coverage: a tool
+        has no other word for it, and product names sit close to one another
+        ("Calendly" at 0.52 from "Zapier and Make"; decision 0027).
         """
         if self.feature_coverage <= 0:
             return True
-        feature = asked_feature(question)
+        tool = asked_tool(question)
+        feature = tool or asked_feature(question)
         if feature is None:
             return True
         words = tuple(dict.fromkeys(tokenize(feature)))
         if index.article_coverage(best.article_id, words) >= self.feature_coverage:
             return True
-        if vector is None or index.phrases is None or self.embedder is None:
+        if tool is not None or vector is None or index.phrases is None or self.embedder is None:
             return False
         try:
             own = await self._feature_vector(feature)
