@@ -225,6 +225,7 @@ def service_with(
     """A retrieval service that ranks and answers as ``settings`` say (pass them through
     :func:`calibrated` first), over the given articles, embedder and vector store: the
     app's own, and the one a benchmark or a test builds to rank as an app does."""
+    from supportai_llm_backends.retrieval.names import configured_names
     from supportai_llm_backends.retrieval.service import RetrievalService
 
     return RetrievalService(
@@ -241,6 +242,7 @@ def service_with(
         alignment_max_articles=settings.alignment_max_articles,
         feature_coverage=settings.feature_coverage,
         feature_phrase=settings.feature_phrase,
+        product_names=configured_names(settings.product_names),
     )
 
 

@@ -117,6 +117,13 @@ class KnowledgeBaseSettings(BaseSettings):
         "phrase (title, tag or heading) that lets the question through whatever its words "
         "(the host's own word for the feature).",
     )
+    product_names: str | None = Field(
+        default=None,
+        description='Comma-separated words that name the product ("Lumen"), left out of a '
+        "question before it is embedded: a name every article says brings any question "
+        "that holds it close to every article. Unset: a word most articles write with a "
+        "capital is taken; empty: none (decision 0028).",
+    )
     weight_lexical_chunk: float = Field(
         default=0.0, ge=0, description="Fusion: section BM25 (scaled by the query's best)."
     )

@@ -36,6 +36,7 @@ Immutable once built: concurrent turns read it without locks.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from supportai_llm_backends.retrieval.alignment import ArticlePieces
 from supportai_llm_backends.retrieval.chunking import Chunk
 from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
 from supportai_llm_backends.retrieval.lexical import LexicalIndex, tokenize
+from supportai_llm_backends.retrieval.names import product_names
 from supportai_llm_backends.retrieval.spelling import Speller
 
 Scores = np.ndarray[Any, np.dtype[np.float32]]
@@ -187,6 +189,11 @@ class TenantIndex:
             by_article.setdefault(chunk.article_id, []).append(chunk.search_text)
         self.article_lexical = LexicalIndex(
             ["\n".join(by_article[article_id]) for article_id in self.article_ids]
+        )
+        #: The words that name the product, left out of a question's embedding (:mod:`.names`).
+        self.product_names = product_names(
+            "\n\n".join(chunk.body for chunk in group)
+            for _, group in itertools.groupby(self.chunks, key=lambda chunk: chunk.article_id)
         )
         #: Corrects a question's typos to this help center's words (None: switched off).
         self.speller = (

@@ -42,6 +42,7 @@ from supportai_llm_backends.retrieval.index import (
     Weights,
 )
 from supportai_llm_backends.retrieval.lexical import tokenize
+from supportai_llm_backends.retrieval.names import without_names
 from supportai_llm_backends.retrieval.query import asked, asked_feature, asked_tool, clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
@@ -109,6 +110,7 @@ class RetrievalService:
         alignment_max_articles: int = 500,
         feature_coverage: float = 0.0,
         feature_phrase: float = 1.0,
+        product_names: frozenset[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -130,6 +132,9 @@ class RetrievalService:
         #: ``feature_phrase`` close to the feature (:meth:`_names_feature`; 0: off).
         self.feature_coverage = feature_coverage
         self.feature_phrase = feature_phrase
+        #: Words left out of a question before it is embedded (:mod:`.names`); ``None``:
+        #: each tenant's, found in its articles.
+        self.product_names = product_names
         self.version_check_s = version_check_s
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -309,7 +314,8 @@ class RetrievalService:
             cleaned = index.speller.correct(cleaned)
         question = asked(cleaned)  # what BM25, coverage and the feature check read
         tokens = tuple(dict.fromkeys(tokenize(question)))
-        vector, pieces = await self._query_vectors(index, cleaned)
+        names = index.product_names if self.product_names is None else self.product_names
+        vector, pieces = await self._query_vectors(index, without_names(cleaned, names))
         hits, best = self._ranked(index, tokens, vector, pieces, limit)
         suggested = False
         if vector is not None:
