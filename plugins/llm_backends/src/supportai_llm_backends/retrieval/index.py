@@ -192,8 +192,10 @@ class TenantIndex:
         )
         #: The words that name the product, left out of a question's embedding (:mod:`.names`).
         self.product_names = product_names(
-            "\n\n".join(chunk.body for chunk in group)
-            for _, group in itertools.groupby(self.chunks, key=lambda chunk: chunk.article_id)
+            [
+                "\n\n".join(chunk.body for chunk in group)
+                for _, group in itertools.groupby(self.chunks, key=lambda chunk: chunk.article_id)
+            ]
         )
         #: Corrects a question's typos to this help center's words (None: switched off).
         self.speller = (
