@@ -69,6 +69,7 @@ def test_other_questions_ask_for_no_feature(question: str) -> None:
         ("can lumen two-way sync with an airtable base", "airtable base"),
         ("does it work with calendly, like book a meeting", "calendly"),
         ("can we pay with PayPal?", "PayPal"),
+        ("can Lumen post task updates to our Discord server", "Discord server"),
         ("Is there a Salesforce integration?", "Salesforce"),
         ("is there an integration with jira?", "jira"),
         ("HubSpot integration?", "HubSpot"),
@@ -92,6 +93,7 @@ def test_the_other_product_a_question_asks_to_work_with(question: str, tool: str
         "how do I set up the integration with slack?",  # how, not whether
         "is there a dark mode?",  # a feature, not a tool (asked_feature's)
         "how do I reset my password?",
+        "will your event callbacks post to it?",  # only stop words
     ],
 )
 def test_other_questions_ask_for_no_tool(question: str) -> None:

@@ -89,8 +89,9 @@ _FEATURE_ASK = re.compile(
 # for support, decision 0027).
 _TOOL_ASK = re.compile(
     r"\b(?:do|does|can|could|will|would)\s+(?:(?!not\b|never\b)[\w'-]+\s+){0,3}?"
-    r"(?:integrate|connect|sync|link|work|hook \w+ up|plug \w+ in|pay)\s+(?:[\w'-]+\s+)?"
-    r"(?:with|to|into|by|using|via|through)\s+"
+    r"(?:(?:integrate|connect|sync|link|work|hook \w+ up|plug \w+ in|pay)\s+(?:[\w'-]+\s+)?"
+    r"(?:with|to|into|by|using|via|through)"
+    r"|(?:post|push|send|pipe|stream)\s+(?:[\w'-]+\s+){0,2}?(?:to|into))\s+"
     r"(?!(?:an?|the|some|any|your|one of your)?\s*(?:(?:real|live|actual)\s+)?(?:person|human"
     r"|agent|someone|somebody|anyone|anybody|support|staff|people|team)\b)"
     r"(?P<tool>[^?.!,;:()]+)",
@@ -139,8 +140,8 @@ def asked_tool(text: str) -> str | None:
     """
     found = _TOOL_ASK.search(text)
     if found is not None:
-        tool = found.group("tool")
-        return named_tool(tool) or _without_determiner(tool)
+        tool = named_tool(found.group("tool")) or _without_determiner(found.group("tool"))
+        return tool if tokenize(tool) else None  # "will it post to it?" names nothing
     feature = asked_feature(text)
     return named_tool(feature) if feature is not None else named_tool(text, opening=True)
 
