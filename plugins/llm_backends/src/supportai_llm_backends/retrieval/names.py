@@ -48,7 +48,7 @@ def product_names(articles: Sequence[str]) -> frozenset[str]:
     At most :data:`SAMPLE` articles are read, drawn at random (the same ones on every
     worker): a name three quarters of the articles use is in about three quarters of the
     sample, and reading all of a help center of 100k sections took 7.5 s of its index
-    build (0.2 s now). Not every n-th article: a help center's articles can repeat a
+    build (0.15 s now). Not every n-th article: a help center's articles can repeat a
     pattern (the scale bench's clones do), which a stride can follow."""
     used_in: Counter[str] = Counter()
     capitals: Counter[str] = Counter()

@@ -9,6 +9,11 @@ A long message ("Hi, hope you are well. We are a team of twelve and moved from
 another tool last spring. … How do I export a project?") asks in its questions;
 the greeting and the story around them add words that match some article by
 chance. :func:`asked` is what the word-based signals read.
+
+A question whether the product has something ("is there a dark mode?",
+:func:`asked_feature`) or works with another product ("does it integrate with
+Salesforce?", :func:`asked_tool`) names that thing; the feature check of the
+retrieval service asks the best article to name it too (decisions 0026, 0027).
 """
 
 from __future__ import annotations
@@ -102,7 +107,8 @@ _TOOL_ASK = re.compile(
 # integrations article holds). Both sides are kept: one of them is often the product's own
 # name, which every article holds and so weighs nothing in the coverage.
 _INTEGRATION = re.compile(
-    r"(?P<start>^|[.?!]\s+)?(?P<before>(?:[\w'-]+\s+){0,3}?)(?:integrations?|connectors?|plugins?|add-?ons?)\b"
+    r"(?P<start>^|[.?!]\s+)?(?P<before>(?:[\w'-]+\s+){0,3}?)"
+    r"(?:integrations?|connectors?|plugins?|add-?ons?)\b"
     r"(?:\s+(?:with|for|to|into)\s+(?P<after>[^?.!,;:()]+))?",
     re.IGNORECASE,
 )
