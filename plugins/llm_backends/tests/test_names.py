@@ -43,6 +43,16 @@ def test_the_name_is_a_word_most_articles_write_with_a_capital() -> None:
     assert product_names(texts) == {"acme"}
 
 
+def test_a_language_that_capitalises_its_nouns_names_nothing() -> None:
+    """In German every noun has a capital: "Arbeitsbereich", "Einstellungen" and "Konto"
+    qualify alongside the name, so the case tells nothing and no word is taken."""
+    texts = [
+        f"Öffne im Arbeitsbereich die Einstellungen von Acme. Dein Konto zeigt die Rechnung {i}."
+        for i in range(6)
+    ]
+    assert product_names(texts) == frozenset()
+
+
 def test_a_small_help_center_names_nothing() -> None:
     assert product_names(list(ARTICLES.values())[:3]) == frozenset()
 

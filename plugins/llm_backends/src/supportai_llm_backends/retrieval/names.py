@@ -11,7 +11,9 @@ that at least :data:`MIN_SHARE` of the articles use (and at least :data:`MIN_ART
 written with a capital in at least :data:`CAPITALISED` of its uses where a capital says
 nothing else (not a sentence's or a list item's first word, not in a link, an address or
 a file name). "Lumen" is; "workspace" (24 of 26 articles, lower case) and "Settings"
-(22, a capital in 79 % of its uses, as in **Settings → Billing**) are not.
+(22, a capital in 79 % of its uses, as in **Settings → Billing**) are not. Where more than
+:data:`MAX_NAMES` words qualify, the language capitalises its nouns (German) and none is
+taken: set ``SUPPORTAI_KB_PRODUCT_NAMES`` there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MIN_SHARE = 0.75
 MIN_ARTICLES = 4
 #: Share of its uses, past a sentence's first word, written with a capital.
 CAPITALISED = 0.9
+#: More words than this that qualify: the capitals are the language's, not a name's.
+MAX_NAMES = 3
 #: Articles read, at most (:func:`product_names`).
 SAMPLE = 300
 
@@ -70,11 +74,14 @@ def product_names(articles: Sequence[str]) -> frozenset[str]:
                 capitals[lower] += word[0].isupper()
         used_in.update(seen)
     least = max(MIN_ARTICLES, MIN_SHARE * total)
-    return frozenset(
+    names = frozenset(
         word
         for word, count in used_in.items()
         if count >= least and uses[word] and capitals[word] >= CAPITALISED * uses[word]
     )
+    # A help center that writes every noun with a capital (German) has several such words
+    # ("Arbeitsbereich", "Einstellungen"): there the capital names nothing.
+    return names if len(names) <= MAX_NAMES else frozenset()
 
 
 def without_names(text: str, names: frozenset[str]) -> str:
