@@ -141,7 +141,7 @@ def asked_tool(text: str) -> str | None:
     "Salesforce connector?", "PayPal" in "can I pay with PayPal?".
 
     A tool has no other word for it: only an article that names it answers, and a
-    heading or tag merely close to it ("Zapier and Make" for "Calendly") does not
+    heading or tag merely close to it ("calendar sync" for "Calendly") does not
     (decision 0027). ``None`` when the question asks no such thing.
     """
     found = _TOOL_ASK.search(text)

@@ -409,8 +409,8 @@ class RetrievalService:
 
         A question whether the product works with another one ("does it integrate with
         Salesforce?", :func:`.query.asked_tool`) is answered only by the coverage: a tool
-        has no other word for it, and product names sit close to one another
-        ("Calendly" at 0.52 from "Zapier and Make"; decision 0027).
+        has no other word for it, and its name sits close to the words for what
+        it does ("Calendly" at 0.52 from the tag "calendar sync"; decision 0027).
         """
         if self.feature_coverage <= 0:
             return True
