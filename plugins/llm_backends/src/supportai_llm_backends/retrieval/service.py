@@ -437,8 +437,8 @@ class RetrievalService:
         The question's vector would do without a second run, but its frame counts:
         "does Lumen have burndown charts?" sits at 0.62 from a title that says
         "Lumen", and its feature at 0.20 (decision 0026). Only a feature question
-        whose words the best article lacks gets here: 9 of the example's 572
-        questions, 8 of them out of scope (a tool question never does, decision 0027).
+        whose words the best article lacks gets here: 10 of the example's 652
+        questions, 9 of them out of scope (a tool question never does, decision 0027).
         """
         assert self.embedder is not None
         raw = (await embed_query(self.embedder, feature))[0]
