@@ -144,11 +144,26 @@ def asked_tool(text: str) -> str | None:
     heading or tag merely close to it ("calendar sync" for "Calendly") does not
     (decision 0027). ``None`` when the question asks no such thing.
     """
+    return _tool_of(text, asked_feature(text))
+
+
+def asked_thing(text: str) -> tuple[str, bool] | None:
+    """What a question asks the product to have or to work with, and whether that is
+    another product (:func:`asked_tool`) rather than a feature (:func:`asked_feature`);
+    ``None`` when it asks neither. One reading of the question for the feature check."""
+    feature = asked_feature(text)
+    tool = _tool_of(text, feature)
+    if tool is not None:
+        return tool, True
+    return (feature, False) if feature is not None else None
+
+
+def _tool_of(text: str, feature: str | None) -> str | None:
+    """:func:`asked_tool` of ``text``, whose feature (:func:`asked_feature`) is known."""
     found = _TOOL_ASK.search(text)
     if found is not None:
         tool = named_tool(found.group("tool")) or _without_determiner(found.group("tool"))
         return tool if tokenize(tool) else None  # "will it post to it?" names nothing
-    feature = asked_feature(text)
     return named_tool(feature) if feature is not None else named_tool(text, opening=True)
 
 

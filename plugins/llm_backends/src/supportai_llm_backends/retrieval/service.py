@@ -43,7 +43,7 @@ from supportai_llm_backends.retrieval.index import (
 )
 from supportai_llm_backends.retrieval.lexical import tokenize
 from supportai_llm_backends.retrieval.names import without_names
-from supportai_llm_backends.retrieval.query import asked, asked_feature, asked_tool, clean_query
+from supportai_llm_backends.retrieval.query import asked, asked_thing, clean_query
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -414,14 +414,14 @@ class RetrievalService:
         """
         if self.feature_coverage <= 0:
             return True
-        tool = asked_tool(question)
-        feature = tool or asked_feature(question)
-        if feature is None:
+        thing = asked_thing(question)
+        if thing is None:
             return True
+        feature, tool = thing
         words = tuple(dict.fromkeys(tokenize(feature)))
         if index.article_coverage(best.article_id, words) >= self.feature_coverage:
             return True
-        if tool is not None or vector is None or index.phrases is None or self.embedder is None:
+        if tool or vector is None or index.phrases is None or self.embedder is None:
             return False
         try:
             own = await self._feature_vector(feature)
