@@ -28,6 +28,44 @@ def test_coverage_is_the_rarity_weighted_share_of_the_question_a_document_holds(
     assert index.coverages(["invoic", "invoic", "atm"])[0] == unknown  # each word counts once
 
 
+@pytest.mark.parametrize(
+    "word",
+    [
+        "what's",
+        "i'm",
+        "we're",
+        "you've",
+        "we'll",
+        "i'd",
+        "can't",
+        "doesn't",
+        "won't",
+        "isn\u2019t",
+        "dont",
+        "cant",
+        "im",
+        "whats",
+        "whenever",
+        "however",
+    ],
+)
+def test_contractions_of_stop_words_are_stop_words(word: str) -> None:
+    """Stemmed, "what's" was a "what" and "can't" a "can't" that no article uses, so
+    they weighed the most in the coverage of every question that had them."""
+    assert tokenize(f"refund {word} invoice") == ["refund", "invoic"]
+
+
+def test_a_possessive_or_a_name_with_an_apostrophe_is_kept() -> None:
+    assert tokenize("Lumen's API for O'Brien") == ["lumen", "api", "o'brien"]
+
+
+def test_a_contraction_no_longer_dilutes_the_coverage() -> None:
+    index = LexicalIndex(DOCUMENTS)
+    plain = index.coverages(tokenize("refund invoice"))[0]
+    contracted = tokenize("what's a refund invoice? we're, I can't, it isn't")
+    assert index.coverages(contracted)[0] == plain
+
+
 def test_an_empty_index_covers_nothing() -> None:
     assert len(LexicalIndex([]).coverages(["refund"])) == 0
 

@@ -30,10 +30,19 @@ _EXTRA_STOPWORDS = """
 i me my mine we us our ours you your yours he she him her his its them
 do does did doing done can could would should shall may might must am been being
 have has had having what which who whom whose when where why how
+whatever whichever whoever whenever wherever however
 so too very just any some all from about up out here please
 want need get got make take use know like way thing things someone something anything
 """
+#: Contractions users type without the apostrophe ("dont", "im", "whats").
+_BARE_CONTRACTIONS = """
+dont cant wont isnt arent wasnt werent doesnt didnt havent hasnt hadnt
+couldnt wouldnt shouldnt im ive youre youve theyre weve whats thats theres
+"""
 STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_EXTRA_STOPWORDS.split())
+_TOKEN_STOPWORDS = STOPWORDS | frozenset(_BARE_CONTRACTIONS.split())
+#: What follows the apostrophe of a stop word's contraction ("what's", "I'm", "we're").
+_CLITICS = frozenset({"s", "m", "re", "ve", "ll", "d"})
 _stemmer_local = threading.local()
 
 
@@ -45,9 +54,26 @@ def _stemmer() -> Any:
     return stemmer
 
 
+def is_stop_word(word: str) -> bool:
+    """Whether a lower-cased word says nothing about a subject: a stop word, a
+    contraction of one ("what's", "we're") or a negated auxiliary ("can't", "doesn't"),
+    with or without its apostrophe.
+
+    Left in, the stemmer made "what's" a "what" and "can't" a "can't" that no article
+    uses, so they weighed the most in the coverage of any question that had them
+    (:meth:`LexicalIndex.coverages`).
+    """
+    if word in _TOKEN_STOPWORDS:
+        return True
+    head, apostrophe, tail = word.partition("'")
+    if not apostrophe:
+        return False
+    return (tail == "t" and head.endswith("n")) or (tail in _CLITICS and head in STOPWORDS)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed words of ``text``."""
-    words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in STOPWORDS]
+    words = [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if not is_stop_word(w)]
     # A local view, so another thread clearing the shared cache cannot lose a word.
     known = {word: _stems.get(word) for word in set(words)}
     missing = [word for word, stem in known.items() if stem is None]
