@@ -36,7 +36,6 @@ Immutable once built: concurrent turns read it without locks.
 
 from __future__ import annotations
 
-import itertools
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -193,8 +192,8 @@ class TenantIndex:
         #: The words that name the product, left out of a question's embedding (:mod:`.names`).
         self.product_names = product_names(
             [
-                "\n\n".join(chunk.body for chunk in group)
-                for _, group in itertools.groupby(self.chunks, key=lambda chunk: chunk.article_id)
+                "\n\n".join(chunk.body for chunk in self.chunks[self._starts[i] : self._ends[i]])
+                for i in range(len(self.article_ids))
             ]
         )
         #: Corrects a question's typos to this help center's words (None: switched off).
