@@ -243,6 +243,7 @@ def service_with(
         feature_coverage=settings.feature_coverage,
         feature_phrase=settings.feature_phrase,
         product_names=configured_names(settings.product_names),
+        blas_threads=settings.blas_threads,
     )
 
 

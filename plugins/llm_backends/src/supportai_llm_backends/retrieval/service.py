@@ -32,6 +32,7 @@ from supportai_llm_backends.retrieval.alignment import (
     article_pieces,
     rerank,
 )
+from supportai_llm_backends.retrieval.blas import limit_blas_threads_once
 from supportai_llm_backends.retrieval.chunking import Chunk, chunk_article, parse_markdown
 from supportai_llm_backends.retrieval.dense import Matrix, from_bytes, normalise, to_bytes
 from supportai_llm_backends.retrieval.index import (
@@ -111,6 +112,7 @@ class RetrievalService:
         feature_coverage: float = 0.0,
         feature_phrase: float = 1.0,
         product_names: frozenset[str] | None = None,
+        blas_threads: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -135,6 +137,8 @@ class RetrievalService:
         #: Words left out of a question before it is embedded (:mod:`.names`); ``None``:
         #: each tenant's, found in its articles.
         self.product_names = product_names
+        #: numpy's BLAS threads for the ranking thread (:mod:`.blas`; 0: left alone).
+        self.blas_threads = blas_threads
         self.version_check_s = version_check_s
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -309,6 +313,7 @@ class RetrievalService:
         cached = self._results.get(key)
         if cached is not None:
             return cached
+        limit_blas_threads_once(self.blas_threads)
         cleaned = clean_query(query)
         if index.speller is not None:
             cleaned = index.speller.correct(cleaned)
