@@ -20,11 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from supportai.errors import ConfigurationError
 from supportai.plugins import Registry
-from supportai_llm_backends.settings import (
-    MINILM_THREADS,
-    EmbeddingSettings,
-    KnowledgeBaseSettings,
-)
+from supportai_llm_backends.settings import EmbeddingSettings, KnowledgeBaseSettings
 
 if TYPE_CHECKING:
     from supportai.embeddings import Embedder
@@ -295,11 +291,11 @@ def _embedding_store(settings: KnowledgeBaseSettings, folder: Path) -> Embedding
     return FileEmbeddingStore(target)
 
 
-def _minilm_threads(context: ProviderContext) -> int:
+def _minilm_threads(context: ProviderContext) -> int | None:
     return context.plugin_settings(EmbeddingSettings).minilm_threads
 
 
-def warm_up(embedder: str = "wordllama", minilm_threads: int = MINILM_THREADS) -> None:
+def warm_up(embedder: str = "wordllama", minilm_threads: int | None = None) -> None:
     """Import numpy, bm25s and the bundled model in a background thread, once per process."""
     if _warmed.is_set():
         return

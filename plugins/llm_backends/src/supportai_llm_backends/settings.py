@@ -215,10 +215,6 @@ class KnowledgeBaseSettings(BaseSettings):
         return self.articles_dir is not None and self.articles_dir.is_dir()
 
 
-#: ONNX Runtime threads per ``minilm`` embedding unless the host says otherwise (decision 0020).
-MINILM_THREADS = 2
-
-
 class EmbeddingSettings(BaseSettings):
     """The built-in embedders (``SUPPORTAI_KB_EMBEDDER`` picks one)."""
 
@@ -228,13 +224,14 @@ class EmbeddingSettings(BaseSettings):
         default=256,
         description="wordllama: dimensions kept (truncated from the bundled 256-d model).",
     )
-    minilm_threads: int = Field(
-        default=MINILM_THREADS,
+    minilm_threads: int | None = Field(
+        default=None,
         ge=1,
         le=64,
         description="minilm: ONNX Runtime threads per embedding, at most the CPUs the process "
-        "may use; 2 makes a question 1.5x faster where a core is idle, 1 can give a little more "
-        "throughput on a host whose cores are all busy embedding (the vectors are identical).",
+        "may use. Unset: 1 on a CPU with VNNI (its int8 products are quick, and a second "
+        "thread adds more hand-offs than it saves), 2 on one without (1.5x faster where a core "
+        "is idle). The vectors are identical whatever the count.",
     )
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from supportai_llm_backends.settings import MINILM_THREADS
 
 from supportai.embeddings import Embedder, EmbeddingError
 from supportai.errors import ConfigurationError
@@ -153,8 +152,9 @@ class MiniLMEmbedder:
     passage_tokens = 128
     query_tokens = 64
 
-    def __init__(self, threads: int = MINILM_THREADS) -> None:
-        #: ONNX Runtime threads per run; the vectors are the same whatever the count.
+    def __init__(self, threads: int | None = None) -> None:
+        #: ONNX Runtime threads per run (``None``: :func:`.minilm.default_threads`); the
+        #: vectors are the same whatever the count.
         self.threads = threads
 
     async def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
