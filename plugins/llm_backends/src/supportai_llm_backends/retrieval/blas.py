@@ -10,9 +10,9 @@ for those spinning workers: one question in twenty took 8-16 ms instead of 3
 leaves the other CPUs to the embedder and the event loop.
 
 The limit is set from the thread that ranks (the event loop's), the first time it
-ranks. Which threads a BLAS library's count reaches differs between libraries and
-versions (OpenBLAS 0.3.31, in numpy's wheels, ignored a raise from a second thread
-and let a limit set in one thread be undone by another's), so the thread whose
+ranks. Which threads a count reaches differs: OpenBLAS built on OpenMP keeps one per
+thread, and for the usual process-wide pool threadpoolctl lets only the first thread
+that sets it do so (it ignores the others without an error). So the thread whose
 products matter sets it for itself. threadpoolctl sets it through each library's own
 call (OpenBLAS, MKL, BLIS), which an environment variable cannot do once numpy is
 loaded.
@@ -42,7 +42,7 @@ def limit_blas_threads(threads: int) -> None:
 
 def limit_blas_threads_once(threads: int) -> None:
     """:func:`limit_blas_threads`, the first time the calling thread asks for ``threads``
-    (about 0.3 ms: threadpoolctl lists the loaded libraries); a dictionary lookup after."""
+    (0.7 ms: threadpoolctl lists the loaded libraries); an attribute lookup after."""
     if getattr(_set_here, "threads", None) == threads:
         return
     limit_blas_threads(threads)
