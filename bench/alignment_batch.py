@@ -12,7 +12,6 @@ Needs the ``minilm`` extra. Run: ``python bench/alignment_batch.py [--rounds 5] 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -27,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import print_result  # noqa: E402
+from bench.common import rounds_main  # noqa: E402
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
@@ -102,12 +101,10 @@ def compare(data: list[tuple[np.ndarray, list[Any]]], rounds: int) -> dict[str, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    print_result(compare(asyncio.run(candidates_per_question()), args.rounds), args.json)
-    return 0
+    def run(rounds: int) -> dict[str, Any]:
+        return compare(asyncio.run(candidates_per_question()), rounds)
+
+    return rounds_main(__doc__.splitlines()[0], run, argv, rounds=5)
 
 
 if __name__ == "__main__":

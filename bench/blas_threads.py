@@ -14,7 +14,6 @@ Needs the ``minilm`` extra. Run: ``python bench/blas_threads.py [--rounds 3] [--
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -27,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import print_result  # noqa: E402
+from bench.common import rounds_main  # noqa: E402
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
@@ -38,7 +37,7 @@ def blas_count() -> int:
     """BLAS's thread count now (the largest, if numpy loaded several libraries)."""
     from threadpoolctl import threadpool_info
 
-    return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+    return int(max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))
 
 
 async def compare(rounds: int) -> dict[str, Any]:
@@ -92,12 +91,8 @@ async def compare(rounds: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    print_result(asyncio.run(compare(args.rounds)), args.json)
-    return 0
+    description = __doc__.splitlines()[0]
+    return rounds_main(description, lambda rounds: asyncio.run(compare(rounds)), argv)
 
 
 if __name__ == "__main__":

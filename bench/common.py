@@ -6,6 +6,7 @@ alternating A and B, because absolute times drift on shared machines.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -14,7 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -325,3 +326,19 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
         return
     for key, value in result.items():
         print(f"{key:>30}: {value}")
+
+
+def rounds_main(
+    description: str,
+    run: Callable[[int], dict[str, Any]],
+    argv: Sequence[str] | None,
+    rounds: int = 3,
+) -> int:
+    """The command line of a same-process A/B bench: ``--rounds N`` and ``--json``;
+    ``run(rounds)`` returns the figures to print."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    print_result(run(args.rounds), args.json)
+    return 0

@@ -13,7 +13,6 @@ Needs the ``minilm`` extra. Run: ``python bench/feature_check.py [--rounds 3] [-
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -26,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import print_result  # noqa: E402
+from bench.common import rounds_main  # noqa: E402
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
@@ -103,12 +102,8 @@ async def compare(rounds: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    print_result(asyncio.run(compare(args.rounds)), args.json)
-    return 0
+    description = __doc__.splitlines()[0]
+    return rounds_main(description, lambda rounds: asyncio.run(compare(rounds)), argv)
 
 
 if __name__ == "__main__":
