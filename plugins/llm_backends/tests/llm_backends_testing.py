@@ -10,9 +10,14 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from supportai_llm_backends.retrieval.index import Weights
+from supportai_llm_backends.retrieval.service import RetrievalService
+from supportai_llm_backends.retrieval.source import FileArticleSource
+from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
 from supportai_llm_backends.settings import KnowledgeBaseSettings
 
 from supportai.caller import Caller
+from supportai.embeddings import Embedder
 from supportai.llm import BackendEvent, BackendRequest, ChatMessage, ContextDocument, ToolSpec
 
 FIXTURE_ARTICLES = Path(__file__).parent / "articles"
@@ -102,4 +107,28 @@ def hide_installed_module(monkeypatch: Any, module: str) -> None:
         importlib.util,
         "find_spec",
         lambda name, *args: None if name == module else real(name, *args),
+    )
+
+
+def folder_service(
+    folder: Path,
+    embedder: Embedder | None = None,
+    *,
+    weights: Weights | None = None,
+    min_score: float = 0.0,
+    lexical_min_score: float = 0.1,
+    **options: Any,
+) -> RetrievalService:
+    """A retrieval service over a folder of Markdown articles, its vectors in memory, that
+    notices an edited article at once (no version check interval): what the retrieval
+    tests build, with their own embedder and whichever other options they vary."""
+    return RetrievalService(
+        FileArticleSource(folder),
+        lambda: embedder,
+        MemoryEmbeddingStore(),
+        weights=weights or Weights(),
+        min_score=min_score,
+        lexical_min_score=lexical_min_score,
+        version_check_s=0.0,
+        **options,
     )

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from llm_backends_fake_embeddings import vector
+from llm_backends_testing import folder_service
 from supportai_llm_backends.retrieval.index import Weights
 from supportai_llm_backends.retrieval.query import asked_feature, asked_tool
 from supportai_llm_backends.retrieval.service import RetrievalService
-from supportai_llm_backends.retrieval.source import FileArticleSource
-from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
 
 from supportai.embeddings import Embedder
 
@@ -133,14 +132,10 @@ def service(
     folder: Path, *, feature_coverage: float = 0.2, phrase_weight: float = 0.25, **options: float
 ) -> RetrievalService:
     embedder: Embedder = SynonymEmbedder()
-    return RetrievalService(
-        FileArticleSource(folder),
-        lambda: embedder,
-        MemoryEmbeddingStore(),
+    return folder_service(
+        folder,
+        embedder,
         weights=Weights(dense_phrase=phrase_weight),
-        min_score=0.0,
-        lexical_min_score=0.1,
-        version_check_s=0.0,
         feature_coverage=feature_coverage,
         feature_phrase=options.get("feature_phrase", 0.5),
         suggest_min_score=options.get("suggest_min_score"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from llm_backends_fake_embeddings import vector
-from supportai_llm_backends.retrieval.index import Weights
+from llm_backends_testing import folder_service
 from supportai_llm_backends.retrieval.names import (
     SAMPLE,
     configured_names,
@@ -17,8 +17,6 @@ from supportai_llm_backends.retrieval.names import (
     without_names,
 )
 from supportai_llm_backends.retrieval.service import RetrievalService
-from supportai_llm_backends.retrieval.source import FileArticleSource
-from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
 
 from supportai.embeddings import Embedder
 
@@ -124,16 +122,7 @@ class Recorder:
 
 def service(folder: Path, embedder: Recorder, names: frozenset[str] | None) -> RetrievalService:
     recorder: Embedder = embedder
-    return RetrievalService(
-        FileArticleSource(folder),
-        lambda: recorder,
-        MemoryEmbeddingStore(),
-        weights=Weights(),
-        min_score=0.0,
-        lexical_min_score=0.1,
-        version_check_s=0.0,
-        product_names=names,
-    )
+    return folder_service(folder, recorder, product_names=names)
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from supportai_llm_backends.retrieval.index import Weights
+from llm_backends_testing import folder_service
 from supportai_llm_backends.retrieval.service import RetrievalService
-from supportai_llm_backends.retrieval.source import FileArticleSource
 from supportai_llm_backends.retrieval.spelling import Speller, english_words, one_edit_variants
-from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
 
 REFUNDS = """# Refund policy
 
@@ -143,16 +141,8 @@ def help_center(folder: Path) -> Path:
 
 
 def service(folder: Path, *, spelling: bool) -> RetrievalService:
-    return RetrievalService(
-        FileArticleSource(folder),
-        lambda: None,  # BM25 alone: the typo is the question's only clue
-        MemoryEmbeddingStore(),
-        weights=Weights(),
-        min_score=0.5,
-        lexical_min_score=0.1,
-        version_check_s=0.0,
-        spelling=spelling,
-    )
+    # no embedder, BM25 alone: the typo is the question's only clue
+    return folder_service(folder, min_score=0.5, spelling=spelling)
 
 
 async def test_a_misspelt_question_finds_the_article_it_means(tmp_path: Path) -> None:
