@@ -79,6 +79,12 @@ class AnswerReport:
         }
 
 
+#: What the retrieval eval searches before timing: not one of the questions, so that no
+#: timed search is served from a cache the warm-up filled (the knowledge base keeps its
+#: recent results), and worded like a question, so that it runs every stage.
+WARM_UP_QUERY = "how do I get started with the warm-up?"
+
+
 def caller_for(tenant_id: str) -> Caller:
     return Caller(tenant_id=tenant_id, user_id=EVAL_USER)
 
@@ -98,7 +104,7 @@ async def evaluate_retrieval(
     report = RetrievalReport()
     caller = caller_for(tenant_id)
     if questions:  # the first search builds the tenant's index: not a query's latency
-        await ranked_sources(runtime, caller, questions[0].question)
+        await ranked_sources(runtime, caller, WARM_UP_QUERY)
     for question in questions:
         started = time.perf_counter()
         sources = await ranked_sources(runtime, caller, question.question)
