@@ -89,7 +89,9 @@ async def test_latency_counts_no_search_the_warm_up_cached(
     questions = load_questions(write(tmp_path / "q.jsonl", QUESTIONS))
     report = await evaluate_retrieval(runtime, questions, "acme")
     assert len(report.latencies_ms) == len(QUESTIONS)
-    assert min(report.latencies_ms) >= 5.0
+    # every timed search slept its 5 ms (a cached one takes microseconds); the margin
+    # keeps the loop's timer granularity out of it
+    assert min(report.latencies_ms) >= 4.0
 
 
 async def test_answer_figures_run_through_the_backend(
