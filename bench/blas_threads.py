@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import rounds_main  # noqa: E402
+from bench.common import median_p99, rounds_main  # noqa: E402
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
@@ -74,17 +73,17 @@ async def compare(rounds: int) -> dict[str, Any]:
                     await service.search("bench", question)
                     times[threads].append(time.perf_counter() - started)
     threadpool_limits(limits=baseline, user_api="blas")
-    base, one = sorted(times[baseline]), sorted(times[1])
-    p99 = max(0, int(len(one) * 0.99) - 1)
+    base, one = times[baseline], times[1]
+    (base_p50, base_p99), (one_p50, one_p99) = median_p99(base), median_p99(one)
     return {
         "searches_per_arm": len(one),
         "baseline_blas_threads": baseline,
-        "baseline_p50_ms": round(statistics.median(base) * 1000, 3),
-        "one_thread_p50_ms": round(statistics.median(one) * 1000, 3),
-        "baseline_p99_ms": round(base[p99] * 1000, 3),
-        "one_thread_p99_ms": round(one[p99] * 1000, 3),
-        "one_over_baseline_p50": round(statistics.median(one) / statistics.median(base), 3),
-        "one_over_baseline_p99": round(one[p99] / base[p99], 3),
+        "baseline_p50_ms": round(base_p50 * 1000, 3),
+        "one_thread_p50_ms": round(one_p50 * 1000, 3),
+        "baseline_p99_ms": round(base_p99 * 1000, 3),
+        "one_thread_p99_ms": round(one_p99 * 1000, 3),
+        "one_over_baseline_p50": round(one_p50 / base_p50, 3),
+        "one_over_baseline_p99": round(one_p99 / base_p99, 3),
         "baseline_over_5ms": sum(t > 0.005 for t in base),
         "one_thread_over_5ms": sum(t > 0.005 for t in one),
     }

@@ -314,6 +314,13 @@ def plain_deltas(lines: list[bytes]) -> list[str]:
     return texts
 
 
+def median_p99(seconds: Sequence[float]) -> tuple[float, float]:
+    """The median and the p99 of ``seconds`` (the value at rank ``int(n * 0.99)``, 1-based,
+    as the same-process A/B benches have always reported it)."""
+    ordered = sorted(seconds)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
 def ratio(a: float, b: float) -> float:
     """``a / b``; 0 when ``b`` is 0, which only a failed run produces (it exits non-zero)."""
     return a / b if b else 0.0

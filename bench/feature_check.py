@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import rounds_main  # noqa: E402
+from bench.common import median_p99, rounds_main  # noqa: E402
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
 QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
@@ -88,16 +87,15 @@ async def compare(rounds: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 await service.search("bench", question)
                 times[with_check].append(time.perf_counter() - started)
-    on, off = sorted(times[True]), sorted(times[False])
-    p99 = max(0, int(len(on) * 0.99) - 1)
+    (on_p50, on_p99), (off_p50, off_p99) = median_p99(times[True]), median_p99(times[False])
     return {
         "questions": len(questions),
         "feature_embedded_for": second_embeddings,
-        "without_check_p50_ms": round(statistics.median(off) * 1000, 3),
-        "with_check_p50_ms": round(statistics.median(on) * 1000, 3),
-        "with_over_without_p50": round(statistics.median(on) / statistics.median(off), 3),
-        "without_check_p99_ms": round(off[p99] * 1000, 3),
-        "with_check_p99_ms": round(on[p99] * 1000, 3),
+        "without_check_p50_ms": round(off_p50 * 1000, 3),
+        "with_check_p50_ms": round(on_p50 * 1000, 3),
+        "with_over_without_p50": round(on_p50 / off_p50, 3),
+        "without_check_p99_ms": round(off_p99 * 1000, 3),
+        "with_check_p99_ms": round(on_p99 * 1000, 3),
     }
 
 
