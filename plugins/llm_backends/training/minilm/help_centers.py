@@ -1,0 +1,73 @@
+"""Write the help centers of ``support_questions/`` as folders the eval commands read.
+
+Run from the repository root::
+
+    python plugins/llm_backends/training/minilm/help_centers.py OUT_DIR
+
+For each product it writes ``OUT_DIR/<product>/articles/*.md`` (one Markdown article
+per title, one ``##`` section per line of the file) and ``OUT_DIR/<product>/questions.jsonl``
+(every question with its article, and the product's unanswered questions as out of
+scope, all in the split ``all``). Then, for example::
+
+    SUPPORTAI_KB_ARTICLES_DIR=OUT_DIR/voxly/articles SUPPORTAI_KB_EMBEDDER=minilm \\
+        supportai kb-calibrate OUT_DIR/voxly/questions.jsonl
+
+Why: the example help center is one product, and every weight and threshold was chosen
+on it. Sixteen other help centers, written for this project, tell whether a setting
+carries over to a help center nobody tuned on (docs/knowledge.md, "Other help centers").
+The shipped ``minilm`` is fine-tuned on all sixteen, so to measure a model on them, train
+it on some and measure on the rest (decision 0030).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "support_questions"
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def write(source: Path, target: Path) -> tuple[int, int]:
+    """One product's articles and question set; the counts of articles and questions."""
+    articles: dict[str, tuple[str, list[str]]] = {}
+    questions: list[dict[str, object]] = []
+    for line in source.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        for text in row.get("out_of_scope", []):
+            questions.append({"question": text, "article": None})
+        if "questions" not in row:
+            continue
+        article = slug(row["article"])
+        sections = articles.setdefault(article, (row["article"], []))[1]
+        sections.append(f"## {row['heading']}\n\n{row['text']}")
+        questions.extend({"question": text, "article": article} for text in row["questions"])
+    (target / "articles").mkdir(parents=True, exist_ok=True)
+    for article, (title, sections) in articles.items():
+        body = "\n\n".join([f"# {title}", *sections]) + "\n"
+        (target / "articles" / f"{article}.md").write_text(body)
+    with (target / "questions.jsonl").open("w") as out:
+        for number, question in enumerate(questions, 1):
+            row = {"id": f"{source.stem}-{number:03d}", **question, "split": "all"}
+            out.write(json.dumps(row) + "\n")
+    return len(articles), len(questions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    for source in sorted(DATA.glob("*.jsonl")):
+        articles, questions = write(source, args.out / source.stem)
+        print(f"{source.stem}: {articles} articles, {questions} questions")
+
+
+if __name__ == "__main__":
+    main()
