@@ -50,7 +50,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default=None,
         description="Fused score at which a question below min_score still gets the closest "
         "section as a suggestion, after the not-found text and without a citation (unset: "
-        "never; the minilm calibration sets 0.7).",
+        "never; the minilm calibration sets 1.05).",
     )
     # 2.85, not the 4.0 of earlier releases: `supportai kb-calibrate` on the dev half of the
     # example question set (honesty 3: this is the fallback path, where a wrong answer costs

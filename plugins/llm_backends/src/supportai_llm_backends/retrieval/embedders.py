@@ -146,8 +146,9 @@ class MiniLMEmbedder:
     #: conversion (another quantization, another runtime) re-embeds instead of
     #: mixing spaces. ``-1`` was the numpy forward pass (decision 0015), ``-2`` the
     #: 8-bit weights that AVX2-only CPUs computed differently (decision 0020), ``-3``
-    #: ONNX Runtime's SkipLayerNormalization fusion (decision 0024).
-    model = "minilm-l6-v2-onnx-int8-4"
+    #: ONNX Runtime's SkipLayerNormalization fusion (decision 0024), ``-4`` the
+    #: original weights before they were fine-tuned on support questions (decision 0030).
+    model = "minilm-l6-support-onnx-int8-5"
     #: Token budgets: passages (sections, headings) and questions.
     passage_tokens = 128
     query_tokens = 64

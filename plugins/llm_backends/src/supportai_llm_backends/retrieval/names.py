@@ -1,7 +1,7 @@
 """The product's own name, which its help center says everywhere.
 
 "Who is the CEO of Lumen?" sat at 1.23 from the pricing article with ``minilm``, far
-above the no-answer threshold (0.82): the name is in nearly every article, so a short
+above the no-answer threshold (then 0.82): the name is in nearly every article, so a short
 question that holds it comes close to all of them, whatever else it asks. BM25 and the
 coverage already weigh such a word at nearly nothing; an embedding does not. The
 question is embedded without the name (decision 0028).
