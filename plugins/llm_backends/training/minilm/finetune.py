@@ -27,14 +27,15 @@ to the no-answer threshold.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from reference import cut
 from safetensors.torch import load_file, save_file
+from support_data import HelpCenter, read_all
 from tokenizers import Tokenizer
 
 HEADS = 12
@@ -45,12 +46,7 @@ PASSAGE_TOKENS = 128
 
 def encode(tok: Tokenizer, texts: list[str], limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded word-piece ids and their mask, cut as the shipped embedder cuts them."""
-    rows = []
-    for enc in tok.encode_batch(texts):
-        ids = list(enc.ids)
-        if len(ids) > limit:
-            ids = [*ids[: limit - 1], 102]
-        rows.append(ids)
+    rows = [cut(list(encoding.ids), limit) for encoding in tok.encode_batch(texts)]
     width = max(len(r) for r in rows)
     ids = torch.zeros((len(rows), width), dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.float32)
@@ -102,48 +98,27 @@ def forward(p: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor) -
     return F.normalize(pooled, dim=-1)
 
 
-def sections(
-    folder: Path,
-) -> tuple[dict[str, list[tuple[str, list[str]]]], dict[str, list[str]]]:
-    """Per product: (section text as the index embeds it, its questions), and the
-    questions no section of the product answers."""
-    found: dict[str, list[tuple[str, list[str]]]] = {}
-    unanswered: dict[str, list[str]] = {}
-    for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if "out_of_scope" in row:
-                unanswered.setdefault(row["product"], []).extend(row["out_of_scope"])
-                continue
-            if "questions" not in row:
-                continue
-            text = "\n".join((row["article"], row["heading"], row["text"]))
-            found.setdefault(row["product"], []).append((text, list(row["questions"])))
-    return found, unanswered
-
-
 Batch = tuple[list[str], list[str], list[str]]
 
 
 def batches(
-    data: dict[str, list[tuple[str, list[str]]]],
-    unanswered: dict[str, list[str]],
-    size: int,
-    rng: random.Random,
+    centers: list[HelpCenter], size: int, rng: random.Random, unanswered: bool
 ) -> list[Batch]:
     """Each section's questions dealt into rounds; a batch is one product's sections,
-    one question each (so no section appears twice in a batch), and a share of the
-    product's unanswered questions."""
+    one question each (so no section appears twice in a batch), and, with
+    ``unanswered``, a share of the product's unanswered questions."""
     out = []
-    for product, rows in data.items():
-        rounds = max(len(qs) for _, qs in rows)
-        spare = list(unanswered.get(product, []))
+    for center in centers:
+        rounds = max(len(section.questions) for section in center.sections)
+        spare = list(center.unanswered) if unanswered else []
         rng.shuffle(spare)
         planned = []
         for r in range(rounds):
-            pairs = [(qs[r], text) for text, qs in rows if r < len(qs)]
+            pairs = [
+                (section.questions[r], section.search_text)
+                for section in center.sections
+                if r < len(section.questions)
+            ]
             rng.shuffle(pairs)
             for start in range(0, len(pairs), size):
                 chunk = pairs[start : start + size]
@@ -185,17 +160,18 @@ def main() -> None:
     }
     # the word table is 30,522 rows: only the rows a batch uses would move, so it stays as is
     params["embeddings.word_embeddings.weight"].requires_grad_(False)
-    data, unanswered = sections(args.data)
-    if not args.null:
-        unanswered = {}
-    plan = [b for _ in range(args.epochs) for b in batches(data, unanswered, args.batch, rng)]
+    centers = read_all(args.data)
+    with_unanswered = bool(args.null)
+    plan = [
+        b for _ in range(args.epochs) for b in batches(centers, args.batch, rng, with_unanswered)
+    ]
     trainable = [v for v in params.values() if v.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
     warm = max(1, len(plan) // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (len(plan) - s) / len(plan))
     )
-    print(f"{sum(len(v) for v in data.values())} sections, {len(plan)} steps")
+    print(f"{sum(len(c.sections) for c in centers)} sections, {len(plan)} steps")
     for step, (questions, texts, extra) in enumerate(plan):
         q = forward(params, *encode(tok, questions + extra, QUERY_TOKENS))
         s = forward(params, *encode(tok, texts, PASSAGE_TOKENS))

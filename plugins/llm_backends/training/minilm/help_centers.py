@@ -23,39 +23,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "support_questions"
+from support_data import HelpCenter, read_all
+
+from supportai.knowledge.articles import slug_from_name
 
 
-def slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-
-
-def write(source: Path, target: Path) -> tuple[int, int]:
+def write(center: HelpCenter, target: Path) -> tuple[int, int]:
     """One product's articles and question set; the counts of articles and questions."""
     articles: dict[str, tuple[str, list[str]]] = {}
     questions: list[dict[str, object]] = []
-    for line in source.read_text().splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        for text in row.get("out_of_scope", []):
-            questions.append({"question": text, "article": None})
-        if "questions" not in row:
-            continue
-        article = slug(row["article"])
-        sections = articles.setdefault(article, (row["article"], []))[1]
-        sections.append(f"## {row['heading']}\n\n{row['text']}")
-        questions.extend({"question": text, "article": article} for text in row["questions"])
+    for section in center.sections:
+        article = slug_from_name(section.article)
+        sections = articles.setdefault(article, (section.article, []))[1]
+        sections.append(f"## {section.heading}\n\n{section.text}")
+        questions.extend({"question": text, "article": article} for text in section.questions)
+    questions.extend({"question": text, "article": None} for text in center.unanswered)
     (target / "articles").mkdir(parents=True, exist_ok=True)
     for article, (title, sections) in articles.items():
         body = "\n\n".join([f"# {title}", *sections]) + "\n"
         (target / "articles" / f"{article}.md").write_text(body)
     with (target / "questions.jsonl").open("w") as out:
         for number, question in enumerate(questions, 1):
-            row = {"id": f"{source.stem}-{number:03d}", **question, "split": "all"}
+            row = {"id": f"{target.name}-{number:03d}", **question, "split": "all"}
             out.write(json.dumps(row) + "\n")
     return len(articles), len(questions)
 
@@ -64,9 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
-    for source in sorted(DATA.glob("*.jsonl")):
-        articles, questions = write(source, args.out / source.stem)
-        print(f"{source.stem}: {articles} articles, {questions} questions")
+    for center in read_all():
+        articles, questions = write(center, args.out / center.name)
+        print(f"{center.name}: {articles} articles, {questions} questions")
 
 
 if __name__ == "__main__":

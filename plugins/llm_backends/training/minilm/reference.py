@@ -30,6 +30,11 @@ CLS_ID = 101
 SEP_ID = 102
 
 
+def cut(ids: list[int], limit: int) -> list[int]:
+    """Word-piece ids cut to ``limit`` as the shipped embedder cuts them: the [SEP] is kept."""
+    return [*ids[: limit - 1], SEP_ID] if len(ids) > limit else ids
+
+
 def gelu(x: Array) -> Array:
     """GELU with the exact erf (as BERT), not the tanh shortcut.
 
@@ -120,13 +125,7 @@ class MiniLM:
             encodings = [self.tokenizer.encode(texts[0])]
         else:
             encodings = self.tokenizer.encode_batch(list(texts))
-        result = []
-        for encoding in encodings:
-            ids = list(encoding.ids)
-            if len(ids) > limit:
-                ids = [*ids[: limit - 1], SEP_ID]
-            result.append(ids)
-        return result
+        return [cut(list(encoding.ids), limit) for encoding in encodings]
 
     # -- forward pass ----------------------------------------------------------------------
 
