@@ -13,10 +13,10 @@ scope, all in the split ``all``). Then, for example::
         supportai kb-calibrate OUT_DIR/voxly/questions.jsonl
 
 Why: the example help center is one product, and every weight and threshold was chosen
-on it. Sixteen other help centers, written for this project, tell whether a setting
+on it. Thirty-two other help centers, written for this project, tell whether a setting
 carries over to a help center nobody tuned on (docs/knowledge.md, "Other help centers").
-The shipped ``minilm`` is fine-tuned on all sixteen, so to measure a model on them, train
-it on some and measure on the rest (decision 0030).
+The shipped ``minilm`` is fine-tuned on all thirty-two, so to measure a model on them,
+train it on some and measure on the rest (decisions 0030, 0031).
 """
 
 from __future__ import annotations
