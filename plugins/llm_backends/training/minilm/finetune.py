@@ -1,5 +1,5 @@
 """Fine-tune all-MiniLM-L6-v2 on support questions and the help-center sections that answer
-them: the shipped ``minilm`` weights (decision 0030; SOURCES.md has the run).
+them: the shipped ``minilm`` weights (decisions 0030 and 0031; SOURCES.md has the run).
 
 Needs torch, safetensors and tokenizers (``pip install torch safetensors tokenizers``;
 training only, the shipped embedder runs ONNX Runtime)::

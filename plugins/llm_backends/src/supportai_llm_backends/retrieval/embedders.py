@@ -147,8 +147,9 @@ class MiniLMEmbedder:
     #: mixing spaces. ``-1`` was the numpy forward pass (decision 0015), ``-2`` the
     #: 8-bit weights that AVX2-only CPUs computed differently (decision 0020), ``-3``
     #: ONNX Runtime's SkipLayerNormalization fusion (decision 0024), ``-4`` the
-    #: original weights before they were fine-tuned on support questions (decision 0030).
-    model = "minilm-l6-support-onnx-int8-5"
+    #: original weights before they were fine-tuned on support questions (decision 0030),
+    #: ``-5`` the weights fine-tuned on sixteen help centers before thirty-two (decision 0031).
+    model = "minilm-l6-support-onnx-int8-6"
     #: Token budgets: passages (sections, headings) and questions.
     passage_tokens = 128
     query_tokens = 64
