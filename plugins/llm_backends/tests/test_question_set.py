@@ -84,8 +84,9 @@ FLOORS = {
     ("minilm", "features"): (0.82, 0.85, 0.9, 0.82),
     # holdout2: today 45, 51, 47 and 17 (decision 0031; 47, 52, 47 and 15 on sixteen help
     # centers, decision 0030); 42, 49, 46 and 11 with the original
-    # weights; 40, 49, 43 and 8 before decisions 0027 and 0028
-    ("minilm", "holdout2"): (0.72, 0.82, 0.72, 0.65),
+    # weights; 40, 49, 43 and 8 before decisions 0027 and 0028. The out-of-scope floor
+    # holds 15 of 20 since 0031 (13 before): the honesty the fine-tuning bought
+    ("minilm", "holdout2"): (0.72, 0.82, 0.72, 0.75),
     # dev2: today 53, 59, 55 and 12 (decision 0031; 54, 56, 53 and 12 on sixteen help
     # centers, decision 0030); first measured at 51, 57, 54 and 8; 50,
     # 57, 53 and 5 before decisions 0027 and 0028
