@@ -157,6 +157,8 @@ async def test_conflicts_are_typed_and_write_nothing(client: httpx.AsyncClient) 
         ({"url": "javascript:alert(1)"}, ["body", "url"]),
         ({"tags": ["ok", "no<script>"]}, ["body", "tags"]),
         ({"tags": [f"t{i}" for i in range(21)]}, ["body", "tags"]),
+        ({"questions": ["ok?", "no\x00"]}, ["body", "questions", 1]),
+        ({"questions": [f"q{i}?" for i in range(51)]}, ["body", "questions"]),
         ({"published": "maybe"}, ["body", "published"]),
         ({"extra": 1}, ["body", "extra"]),
     ],
@@ -338,7 +340,12 @@ async def test_a_deleted_article_leaves_no_copy_of_its_text(client: httpx.AsyncC
     marker = f"RESIDUE{uuid.uuid4().hex[:10]}"
     aid = (
         await create(
-            client, slug="gone", title=f"Title {marker}", body=f"Body {marker}", tags=["t"]
+            client,
+            slug="gone",
+            title=f"Title {marker}",
+            body=f"Body {marker}",
+            tags=["t"],
+            questions=[f"Where is {marker}?"],
         )
     )["article_id"]
     await ok(await client.patch(f"/admin/articles/{aid}", json={"title": marker}, headers=ADMIN))
@@ -351,6 +358,7 @@ async def test_a_deleted_article_leaves_no_copy_of_its_text(client: httpx.AsyncC
         }
     assert marker not in json.dumps(dump, default=str)
     assert dump["support_ai_article_tags"] == [] and dump["support_ai_articles"] == []
+    assert dump["support_ai_article_questions"] == []
     assert [e["action"] for e in dump["support_ai_audit_events"]] == [
         "article.created",
         "article.updated",

@@ -21,6 +21,10 @@ url: https://help.example/refunds
 locale: de
 tags: [Billing, refunds, billing]
 published: false
+questions:
+  - How do I get  my money back?
+  - how do i get my money back?
+  - Refund after 2 weeks?
 layout: article
 ---
 # A heading that is not the title
@@ -34,6 +38,7 @@ def test_front_matter_sets_every_field() -> None:
     assert (draft.slug, draft.title, draft.locale) == ("refunds", "Refund policy", "de")
     assert draft.url == "https://help.example/refunds" and draft.published is False
     assert draft.tags == ("billing", "refunds")
+    assert draft.questions == ("How do I get my money back?", "Refund after 2 weeks?")
     assert draft.body == "Text.", "the leading heading is the title's, not content"
     assert ignored == ["layout"]
 
@@ -49,7 +54,8 @@ def test_fallbacks_heading_file_name_locale_and_url_template() -> None:
     assert draft.title == "Resetting your password"
     assert draft.slug == "reset-your-password"
     assert draft.locale == "fr" and draft.url == "/fr/help/reset-your-password"
-    assert draft.published is True and draft.tags == () and ignored == []
+    assert draft.published is True and draft.tags == () and draft.questions == ()
+    assert ignored == []
     assert draft.body == "## Steps\n\n1. Open **Settings**."
 
 
@@ -73,6 +79,7 @@ def test_a_heading_inside_code_is_not_the_title() -> None:
         ("---\n- a list\n---\n# T\n\nbody", None, "key: value"),
         ("---\npublished: maybe\n---\n# T\n\nbody", "published", "true or false"),
         ("---\ntags: {a: 1}\n---\n# T\n\nbody", "tags", "list"),
+        ("---\nquestions: {a: 1}\n---\n# T\n\nbody", "questions", "list"),
         ("---\nslug: Bad Slug\n---\n# T\n\nbody", "slug", "lower-case"),
         ("---\ntitle: T\n---\n", "body", "Markdown"),
         ("Just text, no heading.", "title", "no title"),

@@ -95,6 +95,7 @@ async def build_world(client: Any, tenant: str) -> World:
             "reason",
             "atitle",
             "abody",
+            "aquestion",
         )
     }
     m["aslug"] = f"mkaslug{tag}"  # slugs are lower-case; audit details carry them
@@ -179,7 +180,12 @@ async def build_world(client: Any, tenant: str) -> World:
         await ok(
             await client.post(
                 "/admin/articles",
-                json={"slug": m["aslug"], "title": m["atitle"], "body": f"# {m['abody']}"},
+                json={
+                    "slug": m["aslug"],
+                    "title": m["atitle"],
+                    "body": f"# {m['abody']}",
+                    "questions": [f"where is {m['aquestion']}?"],
+                },
                 headers=admin,
             )
         )

@@ -57,7 +57,8 @@ def read(url: str, tenant: str) -> tuple[int, list[Any], list[dict[str, Any]]]:
 
 def content(article: Any) -> tuple[Any, ...]:
     return tuple(
-        getattr(article, f) for f in ("slug", "title", "body", "url", "locale", "tags", "published")
+        getattr(article, f)
+        for f in ("slug", "title", "body", "url", "locale", "tags", "published", "questions")
     )
 
 

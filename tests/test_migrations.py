@@ -159,6 +159,82 @@ async def test_every_revision_downgrades_to_the_schema_before_it(database_url: s
     assert await on_connection(database_url, schema_diff) == []
 
 
+async def test_article_questions_are_added_and_removed_around_the_articles(
+    database_url: str,
+) -> None:
+    """0006 adds the questions table beside existing articles, which stay through a
+    downgrade and a second upgrade; its rows cascade with their article (both engines)."""
+    await migrations.upgrade(database_url, "0005")
+    when = "'2026-11-28 12:00:00+00:00'"
+
+    def an_article(connection: Connection) -> None:
+        connection.execute(
+            sa.text(
+                "INSERT INTO support_ai_articles (id, tenant_id, slug, locale, title, body,"
+                f" created_at, updated_at) VALUES (1, 't1', 'refunds', 'en', 'T', 'B', {when},"
+                f" {when})"
+            )
+        )
+
+    def ask(connection: Connection) -> None:
+        for position, question in enumerate(("Second?", "First?")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO support_ai_article_questions"
+                    " (article_id, position, question, tenant_id) VALUES (1, :p, :q, 't1')"
+                ),
+                {"p": position, "q": question},
+            )
+
+    def questions(connection: Connection) -> list[tuple[Any, ...]]:
+        rows = connection.execute(
+            sa.text(
+                "SELECT article_id, position, question, tenant_id"
+                " FROM support_ai_article_questions ORDER BY position"
+            )
+        )
+        return [tuple(row) for row in rows]
+
+    def has_questions_table(connection: Connection) -> bool:
+        return sa.inspect(connection).has_table("support_ai_article_questions")
+
+    def articles(connection: Connection) -> list[str]:
+        return list(connection.execute(sa.text("SELECT slug FROM support_ai_articles")).scalars())
+
+    def references(connection: Connection) -> list[tuple[Any, ...]]:
+        return [
+            (f["referred_table"], f["constrained_columns"], f["options"].get("ondelete"))
+            for f in sa.inspect(connection).get_foreign_keys("support_ai_article_questions")
+        ]
+
+    await migrations.run_in_transaction(database_url, an_article)
+    assert (await migrations.upgrade(database_url, "0006")).steps == ["0006"]
+    assert await on_connection(database_url, references) == [
+        ("support_ai_articles", ["article_id"], "CASCADE")
+    ]
+    await migrations.run_in_transaction(database_url, ask)
+    assert await on_connection(database_url, questions) == [
+        (1, 0, "Second?", "t1"),
+        (1, 1, "First?", "t1"),
+    ]
+
+    assert (await migrations.downgrade(database_url, "-1")).steps == ["0006"]
+    assert not await on_connection(database_url, has_questions_table)
+    assert await on_connection(database_url, articles) == ["refunds"]
+    assert (await migrations.upgrade(database_url)).steps[0] == "0006"
+    assert await on_connection(database_url, questions) == []
+    assert await on_connection(database_url, articles) == ["refunds"]
+
+    def ask_then_delete(connection: Connection) -> list[tuple[Any, ...]]:
+        if connection.dialect.name == "sqlite":  # off by default; the app turns it on
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        ask(connection)
+        connection.execute(sa.text("DELETE FROM support_ai_articles WHERE id = 1"))
+        return questions(connection)
+
+    assert await on_connection(database_url, ask_then_delete) == [], "they go with the article"
+
+
 async def test_a_database_of_the_old_runner_is_adopted_in_place(
     database_url: str, engine: str
 ) -> None:

@@ -26,12 +26,16 @@ MAX_TITLE_CHARS = 300
 MAX_BODY_CHARS = 200_000
 MAX_URL_CHARS = 2000
 MAX_TAGS = 20
+#: Questions per article: enough for the ways users ask one article's questions.
+MAX_QUESTIONS = 50
+MAX_QUESTION_CHARS = 300
 
 _SLUG = re.compile(SLUG_PATTERN)
 _LOCALE = re.compile(LOCALE_PATTERN)
 _TAG = re.compile(TAG_PATTERN)
 _URL = re.compile(URL_PATTERN)
 _NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class Article:
     #: Bumped by every change; the admin API's optimistic-concurrency token.
     revision: int = 1
     created_at: datetime | None = None
+    #: Questions users asked that this article answers, in their words (:func:`check_questions`).
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,8 @@ class ArticleDraft:
     locale: str = DEFAULT_LOCALE
     tags: tuple[str, ...] = ()
     published: bool = True
+    #: Last, so drafts built positionally before it existed keep their meaning.
+    questions: tuple[str, ...] = ()
 
 
 class ArticleError(ValueError):
@@ -105,6 +113,12 @@ def normalise_tags(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({value.strip().lower() for value in values if value.strip()}))
 
 
+def normalise_question(value: str) -> str:
+    """One line with single spaces: a question pasted from a chat or a spreadsheet
+    (line breaks, tabs, runs of spaces) is the same question as its tidy spelling."""
+    return _SPACES.sub(" ", value).strip()
+
+
 def slug_from_name(name: str) -> str:
     """A slug for a file name: ``Reset Password.md`` -> ``reset-password``."""
     return _NOT_SLUG.sub("-", name.lower()).strip("-_")[:128]
@@ -136,6 +150,34 @@ def check_tags(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
                 f"{tag[:70]!r} is not a tag: 1-64 letters, digits, spaces, '-', '_', '.' or '/'",
             )
     return tags
+
+
+def check_questions(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The questions normalised, empty ones and repeats dropped, in the order given.
+
+    Unlike tags they keep their order and case: they are users' own words, and
+    the first spelling of a question given twice (ignoring case) is the one kept.
+    """
+    kept: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        question = normalise_question(value)
+        if not question:
+            continue
+        if "\x00" in question:
+            raise ArticleError("questions", "a question contains a NUL character")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ArticleError(
+                "questions",
+                f"{question[:70]!r}... is longer than {MAX_QUESTION_CHARS} characters",
+            )
+        key = question.casefold()
+        if key not in seen:
+            seen.add(key)
+            kept.append(question)
+    if len(kept) > MAX_QUESTIONS:
+        raise ArticleError("questions", f"at most {MAX_QUESTIONS} questions")
+    return tuple(kept)
 
 
 def check_url(value: str | None) -> str | None:
@@ -173,6 +215,7 @@ def check_draft(draft: ArticleDraft) -> ArticleDraft:
         locale=check_locale(draft.locale),
         tags=check_tags(draft.tags),
         published=bool(draft.published),
+        questions=check_questions(draft.questions),
     )
 
 
@@ -186,4 +229,5 @@ def same_content(draft: ArticleDraft, article: Article) -> bool:
         and draft.locale == article.locale
         and draft.tags == article.tags
         and draft.published == article.published
+        and draft.questions == article.questions
     )

@@ -27,7 +27,7 @@ from supportai.store import audit
 from supportai.store.conversations import now
 from supportai.store.database import is_unique_violation
 
-FIELDS = ("slug", "locale", "title", "body", "url", "tags", "published")
+FIELDS = ("slug", "locale", "title", "body", "url", "tags", "published", "questions")
 
 
 class SlugTaken(Exception):

@@ -9,6 +9,9 @@ One file is one article (``docs/articles.md`` is the reference)::
     locale: en                    # else --locale (default en)
     tags: [billing, refunds]      # or "billing, refunds"
     published: true               # default true
+    questions:                    # what users asked that it answers, in their words
+      - Can I get my money back?
+      - refund after 2 weeks
     ---
     # Refund policy
     ...
@@ -37,7 +40,7 @@ from supportai.knowledge.articles import (
     slug_from_name,
 )
 
-KEYS = ("title", "slug", "url", "locale", "tags", "published")
+KEYS = ("title", "slug", "url", "locale", "tags", "published", "questions")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TITLE = re.compile(r"^#\s+(.*?)\s*#*\s*$")
 
@@ -96,6 +99,28 @@ def _tags(value: Any) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return tuple(str(v) for v in value)
     raise ArticleError("tags", "use a list of words or one comma-separated string")
+
+
+def _questions(value: Any) -> tuple[str, ...]:
+    """A YAML list of questions, or one question as a string.
+
+    Unlike tags a string is not split at commas: a question may contain them.
+    YAML turns an unquoted ``yes`` or ``2024-01-01`` into a boolean or a date,
+    which would be stored as some other text than the one written, so only
+    strings and numbers are taken.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
+        return tuple(str(v) for v in value)
+    raise ArticleError(
+        "questions",
+        "use a list of questions or one question (quote one that YAML reads as yes/no or a date)",
+    )
 
 
 def _text(meta: Mapping[str, Any], key: str) -> str | None:
@@ -164,6 +189,7 @@ def parse_article(
             locale=_text(meta, "locale") or default_locale,
             tags=_tags(meta.get("tags")),
             published=_published(meta),
+            questions=_questions(meta.get("questions")),
         )
     )
     return draft, sorted(set(meta) - set(KEYS))

@@ -1,4 +1,4 @@
-"""SQL for articles, their tags and the per-tenant knowledge version.
+"""SQL for articles, their tags and questions, and the per-tenant knowledge version.
 
 Every statement is scoped by ``tenant_id`` in SQL. Writers call these inside a
 transaction they own (:mod:`supportai.knowledge.changes`), together with the
@@ -23,13 +23,14 @@ from supportai.store.database import row_dict
 
 A = tables.articles
 T = tables.article_tags
+Q = tables.article_questions
 V = tables.knowledge_versions
 
 #: Ids per ``IN (...)`` list: far below SQLite's bound-parameter limit.
 IN_BATCH = 500
 
 
-def article_of(row: dict[str, Any], tags: tuple[str, ...]) -> Article:
+def article_of(row: dict[str, Any], tags: tuple[str, ...], questions: tuple[str, ...]) -> Article:
     return Article(
         id=int(row["id"]),
         tenant_id=row["tenant_id"],
@@ -43,6 +44,7 @@ def article_of(row: dict[str, Any], tags: tuple[str, ...]) -> Article:
         updated_at=row["updated_at"],
         revision=int(row["revision"]),
         created_at=row["created_at"],
+        questions=questions,
     )
 
 
@@ -55,29 +57,54 @@ async def tags_of(
     conn: Connection, tenant_id: str, ids: Sequence[int]
 ) -> dict[int, tuple[str, ...]]:
     """Each article's tags, sorted (the stored order), for many articles at once."""
+    return await _listed(conn, tenant_id, ids, T.c.tag, T.c.tag)
+
+
+async def questions_of(
+    conn: Connection, tenant_id: str, ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
+    """Each article's questions in the order the admin gave, for many articles at once."""
+    return await _listed(conn, tenant_id, ids, Q.c.question, Q.c.position)
+
+
+async def _listed(
+    conn: Connection,
+    tenant_id: str,
+    ids: Sequence[int],
+    value: sa.Column[Any],
+    order: sa.Column[Any],
+) -> dict[int, tuple[str, ...]]:
+    """``value`` of the rows of ``value``'s table (keyed by ``article_id``) for many
+    articles at once, in ``order`` within each article: one query per batch of ids."""
+    table = value.table
     found: dict[int, list[str]] = {}
     for chunk in batched(list(ids)):
         rows = await conn.fetch_all(
-            sa.select(T.c.article_id, T.c.tag)
-            .where(T.c.tenant_id == tenant_id, T.c.article_id.in_(chunk))
-            .order_by(T.c.article_id, T.c.tag)
+            sa.select(table.c.article_id, value)
+            .where(table.c.tenant_id == tenant_id, table.c.article_id.in_(chunk))
+            .order_by(table.c.article_id, order)
         )
         for row in rows:
             found.setdefault(int(row[0]), []).append(str(row[1]))
-    return {article_id: tuple(tags) for article_id, tags in found.items()}
+    return {article_id: tuple(values) for article_id, values in found.items()}
 
 
-async def _with_tags(conn: Connection, tenant_id: str, rows: list[Any]) -> list[Article]:
+async def _complete(conn: Connection, tenant_id: str, rows: list[Any]) -> list[Article]:
+    """Articles from their rows, with their tags and questions (two queries for any count)."""
     dicts = [row_dict(r) for r in rows]
-    tags = await tags_of(conn, tenant_id, [int(d["id"]) for d in dicts])
-    return [article_of(d, tags.get(int(d["id"]), ())) for d in dicts]
+    ids = [int(d["id"]) for d in dicts]
+    tags = await tags_of(conn, tenant_id, ids)
+    questions = await questions_of(conn, tenant_id, ids)
+    return [
+        article_of(d, tags.get(int(d["id"]), ()), questions.get(int(d["id"]), ())) for d in dicts
+    ]
 
 
 async def get(conn: Connection, tenant_id: str, article_id: int) -> Article | None:
     row = await conn.fetch_one(sa.select(A).where(A.c.id == article_id, A.c.tenant_id == tenant_id))
     if row is None:
         return None
-    return (await _with_tags(conn, tenant_id, [row]))[0]
+    return (await _complete(conn, tenant_id, [row]))[0]
 
 
 async def published_by_slug(
@@ -95,7 +122,7 @@ async def published_by_slug(
     row = await conn.fetch_one(query)
     if row is None:
         return None
-    return (await _with_tags(conn, tenant_id, [row]))[0]
+    return (await _complete(conn, tenant_id, [row]))[0]
 
 
 async def list_page(
@@ -119,7 +146,7 @@ async def list_page(
     if tag is not None:
         tagged = sa.select(T.c.article_id).where(T.c.tenant_id == tenant_id, T.c.tag == tag)
         query = query.where(A.c.id.in_(tagged))
-    return await _with_tags(conn, tenant_id, list(await conn.fetch_all(query)))
+    return await _complete(conn, tenant_id, list(await conn.fetch_all(query)))
 
 
 async def all_of(
@@ -129,13 +156,16 @@ async def all_of(
     query = sa.select(A).where(A.c.tenant_id == tenant_id).order_by(A.c.id)
     if published_only:
         query = query.where(A.c.published.is_(True))
-    return await _with_tags(conn, tenant_id, list(await conn.fetch_all(query)))
+    return await _complete(conn, tenant_id, list(await conn.fetch_all(query)))
 
 
-#: One tag row, prepared: a multi-row VALUES is a new statement shape for every count of
-#: tags, compiled each time (about 2 ms, more than an import spends on the rest of an article).
+#: One tag (or question) row, prepared: a multi-row VALUES is a new statement shape for every
+#: count of rows, compiled each time (about 2 ms, more than an import spends on the rest of an
+#: article).
 _INSERT_TAG = prepared_insert(T, "article_id", "tenant_id", "tag")
 _DELETE_TAGS = Prepared(T.delete().where(T.c.article_id == sa.bindparam("article_id")))
+_INSERT_QUESTION = prepared_insert(Q, "article_id", "position", "question", "tenant_id")
+_DELETE_QUESTIONS = Prepared(Q.delete().where(Q.c.article_id == sa.bindparam("article_id")))
 
 
 async def _set_tags(
@@ -147,6 +177,30 @@ async def _set_tags(
     for tag in tags:
         await conn.execute(
             _INSERT_TAG(**column_values(article_id=article_id, tenant_id=tenant_id, tag=tag))
+        )
+
+
+async def _set_questions(
+    conn: Connection,
+    tenant_id: str,
+    article_id: int,
+    questions: tuple[str, ...],
+    *,
+    fresh: bool,
+) -> None:
+    """Replace the article's questions, numbered in their order (``fresh`` as for tags)."""
+    if not fresh:
+        await conn.execute(_DELETE_QUESTIONS(article_id=article_id))
+    for position, question in enumerate(questions):
+        await conn.execute(
+            _INSERT_QUESTION(
+                **column_values(
+                    article_id=article_id,
+                    position=position,
+                    question=question,
+                    tenant_id=tenant_id,
+                )
+            )
         )
 
 
@@ -195,7 +249,8 @@ async def insert(
     )
     assert row is not None
     await _set_tags(conn, tenant_id, int(row["id"]), draft.tags, fresh=True)
-    return article_of(row_dict(row), draft.tags)
+    await _set_questions(conn, tenant_id, int(row["id"]), draft.questions, fresh=True)
+    return article_of(row_dict(row), draft.tags, draft.questions)
 
 
 async def update(
@@ -221,11 +276,12 @@ async def update(
     if row is None:
         return None
     await _set_tags(conn, tenant_id, article_id, draft.tags, fresh=False)
-    return article_of(row_dict(row), draft.tags)
+    await _set_questions(conn, tenant_id, article_id, draft.questions, fresh=False)
+    return article_of(row_dict(row), draft.tags, draft.questions)
 
 
 async def delete(conn: Connection, tenant_id: str, article_id: int, *, revision: int) -> bool:
-    """Delete the article if it is still at ``revision`` (tags go by cascade)."""
+    """Delete the article if it is still at ``revision`` (tags and questions go by cascade)."""
     row = await conn.fetch_one(
         A.delete()
         .where(A.c.id == article_id, A.c.tenant_id == tenant_id, A.c.revision == revision)

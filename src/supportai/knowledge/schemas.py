@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from supportai.knowledge import articles as rules
 from supportai.knowledge.articles import Article, ArticleDraft
-from supportai.schemas import Request
+from supportai.schemas import NO_NUL_PATTERN, Request
 
 #: The version tag of the JSON format; a future format gets a new one.
 FORMAT: Final = "supportai.articles/1"
@@ -48,6 +48,23 @@ Url = Annotated[
 ]
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Field(max_length=rules.MAX_TAGS)]
+#: No minimum: an empty question is dropped, as in every other way in (``check_questions``).
+#: The NUL rule is stated here because ``Request`` states it for plain string fields only.
+Question = Annotated[
+    str,
+    Field(
+        max_length=rules.MAX_QUESTION_CHARS,
+        pattern=NO_NUL_PATTERN,
+        examples=["Can I get my money back?"],
+    ),
+]
+Questions = Annotated[list[Question], Field(max_length=rules.MAX_QUESTIONS)]
+QUESTIONS_DESCRIPTION = (
+    "Questions users asked that this article answers, in their own words; retrieval uses "
+    f"them to choose which article comes first. Up to {rules.MAX_QUESTIONS} of "
+    f"1-{rules.MAX_QUESTION_CHARS} characters; whitespace is collapsed, empty ones and repeats "
+    "(ignoring case) are dropped, the order is kept."
+)
 
 
 class _Checked(Request):
@@ -83,6 +100,11 @@ class _Checked(Request):
     def _tags(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else list(rules.check_tags(value))
 
+    @field_validator("questions", mode="after", check_fields=False)
+    @classmethod
+    def _questions(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(rules.check_questions(value))
+
 
 class ArticleIn(_Checked):
     """An article as written: by ``POST /admin/articles`` and in the JSON format."""
@@ -94,6 +116,7 @@ class ArticleIn(_Checked):
     url: Url | None = None
     tags: Tags = Field(default_factory=list, description="Compared lower-case; stored sorted.")
     published: bool = Field(default=True, description="Drafts are never used for answers.")
+    questions: Questions = Field(default_factory=list, description=QUESTIONS_DESCRIPTION)
 
     def draft(self) -> ArticleDraft:
         return ArticleDraft(
@@ -104,6 +127,7 @@ class ArticleIn(_Checked):
             locale=self.locale,
             tags=tuple(self.tags),
             published=self.published,
+            questions=tuple(self.questions),
         )
 
 
@@ -117,6 +141,9 @@ class ArticlePatch(_Checked):
     url: Url | None = None
     tags: Tags | None = None
     published: bool | None = None
+    questions: Questions | None = Field(
+        default=None, description="Replaces the article's questions; [] removes them."
+    )
     revision: int | None = Field(
         default=None,
         ge=1,
@@ -134,6 +161,7 @@ class ArticlePatch(_Checked):
             locale=self.locale if self.locale is not None else article.locale,
             tags=tuple(self.tags) if self.tags is not None else article.tags,
             published=self.published if self.published is not None else article.published,
+            questions=tuple(self.questions) if self.questions is not None else article.questions,
         )
 
 
@@ -145,6 +173,9 @@ class ArticleSummary(BaseModel):
     url: str | None
     tags: list[str]
     published: bool
+    questions: list[str] = Field(
+        description="Questions users asked that this article answers, in the order given."
+    )
     revision: int = Field(description="Grows with every change; send it back to update safely.")
     created_at: datetime | None
     updated_at: datetime
@@ -209,6 +240,7 @@ def summary_of(article: Article) -> dict[str, Any]:
         "url": article.url,
         "tags": list(article.tags),
         "published": article.published,
+        "questions": list(article.questions),
         "revision": article.revision,
         "created_at": article.created_at,
         "updated_at": article.updated_at,
@@ -228,6 +260,7 @@ def export_item(article: Article) -> dict[str, Any]:
         "url": article.url,
         "tags": list(article.tags),
         "published": article.published,
+        "questions": list(article.questions),
         "body": article.body,
     }
 

@@ -339,9 +339,10 @@ quota_reservations = sa.Table(
 # -- the knowledge base (docs/articles.md) ---------------------------------------------------
 # Articles are the tenant's help center: public text written by the tenant's admins,
 # never a user's personal data. Tags live in their own table so that a list can
-# filter by tag in SQL on both engines; the version row tells every worker that a
-# tenant's articles changed (its retrieval index is stale); embeddings are keyed by
-# the content hash the retrieval side chose, so an unchanged chunk is never re-embedded.
+# filter by tag in SQL on both engines (questions in theirs, loaded the same way);
+# the version row tells every worker that a tenant's articles changed (its retrieval
+# index is stale); embeddings are keyed by the content hash the retrieval side chose,
+# so an unchanged chunk is never re-embedded.
 
 articles = sa.Table(
     "support_ai_articles",
@@ -378,6 +379,24 @@ article_tags = sa.Table(
     sa.Column("tag", sa.String(64), primary_key=True),
     sa.Column("tenant_id", sa.String(128), nullable=False),
     sa.Index("ix_support_ai_article_tags_tag", "tenant_id", "tag"),
+)
+
+# Questions users asked that an article answers, in their words and in the order the
+# admin gave them (``position``): rows rather than a JSON column, like tags, so they
+# load for many articles in one query and go with their article by cascade.
+article_questions = sa.Table(
+    "support_ai_article_questions",
+    metadata,
+    sa.Column(
+        "article_id",
+        sa.Integer,
+        _fk("support_ai_articles.id", "CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("question", sa.String(300), nullable=False),
+    sa.Column("tenant_id", sa.String(128), nullable=False),
 )
 
 knowledge_versions = sa.Table(
