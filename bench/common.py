@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -312,6 +313,40 @@ def plain_deltas(lines: list[bytes]) -> list[str]:
                 if text:
                     texts.append(text)
     return texts
+
+
+def example_questions() -> list[str]:
+    """Every question of the example help center's question set, in file order."""
+    path = Path(__file__).resolve().parent.parent / "examples/host_app/eval/questions.jsonl"
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def minilm_service(source: Any, embedder: Any, store: Any, **settings: Any) -> Any:
+    """A retrieval service ranking with ``minilm``'s calibration and ``settings`` over the
+    given articles, embedder and store (two such share an index's inputs in an A/B)."""
+    from supportai_llm_backends.knowledge import calibrated, service_with
+    from supportai_llm_backends.settings import KnowledgeBaseSettings
+
+    chosen = calibrated(KnowledgeBaseSettings(embedder="minilm", **settings))
+    return service_with(chosen, source, lambda: embedder, store)
+
+
+async def alternating_searches(
+    first: Any, second: Any, questions: Sequence[str], rounds: int, tenant: str = "bench"
+) -> tuple[list[float], list[float]]:
+    """Seconds per ``search`` of every question through two retrieval services, ``rounds``
+    times, alternating which goes first question by question so that the machine's noise
+    falls on both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for round_ in range(rounds):
+        for n, question in enumerate(questions):
+            order = (0, 1) if (n + round_) % 2 == 0 else (1, 0)
+            for which in order:
+                service = first if which == 0 else second
+                started = time.perf_counter()
+                await service.search(tenant, question)
+                times[which].append(time.perf_counter() - started)
+    return times
 
 
 def median_p99(seconds: Sequence[float]) -> tuple[float, float]:

@@ -14,9 +14,7 @@ Needs the ``minilm`` extra. Run: ``python bench/feature_check.py [--rounds 3] [-
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,10 +22,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_p99, rounds_main  # noqa: E402
+from bench.common import (  # noqa: E402
+    alternating_searches,
+    example_questions,
+    median_p99,
+    minilm_service,
+    rounds_main,
+)
 
 ARTICLES = ROOT / "examples" / "host_app" / "articles"
-QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
 
 
 class CountingMiniLM:
@@ -51,25 +54,14 @@ class CountingMiniLM:
 
 async def compare(rounds: int) -> dict[str, Any]:
     import supportai_llm_backends.retrieval.service as service_module
-    from supportai_llm_backends.knowledge import calibrated, service_with
     from supportai_llm_backends.retrieval.source import FileArticleSource
     from supportai_llm_backends.retrieval.store import MemoryEmbeddingStore
-    from supportai_llm_backends.settings import KnowledgeBaseSettings
 
     service_module.RESULT_CACHE = 0  # every search runs in full
     source, store, embedder = FileArticleSource(ARTICLES), MemoryEmbeddingStore(), CountingMiniLM()
-    checked = service_with(
-        calibrated(KnowledgeBaseSettings(embedder="minilm")), source, lambda: embedder, store
-    )
-    unchecked = service_with(
-        calibrated(KnowledgeBaseSettings(embedder="minilm", feature_coverage=0)),
-        source,
-        lambda: embedder,
-        store,
-    )
-    questions = [
-        json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
-    ]
+    checked = minilm_service(source, embedder, store)
+    unchecked = minilm_service(source, embedder, store, feature_coverage=0)
+    questions = example_questions()
     await checked.search("bench", questions[0])
     await unchecked.search("bench", questions[0])
     # a question itself goes through ``embed_query_pieces``: what reaches ``embed_query``
@@ -78,16 +70,8 @@ async def compare(rounds: int) -> dict[str, Any]:
     for question in questions:
         await checked.search("bench", question)
     second_embeddings = len(embedder.queries)
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for round_ in range(rounds):
-        for n, question in enumerate(questions):
-            order = (True, False) if (n + round_) % 2 == 0 else (False, True)
-            for with_check in order:
-                service = checked if with_check else unchecked
-                started = time.perf_counter()
-                await service.search("bench", question)
-                times[with_check].append(time.perf_counter() - started)
-    (on_p50, on_p99), (off_p50, off_p99) = median_p99(times[True]), median_p99(times[False])
+    with_check, without_check = await alternating_searches(checked, unchecked, questions, rounds)
+    (on_p50, on_p99), (off_p50, off_p99) = median_p99(with_check), median_p99(without_check)
     return {
         "questions": len(questions),
         "feature_embedded_for": second_embeddings,

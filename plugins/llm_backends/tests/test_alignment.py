@@ -78,6 +78,10 @@ class Hit:
     score: float
 
 
+def weighted(values: dict[str, float], weight: float) -> dict[str, float]:
+    return {key: weight * value for key, value in values.items()}
+
+
 def test_the_best_aligned_article_comes_first_and_the_others_keep_their_order() -> None:
     close = ArticlePieces.of([Pieces((1,), np.stack([unit(1, 0)]))])
     far = ArticlePieces.of([Pieces((1,), np.stack([unit(0, 1)]))])
@@ -86,14 +90,26 @@ def test_the_best_aligned_article_comes_first_and_the_others_keep_their_order() 
     hits = [Hit("topic", 1.10), Hit("other", 1.05), Hit("asked", 1.00)]
     pieces = {"topic": far, "other": far, "asked": close}
     aligned = {article_id: p.alignment(question) for article_id, p in pieces.items()}
-    assert [h.article_id for h in rerank(hits, aligned, 0.5, 3)] == ["asked", "topic", "other"]
+    assert [h.article_id for h in rerank(hits, weighted(aligned, 0.5), 3)] == [
+        "asked",
+        "topic",
+        "other",
+    ]
     # a small weight leaves the fused order; an article without pieces counts its score
-    assert [h.article_id for h in rerank(hits, aligned, 0.05, 3)] == ["topic", "other", "asked"]
-    assert rerank(hits, {}, 5.0, 3) == hits
-    assert rerank(hits[:1], aligned, 5.0, 3) == hits[:1]
+    assert [h.article_id for h in rerank(hits, weighted(aligned, 0.05), 3)] == [
+        "topic",
+        "other",
+        "asked",
+    ]
+    assert rerank(hits, {}, 3) == hits
+    assert rerank(hits[:1], weighted(aligned, 5.0), 3) == hits[:1]
     # beyond the depth an article keeps its place however well it aligns: asking for five
     # articles chooses the first among the same best three as asking for one
-    assert [h.article_id for h in rerank(hits, aligned, 0.5, 2)] == ["topic", "other", "asked"]
+    assert [h.article_id for h in rerank(hits, weighted(aligned, 0.5), 2)] == [
+        "topic",
+        "other",
+        "asked",
+    ]
 
 
 def test_candidates_aligned_together_score_as_each_alone() -> None:

@@ -261,9 +261,16 @@ class FakeKnowledgeStore:
     """The read side of core's KnowledgeStore, in memory (the real one is tested in core)."""
 
     class Row:
-        def __init__(self, slug: str, title: str, body: str, tags: tuple[str, ...]) -> None:
+        def __init__(
+            self,
+            slug: str,
+            title: str,
+            body: str,
+            tags: tuple[str, ...],
+            questions: tuple[str, ...] = (),
+        ) -> None:
             self.slug, self.title, self.body, self.url = slug, title, body, f"/help/{slug}"
-            self.tags = tags
+            self.tags, self.questions = tags, questions
 
     def __init__(self) -> None:
         self.articles: dict[str, list[FakeKnowledgeStore.Row]] = {}
@@ -271,9 +278,16 @@ class FakeKnowledgeStore:
         self.vectors: dict[tuple[str, str], dict[str, bytes]] = {}
 
     def publish(
-        self, tenant_id: str, slug: str, title: str, body: str, tags: tuple[str, ...] = ()
+        self,
+        tenant_id: str,
+        slug: str,
+        title: str,
+        body: str,
+        tags: tuple[str, ...] = (),
+        questions: tuple[str, ...] = (),
     ) -> None:
-        self.articles.setdefault(tenant_id, []).append(self.Row(slug, title, body, tags))
+        row = self.Row(slug, title, body, tags, questions)
+        self.articles.setdefault(tenant_id, []).append(row)
         self.versions[tenant_id] = self.versions.get(tenant_id, 0) + 1
 
     async def version(self, tenant_id: str) -> int:

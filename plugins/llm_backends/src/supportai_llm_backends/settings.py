@@ -94,6 +94,13 @@ class KnowledgeBaseSettings(BaseSettings):
         "in choosing the first of the best articles and the section quoted (embedders with "
         "word-piece vectors: minilm; 0: off, nothing extra is embedded or stored).",
     )
+    weight_questions: float = Field(
+        default=2.0,
+        ge=0,
+        description="Reranking: how much an article's closest past question (its "
+        "`questions`, what readers asked that it answered) counts in choosing the first of "
+        "the best articles (0: off, the questions are not embedded).",
+    )
     alignment_max_articles: int = Field(
         default=500,
         ge=0,

@@ -169,13 +169,11 @@ class Ranked(Protocol):
 RankedT = TypeVar("RankedT", bound=Ranked)
 
 
-def rerank(
-    hits: Sequence[RankedT], aligned: Mapping[str, float], weight: float, depth: int
-) -> list[RankedT]:
-    """``hits`` (best fused score first) with the one of highest fused score plus
-    ``weight`` times its alignment with the question (``aligned``, by article id) among
-    the first ``depth`` first; the others keep their fused order. An article without an
-    alignment counts its fused score alone.
+def rerank(hits: Sequence[RankedT], bonus: Mapping[str, float], depth: int) -> list[RankedT]:
+    """``hits`` (best fused score first) with the one of highest fused score plus its
+    ``bonus`` (by article id: the alignment with the question and the closest past
+    question, each times its weight) among the first ``depth`` first; the others keep
+    their fused order. An article without a bonus counts its fused score alone.
 
     Only the first place moves: the runners-up are the articles an answer quotes next
     when they score close to the first, and their fused order decides that as before.
@@ -186,7 +184,7 @@ def rerank(
         return list(hits)
 
     def key(hit: RankedT) -> float:
-        return hit.score + weight * aligned.get(hit.article_id, 0.0)
+        return hit.score + bonus.get(hit.article_id, 0.0)
 
     first = max(range(min(depth, len(hits))), key=lambda i: key(hits[i]))
     return [hits[first], *hits[:first], *hits[first + 1 :]]

@@ -47,6 +47,7 @@ from supportai_llm_backends.retrieval.chunking import Chunk
 from supportai_llm_backends.retrieval.dense import DenseIndex, Matrix, dot, normalise
 from supportai_llm_backends.retrieval.lexical import LexicalIndex, tokenize
 from supportai_llm_backends.retrieval.names import product_names
+from supportai_llm_backends.retrieval.questions import PastQuestions
 from supportai_llm_backends.retrieval.spelling import Speller
 
 Scores = np.ndarray[Any, np.dtype[np.float32]]
@@ -83,6 +84,9 @@ class Weights:
     #: Reorders the best articles by their word-piece alignment with the question
     #: (:mod:`.alignment`); 0 (the default) computes no piece vectors.
     alignment: float = 0.0
+    #: Reorders the best articles by their closest past question (:mod:`.questions`);
+    #: 0 embeds none.
+    questions: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,9 @@ class TenantIndex:
         #: section's, by :attr:`Chunk.chunk_id`.
         self.pieces = pieces
         self.section_pieces = section_pieces
+        #: The articles' past questions (:mod:`.questions`): set by the service once the
+        #: product's names are known, before the index serves.
+        self.questions: PastQuestions | None = None
         # Grouped by article, so per-article maxima are one ``reduceat`` over slices.
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].article_id, chunks[i].position))
         self.chunks = [chunks[i] for i in order]
@@ -302,6 +309,7 @@ class TenantIndex:
             + self._phrase_rows.nbytes
             + sum(p.nbytes for p in (self.pieces or {}).values())
             + sum(p.nbytes for p in (self.section_pieces or {}).values())
+            + (self.questions.memory_bytes if self.questions is not None else 0)
         )
 
     def _lexical(self, tokens: Sequence[str], dense: bool) -> tuple[Scores, Scores, Scores]:

@@ -45,6 +45,12 @@ from supportai_llm_backends.retrieval.index import (
 from supportai_llm_backends.retrieval.lexical import tokenize
 from supportai_llm_backends.retrieval.names import without_names
 from supportai_llm_backends.retrieval.query import asked, asked_thing, clean_query
+from supportai_llm_backends.retrieval.questions import (
+    QUESTIONS_MODEL_SUFFIX,
+    PastQuestions,
+    past_questions,
+)
+from supportai_llm_backends.retrieval.questions import texts_of as questions_texts
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
 from supportai_llm_backends.retrieval.store import EmbeddingStore
 
@@ -217,6 +223,10 @@ class RetrievalService:
             pieces=pieces.articles if pieces is not None else None,
             section_pieces=sections_by_chunk(chunks, pieces) if pieces is not None else None,
         )
+        if vectors is not None and embedder is not None and self.weights.questions > 0:
+            asked = {article.article_id: article.questions for article in articles}
+            names = index.product_names if self.product_names is None else self.product_names
+            index.questions = await self._past_questions(tenant_id, embedder, asked, names)
         log.info(
             "indexed %d sections of %d articles for tenant %s in %.0f ms",
             len(chunks),
@@ -246,6 +256,48 @@ class RetrievalService:
         self.pieces_embedded_count += pieces.embedded
         return pieces
 
+    async def _past_questions(
+        self,
+        tenant_id: str,
+        embedder: Embedder,
+        asked: Mapping[str, Sequence[str]],
+        names: frozenset[str],
+    ) -> PastQuestions | None:
+        """The articles' past questions' vectors (:mod:`.questions`), embedding only those
+        not stored; ``None`` when no article has any, or when embedding them fails (the
+        ranking goes on without them)."""
+        keyed = questions_texts(asked, names, text_key)
+        texts = {key: text for by_key in keyed.values() for key, text in by_key.items()}
+        model = embedder.model + QUESTIONS_MODEL_SUFFIX
+        try:
+            known = await self._embedded(tenant_id, embedder, model, texts)
+        except EmbeddingError as exc:
+            log.warning(
+                "past questions of tenant %s failed (%s); ranking without them", tenant_id, exc
+            )
+            return None
+        return past_questions(keyed, known)
+
+    async def _embedded(
+        self, tenant_id: str, embedder: Embedder, model: str, texts: Mapping[str, str]
+    ) -> dict[str, bytes]:
+        """The vectors of ``texts`` (by content key) in the store's ``model`` space,
+        embedding only those not stored, and forgetting the stored ones no longer among
+        them (edited away or deleted)."""
+        known = await self.store.load(tenant_id, model, list(texts))
+        missing = [key for key in texts if key not in known]
+        if missing:
+            raw = await embedder.embed([texts[key] for key in missing])
+            if len(raw) != len(missing):
+                raise EmbeddingError(f"{len(raw)} vectors for {len(missing)} texts")
+            fresh = normalise(np.asarray(raw, dtype=np.float32))
+            new = {key: to_bytes(fresh[i]) for i, key in enumerate(missing)}
+            self.embedded_count += len(missing)
+            known.update(new)
+            await self.store.save(tenant_id, model, new)
+        await self.store.prune(tenant_id, model, list(texts))
+        return known
+
     async def _vectors(
         self,
         tenant_id: str,
@@ -274,19 +326,7 @@ class RetrievalService:
                 texts[text_key(chunk.tags_text)] = chunk.tags_text
         for keyed in phrases.values():
             texts.update(keyed)
-        known = await self.store.load(tenant_id, embedder.model, list(texts))
-        missing = [key for key in texts if key not in known]
-        if missing:
-            raw = await embedder.embed([texts[key] for key in missing])
-            if len(raw) != len(missing):
-                raise EmbeddingError(f"{len(raw)} vectors for {len(missing)} texts")
-            fresh = normalise(np.asarray(raw, dtype=np.float32))
-            new = {key: to_bytes(fresh[i]) for i, key in enumerate(missing)}
-            self.embedded_count += len(missing)
-            known.update(new)
-            await self.store.save(tenant_id, embedder.model, new)
-        # Vectors of sections that were edited away or deleted are dropped.
-        await self.store.prune(tenant_id, embedder.model, list(texts))
+        known = await self._embedded(tenant_id, embedder, embedder.model, texts)
         chunk_matrix = np.stack([from_bytes(known[text_key(c.search_text)]) for c in chunks])
         heading_matrix = np.stack([from_bytes(known[text_key(c.heading_text)]) for c in chunks])
         passage_matrix = np.stack(
@@ -354,23 +394,31 @@ class RetrievalService:
         limit: int,
     ) -> tuple[tuple[ArticleHit, ...], float]:
         """The ``limit`` best articles, and the best fused score among those ranked (what
-        decides whether to answer). With word pieces, the fused ranking's best
-        :data:`RERANK_DEPTH` are reordered by their alignment with the question
-        (:mod:`.alignment`), so the best fused article may be cut when ``limit`` is 1."""
+        decides whether to answer). With word pieces or past questions, the first of the
+        fused ranking's best :data:`RERANK_DEPTH` is chosen with their alignment with the
+        question (:mod:`.alignment`) and their closest past question (:mod:`.questions`),
+        so the best fused article may be cut when ``limit`` is 1."""
         if not tokens and vector is None:
             return (), 0.0
-        if question is None or index.pieces is None:
+        pieced = question is not None and index.pieces is not None
+        if not pieced and (vector is None or index.questions is None):
             hits = index.search(tokens, vector, limit)
-        else:
-            fused = index.search(tokens, vector, max(limit, RERANK_DEPTH))
+            return tuple(hits), max((hit.score for hit in hits), default=0.0)
+        fused = index.search(tokens, vector, max(limit, RERANK_DEPTH))
+        bonus: dict[str, float] = {}
+        by_section: dict[str, float] | None = None
+        if question is not None and index.pieces is not None:
             by_article, by_section = aligned_with(
                 question, fused, index.pieces, index.section_pieces or {}
             )
-            weight = self.weights.alignment
-            hits = [
-                sections_aligned(hit, by_section, weight)
-                for hit in rerank(fused, by_article, weight, RERANK_DEPTH)
-            ]
+            bonus = {a: self.weights.alignment * value for a, value in by_article.items()}
+        if vector is not None and index.questions is not None:
+            competing = (hit.article_id for hit in fused[:RERANK_DEPTH])
+            for article_id, cosine in index.questions.closest(competing, vector).items():
+                bonus[article_id] = bonus.get(article_id, 0.0) + self.weights.questions * cosine
+        hits = rerank(fused, bonus, RERANK_DEPTH)
+        if by_section is not None:
+            hits = [sections_aligned(hit, by_section, self.weights.alignment) for hit in hits]
         best = max((hit.score for hit in hits), default=0.0)
         return tuple(hits[:limit]), best
 

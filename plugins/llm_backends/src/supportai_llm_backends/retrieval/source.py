@@ -30,6 +30,9 @@ class SourceArticle:
     body: str
     url: str | None = None
     tags: tuple[str, ...] = ()
+    #: Questions readers asked that the article answered, in their words
+    #: (:mod:`.questions`).
+    questions: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -75,12 +78,14 @@ class FileArticleSource:
 
     def _article(self, path: Path) -> SourceArticle:
         text = path.read_text(encoding="utf-8")
+        tags, questions = _front_matter(path, text)
         return SourceArticle(
             article_id=path.stem,
             title=None,
             body=text,
             url=self.url_template.format(source_id=path.stem) if self.url_template else None,
-            tags=_front_matter_tags(path, text),
+            tags=tags,
+            questions=questions,
         )
 
     async def articles(self, tenant_id: str) -> Sequence[SourceArticle]:
@@ -100,6 +105,8 @@ class StoredArticle(Protocol):
     def url(self) -> str | None: ...
     @property
     def tags(self) -> tuple[str, ...]: ...
+    @property
+    def questions(self) -> tuple[str, ...]: ...
 
 
 class ArticleStore(Protocol):
@@ -141,7 +148,14 @@ class DatabaseArticleSource:
             stored = []
         if stored:
             return [
-                SourceArticle(article.slug, article.title, article.body, article.url, article.tags)
+                SourceArticle(
+                    article.slug,
+                    article.title,
+                    article.body,
+                    article.url,
+                    article.tags,
+                    article.questions,
+                )
                 for article in stored
             ]
         if self.fallback is not None:
@@ -149,17 +163,18 @@ class DatabaseArticleSource:
         return []
 
 
-def _front_matter_tags(path: Path, text: str) -> tuple[str, ...]:
-    """The tags of a file's front matter, read as ``supportai kb import`` reads them.
+def _front_matter(path: Path, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tags and questions of a file's front matter, read as ``supportai kb import``
+    reads them.
 
     A file the import would refuse still serves from the folder (as it always
-    has), only without tags: its problem is reported by ``supportai kb import``.
+    has), only without them: its problem is reported by ``supportai kb import``.
     """
     try:
         draft, _ = parse_article(path, text)
     except ValueError:
-        return ()
-    return draft.tags
+        return (), ()
+    return draft.tags, draft.questions
 
 
 def _unavailable(exc: Exception) -> None:
