@@ -26,6 +26,11 @@ from supportai.settings import Settings
 QUESTIONS = LUMEN_ARTICLES.parent / "eval" / "questions.jsonl"
 
 #: (embedder, split) -> (hit@1, hit@3, fact in answer, out-of-scope honest)
+#: Since the articles carry past questions (decision 0032), right article first with
+#: minilm: dev 94, test 104, holdout 68, holdout2 45, dev2 56, features 35, tools 23 (93,
+#: 102, 65, 45, 53, 34, 23 in the "today" of the comments below, before it); wordllama 90,
+#: 95, 57, 35, 47, 35, 21 (86, 91, 55, 35, 44, 34, 22). Fact in the answer with minilm:
+#: 94, 112, 67, 48, 57, 38, 23. Top 3 and out-of-scope figures moved by at most one.
 FLOORS = {
     # wordllama (the framework's default): today 85, 97, 84 / 104 and 14 / 19 on dev; 91,
     # 105, 86 / 114 and 14 / 21 on test (85, 98, 84, 13 and 90, 105, 85, 14 before the
@@ -33,8 +38,8 @@ FLOORS = {
     # of scope honest before the feature check, decision 0026). Before the articles' tags
     # and coverage (decisions 0018, 0019): 80, 92, 79 and 13 on dev; 83, 102, 83 and 12 on
     # test.
-    ("wordllama", "dev"): (0.8, 0.9, 0.78, 0.62),
-    ("wordllama", "test"): (0.76, 0.89, 0.72, 0.6),
+    ("wordllama", "dev"): (0.82, 0.9, 0.78, 0.62),
+    ("wordllama", "test"): (0.8, 0.89, 0.72, 0.6),
     # holdout (78 in scope, 26 out): today 54, 63, 51 and 12 (52, 63, 49 and 12 before
     # decision 0028); 53, 64, 50 and 10 before the feature check (52, 63, 49 and 10 before
     # the spelling correction, decision 0022)
@@ -75,8 +80,8 @@ FLOORS = {
     # Before the articles' tags and coverage: 82, 93, 89 and 13 on dev; 83, 99, 100 and 16
     # on test.
     ("minilm", "dev"): (0.86, 0.9, 0.88, 0.78),
-    ("minilm", "test"): (0.86, 0.9, 0.9, 0.76),
-    ("minilm", "holdout"): (0.78, 0.85, 0.82, 0.75),
+    ("minilm", "test"): (0.88, 0.9, 0.9, 0.76),
+    ("minilm", "holdout"): (0.82, 0.85, 0.82, 0.75),
     # features: today 34, 36, 37 and 37 of 40 (decision 0031; 35, 36, 38 and 36 on sixteen
     # help centers, decision 0030); with the original weights 36, 38, 39 and 31 (27 before
     # decision 0028, 26 before the tool check); 36, 38, 38 and 17 without the feature check
@@ -153,6 +158,29 @@ def test_the_question_set_is_big_enough_and_in_users_words() -> None:
         assert question.fact and question.fact.lower() in said
         # Not the article's own words: no question repeats the article's title.
         assert article.title.lower() not in question.question.lower()
+
+
+_WORD = re.compile(r"\w+")
+
+
+def overlap(first: str, second: str) -> float:
+    """The share of two texts' distinct words that both use (Jaccard)."""
+    a, b = set(_WORD.findall(first.lower())), set(_WORD.findall(second.lower()))
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def test_the_articles_past_questions_are_not_the_question_sets() -> None:
+    """The articles' ``questions`` (what readers asked before, decision 0032) were written
+    from the articles alone, and none is the same question as one of the set in other
+    words: the floors measure questions retrieval has never seen."""
+    asked = [q.question for q in load_questions(QUESTIONS)]
+    past = []
+    for path in sorted(LUMEN_ARTICLES.glob("*.md")):
+        article, _ = parse_article(path, path.read_text(encoding="utf-8"))
+        assert len(article.questions) >= 6, path.name
+        past.extend(article.questions)
+    closest = max((overlap(p, q), p, q) for p in past for q in asked)
+    assert closest[0] < 0.5, closest
 
 
 @pytest.mark.parametrize(
