@@ -33,7 +33,13 @@ from supportai.analytics import schemas
 from supportai.caller import Caller
 from supportai.embeddings import Embedder, EmbeddingError
 from supportai.knowledge import changes
-from supportai.knowledge.articles import MAX_TITLE_CHARS, Article, ArticleDraft
+from supportai.knowledge.articles import (
+    MAX_QUESTION_CHARS,
+    MAX_TITLE_CHARS,
+    Article,
+    ArticleDraft,
+    normalise_question,
+)
 from supportai.plugins import Registry
 from supportai.redaction import redact
 from supportai.runtime import Runtime
@@ -199,7 +205,14 @@ def _title(question: str) -> str:
 
 
 def draft_of(group: Group, questions: list[str]) -> ArticleDraft:
-    """An unpublished article: the group's question as title, what people asked as its brief."""
+    """An unpublished article: the group's question as title, what people asked as its brief
+    and as its past questions.
+
+    The past questions (``Article.questions``, decision 0032) are how these readers asked:
+    once the article is written and published, retrieval recognises the next such
+    question by them. They are the redacted ones the body lists; one longer than an
+    article's question may be stays in the body only.
+    """
     asked = "\n".join(f"- {q}" for q in questions)
     body = (
         f"# {_title(questions[0])}\n\n"
@@ -213,6 +226,7 @@ def draft_of(group: Group, questions: list[str]) -> ArticleDraft:
         title=_title(questions[0]),
         body=body,
         published=False,
+        questions=tuple(q for q in questions if len(normalise_question(q)) <= MAX_QUESTION_CHARS),
     )
 
 
