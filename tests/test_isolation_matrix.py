@@ -27,15 +27,19 @@ from typing import Any
 
 import egress_guard
 
-from supportai.llm import BackendRequest, Finish, TextDelta, Usage
+from supportai.llm import BackendRequest, Citation, Finish, TextDelta, Usage
 from supportai.testing import as_admin, as_user, backend_plugin
 
 PARTIES = ("owner", "peer", "tenant_admin", "stranger", "foreign_admin", "anonymous")
 SSE = {"accept": "text/event-stream"}
+#: The slug every answer cites first: an article of that slug in each tenant, so
+#: the questions of both tenants would be its suggestions if a tenant filter slipped.
+CITED = "matrix-answers"
 
 
 class EchoBackend:
-    """Answers with the user's last message, so answers carry their tenant's marker."""
+    """Answers with the user's last message, so answers carry their tenant's marker, citing
+    the article ``CITED``."""
 
     name = "echo"
     model = "echo-model"
@@ -43,6 +47,7 @@ class EchoBackend:
     async def stream(self, request: BackendRequest) -> AsyncIterator[Any]:
         yield TextDelta("You said: ")
         yield TextDelta(request.messages[-1].content)
+        yield Citation(CITED, "Answers")
         yield Usage(5, 5)
         yield Finish("stop")
 
@@ -61,6 +66,8 @@ class World:
     question_id: int = 0  # the user message of ``message_id``: an unanswered-question group
     user_message_id: int = 0
     article_id: int = 0
+    cited_article_id: int = 0  # the article every answer cites: question suggestions
+    asked_id: int = 0  # a question of the escalated conversation: suggested for that article
     markers: tuple[str, ...] = ()
     internal: str = ""  # the internal comment: only admins of this tenant may see it
 
@@ -96,6 +103,7 @@ async def build_world(client: Any, tenant: str) -> World:
             "atitle",
             "abody",
             "aquestion",
+            "ask",
         )
     }
     m["aslug"] = f"mkaslug{tag}"  # slugs are lower-case; audit details carry them
@@ -162,6 +170,15 @@ async def build_world(client: Any, tenant: str) -> World:
     world.escalated_id = (
         await ok(await client.post("/conversations", json={"title": m["title2"]}, headers=user))
     )["conversation_id"]
+    # answered, not rated down: a suggestion for the cited article (its tenant's admin only)
+    asked = await ok(
+        await client.post(
+            f"/conversations/{world.escalated_id}/messages",
+            json={"content": f"how to {m['ask']}?"},
+            headers=user,
+        )
+    )
+    world.asked_id = asked["user_message_id"]
     await ok(
         await client.post(
             f"/conversations/{world.escalated_id}/escalate",
@@ -186,6 +203,15 @@ async def build_world(client: Any, tenant: str) -> World:
                     "body": f"# {m['abody']}",
                     "questions": [f"where is {m['aquestion']}?"],
                 },
+                headers=admin,
+            )
+        )
+    )["article_id"]
+    world.cited_article_id = (
+        await ok(
+            await client.post(
+                "/admin/articles",
+                json={"slug": CITED, "title": "Answers", "body": "Answers."},
                 headers=admin,
             )
         )
@@ -273,6 +299,13 @@ def endpoints(a: World) -> list[Endpoint]:
             f"/conversations/{c}/feedback",
             {"helpful": True, "message_id": a.message_id},
             mutates=True,
+        ),
+        # after the owner's feedback cell: A's first question, rated up now, is suggested too
+        Endpoint(
+            "admin article question suggestions",
+            "GET",
+            f"/admin/analytics/articles/{a.cited_article_id}/question-suggestions",
+            admin=True,
         ),
         Endpoint("disclosure status", "GET", "/disclosure/status", object_bound=False),
         Endpoint(
@@ -431,7 +464,7 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
     a = await build_world(client, "tenant-a")
     b = await build_world(client, "tenant-b")
     routes = endpoints(a)
-    assert len([e for e in routes if not e.sse]) == 15 + 11 + 7 + 3, "every endpoint, each once"
+    assert len([e for e in routes if not e.sse]) == 15 + 11 + 7 + 4, "every endpoint, each once"
 
     async def cell(endpoint: Endpoint, party: str) -> None:
         headers = {**headers_of(party, a, b), **(SSE if endpoint.sse else {})}
@@ -472,3 +505,14 @@ async def test_every_endpoint_for_every_caller(supportai_app: Any, supportai_cli
         f"/conversations/{a.conversation_id}", headers=as_user(a.tenant, a.owner)
     )
     assert gone.status_code == 404
+
+    # The suggestions cells read real rows: each admin gets their own tenant's question.
+    for world, other in ((a, b), (b, a)):
+        r = await client.get(
+            f"/admin/analytics/articles/{world.cited_article_id}/question-suggestions",
+            headers=as_admin(world.tenant, "admin-" + world.tenant),
+        )
+        assert r.status_code == 200, r.text
+        suggested = [item["message_id"] for item in r.json()["items"]]
+        assert world.asked_id in suggested and other.asked_id not in suggested, r.text
+        assert not any(x in r.text for x in other.markers), r.text

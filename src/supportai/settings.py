@@ -235,7 +235,8 @@ class Settings(BaseSettings):
         default=2000,
         ge=10,
         le=20000,
-        description="Newest unanswered questions of the range that are grouped.",
+        description="Newest unanswered questions of the range that are grouped; also the "
+        "newest answers read for an article's question suggestions.",
     )
 
     # -- pagination ---------------------------------------------------------------

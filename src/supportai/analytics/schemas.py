@@ -97,3 +97,23 @@ class UnansweredList(BaseModel):
     questions: int = Field(description="Unanswered questions of the range that were grouped.")
     grouped_by: str = Field(description="The embedder model, or 'text' (identical questions).")
     groups: list[UnansweredGroup]
+
+
+class QuestionSuggestion(BaseModel):
+    """A question a reader asked that the article answered: a candidate past question."""
+
+    message_id: int = Field(description="The user message that asked it.")
+    question: str = Field(description="PII-redacted, on one line: as PATCH would store it.")
+    asked_at: datetime
+    rated_up: bool = Field(description="The answer got a thumbs-up or a rating of 4 or 5.")
+
+
+class QuestionSuggestions(BaseModel):
+    """Questions the article answered in the period, for its ``questions`` (PATCH the article)."""
+
+    article_id: int
+    slug: str
+    period: Period
+    items: list[QuestionSuggestion] = Field(
+        description="Rated-up first, then newest first; none the article already has."
+    )

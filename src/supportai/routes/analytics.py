@@ -1,9 +1,10 @@
-"""The analytics API (``/admin/analytics``): resolution figures and unanswered questions.
+"""The analytics API (``/admin/analytics``): resolution figures, unanswered questions, and
+the questions an article answered.
 
 Same rules as every admin endpoint (``routes/admin.py``): role
 ``support_ai_admin``, the admin's own tenant only. Every figure is computed
-in SQL for the caller's tenant; another tenant's group id is a 404 because
-the group is looked up among the caller's own questions. The range is whole
+in SQL for the caller's tenant; another tenant's group id or article id is a 404
+because it is looked up among the caller's own questions or articles. The range is whole
 UTC days, ``from`` and ``to`` included; a reversed or too long range is a 422
 naming the parameter. Definitions: docs/analytics.md.
 """
@@ -17,10 +18,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BeforeValidator
 
-from supportai.analytics import report, schemas, unanswered
+from supportai.analytics import report, schemas, suggestions, unanswered
 from supportai.caller import Caller
 from supportai.errors import Reason, SupportAIError, not_found
-from supportai.knowledge import changes
+from supportai.knowledge import changes, queries
 from supportai.knowledge import schemas as article_schemas
 from supportai.routes.deps import MAX_ID, AdminDep, ConnectionDep, RuntimeDep
 from supportai.runtime import Runtime
@@ -140,3 +141,41 @@ async def draft_from_group(
     except changes.SlugTaken as exc:
         raise SupportAIError(Reason.slug_taken, str(exc)) from exc
     return article_schemas.article_out(article)
+
+
+@router.get(
+    "/articles/{article_id}/question-suggestions",
+    summary="Suggest Article Questions",
+    response_model=schemas.QuestionSuggestions,
+    responses={404: {"model": DegradedResponse, "description": "not_found: no such article"}},
+)
+async def question_suggestions(
+    article_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    admin: AdminDep,
+    conn: ConnectionDep,
+    runtime: RuntimeDep,
+    start: From = None,
+    to: To = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="Questions returned.")] = 20,
+) -> schemas.QuestionSuggestions:
+    """Questions readers asked in the range that this article answered: past questions to add.
+
+    A question counts when its answer cited the article first, completed, was not the
+    not-found fallback and got no negative feedback. Questions are PII-redacted; empty
+    or too long ones (over 300 characters), repeats and those the article already has
+    are left out. Rated-up answers first, then newest first. At most the newest
+    ``SUPPORTAI_ANALYTICS_UNANSWERED_SCAN`` such answers of the range are read.
+
+    Nothing is written: add the ones you want to the article's ``questions`` with
+    ``PATCH /admin/articles/{article_id}``, sending its current questions plus those
+    (the list replaces the old one). Retrieval then uses them to choose the first
+    article (decision 0032).
+    """
+    period, window = _range(runtime, admin, start, to)
+    article = await queries.get(conn, admin.tenant_id, article_id)
+    if article is None:
+        raise not_found("article")
+    items = await suggestions.suggest(runtime, conn, window, article, limit)
+    return schemas.QuestionSuggestions(
+        article_id=article.id, slug=article.slug, period=period, items=items
+    )

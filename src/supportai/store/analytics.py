@@ -349,3 +349,84 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
         }
         for r in await conn.fetch_all(query)
     ]
+
+
+# -- the questions an article answered ---------------------------------------------------------
+
+
+def positive_feedback() -> Any:
+    """A thumbs-up, or a rating of ``SATISFIED_RATING`` or more: :func:`negative_feedback`'s
+    mirror."""
+    return sa.or_(F.c.helpful.is_(True), F.c.rating >= SATISFIED_RATING)
+
+
+def first_cited(citations: Any, is_sqlite: bool) -> Any:
+    """The ``source_id`` of the first citation of a ``citations`` column (JSON text), or NULL.
+
+    Each engine's own JSON function (the column is text on both): no citation list is
+    fetched into Python to find the articles an answer cited.
+    """
+    if is_sqlite:
+        return sa.func.json_extract(citations, "$[0].source_id")
+    return sa.func.json_extract_path_text(sa.cast(citations, sa.JSON), "0", "source_id")
+
+
+def _answer_feedback(window: Range, condition: Any) -> Any:
+    """Feedback of the tenant on the answer ``M`` that meets ``condition``.
+
+    Through the conversation's feedback (indexed), not a scan for the message id.
+    """
+    return (
+        sa.exists()
+        .where(
+            F.c.tenant_id == window.tenant_id,
+            F.c.conversation_id == M.c.conversation_id,
+            F.c.message_id == M.c.id,
+            condition,
+        )
+        .correlate(M)
+    )
+
+
+async def questions_answered_by(
+    conn: Connection, window: Range, slug: str, limit: int
+) -> list[dict[str, Any]]:
+    """The newest questions of the range that the article ``slug`` answered.
+
+    An answer of the range counts when it completed, cites ``slug`` first, was not the
+    not-found fallback and got no negative feedback. One row per question (the user
+    message the answer replies to): its id, text and time, and whether the answer got
+    positive feedback. Newest answers first, at most ``limit``.
+    """
+    Q = M.alias("question")
+    query = (
+        sa.select(
+            Q.c.id,
+            Q.c.content,
+            Q.c.created_at,
+            _answer_feedback(window, positive_feedback()).label("rated_up"),
+        )
+        .select_from(M.join(Q, Q.c.id == M.c.reply_to_id))
+        .where(
+            M.c.tenant_id == window.tenant_id,
+            _in_range(M.c.created_at, window),
+            M.c.role == "assistant",
+            M.c.status == "complete",
+            M.c.not_found.is_(False),
+            first_cited(M.c.citations, window.is_sqlite) == slug,
+            sa.not_(_answer_feedback(window, negative_feedback())),
+            Q.c.tenant_id == window.tenant_id,
+            Q.c.role == "user",
+        )
+        .order_by(M.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": int(r["id"]),
+            "content": str(r["content"]),
+            "created_at": r["created_at"],
+            "rated_up": bool(r["rated_up"]),
+        }
+        for r in await conn.fetch_all(query)
+    ]
