@@ -35,7 +35,8 @@ QUESTIONS = ROOT / "examples" / "host_app" / "eval" / "questions.jsonl"
 
 
 class ClonedSource:
-    """The example articles repeated until the help center has ``sections`` sections."""
+    """The example articles repeated until the help center has ``sections`` sections (each
+    copy with its tags and past questions)."""
 
     def __init__(self, sections: int) -> None:
         from supportai_llm_backends.retrieval.service import chunks_of
@@ -61,6 +62,7 @@ class ClonedSource:
                         None,
                         article.body + note,
                         tags=article.tags,
+                        questions=article.questions,
                     )
                 )
         return cloned
