@@ -3,9 +3,8 @@
 An article can carry the questions its readers asked and it answered (core's
 ``Article.questions``; ``questions:`` in a Markdown file's front matter): from the
 conversations that cited it and were resolved, from the support team's macros, or written
-for it. Readers word one subject alike more often than the article does ("my card got
-charged twice" and "double charge on my bill", not "Duplicate payments"), so a new
-question's closest past question is good evidence of which article answers it.
+for it. Readers word one subject alike more often than the article does, so a new
+question's closest past question is evidence of which article answers it.
 
 Each past question is embedded as a question is (cleaned, without the product's names,
 :mod:`.names`), once, and kept in the store's ``<model>#questions`` space so a restart
