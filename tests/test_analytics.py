@@ -98,7 +98,10 @@ class Seeder:
         *,
         first_delta_ms: float | None,
         not_found: bool = False,
+        **columns: Any,
     ) -> int:
+        """An answer to ``question``, a second after it (``columns``: any other of its
+        columns, such as its status and citations)."""
         return await self.insert(
             tables.messages,
             conversation_id=conversation,
@@ -109,6 +112,7 @@ class Seeder:
             first_delta_ms=first_delta_ms,
             not_found=not_found,
             created_at=when + timedelta(seconds=1),
+            **columns,
         )
 
     async def feedback(

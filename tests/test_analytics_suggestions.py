@@ -19,7 +19,6 @@ from test_analytics import BAD_RANGES, RANGE, Seeder, at
 from supportai.analytics.schemas import QuestionSuggestion
 from supportai.analytics.suggestions import new_questions
 from supportai.knowledge.articles import MAX_QUESTION_CHARS
-from supportai.store import tables
 from supportai.testing import as_admin, as_user
 
 SLUG = "export-invoices"
@@ -40,17 +39,14 @@ async def cited_answer(
     status: str = "complete",
 ) -> int:
     """An answer stored as the turn stores one: its citations in the order they were sent."""
-    return await s.insert(
-        tables.messages,
-        conversation_id=conversation,
-        user_id="u1",
-        role="assistant",
-        content="an answer",
-        status=status,
-        reply_to_id=question,
-        citations=[{"source_id": c, "title": c, "url": None, "at": 0} for c in cites],
+    return await s.answer(
+        conversation,
+        question,
+        when,
+        first_delta_ms=None,
         not_found=not_found,
-        created_at=when + timedelta(seconds=1),
+        status=status,
+        citations=[{"source_id": c, "title": c, "url": None, "at": 0} for c in cites],
     )
 
 

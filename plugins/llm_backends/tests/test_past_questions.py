@@ -15,7 +15,7 @@ from supportai_llm_backends.retrieval.questions import (
     past_questions,
     texts_of,
 )
-from supportai_llm_backends.retrieval.service import RetrievalService, text_key
+from supportai_llm_backends.retrieval.service import RetrievalService
 from supportai_llm_backends.retrieval.source import DatabaseArticleSource, FileArticleSource
 from supportai_llm_backends.retrieval.store import DatabaseEmbeddingStore, MemoryEmbeddingStore
 from test_retrieval import CountingEmbedder, FakeKnowledgeStore
@@ -93,7 +93,6 @@ def test_past_questions_are_embedded_as_a_question_is() -> None:
     keyed = texts_of(
         {"refunds": ["Can Acme refund me? mail ann@example.com", "   "], "empty": []},
         frozenset({"acme"}),
-        text_key,
     )
     assert list(keyed) == ["refunds"]
     (text,) = keyed["refunds"].values()

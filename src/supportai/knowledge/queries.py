@@ -172,12 +172,8 @@ async def _set_tags(
     conn: Connection, tenant_id: str, article_id: int, tags: tuple[str, ...], *, fresh: bool
 ) -> None:
     """Replace the article's tags (``fresh``: a new article, which has none yet)."""
-    if not fresh:
-        await conn.execute(_DELETE_TAGS(article_id=article_id))
-    for tag in tags:
-        await conn.execute(
-            _INSERT_TAG(**column_values(article_id=article_id, tenant_id=tenant_id, tag=tag))
-        )
+    rows = ({"tenant_id": tenant_id, "tag": tag} for tag in tags)
+    await _replace_rows(conn, _DELETE_TAGS, _INSERT_TAG, article_id, rows, fresh=fresh)
 
 
 async def _set_questions(
@@ -189,19 +185,28 @@ async def _set_questions(
     fresh: bool,
 ) -> None:
     """Replace the article's questions, numbered in their order (``fresh`` as for tags)."""
+    rows = (
+        {"position": position, "question": question, "tenant_id": tenant_id}
+        for position, question in enumerate(questions)
+    )
+    await _replace_rows(conn, _DELETE_QUESTIONS, _INSERT_QUESTION, article_id, rows, fresh=fresh)
+
+
+async def _replace_rows(
+    conn: Connection,
+    delete: Prepared,
+    insert: Prepared,
+    article_id: int,
+    rows: Iterable[dict[str, Any]],
+    *,
+    fresh: bool,
+) -> None:
+    """Replace the article's rows of one side table (tags, questions): ``delete`` them
+    unless the article is ``fresh`` (new, so it has none), then ``insert`` each row."""
     if not fresh:
-        await conn.execute(_DELETE_QUESTIONS(article_id=article_id))
-    for position, question in enumerate(questions):
-        await conn.execute(
-            _INSERT_QUESTION(
-                **column_values(
-                    article_id=article_id,
-                    position=position,
-                    question=question,
-                    tenant_id=tenant_id,
-                )
-            )
-        )
+        await conn.execute(delete(article_id=article_id))
+    for row in rows:
+        await conn.execute(insert(**column_values(article_id=article_id, **row)))
 
 
 #: Prepared: an import inserts thousands of articles in one go.

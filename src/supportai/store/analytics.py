@@ -77,6 +77,29 @@ def negative_feedback() -> Any:
     return sa.or_(F.c.helpful.is_(False), F.c.rating <= NEGATIVE_RATING)
 
 
+def positive_feedback() -> Any:
+    """A thumbs-up, or a rating of ``SATISFIED_RATING`` or more: :func:`negative_feedback`'s
+    mirror."""
+    return sa.or_(F.c.helpful.is_(True), F.c.rating >= SATISFIED_RATING)
+
+
+def _answer_feedback(window: Range, condition: Any) -> Any:
+    """Feedback of the tenant on the answer ``M`` that meets ``condition``.
+
+    Through the conversation's feedback (indexed), not a scan for the message id.
+    """
+    return (
+        sa.exists()
+        .where(
+            F.c.tenant_id == window.tenant_id,
+            F.c.conversation_id == M.c.conversation_id,
+            F.c.message_id == M.c.id,
+            condition,
+        )
+        .correlate(M)
+    )
+
+
 def _in_range(column: Any, window: Range) -> Any:
     return sa.and_(column >= window.start, column < window.end)
 
@@ -310,16 +333,7 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
     time, and which of the two signals it has. Newest first, at most ``limit``.
     """
     Q = M.alias("question")
-    # through the conversation's feedback (indexed), not a scan for the message id
-    disliked = (
-        sa.exists()
-        .where(
-            F.c.conversation_id == M.c.conversation_id,
-            F.c.message_id == M.c.id,
-            negative_feedback(),
-        )
-        .correlate(M)
-    )
+    disliked = _answer_feedback(window, negative_feedback())
     query = (
         sa.select(
             Q.c.id,
@@ -354,12 +368,6 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
 # -- the questions an article answered ---------------------------------------------------------
 
 
-def positive_feedback() -> Any:
-    """A thumbs-up, or a rating of ``SATISFIED_RATING`` or more: :func:`negative_feedback`'s
-    mirror."""
-    return sa.or_(F.c.helpful.is_(True), F.c.rating >= SATISFIED_RATING)
-
-
 def first_cited(citations: Any, is_sqlite: bool) -> Any:
     """The ``source_id`` of the first citation of a ``citations`` column (JSON text), or NULL.
 
@@ -369,23 +377,6 @@ def first_cited(citations: Any, is_sqlite: bool) -> Any:
     if is_sqlite:
         return sa.func.json_extract(citations, "$[0].source_id")
     return sa.func.json_extract_path_text(sa.cast(citations, sa.JSON), "0", "source_id")
-
-
-def _answer_feedback(window: Range, condition: Any) -> Any:
-    """Feedback of the tenant on the answer ``M`` that meets ``condition``.
-
-    Through the conversation's feedback (indexed), not a scan for the message id.
-    """
-    return (
-        sa.exists()
-        .where(
-            F.c.tenant_id == window.tenant_id,
-            F.c.conversation_id == M.c.conversation_id,
-            F.c.message_id == M.c.id,
-            condition,
-        )
-        .correlate(M)
-    )
 
 
 async def questions_answered_by(

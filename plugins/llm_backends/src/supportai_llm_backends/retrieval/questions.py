@@ -19,13 +19,14 @@ than the score alone; decision 0032).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from supportai_llm_backends.retrieval.dense import Matrix, from_bytes
 from supportai_llm_backends.retrieval.names import without_names
 from supportai_llm_backends.retrieval.query import clean_query
+from supportai_llm_backends.retrieval.store import text_key
 
 #: The store's space for past questions' vectors, beside the sections' (``<model>``).
 QUESTIONS_MODEL_SUFFIX = "#questions"
@@ -62,15 +63,15 @@ def as_embedded(question: str, names: frozenset[str]) -> str:
 
 
 def texts_of(
-    questions: Mapping[str, Sequence[str]], names: frozenset[str], key: Callable[[str], str]
+    questions: Mapping[str, Sequence[str]], names: frozenset[str]
 ) -> dict[str, dict[str, str]]:
-    """Each article's past questions as they are embedded, by content key (``key``: the
-    service's :func:`~.service.text_key`); articles without any are left out."""
+    """Each article's past questions as they are embedded, by content key
+    (:func:`.store.text_key`); articles without any are left out."""
     keyed: dict[str, dict[str, str]] = {}
     for article_id, asked in questions.items():
         texts = [text for text in (as_embedded(q, names) for q in asked) if text.strip()]
         if texts:
-            keyed[article_id] = {key(text): text for text in texts}
+            keyed[article_id] = {text_key(text): text for text in texts}
     return keyed
 
 

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -52,7 +51,7 @@ from supportai_llm_backends.retrieval.questions import (
 )
 from supportai_llm_backends.retrieval.questions import texts_of as questions_texts
 from supportai_llm_backends.retrieval.source import ArticleSource, SourceArticle
-from supportai_llm_backends.retrieval.store import EmbeddingStore
+from supportai_llm_backends.retrieval.store import EmbeddingStore, text_key
 
 from supportai.embeddings import Embedder, EmbeddingError
 
@@ -266,7 +265,7 @@ class RetrievalService:
         """The articles' past questions' vectors (:mod:`.questions`), embedding only those
         not stored; ``None`` when no article has any, or when embedding them fails (the
         ranking goes on without them)."""
-        keyed = questions_texts(asked, names, text_key)
+        keyed = questions_texts(asked, names)
         texts = {key: text for by_key in keyed.values() for key, text in by_key.items()}
         model = embedder.model + QUESTIONS_MODEL_SUFFIX
         try:
@@ -284,7 +283,8 @@ class RetrievalService:
         """The vectors of ``texts`` (by content key) in the store's ``model`` space,
         embedding only those not stored, and forgetting the stored ones no longer among
         them (edited away or deleted)."""
-        known = await self.store.load(tenant_id, model, list(texts))
+        # a help center without past questions reads nothing (and still prunes)
+        known = await self.store.load(tenant_id, model, list(texts)) if texts else {}
         missing = [key for key in texts if key not in known]
         if missing:
             raw = await embedder.embed([texts[key] for key in missing])
@@ -516,11 +516,6 @@ async def embed_query(embedder: Embedder, text: str) -> Sequence[Sequence[float]
     if one is not None:
         return [await one(text)]
     return await embedder.embed([text])
-
-
-def text_key(text: str) -> str:
-    """The content key a vector is cached and persisted under."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def article_phrases(chunks: Sequence[Chunk]) -> dict[str, dict[str, str]]:

@@ -22,6 +22,11 @@ import numpy as np
 log = logging.getLogger("supportai.knowledge")
 
 
+def text_key(text: str) -> str:
+    """The content key a vector is cached and persisted under."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
 class EmbeddingStore(Protocol):
     async def load(self, tenant_id: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors among ``keys`` (missing keys are simply absent)."""
