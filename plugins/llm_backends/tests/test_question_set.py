@@ -58,6 +58,10 @@ FLOORS = {
     # not; decision 0027): today 22, 24, 22 and 12 (21, 24, 23 and 11 before decision
     # 0028); 3 honest before the tool check
     ("wordllama", "tools"): (0.8, 0.92, 0.84, 0.4),
+    # holdout3 (79 in scope, 18 out, written blind on 7 December from the articles without
+    # their tags and past questions, measured once): 62, 69, 60 and 10 (61, 69, 60 and 10
+    # without the past questions)
+    ("wordllama", "holdout3"): (0.72, 0.82, 0.7, 0.5),
     # minilm (the example app's embedder), fine-tuned on thirty-two written help centers
     # (decision 0031): today 93, 98, 94 / 104 and 17 / 19 on dev; 102, 109, 111 / 114 and
     # 17 / 21 on test; 65, 70, 66 / 78 and 23 / 26 on holdout (the fact counts include the
@@ -99,6 +103,8 @@ FLOORS = {
     # centers, decision 0030); 23, 24, 23 and 17 with the original weights (23, 25, 24 and
     # 14 before decision 0028); 5 honest before the tool check
     ("minilm", "tools"): (0.88, 0.92, 0.88, 0.66),
+    # holdout3: 67, 71, 75 and 18 (65, 71, 73 and 18 without the past questions)
+    ("minilm", "holdout3"): (0.8, 0.85, 0.88, 0.85),
     # BM25 alone (embedder none, or any embedder failing), SUPPORTAI_KB_LEXICAL_MIN_SCORE
     # 2.85: today 73, 82, 68 / 104 and 15 / 19 on dev; 77, 93, 75 / 114 and 16 / 21 on test
     # (without the articles' tags 61, 67, 61 and 17; 65, 75, 65 and 19; at the 4.0 of
@@ -116,6 +122,8 @@ FLOORS = {
     ("none", "dev2"): (0.65, 0.75, 0.62, 0.4),
     # tools: today 21, 23, 18 and 18; 16 honest before the tool check
     ("none", "tools"): (0.8, 0.88, 0.68, 0.66),
+    # holdout3: 51, 63, 48 and 12
+    ("none", "holdout3"): (0.6, 0.75, 0.56, 0.55),
 }
 
 
@@ -147,6 +155,7 @@ def test_the_question_set_is_big_enough_and_in_users_words() -> None:
         "tools",
         "holdout2",
         "dev2",
+        "holdout3",
     }
     articles = {path.stem for path in LUMEN_ARTICLES.glob("*.md")}
     assert {q.article for q in in_scope} == articles  # every article is asked about
@@ -169,11 +178,22 @@ def overlap(first: str, second: str) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
+#: Splits written after the articles' past questions, by sessions that saw neither the
+#: past questions nor the other splits. A question there that shares words with a past
+#: question is two blind authors wording one subject alike (what past questions rely on),
+#: not a past question copied from the set, so the rule below does not read them.
+WRITTEN_AFTER_THE_PAST_QUESTIONS = frozenset({"holdout3"})
+
+
 def test_the_articles_past_questions_are_not_the_question_sets() -> None:
     """The articles' ``questions`` (what readers asked before, decision 0032) were written
     from the articles alone, and none is the same question as one of the set in other
     words: the floors measure questions retrieval has never seen."""
-    asked = [q.question for q in load_questions(QUESTIONS)]
+    asked = [
+        q.question
+        for q in load_questions(QUESTIONS)
+        if q.split not in WRITTEN_AFTER_THE_PAST_QUESTIONS
+    ]
     past = []
     for path in sorted(LUMEN_ARTICLES.glob("*.md")):
         article, _ = parse_article(path, path.read_text(encoding="utf-8"))
@@ -184,7 +204,7 @@ def test_the_articles_past_questions_are_not_the_question_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    "split", ["dev", "test", "holdout", "features", "tools", "holdout2", "dev2"]
+    "split", ["dev", "test", "holdout", "features", "tools", "holdout2", "dev2", "holdout3"]
 )
 async def test_retrieval_and_answers_hold_their_floors(runtime: Runtime, split: str) -> None:
     questions = load_questions(QUESTIONS, split)
