@@ -4,7 +4,8 @@ The page calls supportai's analytics modules in-process, with the signed-in
 admin's tenant (the same functions behind ``GET /admin/analytics/...``), and
 draws the charts as SVG (``charts.py``): the page works with scripts off. The
 "Draft an article" buttons are plain forms posting to this host, which creates
-the draft through supportai and comes back here with a notice.
+the draft through supportai and comes back here with a notice; so are the "Add to
+the article" buttons of the past questions section (``past_questions.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from host_app import charts
+from host_app import charts, past_questions
 from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _user, admins_only, render, template
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
@@ -29,6 +30,7 @@ from supportai.store.conversations import now
 
 ANALYTICS_PATH = f"{ADMIN_PATH}/analytics"
 DRAFT_PATH = f"{ANALYTICS_PATH}/draft"
+QUESTIONS_PATH = f"{ANALYTICS_PATH}/questions"
 
 
 def _e(value: object) -> str:
@@ -188,6 +190,8 @@ async def analytics_page(request: Request) -> Response:
             now=now(),
             resolution_window_s=runtime.settings.analytics_resolution_window_s,
         )
+        suggested = await past_questions.suggested(runtime, conn, window)
+        added = await past_questions.added_notice(conn, user.tenant_id, request.query_params)
     groups, grouped_by = await _groups(runtime, user.tenant_id, window)
     unanswered_html = (
         "".join(_group(g, period) for g in groups)
@@ -198,11 +202,12 @@ async def analytics_page(request: Request) -> Response:
         start=_e(period.from_.isoformat()),
         end=_e(period.to.isoformat()),
         days=period.days,
-        notice=_notice(request),
+        notice=_notice(request) + added,
         figures=_figures(summary),
         charts=_charts(summary),
         grouped_by=_e(grouped_by),
         groups=unanswered_html,
+        past_questions=past_questions.section(suggested, period, QUESTIONS_PATH),
         admin=ADMIN_PATH,
     )
     return render(request, "admin", "Analytics", content)
@@ -249,7 +254,36 @@ async def draft(request: Request) -> Response:
     return RedirectResponse(f"{ANALYTICS_PATH}?{urlencode({**back, **outcome})}", status_code=303)
 
 
+async def add_questions(request: Request) -> Response:
+    """Add the chosen past questions to their article through supportai, then back to
+    the page, same range, with a notice (``past_questions.add`` does the work)."""
+    user = _user(request)
+    if user is None:
+        return RedirectResponse(f"/login?next={ANALYTICS_PATH}", status_code=303)
+    if not user.is_admin:
+        return Response("admins only", status_code=403)
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return Response("form too large", status_code=413)
+    try:
+        form = parse_qs(
+            body.decode("utf-8", errors="replace"), max_num_fields=past_questions.MAX_FORM_FIELDS
+        )
+    except ValueError:  # more fields than max_num_fields
+        return Response("too many form fields", status_code=413)
+    back = {k: form[k][0] for k in ("from", "to") if form.get(k)}
+    choice = past_questions.choice_of(form)
+    if choice is None:
+        outcome = {"error": "That form is not valid any more: reload the page and choose again."}
+    else:
+        runtime = _runtime(request)
+        admin = Caller(user.tenant_id, user.identity, frozenset({runtime.settings.admin_role}))
+        outcome = await past_questions.add(runtime, admin, choice)
+    return RedirectResponse(f"{ANALYTICS_PATH}?{urlencode({**back, **outcome})}", status_code=303)
+
+
 routes = [
     Route(ANALYTICS_PATH, analytics_page, methods=["GET"]),
     Route(DRAFT_PATH, draft, methods=["POST"]),
+    Route(QUESTIONS_PATH, add_questions, methods=["POST"]),
 ]
