@@ -17,8 +17,10 @@ import pytest
 from test_analytics import BAD_RANGES, RANGE, Seeder, at
 
 from supportai.analytics.schemas import QuestionSuggestion
-from supportai.analytics.suggestions import new_questions
+from supportai.analytics.suggestions import new_questions, suggest, suggest_each
+from supportai.knowledge import queries
 from supportai.knowledge.articles import MAX_QUESTION_CHARS
+from supportai.store.analytics import Range
 from supportai.testing import as_admin, as_user
 
 SLUG = "export-invoices"
@@ -233,6 +235,36 @@ async def test_a_suggestion_added_with_patch_is_suggested_no_more(seeded: Any) -
     assert r.json()["questions"] == [KNOWN, first]
     after = [i["question"] for i in (await suggestions(client, article_id))["items"]]
     assert first not in after and len(after) == 3
+
+
+async def test_every_articles_suggestions_from_one_query_match_each_ones(
+    supportai_app: Callable[..., Any], supportai_client: Callable[[Any], Any]
+) -> None:
+    """``suggest_each`` (a page listing every article) gives what ``suggest`` gives for
+    each article alone: the answers are grouped by the slug they cited first."""
+    app = supportai_app()
+    client = supportai_client(app)
+    created = []
+    for slug in (SLUG, "b", "never-cited"):
+        r = await client.post(
+            "/admin/articles",
+            json={"slug": slug, "title": slug, "body": "Billing.", "questions": [KNOWN]},
+            headers=as_admin("t1"),
+        )
+        assert r.status_code == 200, r.text
+        created.append(r.json()["article_id"])
+    runtime = app.state.supportai
+    window = Range("t1", at(10, 0), at(13, 0), runtime.database.is_sqlite)
+    async with runtime.database.connection() as conn:
+        await seed_t1(Seeder(conn, "t1"))
+        await asked(Seeder(conn, "t2"), at(11, 8), f"{T2_ONLY} how to export?")
+        articles = [await queries.get(conn, "t1", article_id) for article_id in created]
+        each = await suggest_each(runtime, conn, window, articles, 5)
+        alone = [await suggest(runtime, conn, window, article, 5) for article in articles]
+    assert each == alone
+    assert [s.question for s in each[1]] == ["LEFTOUT other first"]  # "b" was cited first
+    assert len(each[0]) == 4 and each[2] == []
+    assert all(T2_ONLY not in s.question for found in each for s in found)
 
 
 def suggestion(message_id: int, question: str) -> QuestionSuggestion:

@@ -9,7 +9,7 @@ those closes the loop from answered conversations back to the article. The admin
 chooses the ones to keep and adds them with ``PATCH /admin/articles/{article_id}``
 (``questions``); nothing here writes.
 
-The questions come from SQL (:func:`supportai.store.analytics.questions_answered_by`,
+The questions come from SQL (:func:`supportai.store.analytics.questions_answered`,
 the newest ``SUPPORTAI_ANALYTICS_UNANSWERED_SCAN`` answers of the range, the bound the
 unanswered list uses). Everything shown is PII-redacted first, and what is compared
 (with each other, with the article's questions) is the redacted text: it is the
@@ -18,7 +18,7 @@ text an admin would store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from databases.core import Connection
@@ -86,12 +86,40 @@ def ranked(suggestions: list[schemas.QuestionSuggestion]) -> list[schemas.Questi
     )
 
 
+def for_article(
+    suggestions: list[schemas.QuestionSuggestion], article: Article, limit: int
+) -> list[schemas.QuestionSuggestion]:
+    """Of ``suggestions`` (newest first, questions the article answered), the ``limit``
+    best it could take and does not have yet."""
+    return ranked(new_questions(suggestions, article.questions))[:limit]
+
+
 async def suggest(
     runtime: Runtime, conn: Connection, window: sql.Range, article: Article, limit: int
 ) -> list[schemas.QuestionSuggestion]:
     """Up to ``limit`` questions of the range that ``article`` answered, as the API lists them."""
-    rows = await sql.questions_answered_by(
-        conn, window, article.slug, runtime.settings.analytics_unanswered_scan
+    rows = await sql.questions_answered(
+        conn, window, runtime.settings.analytics_unanswered_scan, article.slug
     )
+    return for_article(await redacted(runtime, window.tenant_id, rows), article, limit)
+
+
+async def suggest_each(
+    runtime: Runtime,
+    conn: Connection,
+    window: sql.Range,
+    articles: Sequence[Article],
+    limit: int,
+) -> list[list[schemas.QuestionSuggestion]]:
+    """:func:`suggest` for each of ``articles``, in order, from one query and one
+    redaction pass: for a page that lists every article's suggestions.
+
+    The scan bound (``SUPPORTAI_ANALYTICS_UNANSWERED_SCAN``) then counts the range's
+    newest answers over all articles, not per article.
+    """
+    rows = await sql.questions_answered(conn, window, runtime.settings.analytics_unanswered_scan)
     shown = await redacted(runtime, window.tenant_id, rows)
-    return ranked(new_questions(shown, article.questions))[:limit]
+    by_slug: dict[str, list[schemas.QuestionSuggestion]] = {}
+    for row, suggestion in zip(rows, shown, strict=True):
+        by_slug.setdefault(row["slug"], []).append(suggestion)
+    return [for_article(by_slug.get(article.slug, []), article, limit) for article in articles]

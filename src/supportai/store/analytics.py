@@ -326,6 +326,19 @@ async def _sqlite_percentiles(conn: Connection, window: Range) -> dict[float, fl
 # -- unanswered questions ----------------------------------------------------------------------
 
 
+def _answers_to_questions(window: Range, question: Any) -> tuple[Any, list[Any]]:
+    """The range's answers joined to the user message each replies to (``question``, an
+    alias of the messages table), both in the window's tenant: the FROM and the WHERE
+    clauses every "questions and how they were answered" query starts from."""
+    joined = M.join(question, question.c.id == M.c.reply_to_id)
+    return joined, [
+        M.c.tenant_id == window.tenant_id,
+        _in_range(M.c.created_at, window),
+        M.c.role == "assistant",
+        question.c.tenant_id == window.tenant_id,
+    ]
+
+
 async def unanswered_questions(conn: Connection, window: Range, limit: int) -> list[dict[str, Any]]:
     """The newest questions of the range whose answer was not-found or got negative feedback.
 
@@ -334,6 +347,7 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
     """
     Q = M.alias("question")
     disliked = _answer_feedback(window, negative_feedback())
+    joined, answered = _answers_to_questions(window, Q)
     query = (
         sa.select(
             Q.c.id,
@@ -342,14 +356,8 @@ async def unanswered_questions(conn: Connection, window: Range, limit: int) -> l
             M.c.not_found,
             disliked.label("disliked"),
         )
-        .select_from(M.join(Q, Q.c.id == M.c.reply_to_id))
-        .where(
-            M.c.tenant_id == window.tenant_id,
-            _in_range(M.c.created_at, window),
-            M.c.role == "assistant",
-            Q.c.tenant_id == window.tenant_id,
-            sa.or_(M.c.not_found.is_(True), disliked),
-        )
+        .select_from(joined)
+        .where(*answered, sa.or_(M.c.not_found.is_(True), disliked))
         .order_by(M.c.id.desc())
         .limit(limit)
     )
@@ -379,34 +387,36 @@ def first_cited(citations: Any, is_sqlite: bool) -> Any:
     return sa.func.json_extract_path_text(sa.cast(citations, sa.JSON), "0", "source_id")
 
 
-async def questions_answered_by(
-    conn: Connection, window: Range, slug: str, limit: int
+async def questions_answered(
+    conn: Connection, window: Range, limit: int, slug: str | None = None
 ) -> list[dict[str, Any]]:
-    """The newest questions of the range that the article ``slug`` answered.
+    """The newest questions of the range that an article answered: ``slug``, or any.
 
-    An answer of the range counts when it completed, cites ``slug`` first, was not the
-    not-found fallback and got no negative feedback. One row per question (the user
-    message the answer replies to): its id, text and time, and whether the answer got
-    positive feedback. Newest answers first, at most ``limit``.
+    An answer of the range counts when it completed, cites an article first (``slug``
+    when given), was not the not-found fallback and got no negative feedback. One row
+    per question (the user message the answer replies to): its id, text and time, the
+    slug its answer cited first, and whether the answer got positive feedback. Newest
+    answers first, at most ``limit``: a page listing every article's questions reads
+    them with one query rather than one an article.
     """
     Q = M.alias("question")
+    cited = first_cited(M.c.citations, window.is_sqlite)
+    joined, answered = _answers_to_questions(window, Q)
     query = (
         sa.select(
             Q.c.id,
             Q.c.content,
             Q.c.created_at,
+            cited.label("slug"),
             _answer_feedback(window, positive_feedback()).label("rated_up"),
         )
-        .select_from(M.join(Q, Q.c.id == M.c.reply_to_id))
+        .select_from(joined)
         .where(
-            M.c.tenant_id == window.tenant_id,
-            _in_range(M.c.created_at, window),
-            M.c.role == "assistant",
+            *answered,
             M.c.status == "complete",
             M.c.not_found.is_(False),
-            first_cited(M.c.citations, window.is_sqlite) == slug,
+            cited.is_not(None) if slug is None else cited == slug,
             sa.not_(_answer_feedback(window, negative_feedback())),
-            Q.c.tenant_id == window.tenant_id,
             Q.c.role == "user",
         )
         .order_by(M.c.id.desc())
@@ -417,6 +427,7 @@ async def questions_answered_by(
             "id": int(r["id"]),
             "content": str(r["content"]),
             "created_at": r["created_at"],
+            "slug": str(r["slug"]),
             "rated_up": bool(r["rated_up"]),
         }
         for r in await conn.fetch_all(query)

@@ -10,7 +10,6 @@ the article" buttons of the past questions section (``past_questions.py``).
 
 from __future__ import annotations
 
-import html
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -21,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from host_app import charts, past_questions
-from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _user, admins_only, render, template
+from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _e, _user, admins_only, render, template
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
 from supportai.knowledge.changes import SlugTaken
@@ -31,10 +30,6 @@ from supportai.store.conversations import now
 ANALYTICS_PATH = f"{ADMIN_PATH}/analytics"
 DRAFT_PATH = f"{ANALYTICS_PATH}/draft"
 QUESTIONS_PATH = f"{ANALYTICS_PATH}/questions"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _runtime(request: Request) -> Runtime:

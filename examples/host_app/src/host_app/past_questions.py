@@ -2,9 +2,9 @@
 
 Why: retrieval uses an article's past questions to choose which article comes first
 (decision 0032), and the tenant's own answered conversations already hold them in
-readers' words. supportai suggests them one article at a time
-(:func:`supportai.analytics.suggestions.suggest`, already PII-redacted); this section
-lists them for the admin's articles and adds the chosen ones through
+readers' words. supportai suggests them, already PII-redacted
+(:func:`supportai.analytics.suggestions.suggest_each`: every article's from one query);
+this section lists them for the admin's articles and adds the chosen ones through
 :func:`supportai.knowledge.changes.update` with :meth:`ArticlePatch.apply`, the very
 write behind ``PATCH /admin/articles/{id}``: the change is audited, the knowledge
 version moves (every worker's retrieval sees it), and the article's ``revision`` as
@@ -38,10 +38,9 @@ from supportai.routes.deps import MAX_ID
 from supportai.runtime import Runtime
 from supportai.store.analytics import Range
 
-#: Articles whose suggestions are read, newest first: one ``suggest`` query each, so this
-#: bounds the page's cost (Lumen's help center has a few dozen articles).
+#: Articles whose suggestions are read, newest first (one query for all of them).
 MAX_ARTICLES_CHECKED = 100
-#: Articles shown with their suggestions; checking stops once this many have some.
+#: Articles shown with their suggestions.
 MAX_ARTICLES_SHOWN = 20
 #: Suggestions shown for one article: the best ones (rated up, then newest).
 SUGGESTIONS_PER_ARTICLE = 5
@@ -81,25 +80,21 @@ class Choice:
 async def suggested(runtime: Runtime, conn: Connection, window: Range) -> Suggested:
     """The articles of the window's tenant (the signed-in admin's) that have suggestions.
 
-    Newest articles first, as the admin API lists them (``queries.list_page``). One
-    ``suggest`` call per article is cheap for a help center this size; the cost stays
-    bounded for a larger one by checking at most ``MAX_ARTICLES_CHECKED`` articles and
-    stopping at ``MAX_ARTICLES_SHOWN`` with suggestions, and the page says so. An added
-    question is not suggested again, so adding (or a narrower range) makes room for the
-    articles left out; a help center past ``MAX_ARTICLES_CHECKED`` articles would want
-    supportai to group suggestions by article in one query instead.
+    Newest articles first, as the admin API lists them (``queries.list_page``). Their
+    suggestions come from one query over the range's answers
+    (:func:`supportai.analytics.suggestions.suggest_each`), not one an article. At most
+    ``MAX_ARTICLES_CHECKED`` articles are read and ``MAX_ARTICLES_SHOWN`` shown, and the
+    page says when some were left out. An added question is not suggested again, so
+    adding (or a narrower range) makes room for the others.
     """
     articles = await queries.list_page(conn, window.tenant_id, limit=MAX_ARTICLES_CHECKED + 1)
-    partial = len(articles) > MAX_ARTICLES_CHECKED
-    shown: list[ArticleSuggestions] = []
-    for article in articles[:MAX_ARTICLES_CHECKED]:
-        if len(shown) == MAX_ARTICLES_SHOWN:
-            partial = True
-            break
-        items = await suggestions.suggest(runtime, conn, window, article, SUGGESTIONS_PER_ARTICLE)
-        if items:
-            shown.append(ArticleSuggestions(article, items))
-    return Suggested(shown, partial)
+    checked = articles[:MAX_ARTICLES_CHECKED]
+    found = await suggestions.suggest_each(runtime, conn, window, checked, SUGGESTIONS_PER_ARTICLE)
+    having = [
+        ArticleSuggestions(a, items) for a, items in zip(checked, found, strict=True) if items
+    ]
+    partial = len(articles) > MAX_ARTICLES_CHECKED or len(having) > MAX_ARTICLES_SHOWN
+    return Suggested(having[:MAX_ARTICLES_SHOWN], partial)
 
 
 def section(suggested: Suggested, period: schemas.Period, action: str) -> str:
