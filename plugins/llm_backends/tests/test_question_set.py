@@ -65,6 +65,9 @@ FLOORS = {
     # their tags and past questions, measured once): 62, 69, 60 and 10 (61, 69, 60 and 10
     # without the past questions)
     ("wordllama", "holdout3"): (0.72, 0.82, 0.7, 0.5),
+    # dev3 (75 in scope, 15 out, written blind on 7 December like holdout3, for tuning):
+    # first measured at 57, 61, 53 and 7
+    ("wordllama", "dev3"): (0.72, 0.78, 0.66, 0.4),
     # minilm (the example app's embedder), fine-tuned on thirty-two written help centers
     # (decision 0031): today 93, 98, 94 / 104 and 17 / 19 on dev; 102, 109, 111 / 114 and
     # 17 / 21 on test; 65, 70, 66 / 78 and 23 / 26 on holdout (the fact counts include the
@@ -108,6 +111,8 @@ FLOORS = {
     ("minilm", "tools"): (0.88, 0.92, 0.88, 0.66),
     # holdout3: 67, 71, 75 and 18 (65, 71, 73 and 18 without the past questions)
     ("minilm", "holdout3"): (0.8, 0.85, 0.88, 0.85),
+    # dev3: first measured at 66, 68, 70 and 11
+    ("minilm", "dev3"): (0.84, 0.86, 0.88, 0.66),
     # BM25 alone (embedder none, or any embedder failing), SUPPORTAI_KB_LEXICAL_MIN_SCORE
     # 2.85: today 73, 82, 68 / 104 and 15 / 19 on dev; 77, 93, 75 / 114 and 16 / 21 on test
     # (without the articles' tags 61, 67, 61 and 17; 65, 75, 65 and 19; at the 4.0 of
@@ -127,6 +132,8 @@ FLOORS = {
     ("none", "tools"): (0.8, 0.88, 0.68, 0.66),
     # holdout3: 51, 63, 48 and 12
     ("none", "holdout3"): (0.6, 0.75, 0.56, 0.55),
+    # dev3: first measured at 49, 55, 46 and 8
+    ("none", "dev3"): (0.6, 0.7, 0.56, 0.46),
 }
 
 
@@ -159,6 +166,7 @@ def test_the_question_set_is_big_enough_and_in_users_words() -> None:
         "holdout2",
         "dev2",
         "holdout3",
+        "dev3",
     }
     articles = {path.stem for path in LUMEN_ARTICLES.glob("*.md")}
     assert {q.article for q in in_scope} == articles  # every article is asked about
@@ -185,7 +193,7 @@ def overlap(first: str, second: str) -> float:
 #: past questions nor the other splits. A question there that shares words with a past
 #: question is two blind authors wording one subject alike (what past questions rely on),
 #: not a past question copied from the set, so the rule below does not read them.
-WRITTEN_AFTER_THE_PAST_QUESTIONS = frozenset({"holdout3"})
+WRITTEN_AFTER_THE_PAST_QUESTIONS = frozenset({"holdout3", "dev3"})
 
 
 def test_the_articles_past_questions_are_not_the_question_sets() -> None:
@@ -207,7 +215,8 @@ def test_the_articles_past_questions_are_not_the_question_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    "split", ["dev", "test", "holdout", "features", "tools", "holdout2", "dev2", "holdout3"]
+    "split",
+    ["dev", "test", "holdout", "features", "tools", "holdout2", "dev2", "holdout3", "dev3"],
 )
 async def test_retrieval_and_answers_hold_their_floors(runtime: Runtime, split: str) -> None:
     questions = load_questions(QUESTIONS, split)
