@@ -116,6 +116,17 @@ async def test_a_bad_range_is_said_not_a_500(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 422 and "is not a date" in bad.text
 
 
+async def test_a_draft_form_with_too_many_fields_is_refused_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_in(client, "carol@acme.example")
+    fields = {f"field{i}": "x" for i in range(6)}  # the draft form has 5 at most
+    refused = await client.post(f"{PAGE}/draft", data=fields, follow_redirects=False)
+    assert refused.status_code == 413
+    drafts = (await client.get(f"{API}/admin/articles", params={"published": "false"})).json()
+    assert drafts["items"] == []
+
+
 async def _rate_up(client: httpx.AsyncClient, answer: dict[str, object]) -> None:
     rated = await client.post(
         f"{API}/conversations/{answer['conversation_id']}/feedback",

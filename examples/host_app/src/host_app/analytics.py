@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from host_app import charts, past_questions
+from host_app.auth import LumenUser
 from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _e, _user, admins_only, render, template
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
@@ -213,14 +214,11 @@ async def draft(request: Request) -> Response:
     user = _user(request)
     if user is None or not user.is_admin:
         return Response("admins only", status_code=403)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return Response("form too large", status_code=413)
-    form = {
-        k: v[0]
-        for k, v in parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=5).items()
-    }
-    back = {k: form[k] for k in ("from", "to") if form.get(k)}
+    posted = await _posted_form(request, max_fields=5)
+    if isinstance(posted, Response):
+        return posted
+    form = {k: v[0] for k, v in posted.items()}
+    back = _back(posted)
     runtime = _runtime(request)
     try:
         period = report.period_of(
@@ -235,7 +233,7 @@ async def draft(request: Request) -> Response:
         )
     group_id = int(form["group_id"]) if form.get("group_id", "").isdigit() else 0
     window = report.window_of(period, user.tenant_id, runtime.database.is_sqlite)
-    admin = Caller(user.tenant_id, user.identity, frozenset({runtime.settings.admin_role}))
+    admin = _admin_caller(runtime, user)
     async with runtime.database.connection() as conn:
         group = await unanswered.find_group(runtime, conn, window, group_id)
         if group is None:
@@ -257,24 +255,40 @@ async def add_questions(request: Request) -> Response:
         return RedirectResponse(f"/login?next={ANALYTICS_PATH}", status_code=303)
     if not user.is_admin:
         return Response("admins only", status_code=403)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return Response("form too large", status_code=413)
-    try:
-        form = parse_qs(
-            body.decode("utf-8", errors="replace"), max_num_fields=past_questions.MAX_FORM_FIELDS
-        )
-    except ValueError:  # more fields than max_num_fields
-        return Response("too many form fields", status_code=413)
-    back = {k: form[k][0] for k in ("from", "to") if form.get(k)}
+    form = await _posted_form(request, max_fields=past_questions.MAX_FORM_FIELDS)
+    if isinstance(form, Response):
+        return form
     choice = past_questions.choice_of(form)
     if choice is None:
         outcome = {"error": "That form is not valid any more: reload the page and choose again."}
     else:
         runtime = _runtime(request)
-        admin = Caller(user.tenant_id, user.identity, frozenset({runtime.settings.admin_role}))
-        outcome = await past_questions.add(runtime, admin, choice)
-    return RedirectResponse(f"{ANALYTICS_PATH}?{urlencode({**back, **outcome})}", status_code=303)
+        outcome = await past_questions.add(runtime, _admin_caller(runtime, user), choice)
+    return RedirectResponse(
+        f"{ANALYTICS_PATH}?{urlencode({**_back(form), **outcome})}", status_code=303
+    )
+
+
+async def _posted_form(request: Request, max_fields: int) -> dict[str, list[str]] | Response:
+    """The posted form, or the 413 that refuses it: too large, or more than ``max_fields``
+    fields (``parse_qs`` raises then, which unhandled would be a server error)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return Response("form too large", status_code=413)
+    try:
+        return parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=max_fields)
+    except ValueError:
+        return Response("too many form fields", status_code=413)
+
+
+def _back(form: dict[str, list[str]]) -> dict[str, str]:
+    """The page's range as the form carried it, for the redirect back to the same range."""
+    return {k: form[k][0] for k in ("from", "to") if form.get(k)}
+
+
+def _admin_caller(runtime: Runtime, user: LumenUser) -> Caller:
+    """The signed-in admin as supportai's admin functions check callers: the admin role."""
+    return Caller(user.tenant_id, user.identity, frozenset({runtime.settings.admin_role}))
 
 
 routes = [
