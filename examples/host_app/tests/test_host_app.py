@@ -83,6 +83,16 @@ async def test_bad_credentials_are_refused_without_a_session(
     assert (await client.get(f"{API}/conversations")).status_code == 401
 
 
+async def test_a_login_form_with_too_many_fields_is_refused_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    fields = {"email": "bob@acme.example", "password": "lumen-demo"}
+    fields.update({f"field{i}": "x" for i in range(10)})  # the sign-in form has 3
+    response = await client.post("/login", data=fields)
+    assert response.status_code == 413
+    assert "lumen_session" not in client.cookies
+
+
 async def test_login_never_redirects_off_site(client: httpx.AsyncClient) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         response = await client.post(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from host_app import charts, past_questions
 from host_app.auth import LumenUser
-from host_app.pages import ADMIN_PATH, MAX_FORM_BYTES, _e, _user, admins_only, render, template
+from host_app.pages import ADMIN_PATH, _e, _user, admins_only, posted_form, render, template
 from supportai.analytics import report, schemas, unanswered
 from supportai.caller import Caller
 from supportai.knowledge.changes import SlugTaken
@@ -214,9 +214,9 @@ async def draft(request: Request) -> Response:
     user = _user(request)
     if user is None or not user.is_admin:
         return Response("admins only", status_code=403)
-    posted = await _posted_form(request, max_fields=5)
-    if isinstance(posted, Response):
-        return posted
+    posted = await posted_form(request, max_fields=5)
+    if posted is None:
+        return _form_refused()
     form = {k: v[0] for k, v in posted.items()}
     back = _back(posted)
     runtime = _runtime(request)
@@ -255,9 +255,9 @@ async def add_questions(request: Request) -> Response:
         return RedirectResponse(f"/login?next={ANALYTICS_PATH}", status_code=303)
     if not user.is_admin:
         return Response("admins only", status_code=403)
-    form = await _posted_form(request, max_fields=past_questions.MAX_FORM_FIELDS)
-    if isinstance(form, Response):
-        return form
+    form = await posted_form(request, max_fields=past_questions.MAX_FORM_FIELDS)
+    if form is None:
+        return _form_refused()
     choice = past_questions.choice_of(form)
     if choice is None:
         outcome = {"error": "That form is not valid any more: reload the page and choose again."}
@@ -269,16 +269,9 @@ async def add_questions(request: Request) -> Response:
     )
 
 
-async def _posted_form(request: Request, max_fields: int) -> dict[str, list[str]] | Response:
-    """The posted form, or the 413 that refuses it: too large, or more than ``max_fields``
-    fields (``parse_qs`` raises then, which unhandled would be a server error)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return Response("form too large", status_code=413)
-    try:
-        return parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=max_fields)
-    except ValueError:
-        return Response("too many form fields", status_code=413)
+def _form_refused() -> Response:
+    """What a form :func:`~host_app.pages.posted_form` refuses gets."""
+    return Response("form too large", status_code=413)
 
 
 def _back(form: dict[str, list[str]]) -> dict[str, str]:

@@ -54,6 +54,20 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+async def posted_form(request: Request, max_fields: int) -> dict[str, list[str]] | None:
+    """The posted form, or ``None`` when it must be refused (answer 413): larger than
+    :data:`MAX_FORM_BYTES`, or with more than ``max_fields`` fields, for which
+    ``parse_qs`` raises, a server error if left unhandled. Every form handler reads
+    through here so that no handler can forget either bound."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return None
+    try:
+        return parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=max_fields)
+    except ValueError:
+        return None
+
+
 def _user(request: Request) -> LumenUser | None:
     user = request.user if "user" in request.scope else None
     return user if isinstance(user, LumenUser) else None
@@ -160,10 +174,9 @@ def _login_page(
 
 
 async def login(request: Request) -> Response:
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    form = await posted_form(request, max_fields=10)
+    if form is None:
         return _login_page(request, next_path=CHAT_PATH, error="Form too large.", status_code=413)
-    form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10)
     email = (form.get("email") or [""])[0][:320]
     password = (form.get("password") or [""])[0][:1024]
     next_path = _safe_next((form.get("next") or [""])[0])
