@@ -36,7 +36,7 @@ class KnowledgeBaseSettings(BaseSettings):
         default="wordllama",
         min_length=1,
         description="Embedder (registered by name) for dense retrieval: wordllama (offline), "
-        "minilm (offline, contextual, 1.5-4 ms a question by CPU; `pip install "
+        "minilm (offline, contextual, 1.2-9 ms a question at p50 by CPU; `pip install "
         "'supportai-llm-backends[minilm]'`), openai, a plugin's, or none (BM25 only).",
     )
     # 0.739 since coverage joined the fusion (decision 0019): `supportai kb-calibrate`'s
