@@ -110,7 +110,7 @@ def supportai_defaults(config: HostConfig) -> dict[str, str]:
         "SUPPORTAI_OUTPUT_FILTERS": json.dumps(["pii"]),
         "SUPPORTAI_ESCALATION_URL_TEMPLATE": TICKET_URL_TEMPLATE,
         "SUPPORTAI_KB_ARTICLES_DIR": str(config.articles_dir.resolve()),
-        # The contextual embedder (ONNX Runtime, 1.5-3 ms a question by CPU): on Lumen's
+        # The contextual embedder (ONNX Runtime, 1.2-9 ms a question at p50 by CPU): on Lumen's
         # question set it puts the asked fact in the answer more often than wordllama, the
         # framework's default (docs/knowledge.md, "minilm against wordllama").
         "SUPPORTAI_KB_EMBEDDER": "minilm",
